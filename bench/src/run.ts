@@ -1,0 +1,30 @@
+/**
+ * `pnpm bench [name…] [--rounds N]`: runs the named benchmarks (all by default), each side by
+ * side with its peer in one process run, and prints medians and ratios. No assertions:
+ * these machines are shared and noisy, so numbers are read, not gated on.
+ */
+import { parseArgs } from 'node:util';
+import { startup } from './startup.js';
+
+export interface Benchmark {
+  name: string;
+  describe: string;
+  run(options: { rounds: number }): Promise<void>;
+}
+
+const benchmarks: Benchmark[] = [startup];
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
+if (values.list) {
+  for (const b of benchmarks) console.log(`${b.name.padEnd(12)} ${b.describe}`);
+  process.exit(0);
+}
+const unknown = positionals.filter((name) => !benchmarks.some((b) => b.name === name));
+if (unknown.length > 0) {
+  console.error(`bench: unknown benchmark ${unknown.join(', ')} (have: ${benchmarks.map((b) => b.name).join(', ')})`);
+  process.exit(2);
+}
+const rounds = Number(values.rounds ?? 30);
+for (const benchmark of benchmarks.filter((b) => positionals.length === 0 || positionals.includes(b.name))) {
+  await benchmark.run({ rounds });
+}

@@ -1,0 +1,2 @@
+export * from './runtime-spec.js';
+export { defaultSpec } from './default-spec.js';

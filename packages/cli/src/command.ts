@@ -1,0 +1,45 @@
+/**
+ * What a command module exports. Each command lives in its own module under commands/ and
+ * imports the libraries it needs only inside `run`, so `oci state` never loads the registry client.
+ */
+import type { OptionSpecs, OptionValues, ParsedArgs } from './args.js';
+import type { Logger } from './log.js';
+
+/** Options every command accepts, before or after its name (runc's global flags among them). */
+export const globalOptions = {
+  store: { type: 'string', value: 'DIR', describe: 'content store (default $OCI_STORE, else /var/lib/oci as root, $XDG_DATA_HOME/oci otherwise)' },
+  root: { type: 'string', value: 'DIR', describe: 'runtime state directory (default /run/oci as root, $XDG_RUNTIME_DIR/oci otherwise)' },
+  log: { type: 'string', value: 'FILE', describe: 'write log lines to FILE instead of stderr' },
+  'log-format': { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'format of log lines (default text)' },
+  debug: { type: 'boolean', describe: 'log debug messages and print stack traces of errors' },
+  help: { type: 'boolean', short: 'h', describe: 'show help' },
+  version: { type: 'boolean', short: 'v', describe: 'print the version' },
+} as const satisfies OptionSpecs;
+
+export type GlobalOptions = OptionValues<typeof globalOptions>;
+
+export interface Context {
+  readonly globals: GlobalOptions;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly log: Logger;
+}
+
+export interface Command<T extends OptionSpecs = OptionSpecs> {
+  readonly name: string;
+  /** One line for `oci --help`. */
+  readonly summary: string;
+  /** What follows `oci NAME` in the usage line, e.g. `[options] REF`. */
+  readonly usage: string;
+  readonly options: T;
+  readonly positionals: { readonly min: number; readonly max: number };
+  /** After this many positionals the rest of the line is the container's command, passed untouched. */
+  readonly restAfter?: number;
+  /** Returns the exit status; undefined means 0. */
+  run(args: ParsedArgs<T & typeof globalOptions>, context: Context): Promise<number | void>;
+}
+
+/** Identity, for type inference of each command's options in its `run`. */
+export function defineCommand<const T extends OptionSpecs>(command: Command<T>): Command<T> {
+  return command;
+}

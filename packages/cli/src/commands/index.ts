@@ -1,0 +1,11 @@
+/**
+ * Every command, by name, loaded only when it runs (or when help lists them all).
+ * To add a command: write commands/NAME.ts exporting `defineCommand({...})` as default, list it here.
+ */
+import type { Command } from '../command.js';
+
+type Loader = () => Promise<{ default: Command<any> }>;
+
+export const commands: Readonly<Record<string, Loader>> = {
+  spec: () => import('./spec.js'),
+};

@@ -1,0 +1,23 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defineCommand } from '../command.js';
+
+export default defineCommand({
+  name: 'spec',
+  summary: 'write a default config.json into a bundle directory, like `runc spec`',
+  usage: '[options]',
+  options: {
+    bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run({ options }) {
+    const { defaultSpec } = await import('@oci/bundle/default-spec');
+    const file = path.resolve(options.bundle ?? '.', 'config.json');
+    try {
+      await writeFile(file, `${JSON.stringify(defaultSpec(), null, '\t')}\n`, { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      throw new Error(`${file} exists: remove it first`);
+    }
+  },
+});

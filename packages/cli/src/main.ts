@@ -1,0 +1,93 @@
+/**
+ * The `oci` command: global options, then a command name, then that command's line.
+ * Errors become one line on stderr (`oci: pull busybox: …`) and a non-zero status;
+ * stack traces only with --debug.
+ */
+import { parse, positionalIndex, UsageError } from './args.js';
+import { globalOptions, type Command, type Context } from './command.js';
+import { commands } from './commands/index.js';
+import { createLogger } from './log.js';
+
+const USAGE_STATUS = 2;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let log = createLogger({});
+  let name: string | undefined;
+  let subject: string | undefined;
+  let debug = argv.includes('--debug');
+  try {
+    const at = positionalIndex(argv, globalOptions, 1);
+    const globals = parse(at < 0 ? argv : argv.slice(0, at), globalOptions).options;
+    if (globals.version) {
+      process.stdout.write((await import('./version.js')).versionText());
+      return 0;
+    }
+    if (at < 0 || argv[at] === 'help') {
+      const topic = at < 0 ? undefined : argv[at + 1];
+      const help = await import('./help.js');
+      process.stdout.write(topic ? help.commandHelp(await loadCommand(topic)) : await help.generalHelp());
+      return 0;
+    }
+    const command = await loadCommand(argv[at]!);
+    name = command.name;
+    const { options, positionals, rest } = parseCommandLine(command, argv.slice(at + 1));
+    if (options.help) {
+      process.stdout.write((await import('./help.js')).commandHelp(command));
+      return 0;
+    }
+    subject = positionals[0];
+    const merged = { ...globals, ...pickGlobals(options) };
+    debug = merged.debug ?? false;
+    log = createLogger({ file: merged.log, format: merged['log-format'], debug });
+    const context: Context = { globals: merged, stdout: process.stdout, stderr: process.stderr, log };
+    return (await command.run({ options, positionals, rest }, context)) ?? 0;
+  } catch (error) {
+    return report(error, { name, subject, debug, log });
+  }
+}
+
+async function loadCommand(name: string): Promise<Command> {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) throw new UsageError(`unknown command '${name}'`);
+  return (await load()).default;
+}
+
+function parseCommandLine(command: Command, argv: readonly string[]) {
+  const options = { ...globalOptions, ...command.options };
+  const restAt = command.restAfter ? positionalIndex(argv, options, command.restAfter) + 1 : 0;
+  const own = restAt > 0 ? argv.slice(0, restAt) : argv;
+  const parsed = parse(own, options, command.name);
+  if (parsed.options.help) return { ...parsed, rest: [] };
+  const count = parsed.positionals.length;
+  const { min, max } = command.positionals;
+  if (count < min) throw new UsageError(`needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}, got ${count}`, command.name);
+  if (count > max) throw new UsageError(`takes at most ${max} argument${max === 1 ? '' : 's'}, got ${count}`, command.name);
+  return { ...parsed, rest: restAt > 0 ? argv.slice(restAt) : [] };
+}
+
+function pickGlobals(options: Record<string, unknown>) {
+  return Object.fromEntries(Object.keys(globalOptions).filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+}
+
+interface Failure {
+  name?: string;
+  subject?: string;
+  debug: boolean;
+  log: ReturnType<typeof createLogger>;
+}
+
+function report(error: unknown, { name, subject, debug, log }: Failure): number {
+  if (error instanceof UsageError) {
+    const where = error.command ?? name;
+    process.stderr.write(`oci: ${where ? `${where}: ` : ''}${error.message} (see 'oci ${where ? `${where} ` : ''}--help')\n`);
+    return USAGE_STATUS;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const line = [name, subject].filter(Boolean).join(' ');
+  // With --log the line goes to the file in the engine's format, and to stderr as runc does.
+  if (log.toFile) log.error(message);
+  process.stderr.write(`oci: ${line ? `${line}: ` : ''}${message}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  const status = (error as { exitStatus?: unknown }).exitStatus;
+  return typeof status === 'number' && status > 0 ? status : 1;
+}

@@ -1,0 +1,32 @@
+import test from 'ava';
+import { parse, positionalIndex, UsageError, type OptionSpecs } from '../src/args.js';
+
+const options = {
+  bundle: { type: 'string', short: 'b', describe: '' },
+  detach: { type: 'boolean', short: 'd', describe: '' },
+  env: { type: 'string', short: 'e', multiple: true, describe: '' },
+  'preserve-fds': { type: 'number', describe: '' },
+} as const satisfies OptionSpecs;
+
+test('finds the n-th positional, skipping option values', (t) => {
+  t.is(positionalIndex(['--bundle', '/b', 'create', 'x'], options, 1), 2);
+  t.is(positionalIndex(['--unknown', 'create', 'x'], options, 1), 1);
+  t.is(positionalIndex(['--bundle', 'b', '-d', 'id', 'sh', '-c', 'true'], options, 1), 3);
+  t.is(positionalIndex(['--bundle=b', 'id', 'sh'], options, 2), 2);
+  t.is(positionalIndex(['-b', 'b'], options, 1), -1);
+  t.is(positionalIndex(['-d', '--', '-x'], options, 1), 2);
+});
+
+test('parses strings, booleans, repeated and numeric options in both spellings', (t) => {
+  const { options: values, positionals } = parse(
+    ['--bundle=/b', '-d', '-e', 'A=1', '--env', 'B=2', '--preserve-fds', '3', 'id'],
+    options,
+  );
+  t.deepEqual(values, { bundle: '/b', detach: true, env: ['A=1', 'B=2'], 'preserve-fds': 3 });
+  t.deepEqual(positionals, ['id']);
+});
+
+test('a non-integer for a numeric option is a usage error', (t) => {
+  const error = t.throws(() => parse(['--preserve-fds', 'x'], options), { instanceOf: UsageError });
+  t.is(error?.message, "--preserve-fds needs an integer (got 'x')");
+});

@@ -1,0 +1,91 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commands } from '../src/commands/index.js';
+
+const bin = fileURLToPath(new URL('../../bin/oci.cjs', import.meta.url));
+const oci = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
+
+test('--help lists every command and the global options', (t) => {
+  const result = oci(['--help']);
+  t.is(result.status, 0);
+  for (const name of Object.keys(commands)) t.regex(result.stdout, new RegExp(`^  ${name} `, 'm'));
+  for (const option of ['--store', '--root', '--log', '--log-format', '--debug']) t.true(result.stdout.includes(option), option);
+});
+
+test('--version prints the version in runc\'s shape', (t) => {
+  const result = oci(['--version']);
+  t.is(result.status, 0);
+  t.regex(result.stdout, /^oci version \d+\.\d+\.\d+\nspec: \d+\.\d+\.\d+\n/);
+});
+
+test('an unknown command prints one line and exits 2', (t) => {
+  const result = oci(['frobnicate']);
+  t.is(result.status, 2);
+  t.is(result.stdout, '');
+  t.is(result.stderr, "oci: unknown command 'frobnicate' (see 'oci --help')\n");
+});
+
+test('a bad option prints one line and exits 2, before or after the command', (t) => {
+  for (const args of [['--bogus', 'spec'], ['spec', '--bogus']]) {
+    const result = oci(args);
+    t.is(result.status, 2, args.join(' '));
+    t.is(result.stderr.split('\n').length, 2, result.stderr);
+    t.regex(result.stderr, /^oci: (spec: )?unknown option '--bogus'/);
+  }
+});
+
+test('a value outside an option\'s choices and a missing value are usage errors', (t) => {
+  const bad = oci(['--log-format', 'xml', 'spec']);
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /--log-format must be one of text, json/);
+  const missing = oci(['spec', '--bundle']);
+  t.is(missing.status, 2);
+  t.regex(missing.stderr, /option '--bundle' needs a value/);
+});
+
+test('too many arguments is a usage error', (t) => {
+  const result = oci(['spec', 'extra']);
+  t.is(result.status, 2);
+  t.regex(result.stderr, /^oci: spec: takes at most 0 arguments, got 1/);
+});
+
+test('a failing command prints one line without a stack, and the stack with --debug', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is(oci(['spec'], dir).status, 0);
+
+  const again = oci(['spec'], dir);
+  t.is(again.status, 1);
+  t.is(again.stderr, `oci: spec: ${path.join(dir, 'config.json')} exists: remove it first\n`);
+
+  const debug = oci(['--debug', 'spec'], dir);
+  t.is(debug.status, 1);
+  t.regex(debug.stderr, /\n\s+at /);
+});
+
+test('with --log and json format the error is also written as a runc log line', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = path.join(dir, 'log.json');
+  oci(['spec'], dir);
+  const result = oci(['--log', log, '--log-format=json', 'spec'], dir);
+  t.is(result.status, 1);
+  const line = JSON.parse(readFileSync(log, 'utf8').trim()) as { level: string; msg: string; time: string };
+  t.is(line.level, 'error');
+  t.regex(line.msg, /exists: remove it first/);
+  t.false(Number.isNaN(Date.parse(line.time)));
+});
+
+test('spec writes runc\'s default config.json into the bundle directory', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const result = oci(['spec', '--bundle', dir]);
+  t.is(result.status, 0, result.stderr);
+  const spec = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { root: { path: string }; process: { args: string[] } };
+  t.deepEqual(spec.root, { path: 'rootfs', readonly: true });
+  t.deepEqual(spec.process.args, ['sh']);
+});

@@ -1,0 +1,2 @@
+// The image library's public API (references, registry client, content store, layer application).
+export {};

@@ -1,0 +1,37 @@
+/**
+ * Loads the native parts: the helper executable (always needed by the runtime) and the addon
+ * (an optional accelerator for the image package, required by the runtime).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface NativeAddon {
+  /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+}
+
+const require = createRequire(import.meta.url);
+// Found through the package's name, not relative to this file: the oci command is a bundle.
+const buildDir = path.join(path.dirname(require.resolve('@oci/native/package.json')), 'build', 'Release');
+
+/** Absolute path of the helper executable built by node-gyp. */
+export const helperPath: string = path.join(buildDir, 'oci-helper');
+
+let addon: NativeAddon | null | undefined;
+
+/** The addon, or null when it was not built (callers that can do without it degrade). */
+export function loadAddon(): NativeAddon | null {
+  if (addon === undefined) {
+    const file = path.join(buildDir, 'oci_native.node');
+    addon = existsSync(file) ? (require(file) as NativeAddon) : null;
+  }
+  return addon;
+}
+
+/** The addon, or an error naming how to build it, for callers that cannot work without it. */
+export function requireAddon(): NativeAddon {
+  const loaded = loadAddon();
+  if (!loaded) throw new Error('the native addon is not built: run `pnpm install` (or `pnpm --filter @oci/native rebuild`)');
+  return loaded;
+}

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { constants } from 'node:fs';
+import { helperPath, requireAddon } from '../src/index.js';
+
+test('the helper executable is built and runs', (t) => {
+  const result = spawnSync(helperPath, ['--version'], { encoding: 'utf8' });
+  t.is(result.status, 0, result.stderr);
+  t.regex(result.stdout, /^oci-helper \d+\.\d+\.\d+\n$/);
+});
+
+test('the helper rejects arguments it does not know with exit 2', (t) => {
+  const result = spawnSync(helperPath, ['--bogus'], { encoding: 'utf8' });
+  t.is(result.status, 2);
+  t.regex(result.stderr, /usage/);
+});
+
+test('the addon makes fifos and character devices', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const addon = requireAddon();
+
+  addon.mknod(path.join(dir, 'fifo'), constants.S_IFIFO | 0o640, 0, 0);
+  const fifo = statSync(path.join(dir, 'fifo'));
+  t.true(fifo.isFIFO());
+  t.is(fifo.mode & 0o777, 0o640 & ~process.umask());
+
+  addon.mknod(path.join(dir, 'null'), constants.S_IFCHR | 0o666, 1, 3);
+  const device = statSync(path.join(dir, 'null'));
+  t.true(device.isCharacterDevice());
+  t.is(device.rdev, (1 << 8) | 3);
+});
+
+test('addon errors carry the errno code like fs errors', (t) => {
+  const error = t.throws(() => requireAddon().mknod('/nonexistent-dir/x', constants.S_IFIFO | 0o600, 0, 0));
+  t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
+  t.is((error as NodeJS.ErrnoException).syscall, 'mknod');
+});

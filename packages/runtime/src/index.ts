@@ -1,0 +1,2 @@
+// The runtime library's public API (the runc-compatible container lifecycle).
+export {};
