@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { Descriptor, ImageConfig } from '@oci/image';
 import { pack, type Header } from 'tar-stream';
 
 export interface TarEntry {
@@ -60,33 +61,6 @@ export async function tarLayer(entries: readonly TarEntry[]): Promise<Buffer> {
 }
 
 export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-  platform?: { architecture: string; os: string; variant?: string };
-}
-
-export interface ImageConfig {
-  architecture: string;
-  os: string;
-  created?: string;
-  config?: {
-    Env?: string[];
-    Entrypoint?: string[];
-    Cmd?: string[];
-    WorkingDir?: string;
-    User?: string;
-    Labels?: Record<string, string>;
-    StopSignal?: string;
-    ExposedPorts?: Record<string, object>;
-    Volumes?: Record<string, object>;
-  };
-  rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: { created?: string; created_by?: string; empty_layer?: boolean }[];
-}
 
 export interface BuiltImage {
   manifest: Descriptor;

@@ -1,0 +1,28 @@
+/**
+ * Errors of the image library. `code` is stable (tools match on it); `message` is one line
+ * a user can act on, without the subject (the CLI prefixes `oci: pull busybox:`).
+ */
+export type ImageErrorCode =
+  | 'EREFERENCE' // a malformed image reference
+  | 'EDIGEST' // a malformed digest, or content that does not match its digest or size
+  | 'ENOTFOUND' // a reference, manifest or blob that is not there
+  | 'EMEDIATYPE' // a media type this library does not handle
+  | 'EMANIFEST' // a manifest, index or config that is not what the spec says
+  | 'ESTORE' // the content store is not a usable OCI image layout
+  | 'EPLATFORM' // no manifest for the asked platform
+  | 'EREGISTRY' // the registry answered with an error
+  | 'EAUTH' // the registry refused the credentials
+  | 'ENETWORK' // the registry could not be reached
+  | 'ELAYER' // a layer that cannot be applied (corrupt, hostile, or unsupported)
+  | 'EIMPORT'; // an archive that is not a docker save or docker export tarball
+
+export class ImageError extends Error {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ImageError';
+  }
+}

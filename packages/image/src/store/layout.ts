@@ -1,0 +1,208 @@
+/**
+ * The content store: an OCI image layout (image-spec image-layout.md) that skopeo (`oci:DIR:REF`)
+ * and umoci read. Images are named by the `org.opencontainers.image.ref.name` annotation of
+ * index.json's manifests. A blob lands in `blobs/ALG/HEX` only after its digest and size were
+ * checked, by rename from a temp file in `ingest/`; index.json is replaced by rename too.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Digester, parseDigest } from '../digest.js';
+import { ImageError } from '../errors.js';
+import { MediaType } from '../media-types.js';
+import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
+
+const LAYOUT_VERSION = '1.0.0';
+/** Manifests, indexes and configs are read whole; nothing legitimate comes near this. */
+const MAX_DOCUMENT_SIZE = 8 << 20;
+
+export class Store {
+  private constructor(readonly dir: string) {}
+
+  /** Opens the layout at `dir`; with `create`, makes it (or completes it) first. */
+  static async open(dir: string, { create = false } = {}): Promise<Store> {
+    const store = new Store(path.resolve(dir));
+    if (create) await store.#create();
+    let layout: { imageLayoutVersion?: unknown };
+    try {
+      layout = JSON.parse(await readFile(path.join(store.dir, 'oci-layout'), 'utf8'));
+    } catch (error) {
+      throw new ImageError('ESTORE', `${store.dir} is not an OCI image layout (${describe(error)})`, { cause: error });
+    }
+    if (layout.imageLayoutVersion !== LAYOUT_VERSION) {
+      throw new ImageError('ESTORE', `${store.dir}: unsupported imageLayoutVersion ${JSON.stringify(layout.imageLayoutVersion)}`);
+    }
+    return store;
+  }
+
+  async #create(): Promise<void> {
+    await mkdir(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(path.join(this.dir, 'ingest'), { recursive: true });
+    await writeIfAbsent(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+    await writeIfAbsent(path.join(this.dir, 'index.json'), JSON.stringify(emptyIndex()));
+  }
+
+  blobPath(digest: string): string {
+    const { algorithm, encoded } = parseDigest(digest);
+    return path.join(this.dir, 'blobs', algorithm, encoded);
+  }
+
+  /** True when the blob is present (and has `size` bytes, when given). */
+  async hasBlob(digest: string, size?: number): Promise<boolean> {
+    try {
+      const info = await stat(this.blobPath(digest));
+      return info.isFile() && (size === undefined || info.size === size);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /** A stream of the blob's bytes; ENOTFOUND when the store lacks it. */
+  async openBlob(digest: string): Promise<Readable> {
+    try {
+      return (await open(this.blobPath(digest), 'r')).createReadStream();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${digest} is missing from the store`);
+      throw error;
+    }
+  }
+
+  /** A small blob (manifest, index, config), read whole and checked against its descriptor. */
+  async readBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+    if (descriptor.size > MAX_DOCUMENT_SIZE) throw new ImageError('EMANIFEST', `${descriptor.digest}: ${descriptor.size} bytes is too large for a document`);
+    let data: Buffer;
+    try {
+      data = await readFile(this.blobPath(descriptor.digest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from the store`);
+      throw error;
+    }
+    const digester = new Digester(parseDigest(descriptor.digest).algorithm);
+    digester.update(data);
+    digester.check(descriptor, 'stored blob');
+    return data;
+  }
+
+  async readJSON<T>(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<T> {
+    const data = await this.readBlob(descriptor);
+    try {
+      return JSON.parse(data.toString('utf8')) as T;
+    } catch (error) {
+      throw new ImageError('EMANIFEST', `${descriptor.digest} is not valid JSON`, { cause: error });
+    }
+  }
+
+  /**
+   * Streams `source` into the store. With `expected`, the blob lands only if its digest and
+   * size match; either way nothing partial is ever visible under blobs/.
+   */
+  async writeBlob(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Readable, expected?: { digest: string; size?: number }): Promise<{ digest: string; size: number }> {
+    const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
+    const digester = new Digester(algorithm);
+    const temp = path.join(this.dir, 'ingest', `${randomBytes(8).toString('hex')}.partial`);
+    try {
+      await pipeline(
+        source instanceof Readable ? source : Readable.from(source),
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            digester.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(temp, { flags: 'wx' }),
+      );
+      const digest = expected ? digester.check(expected, 'blob') : digester.digest();
+      await mkdir(path.join(this.dir, 'blobs', algorithm), { recursive: true });
+      await rename(temp, this.blobPath(digest));
+      return { digest, size: digester.size };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** Serialises `value` and stores it; returns its descriptor. */
+  async writeJSON(value: unknown, mediaType: string): Promise<Descriptor> {
+    const { digest, size } = await this.writeBlob([Buffer.from(JSON.stringify(value))]);
+    return { mediaType, digest, size };
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    const file = path.join(this.dir, 'index.json');
+    let index: ImageIndex;
+    try {
+      index = JSON.parse(await readFile(file, 'utf8')) as ImageIndex;
+    } catch (error) {
+      throw new ImageError('ESTORE', `${file}: ${describe(error)}`, { cause: error });
+    }
+    if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw new ImageError('ESTORE', `${file} is not an image index`);
+    return index;
+  }
+
+  /** Every named image: ref name → manifest (or index) descriptor, in index.json's order. */
+  async refs(): Promise<Map<string, Descriptor>> {
+    const refs = new Map<string, Descriptor>();
+    for (const descriptor of (await this.readIndex()).manifests) {
+      const name = descriptor.annotations?.[REF_NAME_ANNOTATION];
+      if (name !== undefined) refs.set(name, descriptor);
+    }
+    return refs;
+  }
+
+  async resolve(name: string): Promise<Descriptor> {
+    const descriptor = (await this.refs()).get(name);
+    if (!descriptor) throw new ImageError('ENOTFOUND', `no image named ${name} in the store`);
+    return descriptor;
+  }
+
+  /** Names `descriptor` as `name`, replacing what the name pointed to. */
+  async setRef(name: string, descriptor: Descriptor): Promise<void> {
+    await this.#updateIndex((manifests) => [
+      ...manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name),
+      { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: name } },
+    ]);
+  }
+
+  /** Removes the name; false when there was no such name. */
+  async removeRef(name: string): Promise<boolean> {
+    let found = false;
+    await this.#updateIndex((manifests) =>
+      manifests.filter((m) => {
+        const match = m.annotations?.[REF_NAME_ANNOTATION] === name;
+        found ||= match;
+        return !match;
+      }),
+    );
+    return found;
+  }
+
+  // Every change to index.json goes through here: read, change, write to a temp file, rename.
+  async #updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
+    const index = await this.readIndex();
+    index.manifests = change(index.manifests);
+    const temp = path.join(this.dir, 'ingest', `index-${randomBytes(8).toString('hex')}.json`);
+    await writeFile(temp, JSON.stringify(index));
+    await rename(temp, path.join(this.dir, 'index.json'));
+  }
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+}
+
+async function writeIfAbsent(file: string, content: string): Promise<void> {
+  try {
+    await writeFile(file, content, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'missing' : error instanceof Error ? error.message : String(error);
+}
