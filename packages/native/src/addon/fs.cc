@@ -1,0 +1,32 @@
+// Filesystem syscalls Node lacks, for the layer applier: one syscall per function, errno
+// reported the way Node's fs does. Policy (what to create, where) lives in TypeScript.
+#include <cerrno>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "errno.h"
+
+namespace oci {
+namespace {
+
+// mknod(path, mode, major, minor): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO).
+Napi::Value Mknod(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "mknod(path: string, mode: number, major: number, minor: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>();
+  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
+  dev_t dev = makedev(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
+  if (mknod(path.c_str(), mode, dev) != 0) ErrnoError(env, errno, "mknod", path).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterFs(Napi::Env env, Napi::Object exports) {
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+}
+
+}  // namespace oci
