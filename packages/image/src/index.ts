@@ -6,4 +6,4 @@ export * from './oci-types.js';
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
 export { DEFAULT_REGISTRY, DEFAULT_TAG, parseReference, Reference } from './reference.js';
 export { readImage, type StoredImage } from './store/image.js';
-export { Store } from './store/layout.js';
+export { Store, type GarbageCollection } from './store/layout.js';

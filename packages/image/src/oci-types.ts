@@ -68,3 +68,9 @@ export interface ImageConfig {
 
 /** Annotation that names an image in an OCI layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+/**
+ * Our annotation on an index.json entry: when the image was pulled (RFC 3339). The newest one is
+ * the image `oci unpack` takes when given no reference.
+ */
+export const PULLED_ANNOTATION = 'dev.oci-toolkit.pulled';

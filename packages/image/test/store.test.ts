@@ -1,9 +1,10 @@
 import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { digestOf, ImageError, MediaType, readImage, REF_NAME_ANNOTATION, Store } from '../src/index.js';
+import { digestOf, ImageError, MediaType, readImage, REF_NAME_ANNOTATION, Store, type Descriptor } from '../src/index.js';
 
 function tempStore(t: { teardown(fn: () => void): void }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-store-'));
@@ -102,4 +103,110 @@ test('readImage follows a name through an index to this platform\'s manifest and
   const error = await t.throwsAsync(readImage(store, 'multi', { os: 'linux', architecture: 'arm64' }), { instanceOf: ImageError });
   t.is(error?.code, 'EPLATFORM');
   t.is(error?.message, 'multi has no image for linux/arm64/v8; it offers linux/amd64');
+});
+
+const child = new URL('./helpers/store-child.js', import.meta.url).pathname;
+
+function run(args: string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const process_ = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process_.on('error', reject);
+    process_.on('exit', resolve);
+  });
+}
+
+/** Starts a child holding a lease on the store; resolves once it holds it. */
+async function leaseHolder(dir: string): Promise<ChildProcess> {
+  const holder = spawn(process.execPath, [child, dir, 'lease'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('leased') && resolve());
+    holder.on('exit', () => reject(new Error('lease holder exited early')));
+  });
+  return holder;
+}
+
+test('concurrent processes naming images lose no update of index.json', async (t) => {
+  const dir = tempStore(t);
+  const store = await Store.open(dir, { create: true });
+  const statuses = await Promise.all(['a', 'b', 'c', 'd'].map((prefix) => run([dir, 'refs', prefix, '15'])));
+  t.deepEqual(statuses, [0, 0, 0, 0]);
+  const names = [...(await store.refs()).keys()].sort();
+  t.is(names.length, 60);
+  t.deepEqual(names.filter((n) => n.startsWith('c-')).length, 15);
+});
+
+test('lastPulled names the image most recently set with a pull time, not the last one named', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  t.is(await store.lastPulled(), undefined);
+  const one = await store.writeJSON({ n: 1 }, MediaType.ociManifest);
+  await store.setRef('docker.io/library/alpine:3', one, { pulled: new Date('2025-01-01T00:00:00Z') });
+  await store.setRef('docker.io/library/busybox:latest', one, { pulled: new Date('2025-01-02T00:00:00Z') });
+  await store.setRef('local/tagged:1', one);
+  t.is(await store.lastPulled(), 'docker.io/library/busybox:latest');
+  await store.setRef('docker.io/library/alpine:3', one, { pulled: new Date('2025-01-03T00:00:00Z') });
+  t.is(await store.lastPulled(), 'docker.io/library/alpine:3');
+  await store.setRef('docker.io/library/alpine:3', one);
+  t.is(await store.lastPulled(), 'docker.io/library/busybox:latest', 'renaming without a pull time drops the old one');
+});
+
+test('gc removes blobs no name reaches and keeps those that one does', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  const layer = await store.writeBlob([Buffer.from('layer')]);
+  const orphan = await store.writeBlob([Buffer.from('orphan')]);
+  const config = await store.writeJSON({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }, MediaType.ociConfig);
+  const manifest = await store.writeJSON({ schemaVersion: 2, config, layers: [{ mediaType: MediaType.ociLayer, ...layer }] }, MediaType.ociManifest);
+  const index = await store.writeJSON({ schemaVersion: 2, manifests: [manifest] }, MediaType.ociIndex);
+  await store.setRef('kept', index);
+
+  const result = await store.gc();
+  t.deepEqual(result.removed, [orphan.digest]);
+  t.is(result.freed, 6);
+  for (const digest of [layer.digest, config.digest, manifest.digest, index.digest]) t.true(await store.hasBlob(digest));
+
+  await store.removeRef('kept');
+  t.is((await store.gc()).removed.length, 4);
+});
+
+test('gc waits for a live writer in another process, and cleans up after one killed with SIGKILL', async (t) => {
+  const dir = tempStore(t);
+  const store = await Store.open(dir, { create: true });
+  const holder = await leaseHolder(dir);
+  t.teardown(() => holder.kill('SIGKILL'));
+  t.is(readdirSync(path.join(dir, 'ingest')).length, 1, 'the lease has its ingest directory');
+
+  let done = false;
+  const collecting = store.gc().then((result) => {
+    done = true;
+    return result;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.false(done, 'gc waits while the writer lives');
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  holder.kill('SIGKILL');
+  await exited;
+  const result = await collecting;
+  t.is(result.removed.length, 1, "the dead writer's unnamed blob is collected");
+  t.deepEqual(readdirSync(path.join(dir, 'ingest')), [], "the dead writer's ingest directory is gone");
+  // The killed process held locks: the store still works.
+  await store.setRef('after', await store.writeJSON({ after: true }, MediaType.ociManifest));
+  t.deepEqual([...(await store.refs()).keys()], ['after']);
+});
+
+test('a blob written inside a lease survives a gc that runs before it is named', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  let release!: () => void;
+  const wait = new Promise<void>((resolve) => (release = resolve));
+  let written!: Descriptor;
+  const pulling = store.lease(async () => {
+    written = await store.writeJSON({ pulled: true }, MediaType.ociManifest);
+    await wait;
+    await store.setRef('pulled', written);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const collecting = store.gc();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  release();
+  await pulling;
+  t.deepEqual((await collecting).removed, []);
+  t.true(await store.hasBlob(written.digest));
 });

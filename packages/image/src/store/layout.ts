@@ -3,23 +3,49 @@
  * and umoci read. Images are named by the `org.opencontainers.image.ref.name` annotation of
  * index.json's manifests. A blob lands in `blobs/ALG/HEX` only after its digest and size were
  * checked, by rename from a temp file in `ingest/`; index.json is replaced by rename too.
+ *
+ * Concurrency (several `oci pull` at once, and kill -9 at any point):
+ * - index.json changes happen under the `index` lock (read, change, write a temp file, fsync,
+ *   rename), so no update is lost and readers always see a whole file.
+ * - Writers of blobs hold a lease (`lease()`): its temp files live in `ingest/LEASE/`, and `gc`
+ *   waits for live leases before it collects, so it never deletes a blob that a pull has written
+ *   but not yet named. A lease whose process died leaves a directory that gc removes.
+ * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
  */
-import { randomBytes } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
-import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
+import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
+import { reachableBlobs } from './gc.js';
+import { isHeld, LockNames, lock, newId, withLock } from './lock.js';
 
 const LAYOUT_VERSION = '1.0.0';
 /** Manifests, indexes and configs are read whole; nothing legitimate comes near this. */
 const MAX_DOCUMENT_SIZE = 8 << 20;
 
+/** A writer's claim on the store: gc waits for it; its temp files live in `ingest/ID/`. */
+interface Lease {
+  readonly store: Store;
+  readonly ingest: string;
+}
+const currentLease = new AsyncLocalStorage<Lease>();
+
+export interface GarbageCollection {
+  /** Digests of the blobs removed. */
+  removed: string[];
+  /** Bytes freed. */
+  freed: number;
+}
+
 export class Store {
+  #locks!: LockNames;
+
   private constructor(readonly dir: string) {}
 
   /** Opens the layout at `dir`; with `create`, makes it (or completes it) first. */
@@ -35,6 +61,7 @@ export class Store {
     if (layout.imageLayoutVersion !== LAYOUT_VERSION) {
       throw new ImageError('ESTORE', `${store.dir}: unsupported imageLayoutVersion ${JSON.stringify(layout.imageLayoutVersion)}`);
     }
+    store.#locks = await LockNames.of(store.dir);
     return store;
   }
 
@@ -101,9 +128,11 @@ export class Store {
    * size match; either way nothing partial is ever visible under blobs/.
    */
   async writeBlob(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Readable, expected?: { digest: string; size?: number }): Promise<{ digest: string; size: number }> {
+    const lease = currentLease.getStore();
+    if (lease?.store !== this) return this.lease(() => this.writeBlob(source, expected));
     const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
     const digester = new Digester(algorithm);
-    const temp = path.join(this.dir, 'ingest', `${randomBytes(8).toString('hex')}.partial`);
+    const temp = path.join(lease.ingest, `${newId()}.partial`);
     try {
       await pipeline(
         source instanceof Readable ? source : Readable.from(source),
@@ -159,12 +188,26 @@ export class Store {
     return descriptor;
   }
 
-  /** Names `descriptor` as `name`, replacing what the name pointed to. */
-  async setRef(name: string, descriptor: Descriptor): Promise<void> {
+  /**
+   * Names `descriptor` as `name`, replacing what the name pointed to. With `pulled`, the entry
+   * records when (PULLED_ANNOTATION), which makes it the store's `lastPulled()`.
+   */
+  async setRef(name: string, descriptor: Descriptor, { pulled }: { pulled?: Date } = {}): Promise<void> {
+    const { [PULLED_ANNOTATION]: _, ...annotations } = descriptor.annotations ?? {};
     await this.#updateIndex((manifests) => [
       ...manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name),
-      { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME_ANNOTATION]: name } },
+      { ...descriptor, annotations: { ...annotations, [REF_NAME_ANNOTATION]: name, ...(pulled && { [PULLED_ANNOTATION]: pulled.toISOString() }) } },
     ]);
+  }
+
+  /** The name of the image most recently pulled into the store (`oci unpack` with no arguments), if any. */
+  async lastPulled(): Promise<string | undefined> {
+    let last: { name: string; at: string } | undefined;
+    for (const [name, descriptor] of await this.refs()) {
+      const at = descriptor.annotations?.[PULLED_ANNOTATION];
+      if (at !== undefined && (last === undefined || at >= last.at)) last = { name, at };
+    }
+    return last?.name;
   }
 
   /** Removes the name; false when there was no such name. */
@@ -180,13 +223,90 @@ export class Store {
     return found;
   }
 
-  // Every change to index.json goes through here: read, change, write to a temp file, rename.
+  /**
+   * Runs `fn` as a writer: blobs it writes cannot be collected by `gc` before it names them.
+   * Waits while a gc runs. Nested calls share the outer lease.
+   */
+  async lease<T>(fn: () => Promise<T>): Promise<T> {
+    if (currentLease.getStore()?.store === this) return fn();
+    const id = newId();
+    const ingest = path.join(this.dir, 'ingest', id);
+    const held = await withLock(this.#locks.name('gc'), async () => {
+      const claim = await lock(this.#locks.name(`lease/${id}`));
+      await mkdir(ingest, { recursive: true });
+      return claim;
+    });
+    try {
+      return await currentLease.run({ store: this, ingest }, fn);
+    } finally {
+      await rm(ingest, { recursive: true, force: true });
+      await held.release();
+    }
+  }
+
+  /**
+   * Removes every blob that no named image reaches, and what crashed writers left in ingest/.
+   * Waits for writers that are alive to finish; new writers wait for it.
+   */
+  async gc(): Promise<GarbageCollection> {
+    return withLock(this.#locks.name('gc'), async () => {
+      await this.#drainLeases();
+      return withLock(this.#locks.name('index'), async () => {
+        const keep = await reachableBlobs(this);
+        const removed: string[] = [];
+        let freed = 0;
+        for (const algorithm of await readdirIfPresent(path.join(this.dir, 'blobs'))) {
+          for (const encoded of await readdirIfPresent(path.join(this.dir, 'blobs', algorithm))) {
+            const digest = `${algorithm}:${encoded}`;
+            if (keep.has(digest)) continue;
+            const file = path.join(this.dir, 'blobs', algorithm, encoded);
+            freed += (await stat(file)).size;
+            await unlink(file);
+            removed.push(digest);
+          }
+        }
+        return { removed, freed };
+      });
+    });
+  }
+
+  // Waits until no live lease remains; removes the ingest directories of dead ones.
+  async #drainLeases(): Promise<void> {
+    const ingest = path.join(this.dir, 'ingest');
+    for (const id of (await readdirIfPresent(ingest)).filter((name) => /^[0-9a-f]{12}$/.test(name))) {
+      while (await isHeld(this.#locks.name(`lease/${id}`))) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await rm(path.join(ingest, id), { recursive: true, force: true });
+    }
+  }
+
+  // Every change to index.json goes through here, under the index lock: read, change, write a
+  // temp file, fsync, rename. The temp file's name is fixed: only the lock holder writes it.
   async #updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
-    const index = await this.readIndex();
-    index.manifests = change(index.manifests);
-    const temp = path.join(this.dir, 'ingest', `index-${randomBytes(8).toString('hex')}.json`);
-    await writeFile(temp, JSON.stringify(index));
-    await rename(temp, path.join(this.dir, 'index.json'));
+    await withLock(this.#locks.name('index'), async () => {
+      const index = await this.readIndex();
+      index.manifests = change(index.manifests);
+      const temp = path.join(this.dir, 'ingest', 'index.json.tmp');
+      await mkdir(path.dirname(temp), { recursive: true });
+      const file = await open(temp, 'w');
+      try {
+        await file.writeFile(JSON.stringify(index));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path.join(this.dir, 'index.json'));
+    });
+  }
+}
+
+async function readdirIfPresent(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 

@@ -1,0 +1,28 @@
+/** What garbage collection keeps: every blob that a named image in index.json reaches. */
+import { isIndex, isManifest } from '../media-types.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci-types.js';
+import type { Store } from './layout.js';
+
+/**
+ * Digests reachable from index.json: indexes, manifests, configs, layers, and subjects.
+ * A document that is missing or unreadable keeps what is known of it and no more.
+ */
+export async function reachableBlobs(store: Store): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const visit = async (descriptor: Descriptor): Promise<void> => {
+    if (seen.has(descriptor.digest)) return;
+    seen.add(descriptor.digest);
+    if (!isIndex(descriptor.mediaType) && !isManifest(descriptor.mediaType)) return;
+    let document: Partial<ImageIndex & ImageManifest>;
+    try {
+      document = await store.readJSON(descriptor);
+    } catch {
+      return;
+    }
+    const children = [...(document.manifests ?? []), ...(document.config ? [document.config] : []), ...(document.layers ?? [])];
+    if (document.subject) children.push(document.subject);
+    for (const child of children) if (typeof child?.digest === 'string') await visit(child);
+  };
+  for (const descriptor of (await store.readIndex()).manifests) await visit(descriptor);
+  return seen;
+}

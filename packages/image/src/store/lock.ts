@@ -1,0 +1,81 @@
+/**
+ * Locks between processes that share a store, which the kernel releases when their holder dies,
+ * even by kill -9: a lock is a bound Linux abstract unix socket (`\0oci-store/…`), and binding a
+ * name that another socket holds fails with EADDRINUSE. No lock file is left behind by a crash,
+ * so there is nothing stale to detect or break, and a reused pid cannot be mistaken for a holder.
+ *
+ * Limit: abstract socket names are per network namespace; processes sharing one store must share
+ * a network namespace (the host's, as `oci` runs) to exclude each other.
+ */
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { ImageError } from '../errors.js';
+
+export interface Held {
+  release(): Promise<void>;
+}
+
+/** The names of one store's locks: keyed by the store directory's device and inode, not its path. */
+export class LockNames {
+  private constructor(private readonly prefix: string) {}
+
+  static async of(dir: string): Promise<LockNames> {
+    const info = await stat(dir, { bigint: true });
+    return new LockNames(`\0oci-store/${info.dev.toString(36)}.${info.ino.toString(36)}/`);
+  }
+
+  name(lock: string): string {
+    return this.prefix + lock;
+  }
+}
+
+/** Binds `name`, or returns undefined when another socket holds it. */
+export async function tryLock(name: string): Promise<Held | undefined> {
+  const server = createServer();
+  const bound = await new Promise<boolean>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
+    server.listen({ path: name }, () => resolve(true));
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw new ImageError('ESTORE', `cannot take the store lock: ${error.message}`, { cause: error });
+  });
+  if (!bound) return undefined;
+  // The lock must not keep a process alive that has nothing else to do.
+  server.unref();
+  return { release: () => close(server) };
+}
+
+/** Waits for `name` to be free and takes it, polling with a growing pause. */
+export async function lock(name: string): Promise<Held> {
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    const held = await tryLock(name);
+    if (held) return held;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** Runs `fn` holding the lock `name`. */
+export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const held = await lock(name);
+  try {
+    return await fn();
+  } finally {
+    await held.release();
+  }
+}
+
+/** True while some process holds `name` (a probe: binds and releases at once when free). */
+export async function isHeld(name: string): Promise<boolean> {
+  const held = await tryLock(name);
+  await held?.release();
+  return held === undefined;
+}
+
+/** A fresh id for a lease or a temp file: 12 random hex digits. */
+export function newId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
