@@ -7,5 +7,6 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ default: Command<any> }>;
 
 export const commands: Readonly<Record<string, Loader>> = {
+  pull: () => import('./pull.js'),
   spec: () => import('./spec.js'),
 };

@@ -13,12 +13,12 @@
  * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digester, parseDigest } from '../digest.js';
+import { Ingest, type Expected } from './ingest.js';
 import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
@@ -127,31 +127,26 @@ export class Store {
    * Streams `source` into the store. With `expected`, the blob lands only if its digest and
    * size match; either way nothing partial is ever visible under blobs/.
    */
-  async writeBlob(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Readable, expected?: { digest: string; size?: number }): Promise<{ digest: string; size: number }> {
-    const lease = currentLease.getStore();
-    if (lease?.store !== this) return this.lease(() => this.writeBlob(source, expected));
-    const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
-    const digester = new Digester(algorithm);
-    const temp = path.join(lease.ingest, `${newId()}.partial`);
+  async writeBlob(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Readable, expected?: Expected): Promise<{ digest: string; size: number }> {
+    if (currentLease.getStore()?.store !== this) return this.lease(() => this.writeBlob(source, expected));
+    const ingest = await this.ingest(expected);
     try {
-      await pipeline(
-        source instanceof Readable ? source : Readable.from(source),
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            digester.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(temp, { flags: 'wx' }),
-      );
-      const digest = expected ? digester.check(expected, 'blob') : digester.digest();
-      await mkdir(path.join(this.dir, 'blobs', algorithm), { recursive: true });
-      await rename(temp, this.blobPath(digest));
-      return { digest, size: digester.size };
+      await pipeline(source instanceof Readable ? source : Readable.from(source), ingest.writable());
+      return await ingest.commit();
     } catch (error) {
-      await rm(temp, { force: true });
+      await ingest.abort();
       throw error;
     }
+  }
+
+  /**
+   * Starts writing a blob piece by piece (a download that may resume); see Ingest. Only inside
+   * `lease()`, which removes what an unfinished ingest leaves behind.
+   */
+  async ingest(expected?: Expected): Promise<Ingest> {
+    const lease = currentLease.getStore();
+    if (lease?.store !== this) throw new Error('Store.ingest() must be called inside Store.lease()');
+    return Ingest.create(path.join(lease.ingest, `${newId()}.partial`), expected, (digest) => this.blobPath(digest));
   }
 
   /** Serialises `value` and stores it; returns its descriptor. */

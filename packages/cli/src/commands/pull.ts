@@ -1,0 +1,31 @@
+import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
+import { progressReporter } from '../progress.js';
+import { registryOptions, toRegistryOptions } from '../registry-options.js';
+
+export default defineCommand({
+  name: 'pull',
+  summary: 'pull an image from a registry into the content store',
+  usage: '[options] REF',
+  options: {
+    platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to take from a multi-platform image (default: this host's)" },
+    ...registryOptions,
+  },
+  positionals: { min: 1, max: 1 },
+  async run({ options, positionals }, { globals, stdout, stderr }) {
+    const { Store, pull, parsePlatform } = await import('@oci/image');
+    const store = await Store.open(storeDir(globals), { create: true });
+    const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
+    try {
+      const result = await pull(store, positionals[0]!, {
+        ...toRegistryOptions(options),
+        ...(options.platform && { platform: parsePlatform(options.platform) }),
+        onProgress: progress.listener,
+      });
+      progress.finish();
+      if (options.format !== 'json') stdout.write(`${result.descriptor.digest}\n`);
+    } finally {
+      progress.finish();
+    }
+  },
+});

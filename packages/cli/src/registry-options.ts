@@ -1,0 +1,20 @@
+/** The options every command that talks to a registry takes (pull, push), and what they become. */
+import type { OptionSpecs, OptionValues } from './args.js';
+
+export const registryOptions = {
+  creds: { type: 'string', value: 'USER:PASS', describe: 'credentials for the registry (default: from ~/.docker/config.json)' },
+  insecure: { type: 'boolean', describe: 'allow plain HTTP and HTTPS fallback to it for any registry (loopback hosts always may)' },
+  'ca-cert': { type: 'string', multiple: true, value: 'FILE', describe: 'also trust the certificate authority in FILE (PEM)' },
+  timeout: { type: 'number', value: 'SECONDS', describe: 'give up on a registry that sends nothing for this long (default 30)' },
+  quiet: { type: 'boolean', short: 'q', describe: 'print nothing but the digest' },
+  format: { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'json: progress events as JSON lines on stdout' },
+} as const satisfies OptionSpecs;
+
+export function toRegistryOptions(options: OptionValues<typeof registryOptions>) {
+  return {
+    ...(options.creds !== undefined && { creds: options.creds }),
+    ...(options.insecure && { insecure: true }),
+    ...(options['ca-cert'] && { caCerts: options['ca-cert'] }),
+    ...(options.timeout !== undefined && { timeout: options.timeout * 1000 }),
+  };
+}

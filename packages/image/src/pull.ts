@@ -1,0 +1,102 @@
+/**
+ * `pull`: a reference from a registry into the store. The manifest (the platform's, from an
+ * index) is resolved first; config and layers download concurrently, each checked against its
+ * digest before it lands; the manifest is stored last and named by the full normalised
+ * reference (`docker.io/library/busybox:latest`). Blobs the store has are not fetched again, so
+ * pulling a present image costs one manifest request.
+ */
+import { forEachConcurrent } from './concurrent.js';
+import { ImageError } from './errors.js';
+import { isIndex, isManifest } from './media-types.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci-types.js';
+import { formatPlatform, hostPlatform, normalizePlatform, platformMatches, selectPlatform } from './platform.js';
+import type { ProgressListener } from './progress.js';
+import { parseReference, type Reference } from './reference.js';
+import { downloadBlob } from './registry/blobs.js';
+import { RegistryClient, type RegistryOptions } from './registry/client.js';
+import { fetchManifest } from './registry/manifests.js';
+import type { Store } from './store/layout.js';
+
+export interface PullOptions extends RegistryOptions {
+  /** The platform to take from a multi-platform index; default this host's. */
+  platform?: Platform;
+  /** Downloads at once. Default 4. */
+  concurrency?: number;
+  onProgress?: ProgressListener;
+}
+
+export interface PullResult {
+  /** The name in the store: the full normalised reference. */
+  name: string;
+  /** The stored manifest's descriptor (with its platform). */
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+  config: ImageConfig;
+}
+
+export async function pull(store: Store, reference: string | Reference, options: PullOptions = {}): Promise<PullResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const client = new RegistryClient(ref.registry, options);
+  try {
+    return await store.lease(() => pullInto(store, client, ref, options));
+  } finally {
+    await client.close();
+  }
+}
+
+async function pullInto(store: Store, client: RegistryClient, ref: Reference, options: PullOptions): Promise<PullResult> {
+  const name = ref.toString();
+  const wanted = normalizePlatform(options.platform ?? hostPlatform());
+  const { onProgress } = options;
+
+  let top = await fetchManifest(client, ref.repository, ref.version);
+  let descriptor = top.descriptor;
+  let bytes = top.bytes;
+  if (isIndex(descriptor.mediaType)) {
+    const chosen = selectPlatform((top.document as ImageIndex).manifests, wanted, name);
+    if (!isManifest(chosen.mediaType)) throw new ImageError('EMEDIATYPE', `${name}: the entry for ${formatPlatform(wanted)} is ${chosen.mediaType}, not an image manifest`);
+    descriptor = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, platform: chosen.platform };
+    bytes = (await store.hasBlob(chosen.digest, chosen.size)) ? await store.readBlob(chosen) : (await fetchManifest(client, ref.repository, chosen.digest, chosen)).bytes;
+  }
+  const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
+  if (!isManifest(descriptor.mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
+    throw new ImageError('EMANIFEST', `${name}: ${descriptor.digest} is not an image manifest`);
+  }
+  onProgress?.({ type: 'resolved', reference: name, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(descriptor.platform && { platform: formatPlatform(descriptor.platform) }) });
+
+  const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((d) => ({ descriptor: d, role: 'layer' as const }))];
+  const missing: typeof blobs = [];
+  for (const blob of blobs) {
+    const present = await store.hasBlob(blob.descriptor.digest, blob.descriptor.size);
+    onProgress?.({ type: 'blob', digest: blob.descriptor.digest, size: blob.descriptor.size, role: blob.role, present });
+    if (!present) missing.push(blob);
+  }
+  await forEachConcurrent(missing, options.concurrency ?? 4, async ({ descriptor: blob }) => {
+    await downloadBlob(client, ref.repository, blob, store, onProgress);
+    onProgress?.({ type: 'blob-done', digest: blob.digest });
+  });
+
+  const config = await store.readJSON<ImageConfig>(manifest.config);
+  checkConfig(config, manifest, name);
+  if (options.platform && !isIndex(top.descriptor.mediaType)) {
+    const offered = { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
+    if (!platformMatches(wanted, offered)) {
+      throw new ImageError('EPLATFORM', `${name} is an image for ${formatPlatform(normalizePlatform(offered))} only, not ${formatPlatform(wanted)}`);
+    }
+  }
+  descriptor.platform ??= { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
+  await store.writeBlob([bytes], descriptor);
+  await store.setRef(name, descriptor, { pulled: new Date() });
+  onProgress?.({ type: 'done', name, digest: descriptor.digest });
+  return { name, descriptor, manifest, config };
+}
+
+function checkConfig(config: ImageConfig, manifest: ImageManifest, name: string): void {
+  if (typeof config !== 'object' || config === null || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
+    throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} has no os and architecture`);
+  }
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
+    throw new ImageError('EMANIFEST', `${name}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff_ids for ${manifest.layers.length} layers`);
+  }
+}

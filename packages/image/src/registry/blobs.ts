@@ -1,0 +1,72 @@
+/**
+ * Blob downloads into the store: streamed, hashed as they land (never held in memory), resumed
+ * with a Range request when the connection breaks off or stalls, and stored only whole and
+ * matching their descriptor.
+ */
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ImageError } from '../errors.js';
+import type { Descriptor } from '../oci-types.js';
+import type { ProgressListener } from '../progress.js';
+import type { Ingest } from '../store/ingest.js';
+import type { Store } from '../store/layout.js';
+import type { RegistryClient } from './client.js';
+import { isTransient, networkError } from './http.js';
+
+/** How many times a broken-off download goes on before giving up. */
+const RESUMES = 5;
+
+/** Downloads the blob into the store (inside the store's lease). */
+export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, store: Store, onProgress?: ProgressListener): Promise<void> {
+  const ingest = await store.ingest(descriptor);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fetchInto(ingest, client, repository, descriptor, onProgress);
+        break;
+      } catch (error) {
+        await ingest.settled();
+        if (attempt >= RESUMES || !isTransient(error)) throw error instanceof ImageError ? error : networkError(error, new URL(`http://${client.registry}`));
+        onProgress?.({ type: 'resume', digest: descriptor.digest, offset: ingest.written });
+        await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+      }
+    }
+    await ingest.commit();
+  } catch (error) {
+    await ingest.abort();
+    throw error;
+  }
+}
+
+/** One request: from the start, or from `ingest.written` with Range. */
+async function fetchInto(ingest: Ingest, client: RegistryClient, repository: string, descriptor: Descriptor, onProgress?: ProgressListener): Promise<void> {
+  const offset = ingest.written;
+  const what = `blob ${descriptor.digest}`;
+  const response = await client.request({
+    method: 'GET',
+    repository,
+    path: `blobs/${descriptor.digest}`,
+    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+  });
+  if (response.status === 206 && offset > 0) {
+    const start = /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1];
+    if (Number(start) !== offset) {
+      await response.body.dump();
+      throw new ImageError('EREGISTRY', `${what}: asked for bytes from ${offset}, got ${response.headers['content-range']}`);
+    }
+  } else if (response.status === 200) {
+    if (offset > 0) await ingest.restart();
+  } else {
+    throw await client.error(response, what, repository);
+  }
+  let done = ingest.written;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      done += chunk.length;
+      if (done > descriptor.size) return next(new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`));
+      onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });
+      next(null, chunk);
+    },
+  });
+  await pipeline(response.body, count, ingest.writable());
+}

@@ -1,0 +1,195 @@
+/**
+ * A client for one registry (distribution-spec v2 API): requests about a repository go to the
+ * registry's endpoints in order (mirrors first for pulls, falling back to the registry itself),
+ * each with its own authentication state; plain HTTP is tried only where hosts.ts allows it.
+ */
+import { ImageError } from '../errors.js';
+import { Authenticator, describeCredentials, repositoryScope } from './auth.js';
+import { dockerCredentials, parseCreds, type Credentials } from './credentials.js';
+import { endpointsFor, loadHostsConfig, type Endpoint, type HostsConfig } from './hosts.js';
+import { Http, isNotTls, networkError, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
+
+export interface RegistryOptions extends HttpOptions {
+  /** `user:password` for the registry (not its mirrors), instead of the Docker config's. */
+  creds?: string;
+  /** Allow plain HTTP (and HTTPS fallback to it) to any host. */
+  insecure?: boolean;
+  /** Mirrors and insecure hosts; default: OCI_REGISTRY_MIRRORS and the config file. */
+  hosts?: HostsConfig;
+  /** Where the Docker config and credential helpers are looked up (DOCKER_CONFIG, HOME, PATH). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RegistryRequest {
+  method: HttpRequest['method'];
+  repository: string;
+  /** After `/v2/REPOSITORY/`, e.g. `manifests/latest`; or a full URL (an upload location). */
+  path: string | URL;
+  headers?: Record<string, string>;
+  body?: HttpRequest['body'];
+  /** Token scope actions on `repository`; default pull. */
+  actions?: readonly string[];
+  /** More scopes for the token, e.g. pull on the repository a blob is mounted from. */
+  scopes?: readonly string[];
+  /** Statuses the caller handles itself; anything else from a mirror moves on to the next endpoint. */
+  ok?: (status: number) => boolean;
+}
+
+export interface RegistryResponse extends HttpResponse {
+  endpoint: Endpoint;
+}
+
+export class RegistryClient {
+  readonly http: Http;
+  readonly #pullEndpoints: Endpoint[];
+  readonly #pushEndpoints: Endpoint[];
+  readonly #auth = new Map<string, Authenticator>();
+  readonly #schemes = new Map<Endpoint, Promise<void>>();
+  readonly #dead = new Set<Endpoint>();
+  readonly #options: RegistryOptions;
+
+  constructor(
+    /** host[:port], `docker.io` for Docker Hub. */
+    readonly registry: string,
+    options: RegistryOptions = {},
+  ) {
+    this.#options = options;
+    this.http = new Http(options);
+    const hosts = options.hosts ?? loadHostsConfig(options.env);
+    this.#pullEndpoints = endpointsFor(registry, hosts, { insecure: options.insecure });
+    this.#pushEndpoints = endpointsFor(registry, hosts, { insecure: options.insecure, useMirrors: false });
+  }
+
+  /**
+   * Sends a request about a repository. Pull requests (GET, HEAD) go to the mirrors first and
+   * fall back to the registry when a mirror fails or lacks the content; others go to the registry.
+   */
+  async request(request: RegistryRequest): Promise<RegistryResponse> {
+    const pulling = request.method === 'GET' || request.method === 'HEAD';
+    const endpoints = (pulling ? this.#pullEndpoints : this.#pushEndpoints).filter((e) => !this.#dead.has(e));
+    const ok = request.ok ?? ((status: number) => status < 400);
+    const failures: string[] = [];
+    for (const [i, endpoint] of endpoints.entries()) {
+      const last = i === endpoints.length - 1;
+      try {
+        const response = await this.#send(endpoint, request);
+        if (last || ok(response.status)) return response;
+        failures.push(`mirror ${endpoint.url.host}: ${await describeFailure(response)}`);
+      } catch (error) {
+        const failure = networkError(error, endpoint.url);
+        if (failure.code === 'ENETWORK') this.#dead.add(endpoint);
+        if (last) {
+          if (failures.length === 0) throw failure;
+          throw new ImageError(failure.code, `${failures.join('; ')}; then ${failure.message}`, { cause: error });
+        }
+        failures.push(`mirror ${endpoint.url.host}: ${failure.message}`);
+      }
+    }
+    throw new ImageError('ENETWORK', `no endpoint for ${this.registry}`);
+  }
+
+  /** The error a response that is not a success stands for, for `what` (e.g. `manifest busybox:latest`). */
+  async error(response: RegistryResponse, what: string, repository: string): Promise<ImageError> {
+    const detail = await describeFailure(response);
+    const host = response.endpoint.url.host;
+    switch (response.status) {
+      case 401:
+        return new ImageError('EAUTH', `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} for ${repository} (${detail})`);
+      case 403:
+        return new ImageError('EAUTH', `${host} denied access to ${repository} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`);
+      case 404:
+        return new ImageError('ENOTFOUND', `${what} not found in ${host} (${detail})`);
+      case 429:
+        return new ImageError('EREGISTRY', `${host} is rate limiting requests (429 Too Many Requests): try again later`);
+      default:
+        return new ImageError('EREGISTRY', `${host} answered ${response.status} for ${what} (${detail})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  async #send(endpoint: Endpoint, request: RegistryRequest): Promise<RegistryResponse> {
+    await this.#settleScheme(endpoint);
+    const auth = this.#authFor(endpoint);
+    const scopes = [repositoryScope(request.repository, request.actions ?? ['pull']), ...(request.scopes ?? [])];
+    const url = request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository}/${request.path}`);
+    for (let round = 0; ; round++) {
+      const headers = { ...request.headers };
+      const authorization = await auth.header(scopes);
+      if (authorization) headers.authorization = authorization;
+      const response = await this.http.request({ method: request.method, url, headers, body: request.body });
+      if (response.status === 401 && round === 0) {
+        const challenge = response.headers['www-authenticate'];
+        let answered: boolean;
+        try {
+          answered = await auth.answer(typeof challenge === 'string' ? challenge : challenge?.[0], scopes);
+        } catch (error) {
+          await response.body.dump();
+          throw error;
+        }
+        if (answered) {
+          await response.body.dump();
+          continue;
+        }
+      }
+      return { ...response, endpoint };
+    }
+  }
+
+  // A loopback or --insecure registry may speak plain HTTP: find out once, with a ping.
+  #settleScheme(endpoint: Endpoint): Promise<void> {
+    if (!endpoint.plainHttpAllowed || endpoint.url.protocol === 'http:') return Promise.resolve();
+    let settled = this.#schemes.get(endpoint);
+    if (!settled) {
+      settled = (async () => {
+        try {
+          const response = await this.http.request({ method: 'GET', url: new URL(`${base(endpoint)}/v2/`) }, { retries: 0 });
+          await response.body.dump();
+        } catch (error) {
+          if (!isNotTls(error)) return;
+          endpoint.url = new URL(endpoint.url);
+          endpoint.url.protocol = 'http:';
+        }
+      })();
+      this.#schemes.set(endpoint, settled);
+    }
+    return settled;
+  }
+
+  #authFor(endpoint: Endpoint): Authenticator {
+    const host = endpoint.url.host;
+    let auth = this.#auth.get(host);
+    if (!auth) {
+      const findCredentials = async (): Promise<Credentials | undefined> => {
+        if (this.#options.creds && !endpoint.mirror) return parseCreds(this.#options.creds);
+        return dockerCredentials(endpoint.mirror ? host : this.registry, this.#options.env);
+      };
+      auth = new Authenticator(host, this.http, findCredentials);
+      this.#auth.set(host, auth);
+    }
+    return auth;
+  }
+}
+
+function base(endpoint: Endpoint): string {
+  return `${endpoint.url.origin}${endpoint.url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** `MANIFEST_UNKNOWN: manifest unknown`, from the distribution-spec error body, or the status. */
+async function describeFailure(response: HttpResponse): Promise<string> {
+  let text = '';
+  try {
+    text = await response.body.text();
+  } catch {
+    // the body is lost; the status says enough
+  }
+  try {
+    const errors = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors;
+    if (Array.isArray(errors) && errors.length > 0) return errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join(', ');
+  } catch {
+    // not JSON
+  }
+  return `HTTP ${response.status}`;
+}

@@ -1,0 +1,102 @@
+/**
+ * Manifests from a registry: asked for with every media type we read in `Accept`, checked
+ * against their digest (the one asked for, else the registry's Docker-Content-Digest), their
+ * Content-Type against the media type they declare, and their shape against the image-spec.
+ */
+import { digestOf, isDigest } from '../digest.js';
+import { ImageError } from '../errors.js';
+import { isIndex, isManifest, MediaType } from '../media-types.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../oci-types.js';
+import type { RegistryClient } from './client.js';
+
+export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');
+
+/** distribution refuses manifests over 4 MiB; so do we. */
+const MAX_MANIFEST_SIZE = 4 << 20;
+
+export interface FetchedManifest {
+  descriptor: Descriptor;
+  /** The bytes exactly as served: their digest is the manifest's identity. */
+  bytes: Buffer;
+  document: ImageManifest | ImageIndex;
+}
+
+/** Fetches `version` (a tag or a digest) of `repository`; `expected` is the descriptor that named it, if any. */
+export async function fetchManifest(client: RegistryClient, repository: string, version: string, expected?: Descriptor): Promise<FetchedManifest> {
+  const what = `${client.registry}/${repository}${isDigest(version) ? '@' : ':'}${version}`;
+  const response = await client.request({ method: 'GET', repository, path: `manifests/${version}`, headers: { accept: MANIFEST_ACCEPT } });
+  if (response.status !== 200) throw await client.error(response, `manifest ${what}`, repository);
+  const length = Number(response.headers['content-length'] ?? 0);
+  if (length > MAX_MANIFEST_SIZE) {
+    await response.body.dump();
+    throw new ImageError('EMANIFEST', `manifest ${what} is ${length} bytes, more than ${MAX_MANIFEST_SIZE}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_MANIFEST_SIZE) {
+      response.body.destroy();
+      throw new ImageError('EMANIFEST', `manifest ${what} is larger than ${MAX_MANIFEST_SIZE} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const bytes = Buffer.concat(chunks);
+
+  const digest = digestOf(bytes);
+  const served = response.headers['docker-content-digest'];
+  const wanted = expected?.digest ?? (isDigest(version) ? version : typeof served === 'string' && served.startsWith('sha256:') ? served : undefined);
+  if (wanted !== undefined && wanted !== digest) throw new ImageError('EDIGEST', `manifest ${what}: digest ${digest}, expected ${wanted}`);
+  if (expected && expected.size !== bytes.length) throw new ImageError('EDIGEST', `manifest ${what}: size ${bytes.length}, expected ${expected.size}`);
+
+  const contentType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const document = parseManifest(bytes, contentType, what);
+  const mediaType = document.mediaType ?? (isIndex(contentType) || isManifest(contentType) ? contentType : 'manifests' in document ? MediaType.ociIndex : MediaType.ociManifest);
+  if (expected && expected.mediaType !== mediaType) {
+    throw new ImageError('EMANIFEST', `manifest ${what} is ${mediaType}, but its index said ${expected.mediaType}`);
+  }
+  return { descriptor: { mediaType, digest, size: bytes.length }, bytes, document };
+}
+
+/** The manifest or index in `bytes`, or EMANIFEST / EMEDIATYPE saying what is wrong with it. */
+export function parseManifest(bytes: Buffer, contentType: string, what: string): ImageManifest | ImageIndex {
+  if (contentType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
+    throw new ImageError('EMEDIATYPE', `${what} is a Docker schema 1 manifest, which is not supported`);
+  }
+  let document: Record<string, unknown>;
+  try {
+    document = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new ImageError('EMANIFEST', `manifest ${what} is not valid JSON`);
+  }
+  const fail = (why: string): never => {
+    throw new ImageError('EMANIFEST', `manifest ${what} is malformed: ${why}`);
+  };
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) fail('not a JSON object');
+  if (document.schemaVersion !== 2) fail(`schemaVersion is ${JSON.stringify(document.schemaVersion)}, not 2`);
+  const declared = document.mediaType;
+  if (declared !== undefined && typeof declared !== 'string') fail('mediaType is not a string');
+  if (typeof declared === 'string' && contentType && contentType !== 'application/json' && contentType !== declared) {
+    fail(`served as ${contentType} but declares ${declared}`);
+  }
+  const kind = (declared as string | undefined) ?? contentType;
+  const looksLikeIndex = isIndex(kind) || (!isManifest(kind) && Array.isArray(document.manifests));
+  if (looksLikeIndex) {
+    if (!Array.isArray(document.manifests)) fail('an index without a manifests list');
+    (document.manifests as unknown[]).forEach((d, i) => checkDescriptor(d, `manifests[${i}]`, fail));
+  } else {
+    if (!isManifest(kind) && kind) throw new ImageError('EMEDIATYPE', `${what} is ${kind}, not an image manifest or index`);
+    checkDescriptor(document.config, 'config', fail);
+    if (!Array.isArray(document.layers)) fail('no layers list');
+    (document.layers as unknown[]).forEach((d, i) => checkDescriptor(d, `layers[${i}]`, fail));
+  }
+  return document as unknown as ImageManifest | ImageIndex;
+}
+
+function checkDescriptor(value: unknown, where: string, fail: (why: string) => never): void {
+  const d = value as Partial<Descriptor> | undefined;
+  if (typeof d !== 'object' || d === null) fail(`${where} is not a descriptor`);
+  if (typeof d!.mediaType !== 'string') fail(`${where} has no mediaType`);
+  if (typeof d!.digest !== 'string' || !isDigest(d!.digest)) fail(`${where} has a bad digest ${JSON.stringify(d!.digest)}`);
+  if (!Number.isSafeInteger(d!.size) || d!.size! < 0) fail(`${where} has a bad size ${JSON.stringify(d!.size)}`);
+}
