@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { tempDir } from './tmp.js';
 
 export interface Registry {
@@ -22,8 +23,14 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startRegistry(): Promise<Registry> {
+/** How the registry authenticates: htpasswd basic auth, or bearer tokens from a token server. */
+export type RegistryAuth =
+  | { htpasswd: { users: Readonly<Record<string, string>> } }
+  | { token: { realm: string; service: string; issuer: string; certFile: string } };
+
+export async function startRegistry({ auth }: { auth?: RegistryAuth } = {}): Promise<Registry> {
   const { dir, remove } = tempDir('registry');
+  const authLines = auth ? authConfig(auth, dir) : [];
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const config = path.join(dir, 'config.yml');
@@ -34,6 +41,7 @@ export async function startRegistry(): Promise<Registry> {
         'log: { level: error, accesslog: { disabled: true } }',
         `storage: { filesystem: { rootdirectory: ${JSON.stringify(path.join(dir, 'data'))} }, delete: { enabled: true } }`,
         `http: { addr: "127.0.0.1:${port}" }`,
+        ...authLines,
         '',
       ].join('\n'),
     );
@@ -69,7 +77,8 @@ export async function startRegistry(): Promise<Registry> {
 async function becomesReady(url: string, child: ChildProcess): Promise<boolean> {
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     try {
-      if ((await fetch(`${url}/v2/`)).ok) return true;
+      // 200, or 401 when the registry wants credentials: either way it is serving.
+      if ((await fetch(`${url}/v2/`)).status < 500) return true;
     } catch {
       // not listening yet
     }
@@ -78,7 +87,18 @@ async function becomesReady(url: string, child: ChildProcess): Promise<boolean> 
   return false;
 }
 
-function freePort(): Promise<number> {
+function authConfig(auth: RegistryAuth, dir: string): string[] {
+  if ('htpasswd' in auth) {
+    const file = path.join(dir, 'htpasswd');
+    // distribution accepts bcrypt entries only; cost 4 keeps the test fast.
+    writeFileSync(file, Object.entries(auth.htpasswd.users).map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}\n`).join(''));
+    return ['auth:', '  htpasswd:', '    realm: oci-test', `    path: ${JSON.stringify(file)}`];
+  }
+  const { realm, service, issuer, certFile } = auth.token;
+  return ['auth:', '  token:', `    realm: ${JSON.stringify(realm)}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${JSON.stringify(certFile)}`];
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -5,6 +5,7 @@
  * reference (`docker.io/library/busybox:latest`). Blobs the store has are not fetched again, so
  * pulling a present image costs one manifest request.
  */
+import { readFile } from 'node:fs/promises';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';
@@ -15,7 +16,11 @@ import { parseReference, type Reference } from './reference.js';
 import { downloadBlob } from './registry/blobs.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
 import { fetchManifest } from './registry/manifests.js';
+import type { Ingest } from './store/ingest.js';
 import type { Store } from './store/layout.js';
+
+/** Configs are read whole; real ones are a few KB. */
+const MAX_CONFIG_SIZE = 8 << 20;
 
 export interface PullOptions extends RegistryOptions {
   /** The platform to take from a multi-platform index; default this host's. */
@@ -64,6 +69,7 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, op
   }
   onProgress?.({ type: 'resolved', reference: name, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(descriptor.platform && { platform: formatPlatform(descriptor.platform) }) });
 
+  if (manifest.config.size > MAX_CONFIG_SIZE) throw new ImageError('EMANIFEST', `${name}: the image config is ${manifest.config.size} bytes, more than ${MAX_CONFIG_SIZE}`);
   const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((d) => ({ descriptor: d, role: 'layer' as const }))];
   const missing: typeof blobs = [];
   for (const blob of blobs) {
@@ -71,13 +77,19 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, op
     onProgress?.({ type: 'blob', digest: blob.descriptor.digest, size: blob.descriptor.size, role: blob.role, present });
     if (!present) missing.push(blob);
   }
-  await forEachConcurrent(missing, options.concurrency ?? 4, async ({ descriptor: blob }) => {
-    await downloadBlob(client, ref.repository, blob, store, onProgress);
-    onProgress?.({ type: 'blob-done', digest: blob.digest });
-  });
-
-  const config = await store.readJSON<ImageConfig>(manifest.config);
-  checkConfig(config, manifest, name);
+  // Every blob is verified before any is published: a failure stores nothing.
+  const downloaded: Ingest[] = [];
+  try {
+    await forEachConcurrent(missing, options.concurrency ?? 4, async ({ descriptor: blob }) => {
+      downloaded.push(await downloadBlob(client, ref.repository, blob, store, onProgress));
+      onProgress?.({ type: 'blob-done', digest: blob.digest });
+    });
+  } catch (error) {
+    await Promise.all(downloaded.map((ingest) => ingest.abort()));
+    throw error;
+  }
+  const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
+  const config = parseConfig(configIngest ? await readFile(configIngest.path) : await store.readBlob(manifest.config), manifest, name);
   if (options.platform && !isIndex(top.descriptor.mediaType)) {
     const offered = { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
     if (!platformMatches(wanted, offered)) {
@@ -85,13 +97,20 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, op
     }
   }
   descriptor.platform ??= { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
+  for (const ingest of downloaded) await ingest.publish();
   await store.writeBlob([bytes], descriptor);
   await store.setRef(name, descriptor, { pulled: new Date() });
   onProgress?.({ type: 'done', name, digest: descriptor.digest });
   return { name, descriptor, manifest, config };
 }
 
-function checkConfig(config: ImageConfig, manifest: ImageManifest, name: string): void {
+function parseConfig(bytes: Buffer, manifest: ImageManifest, name: string): ImageConfig {
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(bytes.toString('utf8')) as ImageConfig;
+  } catch {
+    throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} is not valid JSON`);
+  }
   if (typeof config !== 'object' || config === null || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
     throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} has no os and architecture`);
   }
@@ -99,4 +118,5 @@ function checkConfig(config: ImageConfig, manifest: ImageManifest, name: string)
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
     throw new ImageError('EMANIFEST', `${name}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff_ids for ${manifest.layers.length} layers`);
   }
+  return config;
 }

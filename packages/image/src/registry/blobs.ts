@@ -16,8 +16,11 @@ import { isTransient, networkError } from './http.js';
 /** How many times a broken-off download goes on before giving up. */
 const RESUMES = 5;
 
-/** Downloads the blob into the store (inside the store's lease). */
-export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, store: Store, onProgress?: ProgressListener): Promise<void> {
+/**
+ * Downloads the blob into the store's ingest area (inside the store's lease) and verifies it;
+ * the caller publishes it.
+ */
+export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, store: Store, onProgress?: ProgressListener): Promise<Ingest> {
   const ingest = await store.ingest(descriptor);
   try {
     for (let attempt = 0; ; attempt++) {
@@ -31,7 +34,8 @@ export async function downloadBlob(client: RegistryClient, repository: string, d
         await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
       }
     }
-    await ingest.commit();
+    await ingest.verify();
+    return ingest;
   } catch (error) {
     await ingest.abort();
     throw error;

@@ -1,7 +1,7 @@
 /**
  * A blob being written into the store: bytes append to a temp file in the writer's lease
  * directory and are hashed as they land; `commit` renames the file under `blobs/` only when
- * size and digest match. A download that breaks off can go on from `written` bytes (an HTTP
+ * size and digest match (`verify`, then `publish`). A download that breaks off can go on from `written` bytes (an HTTP
  * Range request) or `restart` from zero.
  */
 import { write as writeCallback, writev as writevCallback } from 'node:fs';
@@ -24,10 +24,12 @@ export class Ingest {
   #written = 0;
   /** The write in flight, if any: `written` counts a chunk once it is on disk. */
   #pending: Promise<void> = Promise.resolve();
+  #verified: { digest: string; size: number } | undefined;
 
   private constructor(
     private readonly file: FileHandle,
-    private readonly temp: string,
+    /** The temp file, whole and checked after `verify()`. */
+    readonly path: string,
     private readonly algorithm: DigestAlgorithm,
     private readonly expected: Expected | undefined,
     private readonly destination: (digest: string) => string,
@@ -38,6 +40,11 @@ export class Ingest {
   static async create(temp: string, expected: Expected | undefined, destination: (digest: string) => string): Promise<Ingest> {
     const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
     return new Ingest(await open(temp, 'wx'), temp, algorithm, expected, destination);
+  }
+
+  /** The digest the blob must have, if one was given. */
+  get expectedDigest(): string | undefined {
+    return this.expected?.digest;
   }
 
   /** Bytes on disk so far. Await `settled()` first when a writable was just destroyed. */
@@ -83,22 +90,33 @@ export class Ingest {
     this.#digester = new Digester(this.algorithm);
   }
 
-  /** Checks size and digest, then moves the blob into place. Returns what it is. */
-  async commit(): Promise<{ digest: string; size: number }> {
+  /**
+   * Checks size and digest and closes the file: the blob is whole but not yet in the store.
+   * A pull verifies every blob before it publishes any, so a failure stores nothing.
+   */
+  async verify(): Promise<{ digest: string; size: number }> {
+    if (this.#verified) return this.#verified;
     await this.settled();
     await this.file.close();
     const digest = this.expected ? this.#digester.check(this.expected, 'blob') : this.#digester.digest();
-    const destination = this.destination(digest);
-    await mkdir(path.dirname(destination), { recursive: true });
-    await rename(this.temp, destination);
-    return { digest, size: this.#written };
+    this.#verified = { digest, size: this.#written };
+    return this.#verified;
   }
 
-  /** Throws the bytes away. Safe to call after a failed commit. */
+  /** Moves a verified blob into place under blobs/. */
+  async publish(): Promise<{ digest: string; size: number }> {
+    const verified = await this.verify();
+    const destination = this.destination(verified.digest);
+    await mkdir(path.dirname(destination), { recursive: true });
+    await rename(this.path, destination);
+    return verified;
+  }
+
+  /** Throws the bytes away. Safe to call after a failed verify. */
   async abort(): Promise<void> {
     await this.settled();
     await this.file.close().catch(() => undefined);
-    await rm(this.temp, { force: true });
+    await rm(this.path, { force: true });
   }
 }
 

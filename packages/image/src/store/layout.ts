@@ -132,7 +132,7 @@ export class Store {
     const ingest = await this.ingest(expected);
     try {
       await pipeline(source instanceof Readable ? source : Readable.from(source), ingest.writable());
-      return await ingest.commit();
+      return await ingest.publish();
     } catch (error) {
       await ingest.abort();
       throw error;

@@ -1,0 +1,202 @@
+/**
+ * `pull` against Debian's docker-registry, with a fault-injecting proxy in front of it for what a
+ * real registry will not do on demand. Every failure must leave the store as it was.
+ */
+import test from 'ava';
+import { ImageError, MediaType, pull, readImage, Store, type HostsConfig, type PullOptions } from '@oci/image';
+import { busyboxImage } from './harness/busybox.js';
+import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
+import { pushLayout, sha256, writeLayout, type BuiltImage } from './harness/images.js';
+import { startRegistry, type Registry } from './harness/registry.js';
+import { snapshotStore } from './harness/store.js';
+import { tempDir } from './harness/tmp.js';
+
+// The proxy's faults and request log are shared: these tests run one at a time.
+const serial = test.serial;
+
+let registry: Registry;
+let proxy: FaultProxy;
+let image: BuiltImage;
+let layer: string;
+
+test.before(async () => {
+  registry = await startRegistry();
+  proxy = await startFaultProxy(registry.url);
+  image = await busyboxImage();
+  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  const layout = tempDir('layout');
+  writeLayout(layout.dir, { latest: image });
+  pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
+  pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox-docker:latest`, 'v2s2');
+  layout.remove();
+});
+test.after.always(async () => {
+  await proxy?.stop();
+  await registry?.stop();
+});
+
+const noMirrors = (): HostsConfig => ({ mirrors: new Map(), insecure: new Set() });
+const quick: PullOptions = { hosts: noMirrors(), retryDelay: 10, env: { HOME: '/nonexistent' } };
+
+async function emptyStore(t: { teardown(fn: () => void): void }) {
+  const { dir, remove } = tempDir('store');
+  t.teardown(remove);
+  return { dir, store: await Store.open(dir, { create: true }) };
+}
+
+/** Pulls through the proxy with `faults` in place; returns the error. The store must be unchanged. */
+async function pullFails(t: import('ava').ExecutionContext, faults: FaultProxy['faults'], ref = `${proxy.host}/library/busybox:latest`, options: PullOptions = {}) {
+  const { dir, store } = await emptyStore(t);
+  const before = snapshotStore(dir);
+  proxy.faults.splice(0, Infinity, ...faults);
+  try {
+    const error = await t.throwsAsync(pull(store, ref, { ...quick, ...options }), { instanceOf: ImageError });
+    t.deepEqual(snapshotStore(dir), before, 'the store is as it was');
+    return error!;
+  } finally {
+    proxy.faults.length = 0;
+  }
+}
+
+serial('pull by tag stores the manifest under the full reference, with every blob checked', async (t) => {
+  const { dir, store } = await emptyStore(t);
+  const result = await pull(store, `${registry.host}/library/busybox`, quick);
+  t.is(result.name, `${registry.host}/library/busybox:latest`);
+  t.is(result.descriptor.digest, image.manifest.digest);
+  t.deepEqual(result.descriptor.platform, { os: 'linux', architecture: 'amd64' });
+  for (const digest of image.blobs.keys()) t.true(await store.hasBlob(digest), digest);
+  const stored = await readImage(store, result.name, { os: 'linux', architecture: 'amd64' });
+  t.is(stored.manifest.layers[0]!.digest, layer);
+  t.is(await store.lastPulled(), result.name);
+  t.deepEqual(snapshotStore(dir).ingest, [], 'nothing left in ingest/');
+});
+
+serial('pull by digest names the image by its digest', async (t) => {
+  const { store } = await emptyStore(t);
+  const ref = `${registry.host}/library/busybox@${image.manifest.digest}`;
+  const result = await pull(store, ref, quick);
+  t.is(result.name, ref);
+  t.deepEqual([...(await store.refs()).keys()], [ref]);
+});
+
+serial('pull of an image with Docker schema 2 media types keeps them', async (t) => {
+  const { store } = await emptyStore(t);
+  const result = await pull(store, `${registry.host}/library/busybox-docker`, quick);
+  t.is(result.descriptor.mediaType, MediaType.dockerManifest);
+  t.is(result.manifest.layers[0]!.mediaType, MediaType.dockerLayerGzip);
+  t.is(result.manifest.config.mediaType, MediaType.dockerConfig);
+  t.true(await store.hasBlob(result.manifest.layers[0]!.digest));
+});
+
+serial('pulling a present image again asks for the manifest and fetches no blob', async (t) => {
+  const { store } = await emptyStore(t);
+  await pull(store, `${proxy.host}/library/busybox`, quick);
+  proxy.requests.length = 0;
+  await pull(store, `${proxy.host}/library/busybox`, quick);
+  t.deepEqual(
+    proxy.requests.filter((r) => !r.path.endsWith('/v2/')).map((r) => `${r.method} ${r.path}`),
+    ['GET /v2/library/busybox/manifests/latest'],
+  );
+});
+
+serial('a blob whose connection breaks off is resumed with a Range request', async (t) => {
+  const { store } = await emptyStore(t);
+  proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), times: 1, action: { cut: 300_000 } });
+  proxy.requests.length = 0;
+  const events: string[] = [];
+  await pull(store, `${proxy.host}/library/busybox`, { ...quick, onProgress: (e) => e.type === 'resume' && events.push(`${e.offset}`) });
+  t.true(await store.hasBlob(layer, image.blobs.get(layer)!.length));
+  const ranges = proxy.requests.filter((r) => r.path.endsWith(layer)).map((r) => r.range);
+  t.is(ranges.length, 2);
+  t.is(ranges[0], undefined);
+  t.regex(ranges[1] ?? '', /^bytes=\d+-$/);
+  t.true(Number(/\d+/.exec(ranges[1]!)![0]) > 0, 'the second request goes on from where the first stopped');
+  t.deepEqual(events, [ranges[1]!.slice(6, -1)]);
+});
+
+serial('a blob download that stalls times out and resumes', async (t) => {
+  const { store } = await emptyStore(t);
+  proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), times: 1, action: { stall: 200_000 } });
+  proxy.requests.length = 0;
+  await pull(store, `${proxy.host}/library/busybox`, { ...quick, timeout: 500 });
+  t.true(await store.hasBlob(layer));
+  t.regex(proxy.requests.filter((r) => r.path.endsWith(layer)).at(-1)?.range ?? '', /^bytes=[1-9]\d*-$/);
+});
+
+serial('a 5xx answer is retried', async (t) => {
+  const { store } = await emptyStore(t);
+  proxy.faults.push({ path: /\/manifests\//, times: 2, action: { status: 503 } });
+  await pull(store, `${proxy.host}/library/busybox`, quick);
+  t.true(await store.hasBlob(layer));
+});
+
+serial('a corrupt blob is refused and nothing is stored', async (t) => {
+  const error = await pullFails(t, [{ path: new RegExp(`/blobs/${layer}$`), action: { corrupt: 5000 } }]);
+  t.is(error.code, 'EDIGEST');
+  t.regex(error.message, new RegExp(`digest sha256:[0-9a-f]{64}, expected ${layer}`));
+});
+
+serial('a truncated blob is refused', async (t) => {
+  const error = await pullFails(t, [{ path: new RegExp(`/blobs/${layer}$`), action: { truncate: 1000 } }]);
+  t.is(error.code, 'EDIGEST');
+  t.regex(error.message, new RegExp(`${layer}: size 1000, expected ${image.blobs.get(layer)!.length}`));
+});
+
+serial('a manifest whose bytes do not match the digest the registry gives is refused', async (t) => {
+  const changed = JSON.stringify({ ...JSON.parse(image.blobs.get(image.manifest.digest)!.toString()), annotations: { evil: 'yes' } });
+  const error = await pullFails(t, [{ path: /\/manifests\/latest$/, action: { replace: changed } }]);
+  t.is(error.code, 'EDIGEST');
+  t.regex(error.message, new RegExp(`expected ${image.manifest.digest}`));
+});
+
+serial('a manifest fetched by digest must have that digest', async (t) => {
+  const changed = JSON.stringify({ ...JSON.parse(image.blobs.get(image.manifest.digest)!.toString()), annotations: { evil: 'yes' } });
+  const error = await pullFails(t, [{ path: /\/manifests\/sha256:/, action: { replace: changed, headers: { 'docker-content-digest': sha256(changed) } } }], `${proxy.host}/library/busybox@${image.manifest.digest}`);
+  t.is(error.code, 'EDIGEST');
+});
+
+serial('a malformed manifest is refused with what is wrong with it', async (t) => {
+  const bad = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: 'sha256:nothex', size: 2 }, layers: [] });
+  const error = await pullFails(t, [{ path: /\/manifests\/latest$/, action: { replace: bad, headers: { 'docker-content-digest': sha256(bad) } } }]);
+  t.is(error.code, 'EMANIFEST');
+  t.is(error.message, `manifest ${proxy.host}/library/busybox:latest is malformed: config has a bad digest "sha256:nothex"`);
+});
+
+serial('429 Too Many Requests, after retries, says the registry is rate limiting', async (t) => {
+  const error = await pullFails(t, [{ path: /\/manifests\//, action: { status: 429, headers: { 'retry-after': '0' } } }]);
+  t.is(error.code, 'EREGISTRY');
+  t.is(error.message, `${proxy.host} is rate limiting requests (429 Too Many Requests): try again later`);
+  t.true(proxy.requests.filter((r) => r.path.includes('/manifests/')).length >= 4, 'retried');
+});
+
+serial('an image the registry does not have is ENOTFOUND naming the reference', async (t) => {
+  const error = await pullFails(t, [], `${registry.host}/library/nothing:1.0`);
+  t.is(error.code, 'ENOTFOUND');
+  t.is(error.message, `manifest ${registry.host}/library/nothing:1.0 not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown)`);
+});
+
+serial('an unknown host is ENETWORK naming the host', async (t) => {
+  const error = await pullFails(t, [], 'registry.nonexistent.invalid/library/busybox');
+  t.is(error.code, 'ENETWORK');
+  t.is(error.message, 'unknown host registry.nonexistent.invalid');
+});
+
+serial('a mirror that lacks the image falls back to the registry itself', async (t) => {
+  const { store } = await emptyStore(t);
+  proxy.faults.push({ path: /\/manifests\//, action: { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}' } });
+  t.teardown(() => (proxy.faults.length = 0));
+  const hosts: HostsConfig = { mirrors: new Map([[registry.host, [new URL(proxy.url)]]]), insecure: new Set() };
+  proxy.requests.length = 0;
+  const result = await pull(store, `${registry.host}/library/busybox`, { ...quick, hosts });
+  t.is(result.descriptor.digest, image.manifest.digest);
+  t.true(proxy.requests.some((r) => r.path === '/v2/library/busybox/manifests/latest'), 'the mirror was asked first');
+});
+
+serial('a mirror serves the whole pull when it has the image', async (t) => {
+  const { store } = await emptyStore(t);
+  const hosts: HostsConfig = { mirrors: new Map([['docker.io', [new URL(proxy.url)]]]), insecure: new Set() };
+  proxy.requests.length = 0;
+  const result = await pull(store, 'busybox', { ...quick, hosts });
+  t.is(result.name, 'docker.io/library/busybox:latest');
+  t.true(proxy.requests.some((r) => r.path === `/v2/library/busybox/blobs/${layer}`));
+});
