@@ -1,5 +1,5 @@
 /** Runs the real `oci` command the way a user does, as a child process. */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ociBin = fileURLToPath(new URL('../../../packages/cli/bin/oci.cjs', import.meta.url));
@@ -13,4 +13,17 @@ export interface Result {
 export function oci(args: readonly string[], options: SpawnSyncOptions = {}): Result {
   const result = spawnSync(process.execPath, [ociBin, ...args], { encoding: 'utf8', ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Like `oci`, without blocking the test's event loop (needed when the test itself serves HTTP, e.g. a fault proxy). */
+export function ociAsync(args: readonly string[], options: SpawnOptions = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ociBin, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

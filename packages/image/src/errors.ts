@@ -26,3 +26,17 @@ export class ImageError extends Error {
     this.name = 'ImageError';
   }
 }
+
+const STORE_ERRNO: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/** A file system failure while writing the store, as one line (`no space left on device in DIR`); other errors pass. */
+export function storeError(error: unknown, dir: string): unknown {
+  const why = STORE_ERRNO[(error as NodeJS.ErrnoException | undefined)?.code ?? ''];
+  return why && !(error instanceof ImageError) ? new ImageError('ESTORE', `${why} in ${dir}`, { cause: error }) : error;
+}

@@ -1,6 +1,6 @@
 // The image library's public API.
 export { Digester, digestOf, isDigest, parseDigest, type DigestAlgorithm } from './digest.js';
-export { ImageError, type ImageErrorCode } from './errors.js';
+export { ImageError, storeError, type ImageErrorCode } from './errors.js';
 export { isIndex, isManifest, layerCompression, MediaType, type Compression } from './media-types.js';
 export * from './oci-types.js';
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
@@ -12,3 +12,4 @@ export { pull, type PullOptions, type PullResult } from './pull.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export { RegistryClient, type RegistryOptions } from './registry/client.js';
 export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/hosts.js';
+export { listImages, removeImage, type ImageSummary } from './images.js';

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { forEachConcurrent } from './concurrent.js';
-import { ImageError } from './errors.js';
+import { ImageError, storeError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci-types.js';
 import { formatPlatform, hostPlatform, normalizePlatform, platformMatches, selectPlatform } from './platform.js';
@@ -44,6 +44,8 @@ export async function pull(store: Store, reference: string | Reference, options:
   const client = new RegistryClient(ref.registry, options);
   try {
     return await store.lease(() => pullInto(store, client, ref, options));
+  } catch (error) {
+    throw storeError(error, store.dir);
   } finally {
     await client.close();
   }

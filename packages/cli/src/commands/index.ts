@@ -7,6 +7,10 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ default: Command<any> }>;
 
 export const commands: Readonly<Record<string, Loader>> = {
+  gc: () => import('./gc.js'),
+  images: () => import('./images.js'),
+  inspect: () => import('./inspect.js'),
   pull: () => import('./pull.js'),
+  rmi: () => import('./rmi.js'),
   spec: () => import('./spec.js'),
 };

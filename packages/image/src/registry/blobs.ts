@@ -29,7 +29,8 @@ export async function downloadBlob(client: RegistryClient, repository: string, d
         break;
       } catch (error) {
         await ingest.settled();
-        if (attempt >= RESUMES || !isTransient(error)) throw error instanceof ImageError ? error : networkError(error, new URL(`http://${client.registry}`));
+        if (!isTransient(error)) throw error;
+        if (attempt >= RESUMES) throw networkError(error, new URL(`http://${client.registry}`));
         onProgress?.({ type: 'resume', digest: descriptor.digest, offset: ingest.written });
         await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
       }

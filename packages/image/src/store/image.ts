@@ -14,8 +14,12 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-/** The image named `name`; an index is resolved to `platform` (default: this host's). */
-export async function readImage(store: Store, name: string, platform: Platform = hostPlatform()): Promise<StoredImage> {
+/**
+ * The image named `input` (`busybox` finds `docker.io/library/busybox:latest`, see
+ * Store.resolveName); an index is resolved to `platform` (default: this host's).
+ */
+export async function readImage(store: Store, input: string, platform: Platform = hostPlatform()): Promise<StoredImage> {
+  const name = await store.resolveName(input);
   let descriptor = await store.resolve(name);
   if (isIndex(descriptor.mediaType)) {
     const index = await store.readJSON<ImageIndex>(descriptor);

@@ -21,6 +21,7 @@ import { Digester, parseDigest } from '../digest.js';
 import { Ingest, type Expected } from './ingest.js';
 import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
+import { parseReference } from '../reference.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
 import { reachableBlobs } from './gc.js';
 import { isHeld, LockNames, lock, newId, withLock } from './lock.js';
@@ -177,10 +178,30 @@ export class Store {
     return refs;
   }
 
+  /** The descriptor `name` (see resolveName) points to. */
   async resolve(name: string): Promise<Descriptor> {
-    const descriptor = (await this.refs()).get(name);
-    if (!descriptor) throw new ImageError('ENOTFOUND', `no image named ${name} in the store`);
-    return descriptor;
+    const refs = await this.refs();
+    return refs.get(this.#findName(refs, name))!;
+  }
+
+  /**
+   * The name in index.json that `input` means: itself when the store has it, else its normalised
+   * reference (`busybox` → `docker.io/library/busybox:latest`). ENOTFOUND when neither is there.
+   */
+  async resolveName(input: string): Promise<string> {
+    return this.#findName(await this.refs(), input);
+  }
+
+  #findName(refs: Map<string, Descriptor>, input: string): string {
+    if (refs.has(input)) return input;
+    let normalised: string | undefined;
+    try {
+      normalised = parseReference(input).toString();
+    } catch {
+      // not a reference: only an exact name could match
+    }
+    if (normalised !== undefined && refs.has(normalised)) return normalised;
+    throw new ImageError('ENOTFOUND', `no image named ${input} in the store`);
   }
 
   /**

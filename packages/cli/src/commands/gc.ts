@@ -1,0 +1,18 @@
+import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
+
+export default defineCommand({
+  name: 'gc',
+  summary: 'remove the blobs of the content store that no image name reaches',
+  usage: '[options]',
+  options: {
+    quiet: { type: 'boolean', short: 'q', describe: 'print nothing' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run({ options }, { globals, stdout }) {
+    const { Store } = await import('@oci/image');
+    const store = await Store.open(storeDir(globals), { create: true });
+    const { removed, freed } = await store.gc();
+    if (!options.quiet) stdout.write(`removed ${removed.length} blob${removed.length === 1 ? '' : 's'}, ${(freed / 1e6).toFixed(1)} MB\n`);
+  },
+});

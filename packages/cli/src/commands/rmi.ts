@@ -1,0 +1,15 @@
+import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
+
+export default defineCommand({
+  name: 'rmi',
+  summary: "remove images' names from the content store (`oci gc` then frees their blobs)",
+  usage: 'REF...',
+  options: {},
+  positionals: { min: 1, max: Infinity },
+  async run({ positionals }, { globals, stdout }) {
+    const { Store, removeImage } = await import('@oci/image');
+    const store = await Store.open(storeDir(globals));
+    for (const ref of positionals) stdout.write(`removed ${await removeImage(store, ref)}\n`);
+  },
+});

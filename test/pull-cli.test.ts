@@ -1,0 +1,179 @@
+/**
+ * `oci pull` as a user runs it: mirrors from the environment, what it prints, how it fails, how
+ * it shares a store with other pulls and with skopeo and umoci, and what kill -9 leaves.
+ */
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readImage, Store } from '@oci/image';
+import { busyboxImage } from './harness/busybox.js';
+import { ociAsync, ociBin, oci } from './harness/cli.js';
+import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
+import { pushLayout, writeLayout, type BuiltImage } from './harness/images.js';
+import { startRegistry, type Registry } from './harness/registry.js';
+import { refNames, snapshotStore } from './harness/store.js';
+import { tempDir } from './harness/tmp.js';
+
+let registry: Registry;
+let image: BuiltImage;
+let layer: string;
+
+test.before(async () => {
+  registry = await startRegistry();
+  image = await busyboxImage();
+  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  const layout = tempDir('layout');
+  writeLayout(layout.dir, { latest: image });
+  pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
+  layout.remove();
+});
+test.after.always(async () => {
+  await registry?.stop();
+});
+
+function storeDir(t: { teardown(fn: () => void): void }): string {
+  const { dir, remove } = tempDir('store');
+  t.teardown(remove);
+  return dir;
+}
+
+const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...process.env, OCI_REGISTRY_MIRRORS: '', HOME: '/nonexistent', ...extra });
+
+test('OCI_REGISTRY_MIRRORS=docker.io=… oci pull busybox stores docker.io/library/busybox:latest and prints only its digest', (t) => {
+  const store = storeDir(t);
+  const result = oci(['--store', store, 'pull', 'busybox'], { env: env({ OCI_REGISTRY_MIRRORS: `docker.io=http://${registry.host}` }) });
+  t.is(result.stderr, '');
+  t.is(result.status, 0);
+  t.is(result.stdout, `${image.manifest.digest}\n`);
+  t.deepEqual(refNames(store), ['docker.io/library/busybox:latest']);
+});
+
+test('mirrors also come from the config file', (t) => {
+  const store = storeDir(t);
+  const { dir, remove } = tempDir('config');
+  t.teardown(remove);
+  const config = path.join(dir, 'config.json');
+  spawnSync('sh', ['-c', `echo '{"mirrors":{"docker.io":["http://${registry.host}"]}}' > ${config}`]);
+  const result = oci(['--store', store, 'pull', 'library/busybox:latest'], { env: env({ OCI_CONFIG: config }) });
+  t.is(result.status, 0, result.stderr);
+  t.deepEqual(refNames(store), ['docker.io/library/busybox:latest']);
+});
+
+test('a failed pull prints one line naming the command and the reference, and exits 1', (t) => {
+  const store = storeDir(t);
+  const result = oci(['--store', store, 'pull', `${registry.host}/library/nothing`], { env: env() });
+  t.is(result.status, 1);
+  t.is(result.stderr, `oci: pull ${registry.host}/library/nothing: manifest ${registry.host}/library/nothing:latest not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown)\n`);
+  t.is(result.stdout, '');
+});
+
+test('a malformed reference or platform is a one-line error', (t) => {
+  const store = storeDir(t);
+  const bad = oci(['--store', store, 'pull', 'Busybox'], { env: env() });
+  t.is(bad.status, 1);
+  t.is(bad.stderr, "oci: pull Busybox: invalid reference 'Busybox': repository name must be lowercase\n");
+  const platform = oci(['--store', store, 'pull', '--platform', 'linux/', 'busybox'], { env: env() });
+  t.is(platform.stderr, "oci: pull busybox: invalid platform 'linux/': expected os/arch[/variant]\n");
+});
+
+test('--format json prints progress events and ends with the stored name and digest', (t) => {
+  const store = storeDir(t);
+  const result = oci(['--store', store, 'pull', '--format', 'json', `${registry.host}/library/busybox`], { env: env() });
+  t.is(result.status, 0, result.stderr);
+  const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; digest?: string; name?: string });
+  t.is(events[0]!.type, 'resolved');
+  t.true(events.some((e) => e.type === 'blob-done' && e.digest === layer));
+  t.deepEqual(events.at(-1), { type: 'done', name: `${registry.host}/library/busybox:latest`, digest: image.manifest.digest });
+});
+
+test('skopeo and umoci read an image that oci pull stored, by tag and by digest', (t) => {
+  const store = storeDir(t);
+  const byTag = `${registry.host}/library/busybox:latest`;
+  const byDigest = `${registry.host}/library/busybox@${image.manifest.digest}`;
+  for (const ref of [byTag, byDigest]) t.is(oci(['--store', store, 'pull', ref], { env: env() }).status, 0);
+  const { dir, remove } = tempDir('peers');
+  t.teardown(remove);
+  for (const [i, ref] of [byTag, byDigest].entries()) {
+    const inspect = spawnSync('skopeo', ['inspect', `oci:${store}:${ref}`], { encoding: 'utf8' });
+    t.is(inspect.status, 0, inspect.stderr);
+    t.is((JSON.parse(inspect.stdout) as { Digest: string }).Digest, image.manifest.digest);
+    const copy = spawnSync('skopeo', ['copy', '--quiet', `oci:${store}:${ref}`, `dir:${path.join(dir, `copy${i}`)}`], { encoding: 'utf8' });
+    t.is(copy.status, 0, copy.stderr);
+    const bundle = path.join(dir, `bundle${i}`);
+    const unpack = spawnSync('umoci', ['unpack', '--image', `${store}:${ref}`, bundle], { encoding: 'utf8' });
+    t.is(unpack.status, 0, unpack.stderr);
+    t.deepEqual(readFileSync(path.join(bundle, 'rootfs', 'bin', 'busybox')), readFileSync('/bin/busybox'));
+  }
+});
+
+test('oci reads a layout that skopeo wrote', async (t) => {
+  const { dir, remove } = tempDir('skopeo-layout');
+  t.teardown(remove);
+  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/busybox:latest`, `oci:${dir}:busybox`], { encoding: 'utf8' });
+  t.is(copy.status, 0, copy.stderr);
+  const stored = await readImage(await Store.open(dir), 'busybox', { os: 'linux', architecture: 'amd64' });
+  t.is(stored.manifest.layers[0]!.digest, layer);
+  // And pulls into it: the layout needs no directory of ours to exist first.
+  const result = oci(['--store', dir, 'pull', '--format', 'json', `${registry.host}/library/busybox`], { env: env() });
+  t.is(result.status, 0, result.stderr);
+  t.true(result.stdout.includes('"present":true'));
+});
+
+test('concurrent pulls of the same image into one store all succeed and agree', async (t) => {
+  const store = storeDir(t);
+  const pulls = await Promise.all(
+    [0, 1, 2, 3].map(
+      () =>
+        new Promise<{ status: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [ociBin, '--store', store, 'pull', `${registry.host}/library/busybox`], { env: env() });
+          let stderr = '';
+          child.stderr.on('data', (chunk) => (stderr += chunk));
+          child.on('close', (status) => resolve({ status, stderr }));
+        }),
+    ),
+  );
+  t.deepEqual(pulls, [0, 1, 2, 3].map(() => ({ status: 0, stderr: '' })));
+  t.deepEqual(refNames(store), [`${registry.host}/library/busybox:latest`]);
+  t.deepEqual(snapshotStore(store).ingest, []);
+  t.is(snapshotStore(store).blobs.length, 1 + image.blobs.size);
+});
+
+test('a pull killed with SIGKILL mid-download leaves a store the next pull and gc repair', async (t) => {
+  const store = storeDir(t);
+  const proxy: FaultProxy = await startFaultProxy(registry.url);
+  t.teardown(() => proxy.stop());
+  proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), action: { stall: 200_000 } });
+  const child = spawn(process.execPath, [ociBin, '--store', store, 'pull', `${proxy.host}/library/busybox`], { env: env(), stdio: 'ignore' });
+  const partial = () => existsSync(path.join(store, 'ingest')) && readdirSync(path.join(store, 'ingest'), { recursive: true }).some((f) => String(f).endsWith('.partial'));
+  for (let i = 0; i < 200 && !partial(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.true(partial(), 'the pull was mid-download');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+
+  proxy.faults.length = 0;
+  const again = await ociAsync(['--store', store, 'pull', `${proxy.host}/library/busybox`], { env: env() });
+  t.is(again.status, 0, again.stderr);
+  const gc = oci(['--store', store, 'gc'], { env: env() });
+  t.is(gc.status, 0, gc.stderr);
+  t.deepEqual(snapshotStore(store).ingest, [], 'gc removed what the killed pull left');
+  const stored = await readImage(await Store.open(store), `${proxy.host}/library/busybox:latest`, { os: 'linux', architecture: 'amd64' });
+  t.is(stored.descriptor.digest, image.manifest.digest);
+});
+
+test('a full disk fails the pull with one line and leaves the store as it was', (t) => {
+  const { dir, remove } = tempDir('tmpfs');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir], { encoding: 'utf8' });
+  t.teardown(() => {
+    spawnSync('umount', [dir]);
+    remove();
+  });
+  t.is(mounted.status, 0, `mounting a small tmpfs needs root: ${mounted.stderr}`);
+  t.is(oci(['--store', dir, 'gc'], { env: env() }).status, 0, 'the store is made');
+  const before = snapshotStore(dir);
+  const result = oci(['--store', dir, 'pull', `${registry.host}/library/busybox`], { env: env() });
+  t.is(result.status, 1);
+  t.is(result.stderr, `oci: pull ${registry.host}/library/busybox: no space left on device in ${dir}\n`);
+  t.deepEqual(snapshotStore(dir), before);
+});
