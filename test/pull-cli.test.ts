@@ -10,7 +10,7 @@ import { readImage, Store } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
 import { ociAsync, ociBin, oci } from './harness/cli.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { pushLayout, writeLayout, type BuiltImage } from './harness/images.js';
+import { buildImage, buildIndex, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { refNames, snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
@@ -18,14 +18,17 @@ import { tempDir } from './harness/tmp.js';
 let registry: Registry;
 let image: BuiltImage;
 let layer: string;
+let arm: BuiltImage;
 
 test.before(async () => {
   registry = await startRegistry();
   image = await busyboxImage();
   layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });
   const layout = tempDir('layout');
-  writeLayout(layout.dir, { latest: image });
+  writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]) });
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
+  pushLayout(layout.dir, 'multi', `${registry.host}/library/multi:latest`);
   layout.remove();
 });
 test.after.always(async () => {
@@ -66,6 +69,15 @@ test('a failed pull prints one line naming the command and the reference, and ex
   t.is(result.status, 1);
   t.is(result.stderr, `oci: pull ${registry.host}/library/nothing: manifest ${registry.host}/library/nothing:latest not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown)\n`);
   t.is(result.stdout, '');
+});
+
+test('--platform picks the image from a multi-platform index', (t) => {
+  const store = storeDir(t);
+  const result = oci(['--store', store, 'pull', '--platform', 'linux/arm64/v8', `${registry.host}/library/multi`], { env: env() });
+  t.is(result.status, 0, result.stderr);
+  t.is(result.stdout, `${arm.manifest.digest}\n`);
+  const images = JSON.parse(oci(['--store', store, 'images', '--format', 'json']).stdout) as { ref: string; platform: string; digest: string }[];
+  t.deepEqual(images.map((i) => [i.ref, i.platform, i.digest]), [[`${registry.host}/library/multi:latest`, 'linux/arm64/v8', arm.manifest.digest]]);
 });
 
 test('a malformed reference or platform is a one-line error', (t) => {

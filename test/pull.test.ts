@@ -6,7 +6,7 @@ import test from 'ava';
 import { ImageError, MediaType, pull, readImage, Store, type HostsConfig, type PullOptions } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { pushLayout, sha256, writeLayout, type BuiltImage } from './harness/images.js';
+import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
@@ -18,15 +18,18 @@ let registry: Registry;
 let proxy: FaultProxy;
 let image: BuiltImage;
 let layer: string;
+let arm: BuiltImage;
 
 test.before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   image = await busyboxImage();
   layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });
   const layout = tempDir('layout');
-  writeLayout(layout.dir, { latest: image });
+  writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]) });
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
+  pushLayout(layout.dir, 'multi', `${registry.host}/library/multi:latest`);
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox-docker:latest`, 'v2s2');
   layout.remove();
 });
@@ -199,4 +202,27 @@ serial('a mirror serves the whole pull when it has the image', async (t) => {
   const result = await pull(store, 'busybox', { ...quick, hosts });
   t.is(result.name, 'docker.io/library/busybox:latest');
   t.true(proxy.requests.some((r) => r.path === `/v2/library/busybox/blobs/${layer}`));
+});
+
+serial('from a multi-platform index, pull takes the manifest for this host, or for --platform', async (t) => {
+  const { store } = await emptyStore(t);
+  const host = await pull(store, `${registry.host}/library/multi`, { ...quick, platform: undefined });
+  t.is(host.descriptor.digest, image.manifest.digest, 'amd64, the host');
+  t.deepEqual(host.descriptor.platform, { os: 'linux', architecture: 'amd64' });
+  const other = await pull(store, `${registry.host}/library/multi`, { ...quick, platform: { os: 'linux', architecture: 'arm64' } });
+  t.is(other.descriptor.digest, arm.manifest.digest, 'arm64 (variant v8 by default)');
+  t.is(other.config.architecture, 'arm64');
+  t.deepEqual([...(await store.refs()).values()].map((d) => d.digest), [arm.manifest.digest], 'the name now points at the arm64 image');
+});
+
+serial('an index without the asked platform is EPLATFORM listing what it offers', async (t) => {
+  const error = await pullFails(t, [], `${registry.host}/library/multi`, { platform: { os: 'linux', architecture: 's390x' } });
+  t.is(error.code, 'EPLATFORM');
+  t.is(error.message, `${registry.host}/library/multi:latest has no image for linux/s390x; it offers linux/amd64, linux/arm64/v8`);
+});
+
+serial('--platform that a single-platform image does not match is refused', async (t) => {
+  const error = await pullFails(t, [], `${registry.host}/library/busybox`, { platform: { os: 'linux', architecture: 'arm64' } });
+  t.is(error.code, 'EPLATFORM');
+  t.is(error.message, `${registry.host}/library/busybox:latest is an image for linux/amd64 only, not linux/arm64/v8`);
 });

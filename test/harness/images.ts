@@ -4,11 +4,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Descriptor, ImageConfig } from '@oci/image';
 import { pack, type Header } from 'tar-stream';
+import { ociBin } from './cli.js';
+import { tempDir } from './tmp.js';
 
 export interface TarEntry {
   path: string;
@@ -91,10 +93,22 @@ export function buildImage(layers: readonly Buffer[], config: Omit<ImageConfig, 
   };
   const manifestDescriptor = add(Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
   return {
-    manifest: { ...manifestDescriptor, platform: { architecture: config.architecture, os: config.os } },
+    manifest: { ...manifestDescriptor, platform: { architecture: config.architecture, os: config.os, ...(config.variant && { variant: config.variant }) } },
     config: imageConfig,
     blobs,
   };
+}
+
+/**
+ * A multi-platform image: an OCI index over `images` (each manifest with its platform). Its
+ * `manifest` is the index's descriptor and `blobs` holds every image's blobs and the index.
+ */
+export function buildIndex(images: readonly BuiltImage[]): BuiltImage {
+  const blobs = new Map(images.flatMap((image) => [...image.blobs]));
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: images.map((image) => image.manifest) }));
+  const digest = sha256(index);
+  blobs.set(digest, index);
+  return { manifest: { mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: index.length }, config: images[0]!.config, blobs };
 }
 
 /** Writes an OCI image layout holding the images, each under its `org.opencontainers.image.ref.name`. */
@@ -110,14 +124,57 @@ export function writeLayout(dir: string, images: Readonly<Record<string, BuiltIm
 }
 
 /**
- * Pushes `layout:ref` to `host/repository:tag` with skopeo (a peer, used until `oci push`
- * exists). `format: 'v2s2'` converts to Docker's schema 2 media types on the way.
+ * Pushes `layout:ref` to `host/repository:tag` with `oci push` (run as a user runs it, and
+ * synchronously, as callers expect). `format: 'v2s2'` pushes it with Docker's schema 2 media
+ * types instead (same config and layers, a converted manifest).
  */
 export function pushLayout(layout: string, ref: string, target: string, format: 'oci' | 'v2s2' = 'oci'): void {
-  const result = spawnSync(
-    'skopeo',
-    ['copy', '--quiet', '--dest-tls-verify=false', `--format=${format}`, `oci:${layout}:${ref}`, `docker://${target}`],
-    { encoding: 'utf8' },
-  );
-  if (result.status !== 0) throw new Error(`skopeo copy to ${target} failed: ${result.stderr || result.error}`);
+  const source = format === 'v2s2' ? dockerSchema2Layout(layout, ref) : { dir: layout, ref, remove() {} };
+  try {
+    const result = spawnSync(process.execPath, [ociBin, '--store', source.dir, 'push', '--quiet', source.ref, target], {
+      encoding: 'utf8',
+      env: { ...process.env, OCI_REGISTRY_MIRRORS: '' },
+    });
+    if (result.status !== 0) throw new Error(`oci push to ${target} failed: ${result.stderr || result.error}`);
+  } finally {
+    source.remove();
+  }
+}
+
+const DOCKER_LAYER: Readonly<Record<string, string>> = {
+  'application/vnd.oci.image.layer.v1.tar+gzip': 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.oci.image.layer.v1.tar': 'application/vnd.docker.image.rootfs.diff.tar',
+};
+
+/** A temp layout holding `ref` of `layout` as a Docker schema 2 image (blobs hard-linked). */
+function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: string; remove(): void } {
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+  const entry = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === ref);
+  if (!entry) throw new Error(`${layout} has no image named ${ref}`);
+  const blob = (digest: string) => path.join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const oci = JSON.parse(readFileSync(blob(entry.digest), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { ...oci.config, mediaType: 'application/vnd.docker.container.image.v1+json' },
+    layers: oci.layers.map((layer) => {
+      const mediaType = DOCKER_LAYER[layer.mediaType];
+      if (!mediaType) throw new Error(`no Docker schema 2 media type for ${layer.mediaType}`);
+      return { ...layer, mediaType };
+    }),
+  };
+  const { dir, remove } = tempDir('v2s2');
+  mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  for (const digest of [oci.config.digest, ...oci.layers.map((l) => l.digest)]) {
+    const to = path.join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+    try {
+      linkSync(blob(digest), to);
+    } catch {
+      copyFileSync(blob(digest), to);
+    }
+  }
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = sha256(bytes);
+  writeLayout(dir, { v2s2: { manifest: { mediaType: manifest.mediaType, digest, size: bytes.length }, config: {} as ImageConfig, blobs: new Map([[digest, bytes]]) } });
+  return { dir, ref: 'v2s2', remove };
 }

@@ -13,3 +13,4 @@ export type { ProgressEvent, ProgressListener } from './progress.js';
 export { RegistryClient, type RegistryOptions } from './registry/client.js';
 export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/hosts.js';
 export { listImages, removeImage, type ImageSummary } from './images.js';
+export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';

@@ -11,6 +11,7 @@ export const commands: Readonly<Record<string, Loader>> = {
   images: () => import('./images.js'),
   inspect: () => import('./inspect.js'),
   pull: () => import('./pull.js'),
+  push: () => import('./push.js'),
   rmi: () => import('./rmi.js'),
   spec: () => import('./spec.js'),
 };

@@ -31,6 +31,8 @@ export interface RegistryRequest {
   actions?: readonly string[];
   /** More scopes for the token, e.g. pull on the repository a blob is mounted from. */
   scopes?: readonly string[];
+  /** Go to the registry itself even for a GET or HEAD (a push's existence check), not to a mirror. */
+  upstream?: boolean;
   /** Statuses the caller handles itself; anything else from a mirror moves on to the next endpoint. */
   ok?: (status: number) => boolean;
 }
@@ -65,7 +67,7 @@ export class RegistryClient {
    * fall back to the registry when a mirror fails or lacks the content; others go to the registry.
    */
   async request(request: RegistryRequest): Promise<RegistryResponse> {
-    const pulling = request.method === 'GET' || request.method === 'HEAD';
+    const pulling = (request.method === 'GET' || request.method === 'HEAD') && !request.upstream;
     const endpoints = (pulling ? this.#pullEndpoints : this.#pushEndpoints).filter((e) => !this.#dead.has(e));
     const ok = request.ok ?? ((status: number) => status < 400);
     const failures: string[] = [];

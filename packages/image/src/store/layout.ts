@@ -89,10 +89,10 @@ export class Store {
     }
   }
 
-  /** A stream of the blob's bytes; ENOTFOUND when the store lacks it. */
-  async openBlob(digest: string): Promise<Readable> {
+  /** A stream of the blob's bytes (`start` to `end` inclusive, when given); ENOTFOUND when the store lacks it. */
+  async openBlob(digest: string, range: { start?: number; end?: number } = {}): Promise<Readable> {
     try {
-      return (await open(this.blobPath(digest), 'r')).createReadStream();
+      return (await open(this.blobPath(digest), 'r')).createReadStream({ ...range, highWaterMark: 1 << 20 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${digest} is missing from the store`);
       throw error;

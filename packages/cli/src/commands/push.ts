@@ -1,0 +1,31 @@
+import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
+import { progressReporter } from '../progress.js';
+import { registryOptions, toRegistryOptions } from '../registry-options.js';
+
+export default defineCommand({
+  name: 'push',
+  summary: 'push an image from the content store to a registry',
+  usage: '[options] REF [TARGET]',
+  options: {
+    'chunk-size': { type: 'number', value: 'BYTES', describe: 'upload blobs bigger than this in chunks of this size (default: in one request)' },
+    ...registryOptions,
+  },
+  positionals: { min: 1, max: 2 },
+  async run({ options, positionals }, { globals, stdout, stderr }) {
+    const { Store, push } = await import('@oci/image');
+    const store = await Store.open(storeDir(globals));
+    const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
+    try {
+      const result = await push(store, positionals[0]!, positionals[1], {
+        ...toRegistryOptions(options),
+        ...(options['chunk-size'] !== undefined && { chunkSize: options['chunk-size'] }),
+        onProgress: progress.listener,
+      });
+      progress.finish();
+      if (options.format !== 'json') stdout.write(`${result.descriptor.digest}\n`);
+    } finally {
+      progress.finish();
+    }
+  },
+});
