@@ -38,7 +38,7 @@ export function parseCreds(text: string): Credentials {
 }
 
 export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.DOCKER_CONFIG || path.join(homedir(), '.docker'), 'config.json');
+  return path.join(env.DOCKER_CONFIG || path.join(env.HOME || homedir(), '.docker'), 'config.json');
 }
 
 /** Credentials for `host` (a registry or mirror host[:port]) from Docker's config, if any. */
