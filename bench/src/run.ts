@@ -4,6 +4,7 @@
  * these machines are shared and noisy, so numbers are read, not gated on.
  */
 import { parseArgs } from 'node:util';
+import { pullBenchmark } from './pull.js';
 import { startup } from './startup.js';
 
 export interface Benchmark {
@@ -12,7 +13,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup];
+const benchmarks: Benchmark[] = [startup, pullBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {

@@ -192,6 +192,11 @@ test('gc waits for a live writer in another process, and cleans up after one kil
   t.deepEqual([...(await store.refs()).keys()], ['after']);
 });
 
+test('gc refuses to run inside a lease of the same Store object, which it would wait for forever', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  await t.throwsAsync(store.lease(() => store.gc()), { message: /cannot run inside Store.lease/ });
+});
+
 test('a blob written inside a lease survives a gc that runs before it is named', async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
   let release!: () => void;
@@ -203,7 +208,8 @@ test('a blob written inside a lease survives a gc that runs before it is named',
     await store.setRef('pulled', written);
   });
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const collecting = store.gc();
+  // Another Store object on the same directory, as another process would have.
+  const collecting = (await Store.open(store.dir)).gc();
   await new Promise((resolve) => setTimeout(resolve, 100));
   release();
   await pulling;

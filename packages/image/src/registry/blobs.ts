@@ -3,7 +3,6 @@
  * with a Range request when the connection breaks off or stalls, and stored only whole and
  * matching their descriptor.
  */
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImageError } from '../errors.js';
 import type { Descriptor } from '../oci-types.js';
@@ -65,13 +64,12 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
     throw await client.error(response, what, repository);
   }
   let done = ingest.written;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, next) {
+  await pipeline(
+    response.body,
+    ingest.writable((chunk) => {
       done += chunk.length;
-      if (done > descriptor.size) return next(new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`));
+      if (done > descriptor.size) throw new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`);
       onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });
-      next(null, chunk);
-    },
-  });
-  await pipeline(response.body, count, ingest.writable());
+    }),
+  );
 }

@@ -121,7 +121,7 @@ export class RegistryClient {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({ method: request.method, url, headers, body: request.body });
+      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.plainHttpAllowed });
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;
@@ -147,7 +147,7 @@ export class RegistryClient {
     if (!settled) {
       settled = (async () => {
         try {
-          const response = await this.http.request({ method: 'GET', url: new URL(`${base(endpoint)}/v2/`) }, { retries: 0 });
+          const response = await this.http.request({ method: 'GET', url: new URL(`${base(endpoint)}/v2/`), insecure: true }, { retries: 0 });
           await response.body.dump();
         } catch (error) {
           if (!isNotTls(error)) return;

@@ -26,6 +26,8 @@ export interface HttpOptions {
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   url: URL;
+  /** HTTPS without certificate checks (a loopback or --insecure registry, as Docker treats them). */
+  insecure?: boolean;
   headers?: Record<string, string>;
   /** A Buffer may be sent again on a retry or redirect; a stream is sent once. */
   body?: Buffer | Readable;
@@ -60,6 +62,7 @@ function loadUndici() {
 export class Http {
   readonly #options: HttpOptions;
   #agent: Dispatcher | undefined;
+  #insecureAgent: Dispatcher | undefined;
 
   constructor(options: HttpOptions = {}) {
     this.#options = options;
@@ -92,14 +95,15 @@ export class Http {
   }
 
   async close(): Promise<void> {
-    await this.#agent?.close();
+    await Promise.all([this.#agent?.close(), this.#insecureAgent?.close()]);
   }
 
   async #follow(request: HttpRequest): Promise<HttpResponse> {
     let { url, method, body } = request;
+    const { insecure } = request;
     const headers = { ...request.headers };
     for (let redirects = 0; ; redirects++) {
-      const response = await this.#send({ method, url, headers, body });
+      const response = await this.#send({ method, url, headers, body, insecure });
       const location = response.headers.location;
       if (![301, 302, 303, 307, 308].includes(response.status) || typeof location !== 'string') return response;
       await response.body.dump();
@@ -115,9 +119,9 @@ export class Http {
     }
   }
 
-  async #send({ method, url, headers, body }: HttpRequest): Promise<HttpResponse> {
+  async #send({ method, url, headers, body, insecure }: HttpRequest): Promise<HttpResponse> {
     const { request } = loadUndici();
-    const response = await request.call(this.#dispatcher(), {
+    const response = await request.call(insecure ? this.#insecureDispatcher() : this.#dispatcher(), {
       origin: url.origin,
       path: url.pathname + url.search,
       method,
@@ -135,6 +139,12 @@ export class Http {
       this.#agent = new Agent({ connect: { ca: this.#trusted() }, keepAliveTimeout: 10_000 });
     }
     return this.#agent;
+  }
+
+  // No CA bundle to parse (that costs ~100 ms): nothing is verified.
+  #insecureDispatcher(): Dispatcher {
+    this.#insecureAgent ??= new (loadUndici().Agent)({ connect: { rejectUnauthorized: false, ca: [] }, keepAliveTimeout: 10_000 });
+    return this.#insecureAgent;
   }
 
   // The system's CA bundle (where an admin's own CAs land) or Node's, plus --ca-cert files.

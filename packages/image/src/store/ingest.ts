@@ -57,9 +57,17 @@ export class Ingest {
     return this.#pending.catch(() => undefined);
   }
 
-  /** A stream that appends here. Several may be used one after another, never two at once. */
-  writable(): Writable {
+  /**
+   * A stream that appends here. Several may be used one after another, never two at once.
+   * `onChunk` sees each chunk as it arrives (before it is on disk), and may throw to refuse it.
+   */
+  writable(onChunk?: (chunk: Buffer) => void): Writable {
     const append = (chunks: Buffer[], done: (error?: Error | null) => void) => {
+      try {
+        if (onChunk) for (const chunk of chunks) onChunk(chunk);
+      } catch (error) {
+        return done(error as Error);
+      }
       this.#pending = this.#append(chunks);
       this.#pending.then(() => done(), done);
     };

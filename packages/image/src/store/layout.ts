@@ -12,7 +12,6 @@
  *   but not yet named. A lease whose process died leaves a directory that gc removes.
  * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,18 +23,21 @@ import { MediaType } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
 import { reachableBlobs } from './gc.js';
-import { isHeld, LockNames, lock, newId, withLock } from './lock.js';
+import { isHeld, LockNames, lock, newId, withLock, type Held } from './lock.js';
 
 const LAYOUT_VERSION = '1.0.0';
 /** Manifests, indexes and configs are read whole; nothing legitimate comes near this. */
 const MAX_DOCUMENT_SIZE = 8 << 20;
 
-/** A writer's claim on the store: gc waits for it; its temp files live in `ingest/ID/`. */
+/**
+ * This Store object's claim as a writer: gc waits for it; temp files live in `ingest/ID/`. One
+ * per Store object, shared by all its concurrent writers and counted, dropped by the last.
+ */
 interface Lease {
-  readonly store: Store;
   readonly ingest: string;
+  readonly held: Promise<Held>;
+  users: number;
 }
-const currentLease = new AsyncLocalStorage<Lease>();
 
 export interface GarbageCollection {
   /** Digests of the blobs removed. */
@@ -46,6 +48,7 @@ export interface GarbageCollection {
 
 export class Store {
   #locks!: LockNames;
+  #lease: Lease | undefined;
 
   private constructor(readonly dir: string) {}
 
@@ -129,7 +132,7 @@ export class Store {
    * size match; either way nothing partial is ever visible under blobs/.
    */
   async writeBlob(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> | Readable, expected?: Expected): Promise<{ digest: string; size: number }> {
-    if (currentLease.getStore()?.store !== this) return this.lease(() => this.writeBlob(source, expected));
+    if (!this.#lease) return this.lease(() => this.writeBlob(source, expected));
     const ingest = await this.ingest(expected);
     try {
       await pipeline(source instanceof Readable ? source : Readable.from(source), ingest.writable());
@@ -145,8 +148,9 @@ export class Store {
    * `lease()`, which removes what an unfinished ingest leaves behind.
    */
   async ingest(expected?: Expected): Promise<Ingest> {
-    const lease = currentLease.getStore();
-    if (lease?.store !== this) throw new Error('Store.ingest() must be called inside Store.lease()');
+    const lease = this.#lease;
+    if (!lease) throw new Error('Store.ingest() must be called inside Store.lease()');
+    await lease.held;
     return Ingest.create(path.join(lease.ingest, `${newId()}.partial`), expected, (digest) => this.blobPath(digest));
   }
 
@@ -240,24 +244,33 @@ export class Store {
   }
 
   /**
-   * Runs `fn` as a writer: blobs it writes cannot be collected by `gc` before it names them.
-   * Waits while a gc runs. Nested calls share the outer lease.
+   * Runs `fn` as a writer: blobs written meanwhile cannot be collected by `gc` before they are
+   * named. Waits while a gc runs. Concurrent and nested calls share one lease.
    */
   async lease<T>(fn: () => Promise<T>): Promise<T> {
-    if (currentLease.getStore()?.store === this) return fn();
+    const lease = (this.#lease ??= this.#takeLease());
+    lease.users++;
+    try {
+      await lease.held;
+      return await fn();
+    } finally {
+      if (--lease.users === 0) {
+        if (this.#lease === lease) this.#lease = undefined;
+        await rm(lease.ingest, { recursive: true, force: true });
+        await (await lease.held.catch(() => undefined))?.release();
+      }
+    }
+  }
+
+  #takeLease(): Lease {
     const id = newId();
     const ingest = path.join(this.dir, 'ingest', id);
-    const held = await withLock(this.#locks.name('gc'), async () => {
+    const held = withLock(this.#locks.name('gc'), async () => {
       const claim = await lock(this.#locks.name(`lease/${id}`));
       await mkdir(ingest, { recursive: true });
       return claim;
     });
-    try {
-      return await currentLease.run({ store: this, ingest }, fn);
-    } finally {
-      await rm(ingest, { recursive: true, force: true });
-      await held.release();
-    }
+    return { ingest, held, users: 0 };
   }
 
   /**
@@ -265,6 +278,7 @@ export class Store {
    * Waits for writers that are alive to finish; new writers wait for it.
    */
   async gc(): Promise<GarbageCollection> {
+    if (this.#lease) throw new Error('Store.gc() cannot run inside Store.lease(): it would wait for itself');
     return withLock(this.#locks.name('gc'), async () => {
       await this.#drainLeases();
       return withLock(this.#locks.name('index'), async () => {
