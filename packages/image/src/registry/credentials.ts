@@ -114,6 +114,8 @@ function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promis
         reject(new ImageError('EAUTH', `credential helper ${program} did not answer with {"Username","Secret"}`));
       }
     });
+    // A helper may answer without reading its input: the pipe closing early is no error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(server);
   });
 }
