@@ -189,3 +189,14 @@ test('a full disk fails the pull with one line and leaves the store as it was', 
   t.is(result.stderr, `oci: pull ${registry.host}/library/busybox: no space left on device in ${dir}\n`);
   t.deepEqual(snapshotStore(dir), before);
 });
+
+test('on a terminal, oci pull draws a bar per blob with bytes and rate; --quiet draws none', (t) => {
+  const store = storeDir(t);
+  const onTerminal = (args: string) =>
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} pull ${args}`, '/dev/null'], { encoding: 'utf8', env: env({ COLUMNS: '120' }) }).stdout;
+  const drawn = onTerminal(`${registry.host}/library/busybox`);
+  t.regex(drawn, new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB +[\\d.]+ [kMG]?B/s`));
+  t.regex(drawn, new RegExp(`${image.manifest.digest}\\r?\\n$`));
+  const quiet = onTerminal(`--quiet ${registry.host}/library/busybox`);
+  t.is(quiet.replace(/\r/g, ''), `${image.manifest.digest}\n`);
+});

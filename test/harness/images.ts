@@ -126,12 +126,13 @@ export function writeLayout(dir: string, images: Readonly<Record<string, BuiltIm
 /**
  * Pushes `layout:ref` to `host/repository:tag` with `oci push` (run as a user runs it, and
  * synchronously, as callers expect). `format: 'v2s2'` pushes it with Docker's schema 2 media
- * types instead (same config and layers, a converted manifest).
+ * types instead (same config and layers, a converted manifest). `pushOptions` go to `oci push`
+ * (e.g. `--ca-cert FILE`).
  */
-export function pushLayout(layout: string, ref: string, target: string, format: 'oci' | 'v2s2' = 'oci'): void {
+export function pushLayout(layout: string, ref: string, target: string, format: 'oci' | 'v2s2' = 'oci', pushOptions: readonly string[] = []): void {
   const source = format === 'v2s2' ? dockerSchema2Layout(layout, ref) : { dir: layout, ref, remove() {} };
   try {
-    const result = spawnSync(process.execPath, [ociBin, '--store', source.dir, 'push', '--quiet', source.ref, target], {
+    const result = spawnSync(process.execPath, [ociBin, '--store', source.dir, 'push', '--quiet', ...pushOptions, source.ref, target], {
       encoding: 'utf8',
       env: { ...process.env, OCI_REGISTRY_MIRRORS: '' },
     });

@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -28,7 +30,13 @@ export type RegistryAuth =
   | { htpasswd: { users: Readonly<Record<string, string>> } }
   | { token: { realm: string; service: string; issuer: string; certFile: string } };
 
-export async function startRegistry({ auth }: { auth?: RegistryAuth } = {}): Promise<Registry> {
+export interface RegistryOptions {
+  auth?: RegistryAuth;
+  /** Serve HTTPS with this certificate and key (PEM files); `url` is then https://. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+export async function startRegistry({ auth, tls }: RegistryOptions = {}): Promise<Registry> {
   const { dir, remove } = tempDir('registry');
   const authLines = auth ? authConfig(auth, dir) : [];
   for (let attempt = 0; ; attempt++) {
@@ -40,7 +48,7 @@ export async function startRegistry({ auth }: { auth?: RegistryAuth } = {}): Pro
         'version: 0.1',
         'log: { level: error, accesslog: { disabled: true } }',
         `storage: { filesystem: { rootdirectory: ${JSON.stringify(path.join(dir, 'data'))} }, delete: { enabled: true } }`,
-        `http: { addr: "127.0.0.1:${port}" }`,
+        `http: { addr: "127.0.0.1:${port}"${tls ? `, tls: { certificate: ${JSON.stringify(tls.certFile)}, key: ${JSON.stringify(tls.keyFile)} }` : ''} }`,
         ...authLines,
         '',
       ].join('\n'),
@@ -49,7 +57,7 @@ export async function startRegistry({ auth }: { auth?: RegistryAuth } = {}): Pro
     running.add(child);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     if (await becomesReady(url, child)) {
       return {
         host: `127.0.0.1:${port}`,
@@ -78,13 +86,24 @@ async function becomesReady(url: string, child: ChildProcess): Promise<boolean> 
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     try {
       // 200, or 401 when the registry wants credentials: either way it is serving.
-      if ((await fetch(`${url}/v2/`)).status < 500) return true;
+      if ((await status(`${url}/v2/`)) < 500) return true;
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return false;
+}
+
+/** The status of GET url (HTTPS unverified: the harness only asks whether the registry is up). */
+function status(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    get(url, { rejectUnauthorized: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).on('error', reject);
+  });
 }
 
 function authConfig(auth: RegistryAuth, dir: string): string[] {

@@ -44,6 +44,7 @@ function jsonLines(stdout: NodeJS.WriteStream): ProgressReporter {
 async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
   const { MultiBar } = await import('cli-progress');
   const started = new Map<string, number>();
+  const ended = new Map<string, number>();
   const multibar = new MultiBar({
     stream: stderr,
     hideCursor: true,
@@ -54,7 +55,7 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
       const width = options.barsize ?? 30;
       const filled = Math.round(params.progress * width);
       const bar = `${'='.repeat(filled)}${' '.repeat(width - filled)}`;
-      const seconds = (Date.now() - (started.get(payload.id) ?? Date.now())) / 1000;
+      const seconds = ((ended.get(payload.id) ?? Date.now()) - (started.get(payload.id) ?? Date.now())) / 1000;
       const rate = seconds > 0 ? `${bytes(params.value / seconds)}/s` : '';
       const note = payload.note ?? `${bytes(params.value)} / ${bytes(params.total)}  ${rate}`;
       return `${payload.id} [${bar}] ${note}`;
@@ -71,6 +72,7 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
       } else if (event.type === 'bytes') {
         rows.get(event.digest)?.update(event.done);
       } else if (event.type === 'blob-done') {
+        ended.set(event.digest.slice(7, 19), Date.now());
         const row = rows.get(event.digest);
         row?.update(row.getTotal(), event.mounted ? { note: 'mounted' } : {});
       }

@@ -121,7 +121,7 @@ export class RegistryClient {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.plainHttpAllowed });
+      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify });
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;
@@ -140,7 +140,8 @@ export class RegistryClient {
     }
   }
 
-  // A loopback or --insecure registry may speak plain HTTP: find out once, with a ping.
+  // A loopback or --insecure registry may speak plain HTTP: find out once, with a ping that
+  // only asks whether the server speaks TLS (so it needs no CA bundle).
   #settleScheme(endpoint: Endpoint): Promise<void> {
     if (!endpoint.plainHttpAllowed || endpoint.url.protocol === 'http:') return Promise.resolve();
     let settled = this.#schemes.get(endpoint);

@@ -3,7 +3,8 @@
  * Mirrors come from `OCI_REGISTRY_MIRRORS="docker.io=http://127.0.0.1:5000,quay.io=https://m.example"`
  * and from the config file (`$OCI_CONFIG`, else `$XDG_CONFIG_HOME/oci/config.json`, else
  * `/etc/oci/config.json`): `{ "mirrors": { "docker.io": ["https://m.example"] }, "insecure": ["host:5000"] }`.
- * Plain HTTP is used only for loopback hosts and registries named insecure (`--insecure`).
+ * Plain HTTP is used only for loopback hosts and registries named insecure (`--insecure`), and
+ * only when they do not speak TLS; certificates go unchecked only for registries named insecure.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -18,8 +19,10 @@ export interface Endpoint {
   /** Base URL; requests go to `${url}/v2/…` (a mirror's URL may carry a path prefix). */
   url: URL;
   mirror: boolean;
-  /** HTTPS may be tried and fall back to plain HTTP (loopback or --insecure). */
+  /** HTTPS may fall back to plain HTTP when the server does not speak TLS (loopback or --insecure). */
   plainHttpAllowed: boolean;
+  /** HTTPS without certificate checks (--insecure, or the config file's insecure list). */
+  skipVerify: boolean;
 }
 
 export interface HostsConfig {
@@ -99,15 +102,12 @@ export function endpointsFor(registry: string, config: HostsConfig, { insecure =
       if (plain && !isLoopback(url.hostname) && !insecure && !config.insecure.has(url.host)) {
         throw new ImageError('EREGISTRY', `refusing plain HTTP to mirror ${url.host} (not a loopback address): use --insecure to allow it`);
       }
-      endpoints.push({ url, mirror: true, plainHttpAllowed: plain });
+      endpoints.push({ url, mirror: true, plainHttpAllowed: plain, skipVerify: insecure || config.insecure.has(url.host) });
     }
   }
   const host = registry === DEFAULT_REGISTRY ? DOCKER_HUB_API : registry;
   const hostname = new URL(`https://${host}`).hostname;
-  endpoints.push({
-    url: new URL(`https://${host}`),
-    mirror: false,
-    plainHttpAllowed: insecure || config.insecure.has(registry) || isLoopback(hostname),
-  });
+  const skipVerify = insecure || config.insecure.has(registry);
+  endpoints.push({ url: new URL(`https://${host}`), mirror: false, plainHttpAllowed: skipVerify || isLoopback(hostname), skipVerify });
   return endpoints;
 }

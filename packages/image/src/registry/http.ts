@@ -222,7 +222,7 @@ export function networkError(error: unknown, url: URL): ImageError {
           ? `no answer from ${host} in time`
           : code === 'UND_ERR_BODY_TIMEOUT'
             ? `${host} stopped sending data`
-            : code?.startsWith('ERR_SSL') || code?.startsWith('ERR_TLS') || code?.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
+            : /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code ?? '')
               ? `TLS with ${host} failed: ${(error as Error).message} (trust its CA with --ca-cert)`
               : `cannot reach ${host}: ${(error as Error).message ?? String(error)}`;
   return new ImageError('ENETWORK', why, { cause: error });
