@@ -9,6 +9,17 @@ import path from 'node:path';
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): sets an extended attribute without following a final symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2) */
+  lgetxattr(path: string, name: string): Buffer;
+  /** llistxattr(2): the attribute names. */
+  llistxattr(path: string): string[];
+  /**
+   * The absolute path of the directory `path` names when `root` is "/": openat2(2) with
+   * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`.
+   */
+  resolveInRoot(root: string, path: string): string;
 }
 
 const require = createRequire(import.meta.url);

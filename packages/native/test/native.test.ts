@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { constants } from 'node:fs';
@@ -38,4 +38,35 @@ test('addon errors carry the errno code like fs errors', (t) => {
   const error = t.throws(() => requireAddon().mknod('/nonexistent-dir/x', constants.S_IFIFO | 0o600, 0, 0));
   t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
   t.is((error as NodeJS.ErrnoException).syscall, 'mknod');
+});
+
+test('the addon sets, reads and lists extended attributes without following symlinks', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const addon = requireAddon();
+  const file = path.join(dir, 'file');
+  writeFileSync(file, '');
+  symlinkSync('file', path.join(dir, 'link'));
+  addon.lsetxattr(file, 'user.answer', Buffer.from([0, 42, 255]));
+  t.deepEqual(addon.lgetxattr(file, 'user.answer'), Buffer.from([0, 42, 255]));
+  t.deepEqual(addon.llistxattr(file), ['user.answer']);
+  t.deepEqual(addon.llistxattr(path.join(dir, 'link')), [], 'the symlink itself has none');
+  const error = t.throws(() => addon.lgetxattr(file, 'user.absent'));
+  t.is((error as NodeJS.ErrnoException).code, 'ENODATA');
+});
+
+test('resolveInRoot keeps "..", absolute paths and symlinks inside the root', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { resolveInRoot } = requireAddon();
+  mkdirSync(path.join(dir, 'usr/lib'), { recursive: true });
+  symlinkSync('/usr', path.join(dir, 'abs'));
+  symlinkSync('../../../../..', path.join(dir, 'usr/up'));
+  symlinkSync('/proc/self/root', path.join(dir, 'magic'));
+  t.is(resolveInRoot(dir, 'usr/lib'), path.join(dir, 'usr/lib'));
+  t.is(resolveInRoot(dir, 'abs/lib'), path.join(dir, 'usr/lib'), 'an absolute symlink is taken from the root');
+  t.is(resolveInRoot(dir, '../../..'), dir, '".." stops at the root');
+  t.is(resolveInRoot(dir, '/usr/up/usr'), path.join(dir, 'usr'));
+  t.is((t.throws(() => resolveInRoot(dir, 'missing')) as NodeJS.ErrnoException).code, 'ENOENT');
+  t.is((t.throws(() => resolveInRoot(dir, 'magic')) as NodeJS.ErrnoException).code, 'ENOENT');
 });

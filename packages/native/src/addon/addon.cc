@@ -5,6 +5,8 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterFs(env, exports);
+  oci::RegisterXattr(env, exports);
+  oci::RegisterResolve(env, exports);
   return exports;
 }
 

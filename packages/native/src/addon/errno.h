@@ -22,5 +22,7 @@ inline Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const
 
 // Each part of the addon registers its functions on the exports object.
 void RegisterFs(Napi::Env env, Napi::Object exports);
+void RegisterXattr(Napi::Env env, Napi::Object exports);
+void RegisterResolve(Napi::Env env, Napi::Object exports);
 
 }  // namespace oci
