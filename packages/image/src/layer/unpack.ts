@@ -1,0 +1,190 @@
+/**
+ * The unpacker as a library: an image from the store, or any list of layer streams, applied in
+ * order into a new directory. The tree is built in a sibling directory and renamed into place
+ * when every layer applied and checked out, so `target` never holds half an image.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { NativeAddon } from '@oci/native';
+import { Digester, parseDigest } from '../digest.js';
+import { ImageError } from '../errors.js';
+import { layerCompression, type Compression } from '../media-types.js';
+import type { ImageConfig, Platform } from '../oci-types.js';
+import { readImage, type StoredImage } from '../store/image.js';
+import type { Store } from '../store/layout.js';
+import { LayerApplier, type SkippedItem } from './apply.js';
+import { decompress } from './decompress.js';
+import type { IdMapping } from './ids.js';
+import { TarReader } from './tar.js';
+
+export interface LayerInput {
+  /** The layer's bytes as stored (compressed or not), or a function that opens them when their turn comes. */
+  stream: AsyncIterable<Uint8Array> | (() => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>);
+  /** Its media type (OCI or Docker); when absent, the compression is taken from the first bytes. */
+  mediaType?: string;
+  /** The digest the uncompressed tar must have (the image config's rootfs.diff_ids[i]). */
+  diffId?: string;
+  /** Digest and size of the stored bytes, for progress events. */
+  digest?: string;
+  size?: number;
+}
+
+export type UnpackSource =
+  /** The image named `image` in `store` (an index is resolved to `platform`, default this host's). */
+  | { store: Store; image: string; platform?: Platform }
+  | { layers: readonly LayerInput[] };
+
+export interface UnpackProgress {
+  /** 1-based index of the layer being applied. */
+  layer: number;
+  layers: number;
+  digest?: string;
+  /** Stored (compressed) bytes of this layer read so far, and its size when known. */
+  bytes: number;
+  size?: number;
+  /** Tar entries applied so far in this layer. */
+  entries: number;
+  done: boolean;
+}
+
+export interface UnpackOptions {
+  /** No chown, devices skipped, modes as far as an unprivileged user may. Default: when not root. */
+  rootless?: boolean;
+  /** Store files under the host ids these maps give (a rootfs for a user-namespaced container). */
+  uidMap?: readonly IdMapping[];
+  gidMap?: readonly IdMapping[];
+  onProgress?(progress: UnpackProgress): void;
+  /** Devices, fifos or xattrs that could not be made here (rootless, or no native addon). */
+  onSkip?(item: SkippedItem): void;
+  /**
+   * The native addon (kernel-confined path resolution, devices, fifos, xattrs). Default: loaded
+   * when it was built. null: unpack without it (paths resolved here; those items skipped).
+   */
+  addon?: NativeAddon | null;
+}
+
+export interface UnpackResult {
+  /** The image unpacked, when the source was a store. */
+  image?: StoredImage;
+  config?: ImageConfig;
+  entries: number;
+  skipped: SkippedItem[];
+}
+
+/**
+ * Unpacks `source` into `target`, which must not exist or be an empty directory. Throws
+ * ImageError (ELAYER, ENOTFOUND, EMEDIATYPE, EDIGEST…) and then leaves nothing behind.
+ */
+export async function unpack(source: UnpackSource, target: string, options: UnpackOptions = {}): Promise<UnpackResult> {
+  const image = 'store' in source ? await readImage(source.store, source.image, source.platform) : undefined;
+  const layers = image ? storeLayers(source as { store: Store }, image) : (source as { layers: readonly LayerInput[] }).layers;
+  const addon = options.addon !== undefined ? options.addon : await loadAddon();
+  const rootless = options.rootless ?? process.geteuid?.() !== 0;
+
+  const destination = path.resolve(target);
+  checkTarget(destination);
+  const work = `${destination}.partial-${randomBytes(6).toString('hex')}`;
+  mkdirSync(work, 0o755);
+  const skipped: SkippedItem[] = [];
+  let entries = 0;
+  try {
+    const rootDir = realpathSync(work);
+    for (const [i, layer] of layers.entries()) {
+      const applier = new LayerApplier(rootDir, addon, {
+        rootless,
+        uidMap: options.uidMap,
+        gidMap: options.gidMap,
+        addon,
+        skip(item) {
+          skipped.push(item);
+          options.onSkip?.(item);
+        },
+      });
+      try {
+        await applyLayer(layer, applier, (bytes, done) =>
+          options.onProgress?.({ layer: i + 1, layers: layers.length, digest: layer.digest, bytes, size: layer.size, entries: applier.entries, done }),
+        );
+      } catch (error) {
+        applier.abort();
+        throw inLayer(error, i + 1);
+      }
+      entries += applier.entries;
+    }
+    checkTarget(destination);
+    if (readdirSync(path.dirname(destination)).includes(path.basename(destination))) rmdirSync(destination);
+    renameSync(work, destination);
+  } catch (error) {
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  }
+  return { image, config: image?.config, entries, skipped };
+}
+
+async function applyLayer(layer: LayerInput, applier: LayerApplier, progress: (bytes: number, done: boolean) => void): Promise<void> {
+  const compression = compressionOf(layer);
+  const digester = layer.diffId ? new Digester(parseDigest(layer.diffId).algorithm) : undefined;
+  const reader = new TarReader(applier);
+  const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
+  let bytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of stored) {
+      bytes += chunk.byteLength;
+      yield chunk;
+      progress(bytes, false);
+    }
+  }
+  for await (const chunk of decompress(counted(), compression)) {
+    digester?.update(chunk);
+    reader.feed(chunk);
+  }
+  reader.finish();
+  applier.finish();
+  if (digester) {
+    const actual = digester.digest();
+    if (actual !== layer.diffId) throw new ImageError('ELAYER', `diff_id mismatch: the uncompressed layer is ${actual}, the image config says ${layer.diffId}`);
+  }
+  progress(bytes, true);
+}
+
+function compressionOf(layer: LayerInput): Compression | 'auto' {
+  if (layer.mediaType === undefined) return 'auto';
+  const compression = layerCompression(layer.mediaType);
+  if (!compression) throw new ImageError('EMEDIATYPE', `unknown layer media type ${layer.mediaType}`);
+  return compression;
+}
+
+function storeLayers({ store }: { store: Store }, image: StoredImage): LayerInput[] {
+  return image.manifest.layers.map((descriptor, i) => ({
+    stream: () => store.openBlob(descriptor.digest),
+    mediaType: descriptor.mediaType,
+    diffId: image.config.rootfs.diff_ids[i],
+    digest: descriptor.digest,
+    size: descriptor.size,
+  }));
+}
+
+function checkTarget(target: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new ImageError('ELAYER', `${target}: ${code === 'ENOTDIR' ? 'not a directory' : (error as Error).message}`);
+  }
+  if (names.length > 0) throw new ImageError('ELAYER', `${target} is not empty`);
+}
+
+function inLayer(error: unknown, layer: number): unknown {
+  if (!(error instanceof ImageError)) return error;
+  return new ImageError(error.code, `layer ${layer}: ${error.message}`, { cause: error });
+}
+
+async function loadAddon(): Promise<NativeAddon | null> {
+  try {
+    return (await import('@oci/native')).loadAddon();
+  } catch {
+    return null; // @oci/native is optional
+  }
+}
