@@ -41,7 +41,8 @@ export async function tarLayer(entries: readonly TarEntry[]): Promise<Buffer> {
   });
   for (const entry of entries) {
     const type = entry.type ?? 'file';
-    const content = type === 'file' ? Buffer.from(entry.content ?? '') : Buffer.alloc(0);
+    // GNU long-name records ('L', 'K') carry the name as content, like files.
+    const content = type === 'file' || type.startsWith('gnu-long') ? Buffer.from(entry.content ?? '') : Buffer.alloc(0);
     const header: Parameters<typeof tar.entry>[0] = {
       name: entry.path,
       type,
@@ -75,14 +76,22 @@ export interface BuiltImage {
  * An OCI image (manifest, config, gzip layers) from uncompressed tar layers. `config` fills
  * the image config's runtime part; rootfs.diff_ids are computed.
  */
-export function buildImage(layers: readonly Buffer[], config: Omit<ImageConfig, 'rootfs'> = { architecture: 'amd64', os: 'linux' }): BuiltImage {
+export function buildImage(
+  layers: readonly Buffer[],
+  config: Omit<ImageConfig, 'rootfs'> = { architecture: 'amd64', os: 'linux' },
+  /** How each layer is stored: gzip (the default), zstd, or as the plain tar. */
+  compress: (tar: Buffer, index: number) => { data: Buffer; mediaType: string } = (tar) => ({ data: gzipSync(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }),
+): BuiltImage {
   const blobs = new Map<string, Buffer>();
   const add = (data: Buffer, mediaType: string): Descriptor => {
     const digest = sha256(data);
     blobs.set(digest, data);
     return { mediaType, digest, size: data.length };
   };
-  const layerDescriptors = layers.map((tar) => add(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip'));
+  const layerDescriptors = layers.map((tar, i) => {
+    const { data, mediaType } = compress(tar, i);
+    return add(data, mediaType);
+  });
   const imageConfig: ImageConfig = { ...config, rootfs: { type: 'layers', diff_ids: layers.map((tar) => sha256(tar)) } };
   const configDescriptor = add(Buffer.from(JSON.stringify(imageConfig)), 'application/vnd.oci.image.config.v1+json');
   const manifest = {
@@ -178,4 +187,13 @@ function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: s
   const digest = sha256(bytes);
   writeLayout(dir, { v2s2: { manifest: { mediaType: manifest.mediaType, digest, size: bytes.length }, config: {} as ImageConfig, blobs: new Map([[digest, bytes]]) } });
   return { dir, ref: 'v2s2', remove };
+}
+
+/**
+ * Copies `ref` from a registry into the OCI layout `store` under `name`, with skopeo (until
+ * `oci pull` lands): what a user's store holds after a pull.
+ */
+export function pullToLayout(ref: string, store: string, name: string): void {
+  const result = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${store}:${name}`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`skopeo copy from ${ref} failed: ${result.stderr || result.error}`);
 }

@@ -56,6 +56,8 @@ export interface SkippedItem {
 
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW; // libuv adds O_CLOEXEC
 
+const IMPLIED_OWNER = { uid: 0, gid: 0 };
+
 interface DirectoryMetadata {
   path: string;
   mode: number;
@@ -73,7 +75,11 @@ export class LayerApplier implements TarHandler {
   entries = 0;
 
   constructor(rootDir: string, resolver: Pick<NativeAddon, 'resolveInRoot'> | null, private readonly options: ApplyOptions) {
-    this.root = new RootFS(rootDir, resolver, (dir) => this.#touched.add(dir));
+    this.root = new RootFS(rootDir, resolver, (dir) => {
+      // A directory the archive implies but does not list belongs to the container's root.
+      this.#touched.add(dir);
+      this.#chown(dir, IMPLIED_OWNER);
+    });
   }
 
   entry(header: TarHeader): void {
@@ -136,8 +142,11 @@ export class LayerApplier implements TarHandler {
     const dir = this.root.resolveDir(parent, true)!;
     const path = `${dir}/${name}`;
     if (header.type === 'hardlink') return this.#hardlink(path, header);
-    const existing = lstatSync(path, { throwIfNoEntry: false });
-    if (existing && !(existing.isDirectory() && header.type === 'directory')) this.#remove(path, existing);
+    let existing = lstatSync(path, { throwIfNoEntry: false });
+    if (existing && !(existing.isDirectory() && header.type === 'directory')) {
+      this.#remove(path, existing);
+      existing = undefined;
+    }
     this.#touched.add(path);
 
     switch (header.type) {
@@ -236,7 +245,7 @@ export class LayerApplier implements TarHandler {
     }
   }
 
-  #chown(path: string, header: TarHeader, fd?: number): void {
+  #chown(path: string, header: Pick<TarHeader, 'uid' | 'gid'>, fd?: number): void {
     if (this.options.rootless) return;
     const uid = mapId(this.options.uidMap, header.uid, 'uid');
     const gid = mapId(this.options.gidMap, header.gid, 'gid');

@@ -42,7 +42,12 @@ function inflaterMain(): void {
   const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   let inflater: import('node:stream').Transform;
   try {
-    inflater = compression === 'gzip' ? zlib.createGunzip({ chunkSize }) : new (require(zstdPath!) as { DecompressStream: new () => import('node:stream').Transform }).DecompressStream();
+    if (compression === 'gzip') {
+      inflater = zlib.createGunzip({ chunkSize });
+    } else {
+      const zstd = require(zstdPath!) as { DecompressStream: new () => import('node:stream').Transform };
+      inflater = new zstd.DecompressStream();
+    }
   } catch (error) {
     post({ type: 'error', message: `zstd layers need the zstd-napi package, which is not installed or did not build (${(error as Error).message})`, code: 'ENOZSTD' });
     return;

@@ -4,7 +4,7 @@
  * when every layer applied and checked out, so `target` never holds half an image.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { Digester, parseDigest } from '../digest.js';
@@ -15,7 +15,7 @@ import { readImage, type StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
 import { LayerApplier, type SkippedItem } from './apply.js';
 import { decompress } from './decompress.js';
-import type { IdMapping } from './ids.js';
+import { mapId, type IdMapping } from './ids.js';
 import { TarReader } from './tar.js';
 
 export interface LayerInput {
@@ -86,6 +86,8 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
   checkTarget(destination);
   const work = `${destination}.partial-${randomBytes(6).toString('hex')}`;
   mkdirSync(work, 0o755);
+  // The rootfs belongs to the container's root (shifted by the maps), unless the image says otherwise.
+  if (!rootless) chownSync(work, mapId(options.uidMap, 0, 'uid'), mapId(options.gidMap, 0, 'gid'));
   const skipped: SkippedItem[] = [];
   let entries = 0;
   try {

@@ -1,0 +1,294 @@
+/**
+ * The layer rules, entry types and umoci parity, on images pushed to the real registry and
+ * pulled back into a store, then unpacked by the library and by umoci (Debian's, a peer).
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseIdMap, Store, unpack, type SkippedItem, type UnpackProgress } from '@oci/image';
+import { buildImage, pullToLayout, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
+import { startRegistry, type Registry } from './harness/registry.js';
+import { tempDir } from './harness/tmp.js';
+import { snapshot, treeDiff } from './harness/tree.js';
+
+let registry: Registry;
+test.before(async () => {
+  registry = await startRegistry();
+});
+test.after.always(async () => {
+  await registry?.stop();
+});
+
+const T1 = new Date('2021-02-03T04:05:06Z');
+const T2 = new Date('2022-03-04T05:06:07Z');
+const CAPABILITY = Buffer.from('0000000200200000000000000000000000000000', 'hex'); // cap_net_raw+ep, v2
+const LONG_DIR = `${'d'.repeat(60)}/${'e'.repeat(60)}`;
+const LONG_NAME = `${'n'.repeat(120)}.txt`;
+
+/** Three layers that exercise every entry type and every layer rule. */
+async function kitchenSink(): Promise<Buffer[]> {
+  const layer1: TarEntry[] = [
+    { path: 'bin/', type: 'directory' },
+    { path: 'bin/tool', mode: 0o4755, content: 'setuid tool', mtime: T1 },
+    { path: 'bin/group-tool', mode: 0o2711, uid: 1000, gid: 1001, content: 'setgid tool' },
+    { path: 'bin/ping', mode: 0o755, content: 'needs a capability', pax: { 'SCHILY.xattr.security.capability': CAPABILITY.toString('latin1') } },
+    { path: 'bin/tool-link', type: 'link', linkname: 'bin/tool' },
+    { path: 'bin/sh', type: 'symlink', linkname: 'tool', mtime: T2 },
+    { path: 'bin/abs', type: 'symlink', linkname: '/etc/hostname' },
+    { path: 'bin/dangling', type: 'symlink', linkname: '../nowhere/at/all' },
+    { path: 'tmp/', type: 'directory', mode: 0o1777 },
+    { path: 'root/', type: 'directory', mode: 0o700 },
+    { path: 'home/user/', type: 'directory', mode: 0o750, uid: 1000, gid: 1000 },
+    { path: 'home/user/notes', mode: 0o600, uid: 1000, gid: 1000, content: 'x'.repeat(70000), pax: { 'SCHILY.xattr.user.comment': 'hello' } },
+    { path: 'dev/', type: 'directory' },
+    { path: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },
+    { path: 'dev/loop9', type: 'block-device', mode: 0o660, gid: 6, devmajor: 7, devminor: 9 },
+    { path: 'dev/pipe', type: 'fifo', mode: 0o620 },
+    { path: `${LONG_DIR}/${LONG_NAME}`, content: 'a PAX path' },
+    { path: 'pax/long-target', type: 'symlink', linkname: `/${'t'.repeat(130)}` },
+    { path: 'lower/', type: 'directory' },
+    { path: 'lower/gone', content: 'whited out by layer 2' },
+    { path: 'lower/gone-dir/', type: 'directory' },
+    { path: 'lower/gone-dir/inner', content: 'goes with its directory' },
+    { path: 'lower/file-to-dir', content: 'becomes a directory' },
+    { path: 'lower/dir-to-file/', type: 'directory' },
+    { path: 'lower/dir-to-file/child', content: 'removed with its parent' },
+    { path: 'lower/file-to-symlink', content: 'becomes a symlink' },
+    { path: 'lower/symlink-to-dir', type: 'symlink', linkname: '/bin' },
+    { path: 'lower/rewritten', content: 'version 1', mtime: T1 },
+    { path: 'lower/chmod/', type: 'directory', mode: 0o755 },
+    { path: 'lower/chmod/kept', content: 'a directory entry over a directory keeps the children' },
+    { path: 'opaque/', type: 'directory' },
+    { path: 'opaque/lower1', content: 'hidden by layer 3' },
+    { path: 'opaque/sub/', type: 'directory' },
+    { path: 'opaque/sub/deep1', content: 'hidden by layer 3' },
+    { path: 'etc/', type: 'directory' },
+    { path: 'etc/hostname', content: 'kitchen\n' },
+  ];
+  const layer2: TarEntry[] = [
+    { path: 'lower/.wh.gone', content: '' },
+    { path: 'lower/.wh.gone-dir', content: '' },
+    { path: 'lower/file-to-dir/', type: 'directory', mode: 0o711 },
+    { path: 'lower/file-to-dir/child', content: 'now inside' },
+    { path: 'lower/dir-to-file', content: 'was a directory' },
+    { path: 'lower/file-to-symlink', type: 'symlink', linkname: 'rewritten' },
+    { path: 'lower/symlink-to-dir/', type: 'directory', mode: 0o700 },
+    { path: 'lower/rewritten', content: 'version 2', mtime: T2 },
+    { path: 'lower/chmod/', type: 'directory', mode: 0o705, uid: 7, gid: 8 },
+    { path: 'lower/hardlink-down', type: 'link', linkname: 'etc/hostname' },
+    { path: 'opaque/lower2', content: 'hidden by layer 3' },
+    { path: 'opaque/sub/deep2', content: 'hidden by layer 3' },
+    { path: 'again', content: 'whited out in layer 2, back in layer 3' },
+  ];
+  const layer3: TarEntry[] = [
+    { path: 'opaque/', type: 'directory', mode: 0o751 },
+    { path: 'opaque/new-before', content: 'layer 3, before the marker' },
+    { path: 'opaque/sub/', type: 'directory' },
+    { path: 'opaque/sub/deep3', content: 'layer 3' },
+    { path: 'opaque/.wh..wh..opq', content: '' },
+    { path: 'opaque/new-after', content: 'layer 3, after the marker' },
+    { path: '.wh.again', content: '' },
+    { path: 'again/', type: 'directory' },
+    { path: 'lower/.wh.hardlink-down', content: '' },
+    { path: 'lower/file-to-dir/.wh.child', content: '' },
+  ];
+  return [await tarLayer(layer1), await tarLayer(layer2), await tarLayer(layer3)];
+}
+
+/** Pushes `image` to the registry, pulls it into a fresh store; returns the store and name. */
+function throughRegistry(t: { teardown(fn: () => void): void }, image: BuiltImage, repository: string): { store: string; name: string } {
+  const layout = tempDir('layout');
+  const store = tempDir('store');
+  t.teardown(layout.remove);
+  t.teardown(store.remove);
+  writeLayout(layout.dir, { latest: image });
+  const ref = `${registry.host}/${repository}:latest`;
+  pushLayout(layout.dir, 'latest', ref);
+  pullToLayout(ref, store.dir, 'image');
+  return { store: store.dir, name: 'image' };
+}
+
+test('three layers: every entry type, whiteouts, opaque directories and replacements, as umoci unpacks them', async (t) => {
+  const image = buildImage(await kitchenSink());
+  const { store, name } = throughRegistry(t, image, 'test/kitchen-sink');
+  const ours = tempDir('ours');
+  const theirs = tempDir('umoci');
+  t.teardown(ours.remove);
+  t.teardown(theirs.remove);
+
+  const progress: UnpackProgress[] = [];
+  const result = await unpack({ store: await Store.open(store), image: name }, `${ours.dir}/rootfs`, { onProgress: (p) => progress.push(p) });
+  t.deepEqual(result.skipped, []);
+  t.deepEqual(
+    progress.filter((p) => p.done).map((p) => [p.layer, p.layers]),
+    [[1, 3], [2, 3], [3, 3]],
+  );
+  const umoci = spawnSync('umoci', ['unpack', '--image', `${store}:${name}`, `${theirs.dir}/bundle`], { encoding: 'utf8' });
+  t.is(umoci.status, 0, umoci.stderr);
+
+  const tree = snapshot(`${ours.dir}/rootfs`);
+  t.deepEqual(treeDiff(tree, snapshot(`${theirs.dir}/bundle/rootfs`)), []);
+
+  // What the rules say, spelled out (so the test stands even if umoci were wrong the same way).
+  t.is(tree['bin/tool']!.mode, '4755');
+  t.is(tree['bin/group-tool']!.mode, '2711');
+  t.deepEqual([tree['bin/group-tool']!.uid, tree['bin/group-tool']!.gid], [1000, 1001]);
+  t.is(tree['bin/tool']!.mtime, T1.getTime() / 1000);
+  t.is(tree['bin/sh']!.mtime, T2.getTime() / 1000, 'symlink mtimes are set without following');
+  t.is(tree['bin/tool-link']!.hardlinkGroup, 'bin/tool');
+  t.is(tree['bin/ping']!.xattrs?.['security.capability'], CAPABILITY.toString('base64'));
+  t.is(tree['home/user/notes']!.xattrs?.['user.comment'], Buffer.from('hello').toString('base64'));
+  t.is(tree['tmp']!.mode, '1777');
+  t.deepEqual([tree['dev/null']!.type, tree['dev/null']!.rdev], ['character-device', (1 << 8) | 3]);
+  t.deepEqual([tree['dev/loop9']!.type, tree['dev/loop9']!.rdev, tree['dev/loop9']!.gid], ['block-device', (7 << 8) | 9, 6]);
+  t.deepEqual([tree['dev/pipe']!.type, tree['dev/pipe']!.mode], ['fifo', '0620']);
+  t.is(tree[`${LONG_DIR}/${LONG_NAME}`]!.type, 'file');
+  t.is(tree['pax/long-target']!.link, `/${'t'.repeat(130)}`);
+  t.is(tree['bin/dangling']!.link, '../nowhere/at/all');
+  t.false('lower/gone' in tree);
+  t.false('lower/gone-dir' in tree);
+  t.is(tree['lower/file-to-dir']!.type, 'directory');
+  t.false('lower/file-to-dir/child' in tree, 'a whiteout in layer 3 removes what layer 2 added');
+  t.is(tree['lower/dir-to-file']!.type, 'file');
+  t.false('lower/dir-to-file/child' in tree);
+  t.deepEqual([tree['lower/file-to-symlink']!.type, tree['lower/file-to-symlink']!.link], ['symlink', 'rewritten']);
+  t.deepEqual([tree['lower/symlink-to-dir']!.type, tree['lower/symlink-to-dir']!.mode], ['directory', '0700']);
+  t.is(readFileSync(`${ours.dir}/rootfs/lower/rewritten`, 'utf8'), 'version 2');
+  t.deepEqual([tree['lower/chmod']!.mode, tree['lower/chmod']!.uid, tree['lower/chmod']!.gid], ['0705', 7, 8]);
+  t.true('lower/chmod/kept' in tree);
+  t.false('lower/hardlink-down' in tree);
+  t.is(tree['etc/hostname']!.hardlinkGroup, undefined, 'the hardlink to a lower layer was whited out again');
+  t.deepEqual(
+    Object.keys(tree).filter((p) => p.startsWith('opaque/')).sort(),
+    ['opaque/new-after', 'opaque/new-before', 'opaque/sub', 'opaque/sub/deep3'],
+  );
+  t.is(tree['opaque']!.mode, '0751');
+  t.is(tree['again']!.type, 'directory');
+});
+
+test('a hardlink to a file of a lower layer shares its inode', async (t) => {
+  const image = buildImage([
+    await tarLayer([{ path: 'etc/', type: 'directory' }, { path: 'etc/base', content: 'from layer 1' }]),
+    await tarLayer([{ path: 'usr/', type: 'directory' }, { path: 'usr/copy', type: 'link', linkname: './etc/base' }]),
+  ]);
+  const { store, name } = throughRegistry(t, image, 'test/hardlink-down');
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  await unpack({ store: await Store.open(store), image: name }, `${out.dir}/rootfs`);
+  const base = statSync(`${out.dir}/rootfs/etc/base`);
+  t.is(statSync(`${out.dir}/rootfs/usr/copy`).ino, base.ino);
+  t.is(base.nlink, 2);
+});
+
+test('rootless: no chown, devices skipped and reported, fifos and modes kept', async (t) => {
+  const layer = await tarLayer([
+    { path: 'ro/', type: 'directory', mode: 0o555, uid: 1000 },
+    { path: 'ro/file', mode: 0o640, uid: 1000, gid: 1000, content: 'inside a read-only directory' },
+    { path: 'null', type: 'character-device', devmajor: 1, devminor: 3 },
+    { path: 'pipe', type: 'fifo', mode: 0o600 },
+  ]);
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  const skipped: SkippedItem[] = [];
+  await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, { rootless: true, onSkip: (s) => skipped.push(s) });
+  t.deepEqual(skipped, [{ path: '/null', what: 'device', reason: 'rootless' }]);
+  const file = statSync(`${out.dir}/rootfs/ro/file`);
+  t.deepEqual([file.uid, file.gid, file.mode & 0o777], [process.getuid!(), process.getgid!(), 0o640]);
+  t.is(statSync(`${out.dir}/rootfs/ro`).mode & 0o7777, 0o555, 'the final mode, once the children are in');
+  t.true(lstatSync(`${out.dir}/rootfs/pipe`).isFIFO());
+});
+
+test('without the native addon: devices, fifos and xattrs are reported as skipped, paths still contained', async (t) => {
+  const layer = await tarLayer([
+    { path: 'null', type: 'character-device', devmajor: 1, devminor: 3 },
+    { path: 'pipe', type: 'fifo' },
+    { path: 'file', content: 'x', pax: { 'SCHILY.xattr.user.k': 'v' } },
+  ]);
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  const result = await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, { addon: null });
+  t.deepEqual(
+    result.skipped.map((s) => [s.path, s.what]),
+    [['/null', 'device'], ['/pipe', 'fifo'], ['/file', 'xattr']],
+  );
+  t.is(readFileSync(`${out.dir}/rootfs/file`, 'utf8'), 'x');
+});
+
+test('--uid-map/--gid-map shift owners into a user namespace range', async (t) => {
+  const layer = await tarLayer([
+    { path: 'root-file', content: 'r' },
+    { path: 'user-file', uid: 1000, gid: 100, content: 'u' },
+    { path: 'link', type: 'symlink', linkname: 'user-file', uid: 5, gid: 5 },
+  ]);
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, {
+    uidMap: parseIdMap('0:100000:65536'),
+    gidMap: parseIdMap('0:200000:65536'),
+  });
+  const owner = (p: string) => {
+    const s = lstatSync(`${out.dir}/rootfs/${p}`);
+    return [s.uid, s.gid];
+  };
+  t.deepEqual(owner('root-file'), [100000, 200000]);
+  t.deepEqual(owner('user-file'), [101000, 200100]);
+  t.deepEqual(owner('link'), [100005, 200005]);
+  t.deepEqual(owner(''), [100000, 200000], 'the rootfs itself belongs to the container root');
+});
+
+test('zstd layers unpack, like gzip and plain ones', async (t) => {
+  const files = (n: number) => tarLayer([{ path: `layer${n}`, content: `content ${n}`.repeat(1000) }]);
+  const zstd = (tar: Buffer) => spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
+  const image = buildImage([await files(1), await files(2), await files(3)], undefined, (tar, i) =>
+    i === 0
+      ? { data: zstd(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }
+      : i === 1
+        ? { data: tar, mediaType: 'application/vnd.oci.image.layer.v1.tar' }
+        : { data: Buffer.from(spawnSync('gzip', ['-c'], { input: tar }).stdout), mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' },
+  );
+  const { store, name } = throughRegistry(t, image, 'test/zstd');
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  await unpack({ store: await Store.open(store), image: name }, `${out.dir}/rootfs`);
+  for (const n of [1, 2, 3]) t.is(readFileSync(`${out.dir}/rootfs/layer${n}`, 'utf8'), `content ${n}`.repeat(1000));
+});
+
+test('GNU long names and long link targets (a GNU-format tar from Python\'s tarfile)', async (t) => {
+  const script = [
+    'import io, sys, tarfile',
+    'out = io.BytesIO()',
+    'with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:',
+    '    info = tarfile.TarInfo("gnu/" + "g" * 150); data = b"a GNU long name"; info.size = len(data); tar.addfile(info, io.BytesIO(data))',
+    '    info = tarfile.TarInfo("gnu/long-target"); info.type = tarfile.SYMTYPE; info.linkname = "/" + "t" * 130; tar.addfile(info)',
+    '    info = tarfile.TarInfo("gnu/" + "h" * 120); info.type = tarfile.LNKTYPE; info.linkname = "gnu/" + "g" * 150; tar.addfile(info)',
+    'sys.stdout.buffer.write(out.getvalue())',
+  ].join('\n');
+  const tar = spawnSync('python3', ['-c', script], { maxBuffer: 1 << 20 }).stdout;
+  t.true(tar.includes('././@LongLink'), 'the archive uses GNU long-name records');
+  const { store, name } = throughRegistry(t, buildImage([tar]), 'test/gnu');
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  await unpack({ store: await Store.open(store), image: name }, `${out.dir}/rootfs`);
+  const tree = snapshot(`${out.dir}/rootfs`);
+  t.is(readFileSync(`${out.dir}/rootfs/gnu/${'g'.repeat(150)}`, 'utf8'), 'a GNU long name');
+  t.is(tree['gnu/long-target']!.link, `/${'t'.repeat(130)}`);
+  t.is(tree[`gnu/${'h'.repeat(120)}`]!.hardlinkGroup, `gnu/${'g'.repeat(150)}`);
+});
+
+test('a symlink is replaced, never followed, by a later entry of another type', async (t) => {
+  const outside = tempDir('outside');
+  t.teardown(outside.remove);
+  const before = statSync(outside.dir).mode;
+  const layer = await tarLayer([
+    { path: 'dir-link', type: 'symlink', linkname: outside.dir },
+    { path: 'dir-link', type: 'directory', mode: 0o777, uid: 4242 },
+  ]);
+  const out = tempDir('out');
+  t.teardown(out.remove);
+  await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`);
+  t.true(lstatSync(`${out.dir}/rootfs/dir-link`).isDirectory());
+  t.is(lstatSync(`${out.dir}/rootfs/dir-link`).uid, 4242);
+  t.is(statSync(outside.dir).mode, before, 'the directory the symlink pointed at is untouched');
+  t.not(statSync(outside.dir).uid, 4242);
+});
