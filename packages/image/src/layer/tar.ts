@@ -259,7 +259,12 @@ function isZero(block: Buffer): boolean {
 
 // The checksum field counts as eight spaces. Old tars summed signed bytes; accept both.
 function checksumMatches(block: Buffer): boolean {
-  const stored = readNumber(block, 148, 8, 'checksum');
+  let stored: number;
+  try {
+    stored = readNumber(block, 148, 8, 'checksum');
+  } catch {
+    return false; // not even a number there
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
