@@ -1,2 +1,7 @@
 export * from './runtime-spec.js';
-export { defaultSpec } from './default-spec.js';
+export { defaultSpec, DEFAULT_PATH } from './default-spec.js';
+export { BundleError, type BundleErrorCode } from './errors.js';
+export { mergeEnv, specFromImage, volumeSource, type SpecOptions } from './from-image.js';
+export { toRootless, withUserNamespace } from './rootless.js';
+export { resolveUser, type ResolvedUser } from './user.js';
+export { createBundle, writeConfig, type BundleOptions, type BundleResult } from './create.js';

@@ -127,3 +127,29 @@ export class RootFS {
     return new ImageError('ELAYER', `/${rel}: cannot resolve: ${why}`);
   }
 }
+
+/**
+ * The host path of file `name` inside `rootDir`, every symlink on the way (the last one too)
+ * followed as if the rootfs were "/"; undefined when it does not exist. For reading a rootfs'
+ * own files (/etc/passwd, /etc/group) without ever reading one of the host's through a symlink.
+ */
+export function resolveFileInRoot(rootDir: string, name: string, addon: Pick<NativeAddon, 'resolveInRoot'> | null = null): string | undefined {
+  const root = new RootFS(rootDir, addon);
+  let rel = cleanPath(name);
+  for (let links = 0; links <= MAX_SYMLINKS; links++) {
+    const { parent, name: last } = splitPath(rel);
+    let dir: string | undefined;
+    try {
+      dir = root.resolveDir(parent, false);
+    } catch {
+      return undefined; // a non-directory or a loop on the way: no such file
+    }
+    if (dir === undefined || last === '') return undefined;
+    const file = `${dir}/${last}`;
+    const info = lstatSync(file, { throwIfNoEntry: false });
+    if (!info?.isSymbolicLink()) return info ? file : undefined;
+    const target = readlinkSync(file);
+    rel = cleanPath(target.startsWith('/') ? target : `${path.relative(rootDir, dir)}/${target}`);
+  }
+  return undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * A bundle from an image: BUNDLE/rootfs and BUNDLE/config.json. The bundle directory is created
+ * 0700 (the rootfs may hold setuid files and secrets). A bundle is complete when config.json is
+ * there, so it is written last, by rename; the rootfs is unpacked beside the old one and swapped
+ * in only once it and its config are whole, so a failure leaves the bundle as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { unpack, type ImageConfig, type IdMapping, type Platform, type SkippedItem, type StoredImage, type Store, type UnpackOptions, type UnpackSource } from '@oci/image';
+import { BundleError } from './errors.js';
+import { specFromImage, type SpecOptions } from './from-image.js';
+import type { Mount, Spec } from './runtime-spec.js';
+
+export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon'> {
+  /** Replace a bundle that is already there (its config.json, a non-empty rootfs). */
+  force?: boolean;
+  uidMap?: IdMapping[];
+  gidMap?: IdMapping[];
+  /** The image config, when the source is a list of layers rather than a store. */
+  config?: ImageConfig;
+}
+
+export interface BundleResult {
+  spec: Spec;
+  image?: StoredImage;
+  skipped: SkippedItem[];
+}
+
+export type BundleSource = UnpackSource | { store: Store; image: string; platform?: Platform };
+
+export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
+  const dir = path.resolve(bundle);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const rootfs = path.join(dir, 'rootfs');
+  const configFile = path.join(dir, 'config.json');
+  if (!options.force) {
+    if (exists(configFile)) throw new BundleError('EBUNDLE', `${dir} already holds a bundle (config.json): use --force to replace it`);
+    if (exists(rootfs) && readdirSync(rootfs).length > 0) throw new BundleError('EBUNDLE', `${rootfs} is not empty: use --force to replace it`);
+  }
+
+  const fresh = path.join(dir, `.rootfs-${randomBytes(6).toString('hex')}`);
+  const rootless = options.rootless ?? process.geteuid?.() !== 0;
+  const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon });
+  let spec: Spec;
+  try {
+    const config = unpacked.config ?? options.config;
+    if (!config) throw new BundleError('ECONFIG', 'no image config to make config.json from');
+    spec = specFromImage(config, { ...options, rootless, rootfs: fresh, uidMappings: options.uidMap, gidMappings: options.gidMap });
+  } catch (error) {
+    rmSync(fresh, { recursive: true, force: true });
+    throw error;
+  }
+
+  // The swap: from here the old bundle is incomplete (no config.json) until the new one is.
+  rmSync(configFile, { force: true });
+  const old = exists(rootfs) ? path.join(dir, `.rootfs-old-${randomBytes(6).toString('hex')}`) : undefined;
+  if (old) renameSync(rootfs, old);
+  renameSync(fresh, rootfs);
+  for (const mount of spec.mounts ?? []) if (isVolume(mount)) mkdirSync(path.join(dir, mount.source!), { recursive: true, mode: 0o755 });
+  writeConfig(dir, spec);
+  if (old) rmSync(old, { recursive: true, force: true });
+  return { spec, image: unpacked.image, skipped: unpacked.skipped };
+}
+
+/** Writes BUNDLE/config.json whole or not at all (a temp file renamed over it). */
+export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {}): void {
+  const file = path.join(bundle, 'config.json');
+  if (!overwrite && exists(file)) throw new BundleError('EBUNDLE', `${file} exists: remove it first`);
+  const temp = path.join(bundle, `.config.json-${randomBytes(6).toString('hex')}`);
+  try {
+    writeFileSync(temp, `${JSON.stringify(spec, null, '\t')}\n`, { mode: 0o644, flag: 'wx' });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+function isVolume(mount: Mount): boolean {
+  return mount.type === 'bind' && mount.source !== undefined && mount.source.startsWith('volumes/');
+}
+
+function exists(file: string): boolean {
+  return statSync(file, { throwIfNoEntry: false }) !== undefined;
+}
