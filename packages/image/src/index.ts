@@ -19,3 +19,5 @@ export { cleanPath, resolveFileInRoot } from './layer/root.js';
 export { parseIdMap, type IdMapping } from './layer/ids.js';
 export type { SkippedItem } from './layer/apply.js';
 export { unpack, type LayerInput, type UnpackOptions, type UnpackProgress, type UnpackResult, type UnpackSource } from './layer/unpack.js';
+export { importDockerSave, type ImportedImage } from './import/docker-save.js';
+export { exportConfig, importDockerExport } from './import/docker-export.js';

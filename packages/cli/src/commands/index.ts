@@ -14,4 +14,6 @@ export const commands: Readonly<Record<string, Loader>> = {
   push: () => import('./push.js'),
   rmi: () => import('./rmi.js'),
   spec: () => import('./spec.js'),
+  unpack: () => import('./unpack.js'),
+  import: () => import('./import.js'),
 };

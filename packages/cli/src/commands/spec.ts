@@ -8,13 +8,15 @@ export default defineCommand({
   usage: '[options]',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },
+    rootless: { type: 'boolean', describe: 'a spec for an unprivileged user, like `runc spec --rootless`' },
   },
   positionals: { min: 0, max: 0 },
   async run({ options }) {
-    const { defaultSpec } = await import('@oci/bundle/default-spec');
+    const [{ defaultSpec }, { toRootless }] = await Promise.all([import('@oci/bundle/default-spec'), import('@oci/bundle/rootless')]);
     const file = path.resolve(options.bundle ?? '.', 'config.json');
+    const spec = options.rootless ? toRootless(defaultSpec()) : defaultSpec();
     try {
-      await writeFile(file, `${JSON.stringify(defaultSpec(), null, '\t')}\n`, { flag: 'wx' });
+      await writeFile(file, `${JSON.stringify(spec, null, '\t')}\n`, { flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       throw new Error(`${file} exists: remove it first`);

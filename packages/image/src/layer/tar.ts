@@ -310,3 +310,64 @@ function readNumber(block: Buffer, offset: number, length: number, field: string
 function printable(flag: string): string {
   return /^[\x21-\x7e]$/.test(flag) ? flag : `\\x${flag.charCodeAt(0).toString(16).padStart(2, '0')}`;
 }
+
+export interface TarEntry {
+  header: TarHeader;
+  /** The entry's content; what is not read is skipped when the next entry is asked for. */
+  content: AsyncIterable<Buffer>;
+}
+
+type TarEvent = { type: 'entry'; header: TarHeader } | { type: 'data'; chunk: Buffer } | { type: 'end' };
+
+/**
+ * The entries of a tar stream, for callers that do async work per entry (importing an archive
+ * into the store). Memory stays bounded by one chunk of `source`.
+ */
+export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
+  const events: TarEvent[] = [];
+  const reader = new TarReader({
+    entry: (header) => events.push({ type: 'entry', header }),
+    data: (chunk) => events.push({ type: 'data', chunk: Buffer.from(chunk) }), // kept past this call: a copy
+    end: () => events.push({ type: 'end' }),
+  });
+  const input = source[Symbol.asyncIterator]();
+  let inputDone = false;
+  // The next event, reading more of the source when none is queued; undefined at the end.
+  const next = async (): Promise<TarEvent | undefined> => {
+    while (events.length === 0) {
+      if (inputDone) return undefined;
+      const chunk = await input.next();
+      if (chunk.done) {
+        inputDone = true;
+        reader.finish();
+      } else {
+        reader.feed(Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength));
+      }
+    }
+    return events.shift();
+  };
+  let inEntry = false;
+  for (;;) {
+    let event = await next();
+    while (event && event.type !== 'entry') event = await next(); // content nobody read
+    if (!event) return;
+    inEntry = true;
+    yield {
+      header: event.header,
+      content: {
+        async *[Symbol.asyncIterator]() {
+          while (inEntry) {
+            const piece = await next();
+            if (!piece || piece.type === 'end') {
+              inEntry = false;
+              return;
+            }
+            if (piece.type === 'data') yield piece.chunk;
+            else events.unshift(piece); // cannot happen: an entry ends before the next begins
+          }
+        },
+      },
+    };
+    inEntry = false;
+  }
+}

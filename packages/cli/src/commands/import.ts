@@ -1,0 +1,54 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
+
+export default defineCommand({
+  name: 'import',
+  summary: 'import a `docker save` archive into the store, or a `docker export` one as an image or a bundle',
+  usage: '[options] FILE.tar [REF]',
+  options: {
+    export: { type: 'boolean', describe: 'FILE.tar is a `docker export` filesystem: make an image named REF, or a bundle with --bundle' },
+    bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'with --export: unpack into a bundle (rootfs/ and config.json) instead' },
+    cmd: { type: 'string', value: 'CMD', describe: 'with --export: the command (a JSON array, or words split on spaces; default sh)' },
+    env: { type: 'string', multiple: true, value: 'NAME=VALUE', describe: 'with --export: an environment variable (repeatable)' },
+    workdir: { type: 'string', value: 'DIR', describe: 'with --export: the working directory' },
+    user: { type: 'string', value: 'USER[:GROUP]', describe: 'with --export: the user, resolved in the rootfs' },
+    force: { type: 'boolean', describe: 'with --bundle: replace the bundle if DIR already holds one' },
+    tty: { type: 'boolean', short: 't', describe: 'with --bundle: config.json asks for a terminal' },
+  },
+  positionals: { min: 1, max: 2 },
+  async run({ options, positionals }, { globals, log }) {
+    const [file, ref] = [path.resolve(positionals[0]!), positionals[1]];
+    const image = await import('@oci/image');
+    if (!options.export) {
+      if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
+      const store = await image.Store.open(storeDir(globals), { create: true });
+      for (const imported of await image.importDockerSave(store, file, { name: ref })) log.debug(`imported ${imported.names.join(', ')} (${imported.manifest.digest})`);
+      return;
+    }
+    const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
+    if (options.bundle) {
+      if (ref) throw new Error('give either REF (an image) or --bundle DIR, not both');
+      const { createBundle } = await import('@oci/bundle');
+      await createBundle({ layers: [{ stream: () => createReadStream(file, { highWaterMark: 1 << 20 }), mediaType: image.MediaType.ociLayer }] }, options.bundle, {
+        config: image.exportConfig(config),
+        force: options.force,
+        tty: options.tty,
+        onSkip: (item) => log.warn(`skipped ${item.what} ${item.path}: ${item.reason}`),
+      });
+      return;
+    }
+    if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
+    const store = await image.Store.open(storeDir(globals), { create: true });
+    await image.importDockerExport(store, file, ref, config);
+  },
+});
+
+function parseCmd(cmd: string | undefined): string[] {
+  if (cmd === undefined) return ['sh'];
+  if (!cmd.trim().startsWith('[')) return cmd.split(/\s+/).filter(Boolean);
+  const parsed: unknown = JSON.parse(cmd);
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error(`--cmd: expected a JSON array of strings, got ${cmd}`);
+  return parsed;
+}
