@@ -14,7 +14,6 @@ export { RegistryClient, type RegistryOptions } from './registry/client.js';
 export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/hosts.js';
 export { listImages, removeImage, type ImageSummary } from './images.js';
 export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';
-export { cleanPath } from './layer/root.js';
 export { cleanPath, resolveFileInRoot } from './layer/root.js';
 export { parseIdMap, type IdMapping } from './layer/ids.js';
 export type { SkippedItem } from './layer/apply.js';

@@ -9,11 +9,11 @@ type Loader = () => Promise<{ default: Command<any> }>;
 export const commands: Readonly<Record<string, Loader>> = {
   gc: () => import('./gc.js'),
   images: () => import('./images.js'),
+  import: () => import('./import.js'),
   inspect: () => import('./inspect.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   rmi: () => import('./rmi.js'),
   spec: () => import('./spec.js'),
   unpack: () => import('./unpack.js'),
-  import: () => import('./import.js'),
 };
