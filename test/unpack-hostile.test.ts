@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ImageError, Store, unpack, type ImageConfig } from '@oci/image';
 import { loadAddon } from '@oci/native';
-import { buildImage, pullToLayout, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
+import { buildImage, pullImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot } from './harness/tree.js';
@@ -23,7 +23,8 @@ test.after.always(async () => {
 });
 
 let repositories = 0;
-function throughRegistry(t: ExecutionContext, image: BuiltImage): Store extends never ? never : Promise<Store> {
+/** Pushes the image, pulls it into a fresh store with `oci pull`, and names it `image` there. */
+async function throughRegistry(t: ExecutionContext, image: BuiltImage): Promise<Store> {
   const layout = tempDir('layout');
   const store = tempDir('store');
   t.teardown(layout.remove);
@@ -31,8 +32,10 @@ function throughRegistry(t: ExecutionContext, image: BuiltImage): Store extends 
   writeLayout(layout.dir, { latest: image });
   const ref = `${registry.host}/hostile/image${++repositories}:latest`;
   pushLayout(layout.dir, 'latest', ref);
-  pullToLayout(ref, store.dir, 'image');
-  return Store.open(store.dir);
+  const name = pullImage(ref, store.dir);
+  const opened = await Store.open(store.dir);
+  await opened.setRef('image', await opened.resolve(name));
+  return opened;
 }
 
 /** A host directory the attacks aim at: a file, a directory, a file inside it. */

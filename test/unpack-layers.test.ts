@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseIdMap, Store, unpack, type SkippedItem, type UnpackProgress } from '@oci/image';
-import { buildImage, pullToLayout, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
+import { buildImage, pullImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot, treeDiff } from './harness/tree.js';
@@ -105,8 +105,7 @@ function throughRegistry(t: { teardown(fn: () => void): void }, image: BuiltImag
   writeLayout(layout.dir, { latest: image });
   const ref = `${registry.host}/${repository}:latest`;
   pushLayout(layout.dir, 'latest', ref);
-  pullToLayout(ref, store.dir, 'image');
-  return { store: store.dir, name: 'image' };
+  return { store: store.dir, name: pullImage(ref, store.dir) };
 }
 
 test('three layers: every entry type, whiteouts, opaque directories and replacements, as umoci unpacks them', async (t) => {

@@ -16,8 +16,9 @@ export function busyboxApplets(): string[] {
 
 const dir = (path: string, mode = 0o755): TarEntry => ({ path, type: 'directory', mode });
 
-export async function busyboxLayer(): Promise<Buffer> {
-  return tarLayer([
+/** The entries of the busybox layer (a `docker export` of busybox is these plus a few). */
+export function busyboxEntries(): TarEntry[] {
+  return [
     dir('bin/'),
     { path: 'bin/busybox', mode: 0o755, content: readFileSync(BUSYBOX) },
     ...busyboxApplets().map((name): TarEntry => ({ path: `bin/${name}`, type: 'symlink', linkname: 'busybox' })),
@@ -34,7 +35,11 @@ export async function busyboxLayer(): Promise<Buffer> {
     dir('usr/'),
     dir('usr/sbin/'),
     dir('var/'),
-  ]);
+  ];
+}
+
+export async function busyboxLayer(): Promise<Buffer> {
+  return tarLayer(busyboxEntries());
 }
 
 export async function busyboxImage(): Promise<BuiltImage> {

@@ -190,10 +190,11 @@ function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: s
 }
 
 /**
- * Copies `ref` from a registry into the OCI layout `store` under `name`, with skopeo (until
- * `oci pull` lands): what a user's store holds after a pull.
+ * `oci pull ref` into the store `store` (as a user runs it); returns the name the store gives
+ * the image (the normalised reference).
  */
-export function pullToLayout(ref: string, store: string, name: string): void {
-  const result = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${store}:${name}`], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`skopeo copy from ${ref} failed: ${result.stderr || result.error}`);
+export function pullImage(ref: string, store: string): string {
+  const result = spawnSync(process.execPath, [ociBin, '--store', store, 'pull', '--quiet', ref], { encoding: 'utf8', env: { ...process.env, OCI_REGISTRY_MIRRORS: '' } });
+  if (result.status !== 0) throw new Error(`oci pull ${ref} failed: ${result.stderr || result.error}`);
+  return ref.includes('@') || /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
 }

@@ -17,7 +17,7 @@ export default defineCommand({
   positionals: { min: 0, max: 2 },
   async run({ options, positionals }, { globals, log }) {
     const [{ Store, parseIdMap, parsePlatform, parseReference }, { createBundle }] = await Promise.all([import('@oci/image'), import('@oci/bundle')]);
-    const store = await Store.open(storeDir(globals));
+    const store = await Store.open(storeDir(globals), { create: true });
     const name = positionals[0] !== undefined ? await storeName(store, positionals[0], parseReference) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
     const bundle = path.resolve(positionals[1] ?? '.');

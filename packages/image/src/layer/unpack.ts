@@ -136,9 +136,13 @@ async function applyLayer(layer: LayerInput, applier: LayerApplier, progress: (b
       progress(bytes, false);
     }
   }
-  for await (const chunk of decompress(counted(), compression)) {
-    digester?.update(chunk);
-    reader.feed(chunk);
+  try {
+    for await (const chunk of decompress(counted(), compression)) {
+      digester?.update(chunk);
+      reader.feed(chunk);
+    }
+  } finally {
+    (stored as { destroy?: () => void }).destroy?.(); // a file stream left half-read keeps its fd
   }
   reader.finish();
   applier.finish();

@@ -1,0 +1,165 @@
+/**
+ * `oci unpack`, `oci spec --rootless` and `oci import` as a user runs them: images pushed to the
+ * real registry and pulled with `oci pull`, bundles run by Debian's runc.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Spec } from '@oci/bundle';
+import { busyboxImage, busyboxLayer } from './harness/busybox.js';
+import { oci } from './harness/cli.js';
+import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
+import { startRegistry, type Registry } from './harness/registry.js';
+import { runcRun } from './harness/runc.js';
+import { tempDir } from './harness/tmp.js';
+
+let registry: Registry;
+let busybox: Buffer;
+test.before(async () => {
+  registry = await startRegistry();
+  busybox = await busyboxLayer();
+  const layout = tempDir('layout');
+  writeLayout(layout.dir, {
+    latest: await busyboxImage(),
+    app: buildImage([busybox, await tarLayer([{ path: 'srv/', type: 'directory', mode: 0o775, uid: 1, gid: 1 }])], {
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Entrypoint: ['sh', '-c'],
+        Cmd: ['echo "$GREETING from $(id -u):$(id -g) groups $(id -G) in $(pwd)"'],
+        Env: ['GREETING=hello', 'PATH=/bin'],
+        User: 'daemon',
+        WorkingDir: '/srv',
+      },
+    }),
+    corrupt: corruptImage(busybox),
+    stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
+  });
+  for (const name of ['latest', 'app', 'corrupt', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  layout.remove();
+});
+test.after.always(async () => {
+  await registry?.stop();
+});
+
+/** busybox plus a second layer whose gzip stream is cut short. */
+function corruptImage(layer: Buffer): BuiltImage {
+  return buildImage([layer, Buffer.alloc(20480)], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } }, (tar, i) => {
+    const gz = gzipSync(tar);
+    return { data: i === 0 ? gz : gz.subarray(0, gz.length - 8), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+  });
+}
+
+const env = () => ({ ...process.env, OCI_REGISTRY_MIRRORS: `docker.io=http://${registry.host}`, HOME: '/nonexistent' });
+const spec = (bundle: string) => JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as Spec;
+
+function workspace(t: { teardown(fn: () => void): void }) {
+  const store = tempDir('store');
+  const work = tempDir('work');
+  t.teardown(store.remove);
+  t.teardown(work.remove);
+  const run = (args: string[], cwd = work.dir) => oci(['--store', store.dir, ...args], { cwd, env: env() });
+  return { store: store.dir, dir: work.dir, run };
+}
+
+test('oci pull busybox && oci unpack in an empty directory makes a bundle that runc runs', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  const unpacked = run(['unpack']);
+  t.is(unpacked.status, 0, unpacked.stderr);
+  t.is(unpacked.stderr, '');
+  t.deepEqual(readdirSync(dir).sort(), ['config.json', 'rootfs']);
+  t.true(statSync(path.join(dir, 'rootfs/bin/busybox')).isFile());
+  t.deepEqual(spec(dir).process!.args, ['sh']);
+  const ran = runcRun(dir);
+  t.is(ran.status, 0, ran.stderr);
+});
+
+test('the generated config.json runs the image as it says: entrypoint, cmd, env, user and groups, working directory', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', `busybox:app`]).status, 0);
+  const bundle = path.join(dir, 'app-bundle');
+  const unpacked = run(['unpack', 'busybox:app', bundle]);
+  t.is(unpacked.status, 0, unpacked.stderr);
+  t.is(statSync(bundle).mode & 0o777, 0o700, 'the bundle directory is created 0700');
+  t.deepEqual(spec(bundle).process!.user, { uid: 1, gid: 1 });
+  const ran = runcRun(bundle);
+  t.is(ran.status, 0, ran.stderr);
+  t.is(ran.stdout, 'hello from 1:1 groups 1 in /srv\n');
+});
+
+test('a bundle that is there is replaced only with --force', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', 'busybox', 'b']).status, 0);
+  writeFileSync(path.join(dir, 'b/rootfs/extra'), 'left from before');
+  const again = run(['unpack', 'busybox', 'b']);
+  t.is(again.status, 1);
+  t.regex(again.stderr, /^oci: unpack busybox: .*b already holds a bundle \(config\.json\): use --force to replace it\n$/);
+  t.true(existsSync(path.join(dir, 'b/rootfs/extra')), 'nothing was touched');
+  const forced = run(['unpack', '--force', 'busybox', 'b']);
+  t.is(forced.status, 0, forced.stderr);
+  t.false(existsSync(path.join(dir, 'b/rootfs/extra')), 'the rootfs was replaced');
+  t.deepEqual(readdirSync(path.join(dir, 'b')).sort(), ['config.json', 'rootfs']);
+});
+
+test('a corrupt layer: one line, non-zero, and no bundle that looks complete', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:corrupt']).status, 0);
+  const result = run(['unpack', 'busybox:corrupt', 'b']);
+  t.is(result.status, 1);
+  t.regex(result.stderr, /^oci: unpack busybox:corrupt: layer 2: corrupt gzip data \(unexpected end of file\)\n$/);
+  t.deepEqual(readdirSync(path.join(dir, 'b')), [], 'no config.json, no rootfs, no temp dirs');
+});
+
+test('an unknown user: one line, non-zero, no config.json', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:stranger']).status, 0);
+  const result = run(['unpack', 'busybox:stranger', 'b']);
+  t.is(result.status, 1);
+  t.is(result.stderr, "oci: unpack busybox:stranger: unknown user 'stranger': not in the image's /etc/passwd\n");
+  t.deepEqual(readdirSync(path.join(dir, 'b')), []);
+});
+
+test('unpack without an image pulled, and of an image not in the store, say so', (t) => {
+  const { run } = workspace(t);
+  t.regex(run(['unpack']).stderr, /^oci: unpack: no image pulled yet: give a REF/);
+  t.regex(run(['pull', '--quiet', 'busybox']).stderr, /^$/);
+  const missing = run(['unpack', 'alpine', 'b']);
+  t.is(missing.status, 1);
+  t.is(missing.stderr, 'oci: unpack alpine: no image named docker.io/library/alpine:latest in the store\n');
+});
+
+test('--rootless and --uid-map write the matching user namespace into config.json', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', '--rootless', 'busybox', 'rootless']).status, 0);
+  const rootless = spec(path.join(dir, 'rootless'));
+  t.true(rootless.linux!.namespaces!.some((n) => n.type === 'user'));
+  t.false(rootless.linux!.namespaces!.some((n) => n.type === 'network'));
+  t.deepEqual(rootless.linux!.uidMappings, [{ containerID: 0, hostID: 0, size: 1 }]);
+  t.is(run(['unpack', '--uid-map', '0:100000:65536', '--gid-map', '0:100000:65536', 'busybox', 'shifted']).status, 0);
+  const shifted = spec(path.join(dir, 'shifted'));
+  t.deepEqual(shifted.linux!.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+  t.is(statSync(path.join(dir, 'shifted/rootfs/bin/busybox')).uid, 100000);
+});
+
+test('oci spec --rootless writes what runc spec --rootless does', (t) => {
+  const { dir, run } = workspace(t);
+  t.is(run(['spec', '--rootless']).status, 0);
+  const ours = spec(dir);
+  const peer = tempDir('runc-spec');
+  t.teardown(peer.remove);
+  const made = spawnSync('runc', ['spec', '--rootless'], { cwd: peer.dir, encoding: 'utf8' });
+  t.is(made.status, 0, made.stderr);
+  const runc = spec(peer.dir);
+  // Our default spec is runc 1.2's, which adds a cgroup namespace to Debian's runc 1.1.
+  t.deepEqual(ours.linux!.namespaces!.map((n) => n.type).filter((n) => n !== 'cgroup').sort(), runc.linux!.namespaces!.map((n) => n.type).sort());
+  t.deepEqual(ours.linux!.uidMappings, runc.linux!.uidMappings);
+  t.deepEqual(ours.linux!.gidMappings, runc.linux!.gidMappings);
+  t.deepEqual(ours.mounts!.find((m) => m.destination === '/sys'), runc.mounts!.find((m) => m.destination === '/sys'));
+  t.deepEqual(ours.mounts!.find((m) => m.destination === '/dev/pts')!.options, runc.mounts!.find((m) => m.destination === '/dev/pts')!.options);
+  t.is(ours.linux!.resources, undefined);
+});
