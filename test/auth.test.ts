@@ -6,7 +6,7 @@
 import test from 'ava';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ImageError, pull, push, Store, type PullOptions } from '@oci/image';
+import { ImageError, pull, push, RegistryClient, Store, type PullOptions } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
 import { writeLayout } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
@@ -121,4 +121,23 @@ test('basic auth refusing a credential helper\'s credentials names the helper', 
 test('basic auth without credentials says none were found', async (t) => {
   const error = await refused(t, `${basicRegistry.host}/private/busybox:1`, {});
   t.regex(error.message, new RegExp(`refused anonymous access \\(no credentials for ${basicRegistry.host} in --creds or the Docker config\\)`));
+});
+
+test.serial('a token is reused until it expires, then fetched again', async (t) => {
+  const short = await startTokenServer({ users, expiresIn: 11 });
+  const registry = await startRegistry({ auth: { token: short.config } });
+  t.teardown(async () => {
+    await registry.stop();
+    await short.stop();
+  });
+  const client = new RegistryClient(registry.host, { ...base, creds: 'alice:wonderland' });
+  t.teardown(() => client.close());
+  const ask = async () => (await client.request({ method: 'GET', repository: 'private/busybox', path: 'tags/list', ok: () => true })).body.dump();
+  await ask();
+  await ask();
+  t.is(short.requests.length, 1, 'reused while valid');
+  // 11 s less the 10 s margin: the token is stale after 1 s.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await ask();
+  t.is(short.requests.length, 2, 'fetched again once expired');
 });
