@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "oci_native",
-      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
@@ -10,8 +10,22 @@
     {
       "target_name": "oci-helper",
       "type": "executable",
-      "sources": ["src/helper/main.c"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
+      "sources": [
+        "src/helper/main.c",
+        "src/helper/plan.c",
+        "src/helper/report.c",
+        "src/helper/paths.c",
+        "src/helper/cgroups.c",
+        "src/helper/namespaces.c",
+        "src/helper/mounts.c",
+        "src/helper/devices.c",
+        "src/helper/console.c",
+        "src/helper/process.c",
+        "src/helper/credentials.c",
+        "src/helper/start.c"
+      ],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
+      "ldflags": ["-static", "-s", "-Wl,--gc-sections"]
     }
   ]
 }

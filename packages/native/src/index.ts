@@ -20,7 +20,35 @@ export interface NativeAddon {
    * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`.
    */
   resolveInRoot(root: string, path: string): string;
+
+  /** A sealed memfd holding a copy of the file, to execute as /proc/PID/fd/FD (CVE-2019-5736). */
+  sealedCopy(path: string): number;
+  /** posix_spawn: file runs with fds[i] as its fd i and no environment; returns its pid. */
+  spawn(file: string, argv: readonly string[], fds: readonly number[]): number;
+  /** A connected unix stream socket (close-on-exec). */
+  connectUnix(path: string): number;
+  /** pidfd_open(2): an fd naming the process even after its pid is reused. */
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** The exit of a child as { code } or { signal }, null while it runs; throws ECHILD for a non-child. */
+  reap(pidfd: number): ProcessExit | null;
+  /** Calls back once, on the event loop, when the process of the pidfd has exited. */
+  onExit(pidfd: number, callback: () => void): void;
+  /** Two connected unix stream sockets (close-on-exec). */
+  socketpair(): [number, number];
+  /** The fd queued with SCM_RIGHTS on a unix socket; EAGAIN when none is queued. */
+  receiveFd(socket: number): number;
+  /** An exclusive flock(2) without waiting: false when another process holds it. */
+  tryLock(fd: number): boolean;
+  /** Raw mode without output processing (cfmakeraw); returns the previous mode. */
+  makeRaw(fd: number): Buffer;
+  restoreTerminal(fd: number, saved: Buffer): void;
+  /** TIOCSWINSZ on a terminal. */
+  setWindowSize(fd: number, rows: number, columns: number): void;
 }
+
+/** How a process ended: its exit code, or the signal that killed it. */
+export type ProcessExit = { code: number; signal?: undefined } | { signal: number; code?: undefined };
 
 const require = createRequire(import.meta.url);
 // Found through the package's name, not relative to this file: the oci command is a bundle.

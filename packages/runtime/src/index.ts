@@ -1,2 +1,6 @@
 // The runtime library's public API (the runc-compatible container lifecycle).
-export {};
+export { Runtime, type Container, type ContainerState, type CreateOptions, type RunOptions, type RuntimeOptions } from './runtime.js';
+export { RuntimeError, type RuntimeErrorCode } from './errors.js';
+export { parseSignal } from './signals.js';
+export type { ProcessExit } from './pidfd.js';
+export type { Status } from './state/status.js';

@@ -7,13 +7,20 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ default: Command<any> }>;
 
 export const commands: Readonly<Record<string, Loader>> = {
+  create: () => import('./create.js'),
+  delete: () => import('./delete.js'),
   gc: () => import('./gc.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),
   inspect: () => import('./inspect.js'),
+  kill: () => import('./kill.js'),
+  list: () => import('./list.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   rmi: () => import('./rmi.js'),
+  run: () => import('./run.js'),
   spec: () => import('./spec.js'),
+  start: () => import('./start.js'),
+  state: () => import('./state.js'),
   unpack: () => import('./unpack.js'),
 };

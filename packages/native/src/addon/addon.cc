@@ -7,6 +7,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterFs(env, exports);
   oci::RegisterXattr(env, exports);
   oci::RegisterResolve(env, exports);
+  oci::RegisterProcess(env, exports);
+  oci::RegisterTerminal(env, exports);
   return exports;
 }
 

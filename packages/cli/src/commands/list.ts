@@ -1,0 +1,25 @@
+import { defineCommand } from '../command.js';
+import { openRuntime } from '../runtime.js';
+
+export default defineCommand({
+  name: 'list',
+  summary: 'list the containers under the state root',
+  usage: '[options]',
+  options: {
+    format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format (default table)' },
+    quiet: { type: 'boolean', short: 'q', describe: 'print only the ids' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run({ options }, context) {
+    const states = await (await openRuntime(context)).list();
+    if (options.quiet) {
+      context.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+    } else if (options.format === 'json') {
+      context.stdout.write(`${JSON.stringify(states)}\n`);
+    } else {
+      const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root'])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      context.stdout.write(rows.map((r) => `${r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`).join(''));
+    }
+  },
+});

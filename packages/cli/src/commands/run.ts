@@ -1,0 +1,28 @@
+import { defineCommand } from '../command.js';
+import { listenFds, openRuntime } from '../runtime.js';
+import { createOptions } from './create.js';
+
+export default defineCommand({
+  name: 'run',
+  summary: 'create and start a container, wait for it and delete it; exit with its status',
+  usage: '[options] [ID]',
+  options: {
+    ...createOptions,
+    detach: { type: 'boolean', short: 'd', describe: 'return once the program started, leaving the container running' },
+  },
+  positionals: { min: 0, max: 1 },
+  async run({ options, positionals }, context) {
+    const runtime = await openRuntime(context);
+    // Not node:crypto: loading it costs ~8 ms, and a taken id fails create with 'already exists'.
+    const id = positionals[0] ?? `oci-${Date.now().toString(36)}${Math.random().toString(16).slice(2, 8)}`;
+    return runtime.run(id, {
+      bundle: options.bundle ?? '.',
+      pidFile: options['pid-file'],
+      consoleSocket: options['console-socket'],
+      noPivot: options['no-pivot'],
+      preserveFds: options['preserve-fds'],
+      listenFds: listenFds(),
+      detach: options.detach,
+    });
+  },
+});

@@ -1,0 +1,14 @@
+import { defineCommand } from '../command.js';
+import { openRuntime } from '../runtime.js';
+
+export default defineCommand({
+  name: 'state',
+  summary: "print a container's state (runtime-spec JSON)",
+  usage: 'ID',
+  options: {},
+  positionals: { min: 1, max: 1 },
+  async run({ positionals }, context) {
+    const state = await (await openRuntime(context)).state(positionals[0]!);
+    context.stdout.write(`${JSON.stringify(state, null, '  ')}\n`);
+  },
+});

@@ -1,0 +1,301 @@
+// Process and fd syscalls Node lacks, for the runtime: a sealed copy of the helper to execute,
+// a cheap spawn, pidfds (race-free signals, exit notification on the event loop, reaping), unix
+// sockets and fd passing, flock. One syscall (or one idiom) per function.
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/un.h>
+#include <vector>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "errno.h"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+namespace oci {
+namespace {
+
+bool CheckArgs(const Napi::CallbackInfo &info, size_t count, const char *signature) {
+  bool ok = info.Length() == count;
+  for (size_t i = 0; ok && i < count; i++) ok = signature[i] == 's' ? info[i].IsString() : signature[i] == 'f' ? info[i].IsFunction() : info[i].IsNumber();
+  if (!ok) Napi::TypeError::New(info.Env(), "bad arguments").ThrowAsJavaScriptException();
+  return ok;
+}
+
+int IntArg(const Napi::CallbackInfo &info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+
+// sealedCopy(path): an fd of a memfd holding the file's bytes, sealed against any change, to be
+// executed through /proc/PID/fd/FD. A container that opens /proc/self/exe of its first process
+// (CVE-2019-5736) reaches this copy, which cannot be written, and never the file on disk.
+Napi::Value SealedCopy(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "s")) return env.Undefined();
+  std::string path = info[0].As<Napi::String>();
+  int source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (source < 0) {
+    ErrnoError(env, errno, "open", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // MFD_EXEC says so explicitly to kernels that have vm.memfd_noexec; older ones reject the flag.
+  int memfd = memfd_create("oci-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (memfd < 0 && errno == EINVAL) memfd = memfd_create("oci-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  struct stat st;
+  const char *failed = memfd < 0 ? "memfd_create" : fstat(source, &st) < 0 ? "fstat" : nullptr;
+  for (off_t done = 0; !failed && done < st.st_size;) {
+    ssize_t n = sendfile(memfd, source, &done, st.st_size - done);
+    if (n <= 0) failed = "sendfile";
+  }
+  if (!failed && fcntl(memfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) failed = "fcntl";
+  int saved = errno;
+  close(source);
+  if (failed) {
+    if (memfd >= 0) close(memfd);
+    ErrnoError(env, saved ? saved : EIO, failed, path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, memfd);
+}
+
+// spawn(file, argv, fds): runs file with fds[i] as its fd i and an empty environment; returns
+// the pid. posix_spawn (vfork-like) rather than libuv's fork: a fork of Node copies its page
+// tables, which costs milliseconds on every container created. Signal dispositions and mask
+// are reset, as libuv does, so the container does not inherit Node's SIGPIPE ignore.
+Napi::Value Spawn(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsArray()) {
+    Napi::TypeError::New(env, "spawn(file: string, argv: string[], fds: number[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string file = info[0].As<Napi::String>();
+  Napi::Array argList = info[1].As<Napi::Array>(), fdList = info[2].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < argList.Length(); i++) args.push_back(argList.Get(i).As<Napi::String>());
+  std::vector<char *> argv;
+  for (auto &arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  char *envp[] = {nullptr};
+
+  // A source fd inside the target range would be overwritten before its own dup2: move it above.
+  int count = static_cast<int>(fdList.Length());
+  std::vector<int> sources, moved;
+  for (int i = 0; i < count; i++) {
+    int fd = fdList.Get(i).As<Napi::Number>().Int32Value();
+    if (fd != i && fd < count) {
+      fd = fcntl(fd, F_DUPFD_CLOEXEC, count);
+      if (fd < 0) break;
+      moved.push_back(fd);
+    }
+    sources.push_back(fd);
+  }
+  int err = static_cast<int>(sources.size()) == count ? 0 : errno;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  // dup2 onto itself clears close-on-exec (glibc 2.29+): that is how an fd passes at its number.
+  for (int i = 0; i < count && !err; i++) err = posix_spawn_file_actions_adddup2(&actions, sources[i], i);
+  if (!err) err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
+  if (!err) err = posix_spawnattr_setsigdefault(&attr, &all);
+  pid_t pid = -1;
+  if (!err) err = posix_spawn(&pid, file.c_str(), &actions, &attr, argv.data(), envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  for (int fd : moved) close(fd);
+  if (err) {
+    ErrnoError(env, err, "posix_spawn", file).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, pid);
+}
+
+// connectUnix(path): a connected unix stream socket (close-on-exec), e.g. a --console-socket.
+Napi::Value ConnectUnix(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "s")) return env.Undefined();
+  std::string path = info[0].As<Napi::String>();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ErrnoError(env, ENAMETOOLONG, "connect", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<struct sockaddr *>(&addr), sizeof addr) < 0) {
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    ErrnoError(env, saved, "connect", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// pidfdOpen(pid): a pidfd, which keeps naming this process even after its pid is reused.
+Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "n")) return env.Undefined();
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, IntArg(info, 0), 0));
+  if (fd < 0) {
+    ErrnoError(env, errno, "pidfd_open").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return Napi::Number::New(env, fd);
+}
+
+// pidfdSendSignal(pidfd, signal)
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 2, "nn")) return env.Undefined();
+  if (syscall(SYS_pidfd_send_signal, IntArg(info, 0), IntArg(info, 1), nullptr, 0) < 0)
+    ErrnoError(env, errno, "pidfd_send_signal").ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// reap(pidfd): the exit of a child process as { code } or { signal }, or null while it runs.
+// Throws ECHILD for a process that is not our child: only its parent can learn how it ended.
+Napi::Value Reap(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "n")) return env.Undefined();
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int r;
+  do r = waitid(P_PIDFD, IntArg(info, 0), &si, WEXITED | WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    ErrnoError(env, errno, "waitid").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (si.si_pid == 0) return env.Null();
+  Napi::Object result = Napi::Object::New(env);
+  if (si.si_code == CLD_EXITED) result.Set("code", si.si_status);
+  else result.Set("signal", si.si_status);
+  return result;
+}
+
+// onExit(pidfd, callback): calls back once, on the event loop, when the process has exited.
+struct ExitWatch {
+  uv_poll_t poll;
+  Napi::FunctionReference callback;
+  Napi::AsyncContext *context;
+};
+
+void OnPidfdReadable(uv_poll_t *poll, int, int) {
+  auto *watch = static_cast<ExitWatch *>(poll->data);
+  uv_poll_stop(poll);
+  Napi::Env env = watch->callback.Env();
+  {
+    Napi::HandleScope scope(env);
+    watch->callback.MakeCallback(env.Global(), {}, *watch->context);
+  }
+  uv_close(reinterpret_cast<uv_handle_t *>(poll), [](uv_handle_t *handle) {
+    auto *done = static_cast<ExitWatch *>(handle->data);
+    delete done->context;
+    delete done;
+  });
+}
+
+Napi::Value OnExit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 2, "nf")) return env.Undefined();
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return env.Undefined();
+  auto *watch = new ExitWatch();
+  watch->poll.data = watch;
+  int err = uv_poll_init(loop, &watch->poll, IntArg(info, 0));
+  if (err == 0) err = uv_poll_start(&watch->poll, UV_READABLE, OnPidfdReadable);
+  if (err != 0) {
+    delete watch;
+    ErrnoError(env, -err, "uv_poll_start").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  watch->context = new Napi::AsyncContext(env, "oci.onExit");
+  return env.Undefined();
+}
+
+// socketpair(): two connected unix stream sockets, close-on-exec.
+Napi::Value SocketPair(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {
+    ErrnoError(env, errno, "socketpair").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
+// receiveFd(socket): the fd sent with SCM_RIGHTS on a unix socket (already queued: no wait).
+Napi::Value ReceiveFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "n")) return env.Undefined();
+  char data[256];
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {data, sizeof data};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(IntArg(info, 0), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    ErrnoError(env, errno, "recvmsg").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
+    ErrnoError(env, EBADMSG, "recvmsg").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return Napi::Number::New(env, fd);
+}
+
+// tryLock(fd): an exclusive flock without waiting; false when another holder has it.
+Napi::Value TryLock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "n")) return env.Undefined();
+  int r;
+  do r = flock(IntArg(info, 0), LOCK_EX | LOCK_NB);
+  while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EWOULDBLOCK) ErrnoError(env, errno, "flock").ThrowAsJavaScriptException();
+  return Napi::Boolean::New(env, r == 0);
+}
+
+}  // namespace
+
+void RegisterProcess(Napi::Env env, Napi::Object exports) {
+  exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy, "sealedCopy"));
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
+  exports.Set("onExit", Napi::Function::New(env, OnExit, "onExit"));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
+  exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
+}
+
+}  // namespace oci

@@ -1,0 +1,63 @@
+/*
+ * The container's terminal (process.terminal): a pty opened inside the container, its slave
+ * becoming the process's stdio, controlling terminal and /dev/console, its master sent with
+ * SCM_RIGHTS over a unix socket (the --console-socket engines listen on, or the runtime's own
+ * socketpair for `oci run`), as runc does, with the slave's path as the message.
+ */
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void send_fd(struct helper *h, int socket, int fd, const char *name) {
+  char control[CMSG_SPACE(sizeof fd)] = {0};
+  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof fd);
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(socket, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die(h, errno, "send the terminal over the console socket");
+}
+
+/* console FD ROWS COLS: after pivot_root, with devpts mounted; FD is a connected unix socket.
+   ROWS and COLS 0 leave the size to whoever holds the master. */
+void op_console(struct helper *h, char **args, int nargs) {
+  int socket = (int)arg_uint(h, args[0]);
+  struct winsize size = {.ws_row = (unsigned short)arg_uint(h, args[1]), .ws_col = (unsigned short)arg_uint(h, args[2])};
+  if (!h->pivoted) die(h, 0, "plan: console before pivot_root");
+
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die(h, errno, "open /dev/ptmx");
+  int unlock = 0, number;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die(h, errno, "unlock the pty");
+  if (ioctl(master, TIOCGPTN, &number) < 0) die(h, errno, "get the pty number");
+  char name[64];
+  snprintf(name, sizeof name, "/dev/pts/%d", number);
+  /* The peer of this master, whatever the path now holds. */
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) die(h, errno, "open %s", name);
+  if ((size.ws_row || size.ws_col) && ioctl(slave, TIOCSWINSZ, &size) < 0) die(h, errno, "set the terminal size");
+
+  close(open_in_root(h, "/dev/console", CREATE_FILE, "create /dev/console"));
+  if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die(h, errno, "mount %s on /dev/console", name);
+
+  send_fd(h, socket, master, name);
+  close(master);
+  close(socket);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) die(h, errno, "dup the terminal to fd %d", fd);
+  if (slave > 2) close(slave);
+  if (ioctl(0, TIOCSCTTY, 0) < 0) die(h, errno, "make the terminal controlling");
+}

@@ -1,0 +1,79 @@
+/*
+ * oci-helper: the process that becomes a container's first process.
+ *
+ * Node is multi-threaded, so it cannot safely clone into new namespaces, setns or pivot_root;
+ * this single-threaded helper does that work. It holds no policy: it runs, in order, the ops of
+ * a plan that the runtime (TypeScript) computed and validated (see plan.c for the wire format).
+ * Each op lives in the file of its concern; plan.c's table names them all.
+ */
+#pragma once
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <limits.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+/* What the ops share while a plan runs. */
+struct helper {
+  /* Where a failure is reported: the sync socket, then the connection `start` opened. */
+  int report_fd;
+  /* The socket the runtime spawned us with: it sent the plan and reads our messages. */
+  int sync_fd;
+  /* The container's root (an O_PATH fd), once the `rootfs` op ran; -1 before. */
+  int root_fd;
+  /* After pivot_root or chroot, container paths are plain paths again. */
+  bool pivoted;
+  /* The listening socket `oci start` connects to (see start.c). */
+  int start_fd;
+  /* The program `exec` runs, as `find_program` resolved it. */
+  char program[PATH_MAX];
+};
+
+/* An op's entry point: args are the op's arguments, already counted against the op table. */
+typedef void op_fn(struct helper *h, char **args, int nargs);
+
+/*
+ * Reports "<what>: <ERRNO NAME>" (or just "<what>" when err is 0) to the runtime and exits 1.
+ * Every failure goes through here, so the runtime always learns which step failed and why.
+ */
+noreturn void die(struct helper *h, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Sends one NUL-terminated message to the runtime ("pid 42", "ready", "error …"). */
+void send_message(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Argument parsing shared by the ops; a malformed number is a plan error. */
+long long arg_int(struct helper *h, const char *arg);
+uint64_t arg_uint(struct helper *h, const char *arg);
+
+/* Writes `content` to an existing file (cgroup.procs, /proc/sys/…), failing with errno. */
+int write_file(const char *path, const char *content);
+
+/* Container paths (paths.c): resolved with symlinks as if the container's root were "/". */
+enum create { CREATE_NOTHING, CREATE_DIRECTORY, CREATE_FILE };
+/* Opens `path` (O_PATH) inside the root, or returns -1 with errno set. */
+int find_in_root(struct helper *h, const char *path);
+/* Opens `path` (O_PATH) inside the root, creating what is missing as asked; dies naming `what`. */
+int open_in_root(struct helper *h, const char *path, enum create create, const char *what);
+/* Opens (creating) the directory holding `path`; *name is then its last component. */
+int open_parent_in_root(struct helper *h, const char *path, const char **name, const char *what);
+/* What mount(2) should be given for a path opened by open_in_root (fd) or, once pivoted, the path. */
+const char *mount_target(struct helper *h, int fd, const char *path, char buf[static 64]);
+
+/* The ops, by concern. */
+op_fn op_cgroup;                                                                   /* cgroups.c */
+op_fn op_setns, op_clone, op_timens, op_hostname, op_domainname;                   /* namespaces.c */
+op_fn op_propagate, op_rootfs, op_mount, op_remount, op_remount_readonly, op_mkdirs; /* mounts.c */
+op_fn op_pivot_root, op_chroot, op_mask, op_readonly_path;                         /* mounts.c */
+op_fn op_mknod, op_symlink;                                                        /* devices.c */
+op_fn op_console;                                                                  /* console.c */
+op_fn op_setsid, op_oom_score_adj, op_rlimit, op_sysctl, op_no_new_privs;          /* process.c */
+op_fn op_umask, op_chdir, op_close_fds, op_find_program, op_exec;                  /* process.c */
+op_fn op_credentials;                                                              /* credentials.c */
+op_fn op_start_socket, op_ready, op_wait_start;                                    /* start.c */
+
+/* Runs a decoded plan (plan.c). */
+void run_plan(struct helper *h, char *plan, size_t length);

@@ -1,0 +1,155 @@
+/*
+ * The container's mount tree: propagation, the rootfs bind, each mount of config.json (flags
+ * and data computed by the runtime), remounts, masked and read-only paths, pivot_root.
+ */
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Mount flags a read-only remount must keep: the kernel refuses to clear locked ones. */
+#define KEPT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_MANDLOCK | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
+
+static void close_fd(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+/* propagate PATH FLAGS: mount(2) with only propagation flags (MS_SLAVE|MS_REC…). PATH is a host
+   path before the rootfs op and a container path after it. */
+void op_propagate(struct helper *h, char **args, int nargs) {
+  const char *path = args[0];
+  unsigned long flags = arg_uint(h, args[1]);
+  int fd = h->root_fd < 0 ? -1 : open_in_root(h, path, CREATE_NOTHING, path);
+  char buf[64];
+  if (mount(NULL, mount_target(h, fd, path, buf), NULL, flags, NULL) < 0) die(h, errno, "set propagation of %s", path);
+  close_fd(fd);
+}
+
+/* rootfs PATH: binds the rootfs onto itself (pivot_root wants a mount point) and makes it the
+   root that every later container path resolves in. */
+void op_rootfs(struct helper *h, char **args, int nargs) {
+  const char *path = args[0];
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) die(h, errno, "bind rootfs %s", path);
+  h->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root_fd < 0) die(h, errno, "open rootfs %s", path);
+}
+
+/* mount SOURCE DEST FSTYPE FLAGS DATA: DEST is created inside the root if missing: a directory,
+   or an empty file when a bind mount's source is not a directory. */
+void op_mount(struct helper *h, char **args, int nargs) {
+  const char *source = args[0], *dest = args[1], *fstype = args[2], *data = args[4];
+  unsigned long flags = arg_uint(h, args[3]);
+  char what[PATH_MAX * 2 + 16];
+  snprintf(what, sizeof what, "mount %s on %s", *source ? source : fstype, dest);
+
+  enum create kind = CREATE_DIRECTORY;
+  if (flags & MS_BIND) {
+    struct stat st;
+    if (stat(source, &st) < 0) die(h, errno, "%s", what);
+    if (!S_ISDIR(st.st_mode)) kind = CREATE_FILE;
+  }
+  int fd = open_in_root(h, dest, kind, what);
+  char buf[64];
+  if (mount(source, mount_target(h, fd, dest, buf), *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
+    die(h, errno, "%s", what);
+  close(fd);
+}
+
+/* remount DEST FLAGS DATA: e.g. MS_BIND|MS_RDONLY on a bind mount, whose first mount ignores
+   every flag but MS_BIND and MS_REC. */
+void op_remount(struct helper *h, char **args, int nargs) {
+  const char *dest = args[0], *data = args[2];
+  unsigned long flags = arg_uint(h, args[1]);
+  int fd = open_in_root(h, dest, CREATE_NOTHING, dest);
+  char buf[64];
+  if (mount(NULL, mount_target(h, fd, dest, buf), NULL, flags | MS_REMOUNT, *data ? data : NULL) < 0)
+    die(h, errno, "remount %s", dest);
+  close(fd);
+}
+
+static void remount_readonly(struct helper *h, const char *path) {
+  int fd = open_in_root(h, path, CREATE_NOTHING, path);
+  struct statvfs st;
+  if (fstatvfs(fd, &st) < 0) die(h, errno, "remount %s read-only: statvfs", path);
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | (st.f_flag & KEPT_FLAGS);
+  char buf[64];
+  if (mount(NULL, mount_target(h, fd, path, buf), NULL, flags, NULL) < 0) die(h, errno, "remount %s read-only", path);
+  close(fd);
+}
+
+/* remount_readonly DEST: read-only, keeping the mount's other flags (the rootfs, /dev). */
+void op_remount_readonly(struct helper *h, char **args, int nargs) {
+  remount_readonly(h, args[0]);
+}
+
+/* mkdirs PATH: like mkdir -p inside the root (the process's cwd must exist). */
+void op_mkdirs(struct helper *h, char **args, int nargs) {
+  close(open_in_root(h, args[0], CREATE_DIRECTORY, args[0]));
+}
+
+/* pivot_root: the root becomes "/", and the old root is detached without the unmount
+   propagating back to the host (runc's pivot_root(".", ".") idiom needs no put_old dir). */
+void op_pivot_root(struct helper *h, char **args, int nargs) {
+  int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old_root < 0) die(h, errno, "pivot_root: open /");
+  if (fchdir(h->root_fd) < 0) die(h, errno, "pivot_root: chdir to rootfs");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die(h, errno, "pivot_root");
+  if (fchdir(old_root) < 0) die(h, errno, "pivot_root: chdir to the old root");
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) die(h, errno, "pivot_root: make the old root a slave");
+  if (umount2(".", MNT_DETACH) < 0) die(h, errno, "pivot_root: detach the old root");
+  if (chdir("/") < 0) die(h, errno, "pivot_root: chdir /");
+  close(old_root);
+  close(h->root_fd);
+  h->pivoted = true;
+  h->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root_fd < 0) die(h, errno, "pivot_root: open the new root");
+}
+
+/* chroot: for --no-pivot (a rootfs on ramfs cannot be pivoted away from): move the rootfs
+   mount onto "/" and chroot into it. */
+void op_chroot(struct helper *h, char **args, int nargs) {
+  if (fchdir(h->root_fd) < 0) die(h, errno, "chroot: chdir to rootfs");
+  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) die(h, errno, "chroot: move rootfs to /");
+  if (chroot(".") < 0) die(h, errno, "chroot");
+  if (chdir("/") < 0) die(h, errno, "chroot: chdir /");
+  close(h->root_fd);
+  h->pivoted = true;
+  h->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->root_fd < 0) die(h, errno, "chroot: open the new root");
+}
+
+/* mask PATH: hides PATH (a read-only empty tmpfs over a directory, /dev/null over a file);
+   a path the container does not have is already hidden. */
+void op_mask(struct helper *h, char **args, int nargs) {
+  const char *path = args[0];
+  int fd = find_in_root(h, path);
+  if (fd < 0 && errno == ENOENT) return;
+  if (fd < 0) die(h, errno, "mask %s", path);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die(h, errno, "mask %s", path);
+  char buf[64];
+  const char *target = mount_target(h, fd, path, buf);
+  int masked = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL)
+                                   : mount("/dev/null", target, NULL, MS_BIND, NULL);
+  if (masked < 0) die(h, errno, "mask %s", path);
+  close(fd);
+}
+
+/* readonly_path PATH: a read-only bind of PATH onto itself; skipped when PATH is missing. */
+void op_readonly_path(struct helper *h, char **args, int nargs) {
+  const char *path = args[0];
+  int fd = find_in_root(h, path);
+  if (fd < 0 && errno == ENOENT) return;
+  if (fd < 0) die(h, errno, "make %s read-only", path);
+  char buf[64];
+  const char *target = mount_target(h, fd, path, buf);
+  if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0) die(h, errno, "make %s read-only: bind", path);
+  close(fd);
+  remount_readonly(h, path); /* looks PATH up again: the fd still names what is under the bind */
+}

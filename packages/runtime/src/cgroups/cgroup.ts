@@ -1,0 +1,189 @@
+/**
+ * The container's cgroup: created in every hierarchy (so it is whole in each), limits written
+ * before the container's first process joins it, its processes listed, and removed on delete.
+ *
+ * cgroupfs calls are synchronous on purpose: they are in-kernel and take microseconds, less
+ * than a trip through libuv's thread pool.
+ */
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
+import type { DeviceRule, Resources } from '@oci/bundle/runtime-spec';
+import { invalid, RuntimeError } from '../errors.js';
+import type { CgroupMountSource } from '../plan/mounts.js';
+import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
+import { v1Writes } from './v1.js';
+import { v2Writes } from './v2.js';
+import type { CgroupWrite } from './writes.js';
+
+/** What delete needs, kept in the container's state. */
+export interface CgroupRecord {
+  /** The container's cgroup in each hierarchy. */
+  dirs: string[];
+  /** The one among dirs in the v2 hierarchy, if there is one. */
+  unified?: string;
+  /** Directories made for it, parents before children: removed on delete when empty. */
+  created: string[];
+}
+
+/** The container's directory in a hierarchy: an absolute cgroupsPath from the hierarchy's root,
+    a relative one from this process's own cgroup (as runc does). */
+export function cgroupDir(layout: Layout, h: Hierarchy, cgroupsPath: string): string {
+  const base = cgroupsPath.startsWith('/') ? '/' : (layout.own.get(h.key) ?? '/');
+  const full = path.posix.join('/', base, cgroupsPath);
+  const inside = path.posix.relative(h.mountRoot, full);
+  if (inside === '' || inside.startsWith('..')) throw invalid(`linux.cgroupsPath '${cgroupsPath}' is outside the cgroup hierarchy mounted at ${h.mountPoint}`);
+  return path.join(h.mountPoint, inside);
+}
+
+/** v2 names io what v1 names blkio. */
+const V1_NAME: Readonly<Record<string, string>> = { io: 'blkio' };
+
+/** Each limit routed to the hierarchy that enforces its controller: v1 where mounted, else v2. */
+export function plannedWrites(layout: Layout, resources: Resources, deviceRules: readonly DeviceRule[]): { hierarchy: Hierarchy; write: CgroupWrite }[] {
+  const v1Controllers = new Set(layout.hierarchies.filter((h) => h.version === 1).flatMap((h) => h.controllers));
+  const v2 = layout.hierarchies.find((h) => h.version === 2);
+  const out: { hierarchy: Hierarchy; write: CgroupWrite }[] = [];
+  const v1 = v1Controllers.size > 0 ? v1Writes(resources, deviceRules) : [];
+  for (const w of v1) {
+    if (v1Controllers.has(w.controller)) out.push({ hierarchy: hierarchyOf(layout, w.controller)!, write: w });
+    else if (!v2 && w.controller !== 'devices') throw unavailable(w);
+  }
+  if (v2) {
+    for (const w of v2Writes(resources)) {
+      if (v1Controllers.has(V1_NAME[w.controller] ?? w.controller)) continue;
+      if (!v2.controllers.includes(w.controller)) throw unavailable(w);
+      out.push({ hierarchy: v2, write: w });
+    }
+  }
+  return out;
+}
+
+const unavailable = (w: CgroupWrite) =>
+  new RuntimeError('EINVALID', `linux.resources: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`);
+
+export interface CreatedCgroup {
+  record: CgroupRecord;
+  /** The hierarchies as a `cgroup` mount inside the container shows them. */
+  mountSources: CgroupMountSource[];
+}
+
+export async function createCgroup(layout: Layout, cgroupsPath: string, resources: Resources, deviceRules: readonly DeviceRule[]): Promise<CreatedCgroup> {
+  if (layout.hierarchies.length === 0) throw new RuntimeError('ECREATE', 'no cgroup hierarchy is mounted');
+  const writes = plannedWrites(layout, resources, deviceRules);
+  const dirs = new Map(layout.hierarchies.map((h) => [h, cgroupDir(layout, h, cgroupsPath)]));
+  const v2 = layout.hierarchies.find((h) => h.version === 2);
+  const record: CgroupRecord = { dirs: [...dirs.values()], ...(v2 && { unified: dirs.get(v2) }), created: [] };
+  try {
+    for (const [h, dir] of dirs) {
+      const made = makeDirs(dir);
+      record.created.push(...made);
+      if (h.controllers.includes('cpuset') && h.version === 1) inheritCpuset(made);
+    }
+    if (v2) enableControllers(v2, dirs.get(v2)!, new Set(writes.filter((w) => w.hierarchy === v2).map((w) => w.write.controller)));
+    for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write);
+  } catch (error) {
+    await removeCgroup(record);
+    throw error;
+  }
+  return { record, mountSources: mountSources(layout, dirs) };
+}
+
+/** mkdir -p, returning the directories it made, parents first. */
+function makeDirs(dir: string): string[] {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return [];
+  const made = [dir];
+  for (let d = dir; d !== first; d = path.dirname(d)) made.unshift(path.dirname(d));
+  return made;
+}
+
+/** A new v1 cpuset cgroup starts with no cpus and no mems, and refuses tasks until given some. */
+function inheritCpuset(made: readonly string[]): void {
+  for (const dir of made) {
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readFileSync(path.join(dir, file), 'utf8').trim() !== '') continue;
+      writeFileSync(path.join(dir, file), readFileSync(path.join(path.dirname(dir), file), 'utf8').trim());
+    }
+  }
+}
+
+/** v2 controllers act in a cgroup only when every ancestor enables them for its children. */
+function enableControllers(h: Hierarchy, dir: string, controllers: ReadonlySet<string>): void {
+  if (controllers.size === 0) return;
+  const ancestors: string[] = [];
+  for (let d = path.dirname(dir); d.startsWith(h.mountPoint); d = path.dirname(d)) {
+    ancestors.unshift(d);
+    if (d === h.mountPoint) break;
+  }
+  for (const ancestor of ancestors) {
+    const file = path.join(ancestor, 'cgroup.subtree_control');
+    const enabled = new Set(readFileSync(file, 'utf8').split(/\s+/));
+    for (const controller of controllers) {
+      if (enabled.has(controller)) continue;
+      try {
+        writeFileSync(file, `+${controller}`);
+      } catch (error) {
+        throw new RuntimeError('ECREATE', `enable the ${controller} controller in ${ancestor}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+      }
+    }
+  }
+}
+
+function writeCgroupFile(dir: string, { file, value }: CgroupWrite): void {
+  try {
+    writeFileSync(path.join(dir, file), value);
+  } catch (error) {
+    throw new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+  }
+}
+
+function mountSources(layout: Layout, dirs: ReadonlyMap<Hierarchy, string>): CgroupMountSource[] {
+  const v1 = layout.hierarchies.filter((h) => h.version === 1);
+  if (v1.length === 0) {
+    const v2 = layout.hierarchies[0]!;
+    return [{ name: '', fstype: 'cgroup2', data: '', hostDir: dirs.get(v2)!, aliases: [] }];
+  }
+  return v1.map((h) => {
+    const name = path.basename(h.mountPoint);
+    return { name, fstype: 'cgroup', data: h.controllers.join(','), hostDir: dirs.get(h)!, aliases: name.includes(',') ? name.split(',') : [] };
+  });
+}
+
+/** Pids of the processes in the container's cgroup. */
+export function cgroupPids(record: CgroupRecord): number[] {
+  try {
+    return readFileSync(path.join(record.dirs[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * Removes the container's cgroups. A cgroup whose last process is still exiting answers EBUSY
+ * for a moment: retried briefly. Parents made for it go too when nothing else uses them.
+ */
+export async function removeCgroup(record: CgroupRecord): Promise<void> {
+  const leaves = new Set(record.dirs);
+  for (const dir of record.dirs) await removeDir(dir, 200);
+  for (const dir of [...record.created].reverse()) if (!leaves.has(dir)) await removeDir(dir, 0);
+}
+
+async function removeDir(dir: string, retries: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code === 'EBUSY' && attempt < retries) {
+        await setTimeout(5);
+        continue;
+      }
+      if (retries === 0 && (code === 'EBUSY' || code === 'ENOTEMPTY')) return; // a parent others still use
+      throw new RuntimeError('ESTATE', `remove cgroup ${dir}: ${code}`, { cause: error });
+    }
+  }
+}

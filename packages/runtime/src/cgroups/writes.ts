@@ -1,0 +1,11 @@
+/** A value to write into a cgroup file, and the controller whose hierarchy holds the file. */
+export interface CgroupWrite {
+  controller: string;
+  file: string;
+  value: string;
+}
+
+export const write = (controller: string, file: string, value: string | number): CgroupWrite => ({ controller, file, value: String(value) });
+
+/** "8:0" from a device entry. */
+export const deviceNumber = (d: { major: number; minor: number }) => `${d.major}:${d.minor}`;

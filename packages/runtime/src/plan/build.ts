@@ -1,0 +1,128 @@
+/**
+ * The plan that creates a container (the order runc's and crun's init follow):
+ *
+ *   helper:     join the v1 cgroups, oom score, join namespaces, listen for start, clone
+ *               (into the v2 cgroup)
+ *   container:  new session, mount propagation, rootfs, mounts, /dev, pivot_root, terminal,
+ *               read-only remounts, hostname, sysctls, read-only and masked paths, rlimits,
+ *               no_new_privs, cwd, fds, credentials, umask, program lookup, "ready",
+ *               wait for start, exec.
+ */
+import type { Spec } from '@oci/bundle/runtime-spec';
+import type { Bundle } from '../config.js';
+import { invalid } from '../errors.js';
+import { START_SOCKET } from '../state/store.js';
+import { devOps } from './devices.js';
+import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
+import { namespacePlan, hasNewNamespace } from './namespaces.js';
+import type { Op } from './ops.js';
+import { credentialsOp, environment, rlimitOps, searchPath } from './process.js';
+import { sysctlOps } from './sysctl.js';
+
+export interface HostFacts {
+  /** /proc/sys/kernel/cap_last_cap */
+  lastCap: number;
+  /** /proc/kcore exists (then /dev/core links to it). */
+  kcore: boolean;
+}
+
+export interface InitPlanOptions {
+  bundle: Bundle;
+  /** The container's state directory: the start socket goes there. */
+  stateDir: string;
+  /** The container's cgroups: v1 ones the helper joins, the v2 one it clones into. */
+  cgroup: { dirs: readonly string[]; unified?: string };
+  cgroupMounts: readonly CgroupMountSource[];
+  host: HostFacts;
+  /** HOME when config.json does not set it. */
+  home: string;
+  /** chroot instead of pivot_root (--no-pivot). */
+  noPivot?: boolean;
+  /** fds 3… passed to the program; the rest are closed at exec. */
+  passFds: number;
+  /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
+  consoleFd?: number;
+  /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
+  warn?: (message: string) => void;
+}
+
+export function initPlan(options: InitPlanOptions): Op[] {
+  const { spec } = options.bundle;
+  const process = spec.process!;
+  const namespaces = namespacePlan(spec);
+  const env = environment(process, options.home);
+  const ops: Op[] = [
+    ...options.cgroup.dirs.filter((dir) => dir !== options.cgroup.unified).map((dir): Op => ['cgroup', dir]),
+    ...(process.oomScoreAdj !== undefined ? [['oom_score_adj', process.oomScoreAdj] as Op] : []),
+    ...namespaces.before,
+    ['start_socket', options.stateDir, START_SOCKET],
+    ['clone', namespaces.cloneFlags, options.cgroup.unified ?? ''],
+    ['setsid'],
+    ...rootfsOps(options),
+    ...(process.terminal ? [consoleOp(spec, options.consoleFd)] : []),
+    ...finishingOps(spec),
+    ...rlimitOps(process),
+    ...(process.noNewPrivileges ? [['no_new_privs'] as Op] : []),
+    ['chdir', process.cwd],
+    ['close_fds', 3 + options.passFds],
+    credentialsOp(process, { lastCap: options.host.lastCap, onUnknown: (name) => options.warn?.(`unknown capability ${name} ignored`) }),
+    ['umask', process.user.umask ?? 0o022],
+    ['find_program', process.args![0]!, searchPath(env)],
+    ['ready'],
+    ['wait_start'],
+    ['exec', process.args!.length, ...process.args!, ...env],
+  ];
+  return ops;
+}
+
+/** rootfsPropagation as flags, applied to the container's / once pivoted. */
+function rootPropagation(spec: Spec): number | undefined {
+  const name = spec.linux?.rootfsPropagation;
+  if (name === undefined) return undefined;
+  const flags = PROPAGATION[name];
+  if (flags === undefined) throw invalid(`linux.rootfsPropagation: unknown value '${name}'`);
+  return flags;
+}
+
+/**
+ * Until pivot_root every mount is a recursive slave of the host's: nothing mounted here
+ * reaches the host, and pivot_root, which refuses a shared parent, works whatever
+ * rootfsPropagation asks for (that is applied to the new / afterwards).
+ */
+function rootfsOps({ bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
+  const { spec, rootfs, dir } = bundle;
+  const ops: Op[] = [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]];
+  const mounts = spec.mounts ?? [];
+  for (const m of mounts) {
+    if (m.type === 'cgroup') ops.push(...cgroupMountOps(m, cgroupMounts, hasNewNamespace(spec, 'cgroup')));
+    else ops.push(...mountOps(m, dir));
+  }
+  ops.push(['mkdirs', spec.process!.cwd]);
+  const dev = mounts.find((m) => destinationOf(m) === '/dev');
+  // A /dev bound from the host has its devices already.
+  if (!dev || !isBind(dev, parseMountOptions(dev.options))) ops.push(...devOps(spec, { kcore: host.kcore }));
+  ops.push(noPivot ? ['chroot'] : ['pivot_root']);
+  return ops;
+}
+
+function consoleOp(spec: Spec, consoleFd: number | undefined): Op {
+  if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');
+  const size = spec.process?.consoleSize;
+  return ['console', consoleFd, size?.height ?? 0, size?.width ?? 0];
+}
+
+/** After pivot_root: what must wait until every mount and device is in place. */
+function finishingOps(spec: Spec): Op[] {
+  const ops: Op[] = [];
+  const dev = (spec.mounts ?? []).find((m) => destinationOf(m) === '/dev');
+  if (dev && !isBind(dev, parseMountOptions(dev.options)) && parseMountOptions(dev.options).flags & MS.RDONLY) ops.push(['remount_readonly', '/dev']);
+  const propagation = rootPropagation(spec);
+  if (propagation !== undefined) ops.push(['propagate', '/', propagation]);
+  if (spec.root?.readonly) ops.push(['remount_readonly', '/']);
+  if (spec.hostname !== undefined) ops.push(['hostname', spec.hostname]);
+  if (spec.domainname !== undefined) ops.push(['domainname', spec.domainname]);
+  ops.push(...sysctlOps(spec));
+  for (const p of spec.linux?.readonlyPaths ?? []) ops.push(['readonly_path', p]);
+  for (const p of spec.linux?.maskedPaths ?? []) ops.push(['mask', p]);
+  return ops;
+}

@@ -1,0 +1,83 @@
+/**
+ * The helper's plan: the ops it runs, in order, and their wire format (the C side is
+ * packages/native/src/helper/plan.c). A plan is a program the runtime writes; the helper only
+ * executes it, so every decision (what to mount, in which order, which capabilities) is here,
+ * in TypeScript, where it can be checked and tested without starting a container.
+ *
+ * Ops before `clone` run in the helper process (it joins cgroups and namespaces there); ops
+ * after it run in the container's first process.
+ */
+export interface OpArgs {
+  /** Join a v1 cgroup directory. */
+  cgroup: [dir: string];
+  oom_score_adj: [score: number];
+  /** Join the namespace at path; type is its CLONE_NEW* flag. */
+  setns: [path: string, type: number];
+  /** A new time namespace for what `clone` creates, with its offsets. */
+  timens: [monotonicSecs: number, monotonicNanos: number, boottimeSecs: number, boottimeNanos: number];
+  /** Listen on dir/name for `start` (see start.c). */
+  start_socket: [dir: string, name: string];
+  /** Create the container's first process in new namespaces (CLONE_NEW* flags), inside the
+      cgroup v2 directory given (or '' for none). */
+  clone: [flags: number, cgroup2: string];
+  setsid: [];
+  /** Propagation flags on a host path (before rootfs) or a container path (after). */
+  propagate: [path: string, flags: number];
+  rootfs: [path: string];
+  mount: [source: string, dest: string, fstype: string, flags: number, data: string];
+  remount: [dest: string, flags: number, data: string];
+  remount_readonly: [dest: string];
+  mkdirs: [path: string];
+  /** mode includes the file type bits. */
+  mknod: [dest: string, mode: number, major: number, minor: number, uid: number, gid: number];
+  symlink: [target: string, dest: string];
+  pivot_root: [];
+  chroot: [];
+  /** Open a pty and send its master over the unix socket at fd. */
+  console: [fd: number, rows: number, columns: number];
+  mask: [path: string];
+  readonly_path: [path: string];
+  hostname: [name: string];
+  domainname: [name: string];
+  /** path is relative to /proc/sys. */
+  sysctl: [path: string, value: string];
+  rlimit: [resource: number, soft: bigint, hard: bigint];
+  no_new_privs: [];
+  chdir: [path: string];
+  /** Close (on exec) every fd from `first` up. */
+  close_fds: [first: number];
+  /** groups: comma-separated; capability sets: 64-bit masks. */
+  credentials: [uid: number, gid: number, groups: string, bounding: bigint, effective: bigint, permitted: bigint, inheritable: bigint, ambient: bigint];
+  umask: [mode: number];
+  /** Resolve the program with the container's PATH (fails create when it is missing). */
+  find_program: [name: string, searchPath: string];
+  /** Tell the runtime the container is created. */
+  ready: [];
+  /** Block until `start` connects. */
+  wait_start: [];
+  /** argc, then argv, then the environment. */
+  exec: [argc: number, ...argvThenEnv: string[]];
+}
+
+export type OpName = keyof OpArgs;
+export type Op = { [K in OpName]: [K, ...OpArgs[K]] }[OpName];
+
+function field(value: string | number | bigint): string {
+  if (typeof value === 'bigint') return `0x${value.toString(16)}`;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`plan: ${value} is not an integer`);
+    return String(value);
+  }
+  if (value.includes('\0')) throw new TypeError('plan: a string holds NUL');
+  return value;
+}
+
+/** The plan as the helper reads it: a 4-byte little-endian length, then `NAME\0COUNT\0ARGS…\0` per op. */
+export function encodePlan(ops: readonly Op[]): Buffer {
+  const fields: string[] = [];
+  for (const [name, ...args] of ops) fields.push(name, String(args.length), ...args.map(field));
+  const body = Buffer.from(`${fields.join('\0')}\0`);
+  const header = Buffer.alloc(4);
+  header.writeUInt32LE(body.length);
+  return Buffer.concat([header, body]);
+}

@@ -1,0 +1,86 @@
+/** The container process's identity and limits: capabilities, rlimits, ids, environment. */
+import type { Process } from '@oci/bundle/runtime-spec';
+import { invalid } from '../errors.js';
+import type { Op } from './ops.js';
+
+/** capability(7) numbers, as in linux/capability.h. */
+export const CAPABILITIES: Readonly<Record<string, number>> = Object.fromEntries(
+  [
+    'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+    'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
+    'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
+    'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
+    'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
+    'CHECKPOINT_RESTORE',
+  ].map((name, bit) => [`CAP_${name}`, bit]),
+);
+
+export const RLIMITS: Readonly<Record<string, number>> = Object.fromEntries(
+  ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'].map(
+    (name, number) => [`RLIMIT_${name}`, number],
+  ),
+);
+
+/** RLIM_INFINITY: config.json writes it as 2^64-1, which JSON.parse rounds to 2^64. */
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const rlimitValue = (n: number) => (n >= 2 ** 64 - 2 ** 11 ? RLIM_INFINITY : BigInt(n));
+
+export function rlimitOps(process: Process): Op[] {
+  const seen = new Set<string>();
+  return (process.rlimits ?? []).map((r): Op => {
+    const resource = RLIMITS[r.type];
+    if (resource === undefined) throw invalid(`process.rlimits: unknown type '${r.type}'`);
+    if (seen.has(r.type)) throw invalid(`process.rlimits: '${r.type}' is listed twice`);
+    seen.add(r.type);
+    if (r.soft > r.hard) throw invalid(`process.rlimits: ${r.type}: soft limit ${r.soft} is above hard limit ${r.hard}`);
+    return ['rlimit', resource, rlimitValue(r.soft), rlimitValue(r.hard)];
+  });
+}
+
+export interface CapabilityOptions {
+  /** The host kernel's last capability (/proc/sys/kernel/cap_last_cap): later ones are dropped. */
+  lastCap: number;
+  /** Names this runtime does not know, reported (runc warns and ignores them too). */
+  onUnknown?: (name: string) => void;
+}
+
+function mask(names: readonly string[] = [], { lastCap, onUnknown }: CapabilityOptions): bigint {
+  let bits = 0n;
+  for (const name of names) {
+    const bit = CAPABILITIES[name];
+    if (bit === undefined) onUnknown?.(name);
+    else if (bit <= lastCap) bits |= 1n << BigInt(bit);
+  }
+  return bits;
+}
+
+/** The credentials op: ids, groups and the five capability sets. An ambient capability must
+    also be permitted and inheritable or the kernel refuses it; runc then warns and skips it,
+    and so does this (the default spec lists ambient capabilities but no inheritable ones). */
+export function credentialsOp(process: Process, options: CapabilityOptions): Op {
+  const caps = process.capabilities ?? {};
+  const permitted = mask(caps.permitted, options);
+  const inheritable = mask(caps.inheritable, options);
+  return [
+    'credentials',
+    process.user.uid,
+    process.user.gid,
+    (process.user.additionalGids ?? []).join(','),
+    mask(caps.bounding, options),
+    mask(caps.effective, options),
+    permitted,
+    inheritable,
+    mask(caps.ambient, options) & permitted & inheritable,
+  ];
+}
+
+/** The environment: config.json's, with HOME added when missing, as runc does. */
+export function environment(process: Process, home: string): string[] {
+  const env = process.env ?? [];
+  return env.some((e) => e.startsWith('HOME=')) ? [...env] : [...env, `HOME=${home}`];
+}
+
+/** The PATH the program is looked up with: the container's own (none: only paths with a /). */
+export function searchPath(env: readonly string[]): string {
+  return env.findLast((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+}

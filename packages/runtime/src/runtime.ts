@@ -1,0 +1,395 @@
+/**
+ * The runc-compatible lifecycle: create, start, state, kill, delete, list. Node never enters the
+ * container: every namespace and mount step runs in the native helper, and after `create`
+ * returns no Node process needs to stay alive (the container's first process waits on its
+ * start socket; its state is on disk and its status is read from the system).
+ */
+import { closeSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { RUNTIME_SPEC_VERSION } from '@oci/bundle/runtime-spec';
+import { requireAddon } from '@oci/native';
+import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
+import { loadBundle } from './config.js';
+import { notRunning, RuntimeError } from './errors.js';
+import { fdLayout, runPlan } from './helper.js';
+import { cgroupLayout, hostFacts } from './host.js';
+import { validateId } from './id.js';
+import { ProcessHandle, type ProcessExit } from './pidfd.js';
+import { initPlan } from './plan/build.js';
+import { attachTerminal } from './terminal.js';
+import { deviceRules } from './plan/devices.js';
+import { homeOf } from './plan/home.js';
+import { parseSignal } from './signals.js';
+import { StateStore, type Lock, type StoredState } from './state/store.js';
+import { readProcessStat, statusOf, isAlive, type Status } from './state/status.js';
+
+export interface RuntimeOptions {
+  /** The state root: a directory per container (runc's --root). */
+  root: string;
+  /** Told about what is ignored (unknown capabilities…). */
+  warn?: (message: string) => void;
+}
+
+export interface CreateOptions {
+  /** The bundle directory: config.json and the rootfs. */
+  bundle: string;
+  /** Written with the container's pid, as engines expect. */
+  pidFile?: string;
+  /** A listening unix socket to send the terminal's master to (process.terminal). */
+  consoleSocket?: string;
+  /** chroot instead of pivot_root (a rootfs on ramfs). */
+  noPivot?: boolean;
+  /** This process's fds 3…3+n-1 go to the program at the same numbers. */
+  preserveFds?: number;
+  /** Socket-activation fds (systemd's LISTEN_FDS) passed first, announced to the program. */
+  listenFds?: number;
+  /** The container's stdin, stdout, stderr as fds of this process; its own 0, 1, 2 by default. */
+  stdio?: readonly [number, number, number];
+}
+
+/** The state of a container, as `oci state` prints it (runtime-spec state, plus runc's extras). */
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  status: Status;
+  /** 0 once stopped. */
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+/** A container this process created: its first process is our child, so we can wait for it. */
+export interface Container {
+  readonly id: string;
+  readonly pid: number;
+  /** How the container's first process ended (resolves once it has). */
+  wait(): Promise<ProcessExit>;
+}
+
+export interface RunOptions extends CreateOptions {
+  /** Return once the program started, leaving the container running (`run -d`). */
+  detach?: boolean;
+}
+
+/** Signals `run` passes on to the container, as runc does (SIGWINCH becomes a resize). */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+
+export class Runtime {
+  readonly store: StateStore;
+  readonly #warn: (message: string) => void;
+  /** Our own children (the containers this process created), until reaped. */
+  readonly #children = new Map<string, { handle: ProcessHandle; exit: Promise<ProcessExit> | undefined }>();
+
+  constructor(options: RuntimeOptions) {
+    this.store = new StateStore(path.resolve(options.root));
+    this.#warn = options.warn ?? (() => {});
+  }
+
+  async create(id: string, options: CreateOptions): Promise<Container> {
+    return this.#create(id, options);
+  }
+
+  /**
+   * create, start, wait, delete: the program runs in the foreground with our stdio (or, with
+   * process.terminal, a pty proxied to it), our signals are passed on, and the result is its
+   * exit code (128+N when signal N killed it). With `detach` it returns 0 once started.
+   */
+  async run(id: string, options: RunOptions): Promise<number> {
+    if (options.detach) {
+      await this.create(id, options);
+      await this.start(id).catch(async (error: unknown) => {
+        await this.delete(id, { force: true });
+        throw error;
+      });
+      return 0;
+    }
+    const container = await this.#create(id, { ...options, receiveTerminal: true });
+    const forward = (signal: NodeJS.Signals) => process.kill(container.pid, signal);
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const terminal = container.terminal === undefined ? undefined : attachTerminal(container.terminal);
+    try {
+      await this.start(id);
+      const exit = await container.wait();
+      await terminal?.drained;
+      return exit.code ?? 128 + exit.signal!;
+    } finally {
+      terminal?.detach();
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      await this.delete(id, { force: true });
+    }
+  }
+
+  /** Internal form of create: with `receiveTerminal`, the terminal's master comes back to us. */
+  async #create(id: string, options: CreateOptions & { receiveTerminal?: boolean }): Promise<Container & { terminal?: number }> {
+    validateId(id);
+    const bundle = loadBundle(options.bundle);
+    const proc = bundle.spec.process!;
+    const console = this.#consoleFor(proc.terminal ?? false, options);
+    let terminal: number | undefined;
+    const lock = await this.store.reserve(id);
+    let cgroup: CreatedCgroup | undefined;
+    let pid: number | undefined;
+    try {
+      const listenFds = options.listenFds ?? 0;
+      const passFds = listenFds + (options.preserveFds ?? 0);
+      if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+      cgroup = await createCgroup(cgroupLayout(), bundle.spec.linux?.cgroupsPath ?? id, bundle.spec.linux?.resources ?? {}, deviceRules(bundle.spec));
+      const plan = initPlan({
+        bundle,
+        stateDir: this.store.dir(id),
+        cgroup: cgroup.record,
+        cgroupMounts: cgroup.mountSources,
+        host: hostFacts(),
+        home: homeOf(bundle.rootfs, proc.user.uid),
+        noPivot: options.noPivot,
+        passFds,
+        consoleFd: console === undefined ? undefined : fdLayout(passFds).console,
+        warn: this.#warn,
+      });
+      ({ pid } = await runPlan(plan, { stdio: options.stdio ?? [0, 1, 2], passFds, console: console?.theirs }));
+      if (console?.ours !== undefined) terminal = requireAddon().receiveFd(console.ours);
+      const stat = readProcessStat(pid);
+      if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
+      const handle = ProcessHandle.open(pid)!;
+      this.#children.set(id, { handle, exit: undefined });
+      this.store.write({
+        ociVersion: RUNTIME_SPEC_VERSION,
+        id,
+        pid,
+        startTime: stat.startTime,
+        bundle: bundle.dir,
+        rootfs: bundle.rootfs,
+        created: new Date().toISOString(),
+        annotations: bundle.spec.annotations ?? {},
+        cgroup: cgroup.record,
+      });
+      if (options.pidFile) writePidFile(options.pidFile, pid);
+    } catch (error) {
+      await this.#undoCreate(id, pid, cgroup);
+      throw error;
+    } finally {
+      if (console) for (const fd of new Set([console.ours ?? console.theirs, console.theirs])) closeSync(fd);
+      lock.release();
+    }
+    return { id, pid, terminal, wait: () => this.#wait(id) };
+  }
+
+  /**
+   * The socket the terminal's master is sent over (`theirs` goes to the helper): a socketpair
+   * whose other end (`ours`) receives it, or a connection to --console-socket.
+   */
+  #consoleFor(terminal: boolean, options: CreateOptions & { receiveTerminal?: boolean }): { theirs: number; ours?: number } | undefined {
+    if (!terminal) {
+      if (options.consoleSocket) throw new RuntimeError('EINVALID', '--console-socket needs process.terminal to be true');
+      return undefined;
+    }
+    if (options.receiveTerminal && !options.consoleSocket) {
+      const [ours, theirs] = requireAddon().socketpair();
+      return { ours, theirs };
+    }
+    if (!options.consoleSocket) throw new RuntimeError('EINVALID', 'process.terminal is true: give a --console-socket to receive the terminal, or set terminal to false');
+    try {
+      return { theirs: requireAddon().connectUnix(options.consoleSocket) };
+    } catch (error) {
+      throw new RuntimeError('EINVALID', `console socket ${options.consoleSocket}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+    }
+  }
+
+  /** A failed create leaves nothing: its process, cgroups and state directory go. */
+  async #undoCreate(id: string, pid: number | undefined, cgroup: CreatedCgroup | undefined): Promise<void> {
+    const child = this.#children.get(id);
+    this.#children.delete(id);
+    const handle = child?.handle ?? (pid ? ProcessHandle.open(pid) : undefined);
+    if (handle) {
+      handle.signal(9);
+      await handle.wait().catch(() => {});
+    }
+    if (cgroup) await removeCgroup(cgroup.record);
+    this.store.remove(id);
+  }
+
+  async #wait(id: string): Promise<ProcessExit> {
+    const child = this.#children.get(id);
+    if (!child) throw new RuntimeError('ESTATE', `container ${id} was not created by this process, or was waited for already`);
+    child.exit ??= child.handle.wait();
+    return child.exit;
+  }
+
+  /** Runs the program: the container's process stops waiting and execs it. */
+  async start(id: string): Promise<void> {
+    const lock = await this.store.lock(id);
+    try {
+      const state = this.store.read(id);
+      const status = statusOf(state, this.store.dir(id));
+      if (status === 'stopped') throw new RuntimeError('ESTATE', 'cannot start a container that has stopped');
+      if (status !== 'created') throw new RuntimeError('ESTATE', `cannot start an already ${status} container`);
+      const failure = await requestStart(this.store.startSocket(id));
+      unlinkSync(this.store.startSocket(id));
+      if (failure) throw new RuntimeError('ESTART', failure);
+    } finally {
+      lock.release();
+    }
+  }
+
+  async state(id: string): Promise<ContainerState> {
+    validateId(id);
+    return this.#describe(this.store.read(id));
+  }
+
+  #describe(state: StoredState): ContainerState {
+    const status = statusOf(state, this.store.dir(state.id));
+    const annotations = Object.keys(state.annotations).length > 0 ? { annotations: state.annotations } : {};
+    return {
+      ociVersion: state.ociVersion,
+      id: state.id,
+      pid: status === 'stopped' ? 0 : state.pid,
+      status,
+      bundle: state.bundle,
+      rootfs: state.rootfs,
+      created: state.created,
+      owner: '',
+      ...annotations,
+    };
+  }
+
+  async list(): Promise<ContainerState[]> {
+    const states: ContainerState[] = [];
+    for (const id of this.store.ids()) {
+      try {
+        states.push(this.#describe(this.store.read(id)));
+      } catch (error) {
+        if ((error as RuntimeError).code !== 'ENOTFOUND') throw error; // deleted meanwhile
+      }
+    }
+    return states;
+  }
+
+  /**
+   * Sends a signal to the container's first process, or with `all` to every process in its
+   * cgroup (which also reaches what is left after the first process died).
+   */
+  async kill(id: string, signal: string | number = 'SIGTERM', { all = false } = {}): Promise<void> {
+    validateId(id);
+    const number = parseSignal(signal);
+    const state = this.store.read(id);
+    if (all) {
+      signalAll(state, number);
+      return;
+    }
+    const handle = openIfAlive(state);
+    if (!handle) throw notRunning();
+    try {
+      if (!handle.signal(number)) throw notRunning();
+    } finally {
+      handle.close();
+    }
+  }
+
+  /**
+   * Removes a stopped container, or a created one (killing its waiting process, as runc does).
+   * A running one needs `force`: it is killed first.
+   */
+  async delete(id: string, { force = false } = {}): Promise<void> {
+    validateId(id);
+    let lock: Lock;
+    try {
+      lock = await this.store.lock(id);
+    } catch (error) {
+      if (force && (error as RuntimeError).code === 'ENOTFOUND') return;
+      throw error;
+    }
+    try {
+      let state: StoredState;
+      try {
+        state = this.store.read(id);
+      } catch (error) {
+        // A directory without state: a create that crashed midway. Nothing runs from it.
+        if ((error as RuntimeError).code === 'ENOTFOUND' && force) return this.store.remove(id);
+        throw error;
+      }
+      const status = statusOf(state, this.store.dir(id));
+      if (status === 'running' && !force) throw new RuntimeError('ESTATE', `cannot delete container ${id} that is not stopped: it is running (use --force)`);
+      await this.#stop(id, state);
+      await removeCgroup(state.cgroup);
+      this.store.remove(id);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Kills whatever still runs in the container and waits until it has exited. */
+  async #stop(id: string, state: StoredState): Promise<void> {
+    const child = this.#children.get(id);
+    const handle = child?.handle ?? openIfAlive(state);
+    if (handle) {
+      handle.signal(9);
+      if (child) {
+        child.exit ??= handle.wait();
+        await child.exit;
+        this.#children.delete(id);
+      } else {
+        await handle.exited();
+        handle.close();
+      }
+    }
+    // Without a pid namespace, or after the first process died, others may remain.
+    for (let round = 0; cgroupPids(state.cgroup).length > 0; round++) {
+      signalAll(state, 9);
+      if (round > 1000) throw new RuntimeError('ESTATE', `container ${id}: processes survive SIGKILL`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+}
+
+/** A handle on the container's first process, if it is still that process and alive. */
+function openIfAlive(state: StoredState): ProcessHandle | undefined {
+  if (!isAlive(state)) return undefined;
+  const handle = ProcessHandle.open(state.pid);
+  // The pid could have been reused between the check and the open: check again, now that the
+  // handle pins whatever process it names.
+  if (handle && !isAlive(state)) {
+    handle.close();
+    return undefined;
+  }
+  return handle;
+}
+
+function signalAll(state: StoredState, signal: number): void {
+  for (const pid of cgroupPids(state.cgroup)) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/** Connects to the start socket; resolves with the container's error text, or '' once it exec'd. */
+function requestStart(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') reject(notRunning());
+      else reject(error);
+    });
+    socket.once('close', (hadError) => {
+      if (hadError) return;
+      const text = Buffer.concat(chunks).toString('utf8').replace(/\0$/, '');
+      resolve(text.startsWith('error ') ? text.slice('error '.length) : text);
+    });
+  });
+}
+
+/** Whole or absent, never half-written: engines read it as soon as create returns. */
+function writePidFile(file: string, pid: number): void {
+  const target = path.resolve(file);
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}`);
+  writeFileSync(temp, String(pid));
+  renameSync(temp, target);
+}

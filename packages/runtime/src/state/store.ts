@@ -1,0 +1,112 @@
+/**
+ * The state root (--root, default /run/oci): a directory per container holding state.json,
+ * the start socket, and a lock (flock on the directory itself). A container directory without
+ * state.json is one being created, or what a crashed create left; delete --force removes it.
+ */
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
+import { requireAddon } from '@oci/native';
+import { notFound, RuntimeError } from '../errors.js';
+import type { CgroupRecord } from '../cgroups/cgroup.js';
+
+/** What the runtime remembers about a container between commands. */
+export interface StoredState {
+  ociVersion: string;
+  id: string;
+  /** The container's first process, as seen from the host. */
+  pid: number;
+  /** Its start time (/proc/PID/stat field 22), which tells it from a later process with its pid. */
+  startTime: string;
+  bundle: string;
+  rootfs: string;
+  /** ISO 8601. */
+  created: string;
+  annotations: Record<string, string>;
+  cgroup: CgroupRecord;
+}
+
+export const START_SOCKET = 'start.sock';
+const STATE_FILE = 'state.json';
+const LOCK_TIMEOUT_MS = 30_000;
+
+export interface Lock {
+  release(): void;
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  startSocket(id: string): string {
+    return path.join(this.dir(id), START_SOCKET);
+  }
+
+  /** Makes the container's directory (failing if the id is taken) and locks it. */
+  async reserve(id: string): Promise<Lock> {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError('EEXIST', `container ${id} already exists`);
+      throw error;
+    }
+    return this.lock(id);
+  }
+
+  /** Waits for the container's lock: one command at a time changes a container. */
+  async lock(id: string): Promise<Lock> {
+    let fd: number;
+    try {
+      fd = openSync(this.dir(id), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(id);
+      throw error;
+    }
+    const { tryLock } = requireAddon();
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (let delay = 1; !tryLock(fd); delay = Math.min(delay * 2, 50)) {
+      if (Date.now() > deadline) {
+        closeSync(fd);
+        throw new RuntimeError('ESTATE', `container ${id} is busy: another command holds its lock`);
+      }
+      await setTimeout(delay);
+    }
+    return { release: () => closeSync(fd) };
+  }
+
+  read(id: string): StoredState {
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir(id), STATE_FILE), 'utf8')) as StoredState;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(id);
+      throw error;
+    }
+  }
+
+  /** Written whole or not at all (a reader never sees half a file). */
+  write(state: StoredState): void {
+    const file = path.join(this.dir(state.id), STATE_FILE);
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Ids of the containers whose creation finished. */
+  ids(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names.filter((name) => existsSync(path.join(this.root, name, STATE_FILE))).sort();
+  }
+}
