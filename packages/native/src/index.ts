@@ -23,7 +23,7 @@ export interface NativeAddon {
 
   /** A sealed memfd holding a copy of the file, to execute as /proc/PID/fd/FD (CVE-2019-5736). */
   sealedCopy(path: string): number;
-  /** posix_spawn: file runs with fds[i] as its fd i and no environment; returns its pid. */
+  /** posix_spawn: file runs with fds[i] as its fd i (and no other), no environment; returns its pid. */
   spawn(file: string, argv: readonly string[], fds: readonly number[]): number;
   /** A connected unix stream socket (close-on-exec). */
   connectUnix(path: string): number;

@@ -5,15 +5,19 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <cstring>
 #include <string>
 
 namespace oci {
 
+// glibc names every errno (libuv's table lacks some the runtime meets, such as ECHILD).
 inline Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const std::string &path = "") {
-  std::string message = std::string(uv_err_name(-err)) + ": " + uv_strerror(-err) + ", " + syscall;
+  const char *name = strerrorname_np(err);
+  std::string code = name ? name : uv_err_name(-err);
+  std::string message = code + ": " + uv_strerror(-err) + ", " + syscall;
   if (!path.empty()) message += " '" + path + "'";
   Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, uv_err_name(-err)));
+  error.Set("code", Napi::String::New(env, code));
   error.Set("errno", Napi::Number::New(env, -err));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Set("path", Napi::String::New(env, path));

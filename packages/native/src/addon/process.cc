@@ -67,8 +67,8 @@ Napi::Value SealedCopy(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, memfd);
 }
 
-// spawn(file, argv, fds): runs file with fds[i] as its fd i and an empty environment; returns
-// the pid. posix_spawn (vfork-like) rather than libuv's fork: a fork of Node copies its page
+// spawn(file, argv, fds): runs file with fds[i] as its fd i, no other fd, and an empty
+// environment; returns the pid. posix_spawn (vfork-like) rather than libuv's fork: a fork of Node copies its page
 // tables, which costs milliseconds on every container created. Signal dispositions and mask
 // are reset, as libuv does, so the container does not inherit Node's SIGPIPE ignore.
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
@@ -108,6 +108,8 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   posix_spawnattr_init(&attr);
   // dup2 onto itself clears close-on-exec (glibc 2.29+): that is how an fd passes at its number.
   for (int i = 0; i < count && !err; i++) err = posix_spawn_file_actions_adddup2(&actions, sources[i], i);
+  // Only the fds given: not those Node inherited from its own parent without close-on-exec.
+  if (!err) err = posix_spawn_file_actions_addclosefrom_np(&actions, count);
   if (!err) err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
   if (!err) err = posix_spawnattr_setsigdefault(&attr, &all);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HELPER_VERSION "0.2.0"
@@ -26,6 +28,25 @@ static void read_exactly(struct helper *h, void *buf, size_t length) {
     at += n;
     length -= (size_t)n;
   }
+}
+
+/*
+ * Signal dispositions and the mask pass through exec: a container must not inherit what its
+ * spawner ignored or blocked. Through the raw syscall, because glibc's sigaction refuses the
+ * two signals it reserves (32 and 33), which Node leaves ignored.
+ */
+static void reset_signals(void) {
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+  } dfl = {.handler = SIG_DFL};
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static int usage(void) {
@@ -49,6 +70,7 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(&h, errno, "prctl PR_SET_DUMPABLE");
   /* Modes in the plan (devices, mount points) are exact; the container's umask is an op. */
   umask(0);
+  reset_signals();
 
   unsigned char header[4];
   read_exactly(&h, header, sizeof header);

@@ -1,0 +1,83 @@
+/** The addon's process and fd calls the runtime builds on. */
+import test from 'ava';
+import { spawn as spawnNode, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { helperPath, requireAddon } from '../src/index.js';
+
+const addon = requireAddon();
+
+const readAll = (fd: number) =>
+  new Promise<string>((resolve) => {
+    const socket = new Socket({ fd, readable: true, writable: false });
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk));
+    socket.on('close', () => resolve(text));
+  });
+
+test('sealedCopy holds the file, executes, and refuses writes', (t) => {
+  const fd = addon.sealedCopy(helperPath);
+  t.teardown(() => closeSync(fd));
+  t.deepEqual(readFileSync(`/proc/self/fd/${fd}`), readFileSync(helperPath));
+  t.is(spawnSync(`/proc/${process.pid}/fd/${fd}`, ['--version']).status, 0);
+  const error = t.throws(() => writeSync(fd, 'x', 0));
+  t.is((error as NodeJS.ErrnoException).code, 'EPERM');
+});
+
+test('spawn puts each fd at its index, closes the rest, and resets what Node set (SIGPIPE)', async (t) => {
+  const [ours, theirs] = addon.socketpair();
+  const devNull = openSync('/dev/null', 'r+');
+  // The socket goes to fd 3 even though fd 3 of ours is something else.
+  const pid = addon.spawn('/bin/sh', ['sh', '-c', 'ls /proc/self/fd >&3; grep SigIgn /proc/self/status >&3'], [devNull, devNull, devNull, theirs]);
+  closeSync(theirs);
+  closeSync(devNull);
+  const output = await readAll(ours);
+  t.true(pid > 0);
+  // ls lists one more: the fd of the directory it reads.
+  const fds = output.split('\n').filter((l) => /^\d+$/.test(l)).map(Number).sort((x, y) => x - y);
+  t.deepEqual(fds, [0, 1, 2, 3, 4]);
+  // SIGPIPE (13), which Node ignores, is back to its default.
+  const ignored = BigInt(`0x${/SigIgn:\s+(\w+)/.exec(output)![1]}`);
+  t.is(ignored & (1n << 12n), 0n);
+});
+
+test('a pidfd signals its process, tells when it exited, and reaps our child', async (t) => {
+  const pid = addon.spawn('/bin/sleep', ['sleep', '30'], [0, 1, 2]);
+  const pidfd = addon.pidfdOpen(pid);
+  t.teardown(() => closeSync(pidfd));
+  t.is(addon.reap(pidfd), null);
+  const exited = new Promise<void>((resolve) => addon.onExit(pidfd, resolve));
+  addon.pidfdSendSignal(pidfd, 9);
+  await exited;
+  t.deepEqual(addon.reap(pidfd), { signal: 9 });
+  // A grandchild is not our child: how it ends is its parent's to know.
+  const shell = spawnNode('sh', ['-c', 'sleep 30 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => shell.kill('SIGKILL'));
+  const grandchild = Number(await new Promise<string>((resolve) => shell.stdout.once('data', (chunk: Buffer) => resolve(String(chunk)))));
+  const otherFd = addon.pidfdOpen(grandchild);
+  t.teardown(() => {
+    addon.pidfdSendSignal(otherFd, 9);
+    closeSync(otherFd);
+  });
+  t.throws(() => addon.reap(otherFd), { code: 'ECHILD' });
+});
+
+test('receiveFd answers EAGAIN when no fd is queued (the runtime tests the real exchange)', (t) => {
+  const [a, b] = addon.socketpair();
+  t.teardown(() => [a, b].forEach((fd) => closeSync(fd)));
+  t.throws(() => addon.receiveFd(a), { code: 'EAGAIN' });
+});
+
+test('tryLock is exclusive across open files, and a close releases it', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const first = openSync(dir, 'r');
+  const second = openSync(dir, 'r');
+  t.true(addon.tryLock(first));
+  t.false(addon.tryLock(second));
+  closeSync(first);
+  t.true(addon.tryLock(second));
+  closeSync(second);
+});

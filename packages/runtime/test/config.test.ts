@@ -1,0 +1,57 @@
+import test from 'ava';
+import { defaultSpec } from '@oci/bundle/default-spec';
+import type { Spec } from '@oci/bundle/runtime-spec';
+import { checkSpec } from '../src/config.js';
+import { validateId } from '../src/id.js';
+import { parseSignal } from '../src/signals.js';
+
+const problem = (adjust: (spec: Spec) => void) => {
+  const spec = defaultSpec();
+  adjust(spec);
+  return checkSpec(spec);
+};
+
+test('the default spec and runc 1.1\'s version string pass', (t) => {
+  t.is(problem(() => {}), undefined);
+  t.is(problem((s) => (s.ociVersion = '1.0.2-dev')), undefined);
+});
+
+test('each invalid part of a config is named', (t) => {
+  const cases: [(spec: Spec) => void, RegExp][] = [
+    [(s) => (s.ociVersion = '2.0.0'), /ociVersion '2\.0\.0' is not supported/],
+    [(s) => delete (s as Partial<Spec>).ociVersion, /ociVersion is missing/],
+    [(s) => delete s.process, /process is missing/],
+    [(s) => (s.process!.args = []), /process\.args must list the program/],
+    [(s) => (s.process!.cwd = 'rel'), /process\.cwd: 'rel' is not an absolute path/],
+    [(s) => (s.process!.user = { uid: -1, gid: 0 }), /numeric uid and gid/],
+    [(s) => (s.root = { path: '' }), /root\.path is missing/],
+    [(s) => s.mounts!.push({ destination: 'x' }), /mounts\[7\]\.destination: 'x' is not an absolute path/],
+    [(s) => s.linux!.namespaces!.push({ type: 'pid' }), /'pid' is listed twice/],
+    [(s) => s.linux!.namespaces!.push({ type: 'bogus' as 'pid' }), /unknown type 'bogus'/],
+    [(s) => (s.linux!.namespaces = [{ type: 'pid' }]), /must include a mount namespace/],
+    [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), /hostname needs a uts namespace/],
+    [(s) => (s.linux!.devices = [{ type: 'c', path: 'dev/x', major: 1, minor: 1 }]), /linux\.devices\[0\]\.path: 'dev\/x'/],
+    [(s) => (s.process!.env = ['A=\0']), /NUL/],
+  ];
+  for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
+});
+
+test('what is not built yet is refused rather than ignored', (t) => {
+  t.regex(problem((s) => s.linux!.namespaces!.push({ type: 'user' }))!, /user namespaces are not supported yet/);
+  t.regex(problem((s) => (s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }))!, /seccomp is not supported yet/);
+  t.regex(problem((s) => (s.hooks = { prestart: [{ path: '/bin/true' }] }))!, /hooks are not supported yet/);
+  t.is(problem((s) => (s.hooks = { prestart: [] })), undefined);
+});
+
+test('container ids: runc\'s alphabet, no path tricks', (t) => {
+  for (const id of ['abc', 'a.b-c_d+e', 'x'.repeat(64)]) t.notThrows(() => validateId(id));
+  for (const id of ['', '.', '..', 'a/b', '../x', 'a b', 'é']) t.throws(() => validateId(id), { message: /invalid container id/ });
+});
+
+test('signals by name (with or without SIG, any case) or number', (t) => {
+  t.is(parseSignal('SIGKILL'), 9);
+  t.is(parseSignal('term'), 15);
+  t.is(parseSignal('9'), 9);
+  t.is(parseSignal(64), 64);
+  for (const bad of ['SIGBOGUS', '0', '65', '-1', '']) t.throws(() => parseSignal(bad), { message: /unknown signal/ });
+});

@@ -1,0 +1,212 @@
+import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultSpec } from '@oci/bundle/default-spec';
+import type { Spec } from '@oci/bundle/runtime-spec';
+import { initPlan, type InitPlanOptions } from '../src/plan/build.js';
+import { homeOf, resolveInRoot } from '../src/plan/home.js';
+import { cgroupMountOps, MS, mountOps, parseMountOptions } from '../src/plan/mounts.js';
+import { CLONE_NEW } from '../src/plan/namespaces.js';
+import { encodePlan, type Op } from '../src/plan/ops.js';
+import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
+
+test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated', (t) => {
+  const bytes = encodePlan([['umask', 0o22], ['mount', 'proc', '/proc', 'proc', 0, ''], ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n]]);
+  const body = 'umask\x001\x0018\x00mount\x005\x00proc\x00/proc\x00proc\x000\x00\x00rlimit\x003\x007\x000xffffffffffffffff\x000x1\x00';
+  t.is(bytes.readUInt32LE(0), body.length);
+  t.is(bytes.subarray(4).toString(), body);
+  t.throws(() => encodePlan([['hostname', 'a\0b']]), { message: /NUL/ });
+  t.throws(() => encodePlan([['umask', 1.5]]), { message: /not an integer/ });
+});
+
+test('mount options become flags, propagation and data as runc reads them', (t) => {
+  t.deepEqual(parseMountOptions(['nosuid', 'noexec', 'nodev', 'ro', 'mode=755', 'size=65536k', 'rprivate']), {
+    flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY,
+    propagation: [MS.PRIVATE | MS.REC],
+    data: 'mode=755,size=65536k',
+  });
+  t.is(parseMountOptions(['ro', 'rw', 'nosuid', 'suid', 'rbind']).flags, MS.BIND | MS.REC);
+  t.throws(() => parseMountOptions(['rro']), { message: /mount option 'rro' is not supported yet/ });
+});
+
+test('a bind mount is bound, then remounted for its flags; its relative source is the bundle\'s', (t) => {
+  t.deepEqual(mountOps({ destination: '/data/', type: 'bind', source: 'data', options: ['ro', 'nosuid', 'rbind', 'rslave'] }, '/bundles/b'), [
+    ['mount', '/bundles/b/data', '/data', '', MS.BIND | MS.REC, ''],
+    ['remount', '/data', MS.BIND | MS.RDONLY | MS.NOSUID, ''],
+    ['propagate', '/data', MS.SLAVE | MS.REC],
+  ]);
+  // A plain bind needs no remount.
+  t.deepEqual(mountOps({ destination: '/x', source: '/y', options: ['bind'] }, '/b'), [['mount', '/y', '/x', '', MS.BIND, '']]);
+});
+
+test('/dev is mounted writable (devices go in first); mounts into /proc are refused', (t) => {
+  t.deepEqual(mountOps({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'mode=755'] }, '/b'), [
+    ['mount', 'tmpfs', '/dev', 'tmpfs', MS.NOSUID, 'mode=755'],
+  ]);
+  t.throws(() => mountOps({ destination: '/proc/sys/kernel', type: 'bind', source: '/x', options: ['bind'] }, '/b'), { message: /inside \/proc are not allowed/ });
+  t.notThrows(() => mountOps({ destination: '/proc/meminfo', type: 'bind', source: '/x', options: ['bind'] }, '/b'));
+});
+
+const sources = [
+  { name: 'cpu,cpuacct', fstype: 'cgroup' as const, data: 'cpu,cpuacct', hostDir: '/sys/fs/cgroup/cpu,cpuacct/c1', aliases: ['cpu', 'cpuacct'] },
+  { name: 'memory', fstype: 'cgroup' as const, data: 'memory', hostDir: '/sys/fs/cgroup/memory/c1', aliases: [] },
+];
+const cgroupMount = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+const roFlags = MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY;
+
+test('a v1 cgroup mount: a tmpfs of per-hierarchy mounts (fresh with a cgroup namespace), links for co-mounts', (t) => {
+  t.deepEqual(cgroupMountOps(cgroupMount, sources, true), [
+    ['mount', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOEXEC | MS.NOSUID | MS.NODEV, 'mode=755'],
+    ['mount', 'cgroup', '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', roFlags, 'cpu,cpuacct'],
+    ['symlink', 'cpu,cpuacct', '/sys/fs/cgroup/cpu'],
+    ['symlink', 'cpu,cpuacct', '/sys/fs/cgroup/cpuacct'],
+    ['mount', 'cgroup', '/sys/fs/cgroup/memory', 'cgroup', roFlags, 'memory'],
+  ]);
+  const bound = cgroupMountOps(cgroupMount, sources, false);
+  t.deepEqual(bound.slice(5), [
+    ['mount', '/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/memory', '', MS.BIND | MS.REC, ''],
+    ['remount', '/sys/fs/cgroup/memory', roFlags | MS.BIND, ''],
+  ]);
+});
+
+test('a v2 cgroup mount is cgroup2 itself', (t) => {
+  const v2 = [{ name: '', fstype: 'cgroup2' as const, data: '', hostDir: '/sys/fs/cgroup/c1', aliases: [] }];
+  t.deepEqual(cgroupMountOps(cgroupMount, v2, true), [['mount', 'cgroup2', '/sys/fs/cgroup', 'cgroup2', roFlags, '']]);
+});
+
+function plan(adjust: (spec: Spec) => void = () => {}, options: Partial<InitPlanOptions> = {}): Op[] {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  adjust(spec);
+  return initPlan({
+    bundle: { dir: '/b', rootfs: '/b/rootfs', spec },
+    stateDir: '/run/oci/c1',
+    cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
+    cgroupMounts: sources,
+    host: { lastCap: 40, kcore: false },
+    home: '/root',
+    passFds: 0,
+    ...options,
+  });
+}
+
+const names = (ops: Op[]) => ops.map((op) => op[0]);
+const find = (ops: Op[], name: string) => ops.find((op) => op[0] === name);
+
+test('the plan for the default spec runs the steps in runc\'s order', (t) => {
+  const ops = plan();
+  const order = [...new Set(names(ops))];
+  t.deepEqual(order, [
+    'cgroup', 'start_socket', 'clone', 'setsid', 'propagate', 'rootfs', 'mount', 'symlink', 'mkdirs', 'mknod', 'pivot_root',
+    'remount_readonly', 'hostname', 'readonly_path', 'mask', 'rlimit', 'no_new_privs', 'chdir', 'close_fds', 'credentials',
+    'umask', 'find_program', 'ready', 'wait_start', 'exec',
+  ]);
+  // v1 cgroups are joined; the v2 one is cloned into.
+  t.deepEqual(ops.filter((op) => op[0] === 'cgroup'), [['cgroup', '/sys/fs/cgroup/memory/c1']]);
+  const { pid, network, ipc, uts, mount, cgroup } = CLONE_NEW;
+  t.deepEqual(find(ops, 'clone'), ['clone', pid | network | ipc | uts | mount | cgroup, '/sys/fs/cgroup/unified/c1']);
+  t.deepEqual(find(ops, 'exec'), ['exec', 1, 'sh', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/root']);
+  t.deepEqual(find(ops, 'find_program'), ['find_program', 'sh', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  t.deepEqual(find(ops, 'umask'), ['umask', 0o22]);
+});
+
+test('namespaces given by path are joined before clone and not created', (t) => {
+  const ops = plan((spec) => {
+    spec.linux!.namespaces = [{ type: 'mount' }, { type: 'network', path: '/proc/42/ns/net' }, { type: 'user', path: '/proc/42/ns/user' }];
+  });
+  const before = ops.slice(0, ops.findIndex((op) => op[0] === 'clone'));
+  t.deepEqual(before.filter((op) => op[0] === 'setns'), [
+    ['setns', '/proc/42/ns/user', CLONE_NEW.user],
+    ['setns', '/proc/42/ns/net', CLONE_NEW.network],
+  ]);
+  t.is(find(ops, 'clone')![1], CLONE_NEW.mount);
+});
+
+test('a time namespace gets its offsets before clone', (t) => {
+  const ops = plan((spec) => {
+    spec.linux!.namespaces!.push({ type: 'time' });
+    spec.linux!.timeOffsets = { monotonic: { secs: 100, nanosecs: 5 } };
+  });
+  t.deepEqual(find(ops, 'timens'), ['timens', 100, 5, 0, 0]);
+  t.is((find(ops, 'clone')![1] as number) & CLONE_NEW.time, 0);
+});
+
+test('--no-pivot chroots; a terminal is opened after pivoting, on the given fd', (t) => {
+  t.truthy(find(plan(undefined, { noPivot: true }), 'chroot'));
+  t.falsy(find(plan(undefined, { noPivot: true }), 'pivot_root'));
+  const ops = plan((spec) => (spec.process!.terminal = true), { consoleFd: 5 });
+  t.deepEqual(find(ops, 'console'), ['console', 5, 0, 0]);
+  t.true(names(ops).indexOf('console') > names(ops).indexOf('pivot_root'));
+  t.throws(() => plan((spec) => (spec.process!.terminal = true)), { message: /console socket is needed/ });
+});
+
+test('a /dev bound from the host gets no device nodes', (t) => {
+  const ops = plan((spec) => {
+    spec.mounts = spec.mounts!.map((m) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] } : m));
+  });
+  t.falsy(find(ops, 'mknod'));
+  t.deepEqual(plan().filter((op) => op[0] === 'mknod').map((op) => op[1]), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
+});
+
+test('sysctls only in the container\'s own namespaces; rootfsPropagation after pivot_root', (t) => {
+  const ops = plan((spec) => {
+    spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '100', 'net/ipv4/conf/eth0.1/forwarding': '1' };
+    spec.linux!.rootfsPropagation = 'rshared';
+  });
+  t.deepEqual(ops.filter((op) => op[0] === 'sysctl'), [
+    ['sysctl', 'net/ipv4/ip_forward', '1'],
+    ['sysctl', 'kernel/shmmax', '100'],
+    ['sysctl', 'net/ipv4/conf/eth0.1/forwarding', '1'],
+  ]);
+  t.throws(() => plan((spec) => (spec.linux!.sysctl = { 'vm.swappiness': '1' })), { message: /not in a separate kernel namespace/ });
+  t.throws(() => plan((spec) => (spec.linux!.sysctl = { 'net/../../x': '1' })), { message: /invalid key/ });
+  const propagations = ops.filter((op) => op[0] === 'propagate');
+  t.deepEqual(propagations.at(0), ['propagate', '/', MS.SLAVE | MS.REC]);
+  t.deepEqual(propagations.at(-1), ['propagate', '/', MS.SHARED | MS.REC]);
+  t.true(ops.indexOf(propagations.at(-1)!) > names(ops).indexOf('pivot_root'));
+});
+
+test('capability sets become masks; ambient keeps only what is permitted and inheritable', (t) => {
+  const unknown: string[] = [];
+  const op = credentialsOp(
+    {
+      cwd: '/',
+      user: { uid: 1, gid: 2, additionalGids: [3, 4] },
+      capabilities: {
+        bounding: ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_CHECKPOINT_RESTORE', 'CAP_BOGUS'],
+        permitted: ['CAP_CHOWN', 'CAP_KILL'],
+        inheritable: ['CAP_KILL'],
+        ambient: ['CAP_CHOWN', 'CAP_KILL'],
+      },
+    },
+    { lastCap: 39, onUnknown: (name) => unknown.push(name) },
+  );
+  // CAP_CHECKPOINT_RESTORE (40) is past this kernel's last capability: dropped.
+  t.deepEqual(op, ['credentials', 1, 2, '3,4', (1n << 0n) | (1n << 21n), 0n, (1n << 0n) | (1n << 5n), 1n << 5n, 1n << 5n]);
+  t.deepEqual(unknown, ['CAP_BOGUS']);
+});
+
+test('rlimits: names to numbers, infinity, and refusals', (t) => {
+  t.deepEqual(rlimitOps({ cwd: '/', user: { uid: 0, gid: 0 }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2 ** 64 }] }), [
+    ['rlimit', 7, 1024n, 0xffff_ffff_ffff_ffffn],
+  ]);
+  const rlimits = (list: { type: string; soft: number; hard: number }[]) => () => rlimitOps({ cwd: '/', user: { uid: 0, gid: 0 }, rlimits: list });
+  t.throws(rlimits([{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }]), { message: /unknown type 'RLIMIT_BOGUS'/ });
+  t.throws(rlimits([{ type: 'RLIMIT_CORE', soft: 1, hard: 1 }, { type: 'RLIMIT_CORE', soft: 1, hard: 1 }]), { message: /listed twice/ });
+  t.throws(rlimits([{ type: 'RLIMIT_CORE', soft: 2, hard: 1 }]), { message: /soft limit 2 is above hard limit 1/ });
+});
+
+test('HOME comes from the rootfs\'s passwd, resolved inside the rootfs', (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'oci-home-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(path.join(root, 'etc'));
+  mkdirSync(path.join(root, 'shadow'));
+  writeFileSync(path.join(root, 'shadow', 'passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
+  // An absolute link that would leave the rootfs on the host resolves inside it.
+  symlinkSync('/../../../shadow/passwd', path.join(root, 'etc', 'passwd'));
+  t.is(resolveInRoot(root, '/etc/passwd'), path.join(root, 'shadow', 'passwd'));
+  t.is(homeOf(root, 1000), '/home/app');
+  t.is(homeOf(root, 4242), '/');
+  t.deepEqual(environment({ cwd: '/', user: { uid: 0, gid: 0 }, env: ['HOME=/x'] }, '/root'), ['HOME=/x']);
+});

@@ -1,0 +1,54 @@
+/** A state root for runtime tests, the `oci` command bound to it, and what tests check after. */
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { SpawnSyncOptions } from 'node:child_process';
+import { oci, type Result } from './cli.js';
+import { tempDir } from './tmp.js';
+
+export interface StateRoot {
+  root: string;
+  /** `oci --root ROOT …` */
+  oci(args: readonly string[], options?: SpawnSyncOptions): Result;
+  /**
+   * `oci --root ROOT …` with stdout and stderr in files: for `create` and `run -d`, whose
+   * container keeps the stdio it inherits open (a pipe would never see its end).
+   */
+  ociDetached(args: readonly string[]): Result;
+  /** The container's cgroup directories, from its state (read while it exists). */
+  cgroups(id: string): string[];
+  exists(id: string): boolean;
+  remove(): void;
+}
+
+export function stateRoot(): StateRoot {
+  const { dir: root, remove } = tempDir('state');
+  return {
+    root,
+    oci: (args, options) => oci(['--root', root, ...args], options),
+    ociDetached(args) {
+      const out = path.join(root, `.out-${process.pid}`);
+      const err = path.join(root, `.err-${process.pid}`);
+      const fds = [openSync(out, 'w'), openSync(err, 'w')];
+      try {
+        const { status } = oci(['--root', root, ...args], { stdio: ['ignore', fds[0]!, fds[1]!] });
+        return { status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+      } finally {
+        fds.forEach((fd) => closeSync(fd));
+        rmSync(out, { force: true });
+        rmSync(err, { force: true });
+      }
+    },
+    cgroups: (id) => (JSON.parse(readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { cgroup: { dirs: string[] } }).cgroup.dirs,
+    exists: (id) => existsSync(path.join(root, id)),
+    remove,
+  };
+}
+
+/** Polls until `check` holds (containers start asynchronously); fails after `ms`. */
+export async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

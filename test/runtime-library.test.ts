@@ -1,0 +1,113 @@
+/**
+ * The runtime as a library: a Node process creating, starting, waiting for and deleting
+ * containers itself; where the container's processes live (never with Node); status read
+ * honestly from the system; the helper run from a sealed copy; 50 containers at once.
+ */
+import test from 'ava';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { helperPath } from '@oci/native';
+import { Runtime, type RuntimeError } from '@oci/runtime';
+import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { tempDir } from './harness/tmp.js';
+
+let root: ReturnType<typeof tempDir>;
+let runtime: Runtime;
+let devNull: number;
+test.before(() => {
+  root = tempDir('lib-state');
+  runtime = new Runtime({ root: root.dir });
+  devNull = openSync('/dev/null', 'r+');
+});
+test.after.always(() => {
+  root?.remove();
+  if (devNull !== undefined) closeSync(devNull);
+});
+
+async function bundle(t: { teardown(fn: () => void): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
+  const b = await busyboxBundle(args, adjust);
+  t.teardown(b.remove);
+  return b;
+}
+
+function created(t: { teardown(fn: () => Promise<void> | void): void }, b: TestBundle, id = uniqueId('lib')) {
+  t.teardown(() => runtime.delete(id, { force: true }));
+  return runtime.create(id, { bundle: b.dir, stdio: [devNull, devNull, devNull] });
+}
+
+const procs = (dir: string) => readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).map(Number);
+const stateFile = (id: string) => path.join(root.dir, id, 'state.json');
+
+test('create, start, wait and delete from a Node process; the exit status comes back', async (t) => {
+  const b = await bundle(t, ['sh', '-c', 'exit 7']);
+  const container = await created(t, b);
+  t.is((await runtime.state(container.id)).status, 'created');
+  await runtime.start(container.id);
+  t.deepEqual(await container.wait(), { code: 7 });
+  t.is((await runtime.state(container.id)).status, 'stopped');
+  await runtime.delete(container.id);
+  t.false(existsSync(path.join(root.dir, container.id)));
+});
+
+test("Node is never in the container's cgroups; the container's first process is in each", async (t) => {
+  const b = await bundle(t, ['sleep', '30']);
+  const container = await created(t, b);
+  const { cgroup } = JSON.parse(readFileSync(stateFile(container.id), 'utf8')) as { cgroup: { dirs: string[] } };
+  t.true(cgroup.dirs.length >= 2);
+  for (const dir of cgroup.dirs) t.deepEqual(procs(dir), [container.pid], dir);
+  t.notRegex(readFileSync('/proc/self/cgroup', 'utf8'), new RegExp(container.id));
+});
+
+test('the first process runs the helper from a sealed copy, not the file on disk (CVE-2019-5736)', async (t) => {
+  const b = await bundle(t, ['true']);
+  const container = await created(t, b);
+  t.regex(readlinkSync(`/proc/${container.pid}/exe`), /^\/memfd:oci-helper \(deleted\)$/);
+  t.not(statSync(`/proc/${container.pid}/exe`).ino, statSync(helperPath).ino);
+  // The file being executed is the copy: writing through /proc/PID/exe cannot reach the helper
+  // on disk (the copy's seals are tested with the addon).
+  const error = t.throws(() => writeFileSync(`/proc/${container.pid}/exe`, 'overwritten'));
+  t.true(['ETXTBSY', 'EPERM'].includes((error as NodeJS.ErrnoException).code!));
+});
+
+test('status is read from the system: a dead process is stopped, a reused pid is not the container', async (t) => {
+  const b = await bundle(t, ['sleep', '30']);
+  const container = await created(t, b);
+  await runtime.start(container.id);
+  t.is((await runtime.state(container.id)).status, 'running');
+  // Pretend the pid now belongs to another process (one started at another time).
+  const saved = readFileSync(stateFile(container.id), 'utf8');
+  const stored = JSON.parse(saved) as { startTime: string };
+  writeFileSync(stateFile(container.id), JSON.stringify({ ...stored, startTime: String(Number(stored.startTime) + 1) }));
+  t.like(await runtime.state(container.id), { status: 'stopped', pid: 0 });
+  const refused = await t.throwsAsync(runtime.kill(container.id, 'KILL'));
+  t.is((refused as RuntimeError).code, 'ENOTRUNNING');
+  t.true(existsSync(`/proc/${container.pid}`), 'the process was not signalled');
+  writeFileSync(stateFile(container.id), saved);
+  await runtime.kill(container.id, 'KILL');
+  t.deepEqual(await container.wait(), { signal: 9 });
+  t.is((await runtime.state(container.id)).status, 'stopped');
+});
+
+test('50 containers created and started concurrently all run, and all are deleted with nothing left', async (t) => {
+  const out = tempDir('fifty');
+  t.teardown(out.remove);
+  const b = await bundle(t, ['sh', '-c', 'echo "$$ $(hostname)" >> /out/ran'], (spec) => {
+    spec.mounts!.push({ destination: '/out', type: 'bind', source: out.dir, options: ['rbind', 'rw'] });
+  });
+  const ids = Array.from({ length: 50 }, () => uniqueId('fifty'));
+  const results = await Promise.all(
+    ids.map(async (id) => {
+      const container = await runtime.create(id, { bundle: b.dir, stdio: [devNull, devNull, devNull] });
+      await runtime.start(id);
+      const exit = await container.wait();
+      const cgroups = (JSON.parse(readFileSync(stateFile(id), 'utf8')) as { cgroup: { dirs: string[] } }).cgroup.dirs;
+      await runtime.delete(id);
+      return { exit, cgroups };
+    }),
+  );
+  t.true(results.every((r) => r.exit.code === 0));
+  // Each ran as pid 1 of its own pid namespace.
+  t.deepEqual(readFileSync(path.join(out.dir, 'ran'), 'utf8'), '1 oci\n'.repeat(50));
+  t.deepEqual(readdirSync(root.dir).filter((name) => name.startsWith('fifty-')), []);
+  t.deepEqual(results.flatMap((r) => r.cgroups).filter((dir) => existsSync(dir)), []);
+});
