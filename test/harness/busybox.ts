@@ -4,7 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { buildImage, tarLayer, type BuiltImage, type TarEntry } from './images.js';
+import { buildImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './images.js';
+import { tempDir } from './tmp.js';
 
 export const BUSYBOX = '/bin/busybox';
 
@@ -50,4 +51,17 @@ export async function busyboxImage(): Promise<BuiltImage> {
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
     history: [{ created: '2024-01-01T00:00:00Z', created_by: 'oci test harness: busybox-static' }],
   });
+}
+
+/** Pushes the busybox image to `registryHost` as library/busybox:latest; returns that reference. */
+export async function pushBusybox(registryHost: string): Promise<string> {
+  const layout = tempDir('busybox-layout');
+  try {
+    writeLayout(layout.dir, { latest: await busyboxImage() });
+    const reference = `${registryHost}/library/busybox:latest`;
+    pushLayout(layout.dir, 'latest', reference);
+    return reference;
+  } finally {
+    layout.remove();
+  }
 }

@@ -20,9 +20,13 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
+/** Each running registry and the removal of its storage. */
+const running = new Map<ChildProcess, () => void>();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const [child, remove] of running) {
+    child.kill('SIGKILL');
+    remove();
+  }
 });
 
 /** How the registry authenticates: htpasswd basic auth, or bearer tokens from a token server. */
@@ -54,7 +58,7 @@ export async function startRegistry({ auth, tls }: RegistryOptions = {}): Promis
       ].join('\n'),
     );
     const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    running.add(child);
+    running.set(child, remove);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));
     const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
