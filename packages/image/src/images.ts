@@ -1,8 +1,7 @@
-/** What `oci images`, `oci inspect` and `oci rmi` do with the store, as library functions. */
+/** What `oci images` and `oci rmi` do with the store, as library functions (`oci inspect` is readImage). */
 import { isIndex } from './media-types.js';
 import type { ImageIndex, ImageManifest } from './oci-types.js';
 import { formatPlatform } from './platform.js';
-import { readImage, type StoredImage } from './store/image.js';
 import type { Store } from './store/layout.js';
 
 export interface ImageSummary {
@@ -48,5 +47,3 @@ export async function removeImage(store: Store, input: string): Promise<string> 
   await store.removeRef(name);
   return name;
 }
-
-export type { StoredImage };

@@ -10,7 +10,7 @@ export default defineCommand({
   },
   positionals: { min: 0, max: 0 },
   async run({ options }, { globals, stdout }) {
-    const { Store } = await import('@oci/image');
+    const { Store } = await import('@oci/image/store/layout');
     const store = await Store.open(storeDir(globals), { create: true });
     const { removed, freed } = await store.gc();
     if (!options.quiet) stdout.write(`removed ${removed.length} blob${removed.length === 1 ? '' : 's'}, ${(freed / 1e6).toFixed(1)} MB\n`);

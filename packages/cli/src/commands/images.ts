@@ -10,7 +10,7 @@ export default defineCommand({
   },
   positionals: { min: 0, max: 0 },
   async run({ options }, { globals, stdout }) {
-    const { Store, listImages } = await import('@oci/image');
+    const [{ Store }, { listImages }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);
     const images = await listImages(await Store.open(storeDir(globals), { create: true }));
     if (options.format === 'json') {
       stdout.write(`${JSON.stringify(images, null, 2)}\n`);

@@ -10,7 +10,7 @@ export default defineCommand({
   },
   positionals: { min: 1, max: 1 },
   async run({ options, positionals }, { globals, stdout }) {
-    const { Store, readImage, parsePlatform } = await import('@oci/image');
+    const [{ Store }, { readImage }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/store/image'), import('@oci/image/platform')]);
     const store = await Store.open(storeDir(globals));
     const image = await readImage(store, positionals[0]!, ...(options.platform ? [parsePlatform(options.platform)] : []));
     stdout.write(`${JSON.stringify({ name: image.name, digest: image.descriptor.digest, mediaType: image.descriptor.mediaType, manifest: image.manifest, config: image.config }, null, 2)}\n`);

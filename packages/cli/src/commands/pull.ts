@@ -14,7 +14,8 @@ export default defineCommand({
   positionals: { min: 1, max: 1 },
   async run({ options, positionals }, { globals, stdout, stderr }) {
     skipWasmTierUp();
-    const { Store, pull, parsePlatform } = await import('@oci/image');
+    // The modules pull needs, not the whole library (layers, imports): `oci pull` starts faster.
+    const [{ Store }, { pull }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/pull'), import('@oci/image/platform')]);
     const store = await Store.open(storeDir(globals), { create: true });
     const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
     try {

@@ -14,7 +14,7 @@ export default defineCommand({
   positionals: { min: 1, max: 2 },
   async run({ options, positionals }, { globals, stdout, stderr }) {
     skipWasmTierUp();
-    const { Store, push } = await import('@oci/image');
+    const [{ Store }, { push }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/push')]);
     const store = await Store.open(storeDir(globals));
     const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
     try {

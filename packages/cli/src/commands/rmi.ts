@@ -8,7 +8,7 @@ export default defineCommand({
   options: {},
   positionals: { min: 1, max: Infinity },
   async run({ positionals }, { globals, stdout }) {
-    const { Store, removeImage } = await import('@oci/image');
+    const [{ Store }, { removeImage }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);
     const store = await Store.open(storeDir(globals));
     for (const ref of positionals) stdout.write(`removed ${await removeImage(store, ref)}\n`);
   },

@@ -3,7 +3,7 @@
  * `--ca-cert`, a stall timeout (no headers, or no body bytes, for `timeout` ms), redirects
  * followed by hand so that credentials never travel to another host (blob storage behind a
  * signed URL), and retries with backoff for what a later attempt may fix: 5xx, 429, lost
- * connections. Only the parts of undici this uses are loaded: its index costs 100+ ms at start.
+ * connections.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -49,14 +49,12 @@ type AgentClass = typeof import('undici').Agent;
 type RequestMethod = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 let undici: { Agent: AgentClass; request: RequestMethod } | undefined;
 
-// Agent and Dispatcher#request only: undici's index also loads fetch, the mock agent, caches
-// and more, which costs 100+ ms on every `oci pull`.
+// Agent and Dispatcher#request only (undici's index also loads fetch, the mock agent, caches
+// and more: 100+ ms), from one bundled file (scripts/vendor-undici.mjs), resolved by package
+// name so that it is found from the oci bundle too.
 function loadUndici() {
-  if (!undici) {
-    const require = createRequire(import.meta.url);
-    undici = { Agent: require('undici/lib/dispatcher/agent.js'), request: require('undici/lib/api/api-request.js') };
-  }
-  return undici;
+  undici ??= createRequire(import.meta.url)('@oci/image/vendor/undici') as typeof undici;
+  return undici!;
 }
 
 export class Http {
