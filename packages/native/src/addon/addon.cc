@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterResolve(env, exports);
   oci::RegisterProcess(env, exports);
   oci::RegisterTerminal(env, exports);
+  oci::RegisterBpf(env, exports);
   return exports;
 }
 

@@ -30,5 +30,6 @@ void RegisterXattr(Napi::Env env, Napi::Object exports);
 void RegisterResolve(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterTerminal(Napi::Env env, Napi::Object exports);
+void RegisterBpf(Napi::Env env, Napi::Object exports);
 
 }  // namespace oci

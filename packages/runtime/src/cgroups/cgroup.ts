@@ -9,8 +9,10 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { DeviceRule, Resources } from '@oci/bundle/runtime-spec';
+import { requireAddon } from '@oci/native';
 import { invalid, RuntimeError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/mounts.js';
+import { deviceFilterProgram } from './device-filter.js';
 import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
 import { v1Writes } from './v1.js';
 import { v2Writes } from './v2.js';
@@ -47,7 +49,8 @@ export function plannedWrites(layout: Layout, resources: Resources, deviceRules:
   const v1 = v1Controllers.size > 0 ? v1Writes(resources, deviceRules) : [];
   for (const w of v1) {
     if (v1Controllers.has(w.controller)) out.push({ hierarchy: hierarchyOf(layout, w.controller)!, write: w });
-    else if (!v2 && w.controller !== 'devices') throw unavailable(w);
+    // Without a v1 devices controller, v2 enforces device rules with an eBPF program instead.
+    else if (!v2 && (w.controller !== 'devices' || v1Controllers.size === 0)) throw unavailable(w);
   }
   if (v2) {
     for (const w of v2Writes(resources)) {
@@ -82,6 +85,7 @@ export async function createCgroup(layout: Layout, cgroupsPath: string, resource
     }
     if (v2) enableControllers(v2, dirs.get(v2)!, new Set(writes.filter((w) => w.hierarchy === v2).map((w) => w.write.controller)));
     for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write);
+    if (v2 && deviceRules.length > 0 && !hierarchyOf(layout, 'devices')) filterDevices(dirs.get(v2)!, deviceRules);
   } catch (error) {
     await removeCgroup(record);
     throw error;
@@ -127,6 +131,14 @@ function enableControllers(h: Hierarchy, dir: string, controllers: ReadonlySet<s
         throw new RuntimeError('ECREATE', `enable the ${controller} controller in ${ancestor}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
       }
     }
+  }
+}
+
+function filterDevices(dir: string, rules: readonly DeviceRule[]): void {
+  try {
+    requireAddon().attachDeviceFilter(dir, deviceFilterProgram(rules));
+  } catch (error) {
+    throw new RuntimeError('ECREATE', `cgroup: attach the device filter to ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
   }
 }
 
