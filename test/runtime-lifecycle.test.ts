@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
-import { ociBin } from './harness/cli.js';
+import { oci, ociBin } from './harness/cli.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -180,4 +180,21 @@ test('--preserve-fds passes fds to the program; other fds are closed', async (t)
   // ls opens one fd itself, for the directory it lists: 4, since 3 is taken.
   t.deepEqual(result.stdout.trim().split('\n').map(Number).sort(), [0, 1, 2, 3, 4]);
   t.is(readFileSync(path.join(out.dir, 'file'), 'utf8'), 'via-fd3\n');
+});
+
+test('a state root too long for a socket address still works (the start socket is reached by its directory)', async (t) => {
+  const deep = tempDir('deep');
+  t.teardown(deep.remove);
+  const root = path.join(deep.dir, 'a-directory-name-that-makes-the-path-long'.repeat(3));
+  const b = await bundle(t, ['true']);
+  const id = uniqueId('long');
+  t.true(path.join(root, id, 'start.sock').length > 108);
+  // The container keeps the stdio it inherits: not pipes that spawnSync would wait on.
+  const create = oci(['--root', root, 'create', '--bundle', b.dir, id], { stdio: 'ignore' });
+  t.is(create.status, 0);
+  t.teardown(() => void oci(['--root', root, 'delete', '--force', id]));
+  const start = oci(['--root', root, 'start', id]);
+  t.is(start.status, 0, start.stderr);
+  await eventually(() => oci(['--root', root, 'state', id]).stdout.includes('"stopped"'));
+  t.is(oci(['--root', root, 'delete', id]).status, 0);
 });

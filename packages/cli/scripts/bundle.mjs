@@ -1,18 +1,48 @@
-// Bundles the `oci` executable into one CommonJS file.
+// Bundles the `oci` executable into CommonJS: dist/oci.cjs (the entry: options, help, errors)
+// and one file per command, dist/commands/NAME.cjs, loaded when that command runs.
 // Why: on Node 20 an ESM entry costs ~10 ms before the first line runs, and every module
-// file a few more; engines start `oci state`/`oci create` on their hot path. One CommonJS file
-// starts within a few ms of `node -e 0` (measured by `pnpm bench startup`).
+// file a few more; engines start `oci state`/`oci create` on their hot path. CommonJS files
+// start within a few ms of `node -e 0` (measured by `pnpm bench startup`), and V8 parses every
+// byte of a file it loads: one file per command keeps `oci state` from parsing the registry
+// client and `oci pull` from parsing the runtime.
 // The libraries stay ESM for library users; only the command is bundled. Dependencies from
 // npm stay external, loaded by require() when a command first needs them.
 // Bundled code must not find its files relative to import.meta.url (it becomes this bundle's
 // URL): resolve through a package name instead, as @oci/native does.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
+
+const dist = new URL('../dist/', import.meta.url).pathname;
+const commandsDir = path.join(dist, 'src', 'commands');
+const commandsIndex = path.join(commandsDir, 'index.js');
+const commandFiles = readdirSync(commandsDir).filter((f) => f.endsWith('.js') && f !== 'index.js');
 
 const bundled = (name) => name.startsWith('@oci/') || name.startsWith('.') || name.startsWith('/');
 
-await build({
-  entryPoints: [new URL('../dist/src/main.js', import.meta.url).pathname],
-  outfile: new URL('../dist/oci.cjs', import.meta.url).pathname,
+const externalNpmPackages = {
+  name: 'external-npm-packages',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, ({ path, kind }) => (kind !== 'entry-point' && !bundled(path) ? { external: true } : undefined));
+  },
+};
+
+/** In the entry, the command list's `import('./NAME.js')` requires the command's own file. */
+const commandFilesApart = {
+  name: 'command-files-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
+      kind === 'dynamic-import' && importer === commandsIndex ? { path: path.basename(request, '.js'), namespace: 'command-file' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'command-file' }, ({ path: name }) => ({
+      contents: `export default require(${JSON.stringify(`./commands/${name}.cjs`)}).default;`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^\.\/commands\/[\w-]+\.cjs$/ }, ({ path: request }) => ({ path: request, external: true }));
+  },
+};
+
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -21,12 +51,21 @@ await build({
   logLevel: 'warning',
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [
-    {
-      name: 'external-npm-packages',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, ({ path, kind }) => (kind !== 'entry-point' && !bundled(path) ? { external: true } : undefined));
-      },
-    },
-  ],
-});
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: [path.join(dist, 'src', 'main.js')],
+    outfile: path.join(dist, 'oci.cjs'),
+    supported: { 'dynamic-import': false },
+    plugins: [commandFilesApart, externalNpmPackages],
+  }),
+  build({
+    ...common,
+    entryPoints: commandFiles.map((f) => path.join(commandsDir, f)),
+    outdir: path.join(dist, 'commands'),
+    outExtension: { '.js': '.cjs' },
+    plugins: [externalNpmPackages],
+  }),
+]);

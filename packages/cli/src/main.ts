@@ -39,7 +39,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     const merged = { ...globals, ...pickGlobals(options) };
     debug = merged.debug ?? false;
     log = createLogger({ file: merged.log, format: merged['log-format'], debug });
-    const context: Context = { globals: merged, stdout: process.stdout, stderr: process.stderr, log };
+    // Getters: creating process.stdout loads Node's stream modules (milliseconds), which
+    // commands that print nothing (create, start, kill, delete) need not pay.
+    const context: Context = {
+      globals: merged,
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
+      log,
+    };
     return (await command.run({ options, positionals, rest }, context)) ?? 0;
   } catch (error) {
     return report(error, { name, subject, debug, log });

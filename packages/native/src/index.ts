@@ -2,9 +2,10 @@
  * Loads the native parts: the helper executable (always needed by the runtime) and the addon
  * (an optional accelerator for the image package, required by the runtime).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
@@ -32,8 +33,8 @@ export interface NativeAddon {
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** The exit of a child as { code } or { signal }, null while it runs; throws ECHILD for a non-child. */
   reap(pidfd: number): ProcessExit | null;
-  /** Calls back once, on the event loop, when the process of the pidfd has exited. */
-  onExit(pidfd: number, callback: () => void): void;
+  /** Calls back once, on the event loop, when the fd is readable (a pidfd: when its process exited). */
+  onReadable(fd: number, callback: () => void): void;
   /** Two connected unix stream sockets (close-on-exec). */
   socketpair(): [number, number];
   /** The fd queued with SCM_RIGHTS on a unix socket; EAGAIN when none is queued. */
@@ -45,14 +46,41 @@ export interface NativeAddon {
   restoreTerminal(fd: number, saved: Buffer): void;
   /** TIOCSWINSZ on a terminal. */
   setWindowSize(fd: number, rows: number, columns: number): void;
+  /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup v2 directory. */
+  attachDeviceFilter(cgroupDir: string, instructions: Buffer): void;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */
 export type ProcessExit = { code: number; signal?: undefined } | { signal: number; code?: undefined };
 
 const require = createRequire(import.meta.url);
-// Found through the package's name, not relative to this file: the oci command is a bundle.
-const buildDir = path.join(path.dirname(require.resolve('@oci/native/package.json')), 'build', 'Release');
+
+/**
+ * This package's directory. Found by its name, not relative to this file, since the oci
+ * command is a bundle elsewhere; and without require.resolve's set-up, which costs 3-5 ms on
+ * every command of the runtime's hot path: this file is in the package (a library user), or
+ * the package is in a node_modules above the bundle (the oci command).
+ */
+function packageDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const own = path.join(here, '..', '..');
+  if (isThisPackage(own)) return own;
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', '@oci', 'native');
+    if (isThisPackage(candidate)) return realpathSync(candidate);
+    if (dir === path.dirname(dir)) return path.dirname(require.resolve('@oci/native/package.json'));
+  }
+}
+
+function isThisPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === '@oci/native';
+  } catch {
+    return false;
+  }
+}
+
+const buildDir = path.join(packageDir(), 'build', 'Release');
 
 /** Absolute path of the helper executable built by node-gyp. */
 export const helperPath: string = path.join(buildDir, 'oci-helper');

@@ -48,7 +48,7 @@ test('a pidfd signals its process, tells when it exited, and reaps our child', a
   const pidfd = addon.pidfdOpen(pid);
   t.teardown(() => closeSync(pidfd));
   t.is(addon.reap(pidfd), null);
-  const exited = new Promise<void>((resolve) => addon.onExit(pidfd, resolve));
+  const exited = new Promise<void>((resolve) => addon.onReadable(pidfd, resolve));
   addon.pidfdSendSignal(pidfd, 9);
   await exited;
   t.deepEqual(addon.reap(pidfd), { signal: 9 });

@@ -7,11 +7,11 @@
  * are done with it, which is when the outcome is known.
  */
 import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { helperPath, requireAddon } from '@oci/native';
 import { RuntimeError } from './errors.js';
 import { ProcessHandle } from './pidfd.js';
 import { encodePlan, type Op } from './plan/ops.js';
+import { readToEnd, writeAll } from './socket.js';
 
 /** Where each fd lands in the helper, for a given number of passed fds. */
 export interface FdLayout {
@@ -64,10 +64,10 @@ export async function runPlan(plan: readonly Op[], options: HelperOptions): Prom
   } finally {
     closeSync(theirs);
   }
-  const sync = new Socket({ fd: ours, readable: true, writable: true });
-  const messages = readMessages(sync);
-  sync.write(encodePlan(plan));
-  const [received, helperExit] = await Promise.all([messages, helper.wait()]);
+  // A helper that dies early closes its end (EPIPE): what it said before dying tells why.
+  writeAll(ours, encodePlan(plan));
+  const [bytes, helperExit] = await Promise.all([readToEnd(ours), helper.wait()]);
+  const received = bytes.toString('utf8').split('\0').filter(Boolean);
 
   const pid = Number(received.find((m) => m.startsWith('pid '))?.slice(4)) || undefined;
   const error = received.find((m) => m.startsWith('error '))?.slice(6);
@@ -77,17 +77,6 @@ export async function runPlan(plan: readonly Op[], options: HelperOptions): Prom
     throw new RuntimeError('ECREATE', error ?? `the helper ended without a word (${how})`);
   }
   return { pid };
-}
-
-function readMessages(socket: Socket): Promise<string[]> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // EPIPE or ECONNRESET when the helper died before reading the whole plan: what it said
-    // before dying is the story, and 'close' follows.
-    socket.on('error', () => {});
-    socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean)));
-  });
 }
 
 /** Kills and reaps a container process that never became ready (it is our child). */

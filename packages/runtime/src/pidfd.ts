@@ -40,7 +40,7 @@ export class ProcessHandle {
 
   /** Resolves once the process has exited (it may still await reaping). */
   exited(): Promise<void> {
-    this.#exited ??= new Promise((resolve) => requireAddon().onExit(this.fd, resolve));
+    this.#exited ??= new Promise((resolve) => requireAddon().onReadable(this.fd, resolve));
     return this.#exited;
   }
 

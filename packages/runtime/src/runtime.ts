@@ -4,8 +4,7 @@
  * returns no Node process needs to stay alive (the container's first process waits on its
  * start socket; its state is on disk and its status is read from the system).
  */
-import { closeSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUNTIME_SPEC_VERSION } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
@@ -17,10 +16,10 @@ import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
 import { initPlan } from './plan/build.js';
-import { attachTerminal } from './terminal.js';
 import { deviceRules } from './plan/devices.js';
 import { homeOf } from './plan/home.js';
 import { parseSignal } from './signals.js';
+import { readToEnd } from './socket.js';
 import { StateStore, type Lock, type StoredState } from './state/store.js';
 import { readProcessStat, statusOf, isAlive, type Status } from './state/status.js';
 
@@ -110,7 +109,8 @@ export class Runtime {
     const container = await this.#create(id, { ...options, receiveTerminal: true });
     const forward = (signal: NodeJS.Signals) => process.kill(container.pid, signal);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-    const terminal = container.terminal === undefined ? undefined : attachTerminal(container.terminal);
+    // Loaded only for a terminal: node:tty costs milliseconds to load.
+    const terminal = container.terminal === undefined ? undefined : (await import('./terminal.js')).attachTerminal(container.terminal);
     try {
       await this.start(id);
       const exit = await container.wait();
@@ -368,22 +368,24 @@ function signalAll(state: StoredState, signal: number): void {
   }
 }
 
-/** Connects to the start socket; resolves with the container's error text, or '' once it exec'd. */
-function requestStart(socketPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') reject(notRunning());
-      else reject(error);
-    });
-    socket.once('close', (hadError) => {
-      if (hadError) return;
-      const text = Buffer.concat(chunks).toString('utf8').replace(/\0$/, '');
-      resolve(text.startsWith('error ') ? text.slice('error '.length) : text);
-    });
-  });
+/**
+ * Connects to the start socket; resolves with the container's error text, or '' once it
+ * exec'd. A path too long for a socket address (108 bytes) is reached through its directory's fd.
+ */
+async function requestStart(socketPath: string): Promise<string> {
+  let fd: number;
+  const dir = Buffer.byteLength(socketPath) < 108 ? undefined : openSync(path.dirname(socketPath), 'r');
+  try {
+    fd = requireAddon().connectUnix(dir === undefined ? socketPath : `/proc/self/fd/${dir}/${path.basename(socketPath)}`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT') throw notRunning();
+    throw error;
+  } finally {
+    if (dir !== undefined) closeSync(dir);
+  }
+  const text = (await readToEnd(fd)).toString('utf8').replace(/\0$/, '');
+  return text.startsWith('error ') ? text.slice('error '.length) : text;
 }
 
 /** Whole or absent, never half-written: engines read it as soon as create returns. */

@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { print } from '../print.js';
 import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
@@ -13,13 +14,13 @@ export default defineCommand({
   async run({ options }, context) {
     const states = await (await openRuntime(context)).list();
     if (options.quiet) {
-      context.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+      print(states.map((s) => `${s.id}\n`).join(''));
     } else if (options.format === 'json') {
-      context.stdout.write(`${JSON.stringify(states)}\n`);
+      print(`${JSON.stringify(states)}\n`);
     } else {
       const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root'])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      context.stdout.write(rows.map((r) => `${r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`).join(''));
+      print(rows.map((r) => `${r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`).join(''));
     }
   },
 });

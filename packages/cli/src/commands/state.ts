@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { print } from '../print.js';
 import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
@@ -9,6 +10,6 @@ export default defineCommand({
   positionals: { min: 1, max: 1 },
   async run({ positionals }, context) {
     const state = await (await openRuntime(context)).state(positionals[0]!);
-    context.stdout.write(`${JSON.stringify(state, null, '  ')}\n`);
+    print(`${JSON.stringify(state, null, '  ')}\n`);
   },
 });

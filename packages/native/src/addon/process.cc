@@ -190,15 +190,17 @@ Napi::Value Reap(const Napi::CallbackInfo &info) {
   return result;
 }
 
-// onExit(pidfd, callback): calls back once, on the event loop, when the process has exited.
-struct ExitWatch {
+// onReadable(fd, callback): calls back once, on the event loop, when the fd is readable: data
+// or the end on a socket, the exit of the process of a pidfd. Without Node's net module, whose
+// loading costs milliseconds on every `oci` command that talks to a helper or a container.
+struct ReadableWatch {
   uv_poll_t poll;
   Napi::FunctionReference callback;
   Napi::AsyncContext *context;
 };
 
-void OnPidfdReadable(uv_poll_t *poll, int, int) {
-  auto *watch = static_cast<ExitWatch *>(poll->data);
+void OnFdReadable(uv_poll_t *poll, int, int) {
+  auto *watch = static_cast<ReadableWatch *>(poll->data);
   uv_poll_stop(poll);
   Napi::Env env = watch->callback.Env();
   {
@@ -206,28 +208,28 @@ void OnPidfdReadable(uv_poll_t *poll, int, int) {
     watch->callback.MakeCallback(env.Global(), {}, *watch->context);
   }
   uv_close(reinterpret_cast<uv_handle_t *>(poll), [](uv_handle_t *handle) {
-    auto *done = static_cast<ExitWatch *>(handle->data);
+    auto *done = static_cast<ReadableWatch *>(handle->data);
     delete done->context;
     delete done;
   });
 }
 
-Napi::Value OnExit(const Napi::CallbackInfo &info) {
+Napi::Value OnReadable(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!CheckArgs(info, 2, "nf")) return env.Undefined();
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return env.Undefined();
-  auto *watch = new ExitWatch();
+  auto *watch = new ReadableWatch();
   watch->poll.data = watch;
   int err = uv_poll_init(loop, &watch->poll, IntArg(info, 0));
-  if (err == 0) err = uv_poll_start(&watch->poll, UV_READABLE, OnPidfdReadable);
+  if (err == 0) err = uv_poll_start(&watch->poll, UV_READABLE, OnFdReadable);
   if (err != 0) {
     delete watch;
     ErrnoError(env, -err, "uv_poll_start").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
-  watch->context = new Napi::AsyncContext(env, "oci.onExit");
+  watch->context = new Napi::AsyncContext(env, "oci.onReadable");
   return env.Undefined();
 }
 
@@ -294,7 +296,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
-  exports.Set("onExit", Napi::Function::New(env, OnExit, "onExit"));
+  exports.Set("onReadable", Napi::Function::New(env, OnReadable, "onReadable"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
   exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
