@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pullBenchmark } from './pull.js';
+import { runtimeBenchmark } from './runtime.js';
 import { startup } from './startup.js';
 
 export interface Benchmark {
@@ -13,7 +14,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup, pullBenchmark];
+const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {

@@ -1,0 +1,138 @@
+/**
+ * The runtime against Debian's runc 1.1.5, on one busybox bundle running /bin/true:
+ * - `oci run` against `runc run` (target: within 1.5x), with and without NODE_EXTRA_CA_CERTS,
+ *   with `node -e 0` and `oci --version` beside them to show where the time goes;
+ * - the library: a Node process creating, starting, waiting for and deleting containers itself
+ *   (target: at least 5x faster per container than `runc run`), with the time of each step;
+ * - 50 containers created and started at once, all waited for and deleted, and a check that
+ *   nothing (state, cgroup, process) is left.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultSpec } from '@oci/bundle/default-spec';
+import { Runtime } from '@oci/runtime';
+import { busyboxRootfs } from '@oci/test/harness/bundle';
+import { ociBin } from '@oci/test/harness/cli';
+import { command, formatMs, measure, median, report, type Case } from './measure.js';
+import type { Benchmark } from './run.js';
+
+export const runtimeBenchmark: Benchmark = {
+  name: 'runtime',
+  describe: 'oci run and the runtime library against runc run (busybox /bin/true); 50 containers at once',
+  async run({ rounds }) {
+    // State roots on tmpfs (/run), as runc's and ours are by default.
+    const work = mkdtempSync('/run/oci-bench-');
+    const devNull = openSync('/dev/null', 'r+');
+    try {
+      const bundle = path.join(work, 'bundle');
+      await busyboxRootfs(bundle);
+      const spec = defaultSpec();
+      spec.process!.terminal = false;
+      spec.process!.args = ['/bin/true'];
+      writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      const roots = { runc: path.join(work, 'runc'), oci: path.join(work, 'oci'), lib: path.join(work, 'lib') };
+      await cli(bundle, roots, rounds);
+      await library(bundle, roots, rounds, devNull);
+      await concurrent(bundle, roots, devNull);
+    } finally {
+      closeSync(devNull);
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};
+
+let counter = 0;
+const nextId = () => `bench-${process.pid}-${++counter}`;
+
+function runcRun(bundle: string, root: string): Case {
+  return {
+    name: 'runc run',
+    run() {
+      return command('runc run', 'runc', ['--root', root, 'run', '--bundle', bundle, nextId()]).run();
+    },
+  };
+}
+
+async function cli(bundle: string, roots: Record<string, string>, rounds: number): Promise<void> {
+  const withCa = process.env.NODE_EXTRA_CA_CERTS;
+  const variants: [string, NodeJS.ProcessEnv][] = [['without NODE_EXTRA_CA_CERTS', { ...process.env, NODE_EXTRA_CA_CERTS: '' }]];
+  if (withCa) variants.push([`with NODE_EXTRA_CA_CERTS=${withCa}`, process.env]);
+  for (const [label, env] of variants) {
+    const ociRun: Case = {
+      name: 'oci run',
+      run: () => command('oci run', process.execPath, [ociBin, '--root', roots.oci!, 'run', '--bundle', bundle, nextId()], { env }).run(),
+    };
+    const timings = await measure(
+      [runcRun(bundle, roots.runc!), ociRun, command('node -e 0', process.execPath, ['-e', '0'], { env }), command('oci --version', process.execPath, [ociBin, '--version'], { env })],
+      rounds,
+      3,
+    );
+    report(`oci run of busybox /bin/true, ${label} (target: within 1.5x of runc)`, timings);
+    const [runc, oci, node, version] = timings.map((t) => t.median) as [number, number, number, number];
+    console.log(
+      `  where oci run's ${formatMs(oci)} go: Node's own start ${formatMs(node)}, loading the oci command ${formatMs(version - node)}, ` +
+        `the runtime ${formatMs(oci - version)} (runc's whole run: ${formatMs(runc)})`,
+    );
+  }
+}
+
+async function library(bundle: string, roots: Record<string, string>, rounds: number, devNull: number): Promise<void> {
+  const runtime = new Runtime({ root: roots.lib! });
+  const steps: Record<'create' | 'start' | 'wait' | 'delete', number[]> = { create: [], start: [], wait: [], delete: [] };
+  const lib: Case = {
+    name: 'library: create, start, wait, delete',
+    async run() {
+      const id = nextId();
+      let t = performance.now();
+      const lap = (step: keyof typeof steps) => {
+        const now = performance.now();
+        steps[step].push(now - t);
+        t = now;
+      };
+      const container = await runtime.create(id, { bundle, stdio: [devNull, devNull, devNull] });
+      lap('create');
+      await runtime.start(id);
+      lap('start');
+      await container.wait();
+      lap('wait');
+      await runtime.delete(id);
+      lap('delete');
+    },
+  };
+  const timings = await measure([runcRun(bundle, roots.runc!), lib], rounds, 3);
+  report('a Node process running busybox /bin/true through the runtime library, per container (target: at least 5x faster than runc run)', timings);
+  console.log(`  speed-up over runc run: ${(timings[0]!.median / timings[1]!.median).toFixed(2)}x`);
+  console.log(`  steps (medians): ${Object.entries(steps).map(([step, samples]) => `${step} ${formatMs(median(samples))}`).join(', ')}`);
+}
+
+async function concurrent(bundle: string, roots: Record<string, string>, devNull: number): Promise<void> {
+  const runtime = new Runtime({ root: roots.lib! });
+  const count = 50;
+  const ids = Array.from({ length: count }, nextId);
+  const started = performance.now();
+  const exits = await Promise.all(
+    ids.map(async (id) => {
+      const container = await runtime.create(id, { bundle, stdio: [devNull, devNull, devNull] });
+      await runtime.start(id);
+      const exit = await container.wait();
+      await runtime.delete(id);
+      return exit;
+    }),
+  );
+  const ours = performance.now() - started;
+  const runcStarted = performance.now();
+  const runcExits = await Promise.all(
+    ids.map(
+      (id) =>
+        new Promise<number | null>((resolve) => spawn('runc', ['--root', roots.runc!, 'run', '--bundle', bundle, id], { stdio: 'ignore' }).once('exit', resolve)),
+    ),
+  );
+  const runc = performance.now() - runcStarted;
+  const leftState = existsSync(roots.lib!) ? readdirSync(roots.lib!).length : 0;
+  const leftCgroups = ids.filter((id) => existsSync(`/sys/fs/cgroup/pids/${id}`) || existsSync(`/sys/fs/cgroup/unified/${id}`)).length;
+  console.log(`\n${count} containers created and started at once, waited for and deleted`);
+  console.log(`  library   ${formatMs(ours).padStart(9)}  (${formatMs(ours / count)} per container)  exits 0: ${exits.filter((e) => e.code === 0).length}/${count}`);
+  console.log(`  runc run  ${formatMs(runc).padStart(9)}  (${formatMs(runc / count)} per container)  exits 0: ${runcExits.filter((s) => s === 0).length}/${count}`);
+  console.log(`  left behind by the library: ${leftState} state directories, ${leftCgroups} cgroups`);
+}
