@@ -12,8 +12,9 @@
  * container processes, mounts, cgroups); the same forced clean-up runs when the test process
  * exits without calling `stop()`.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { killProcesses, killProcessesUsing, removeCgroup, unmountUnder } from './host.js';
 import { run, runOk, type Outcome, type RunOptions } from './run.js';
@@ -97,6 +98,9 @@ export function startPodman(options: PodmanOptions = {}): Podman {
   };
   const podman = (args: readonly string[], runOptions: RunOptions = {}) => run('podman', args, { env, ...runOptions });
 
+  // podman never passes --root: each runtime keeps its containers' state in its default root
+  // (/run/runc, /run/oci), outside `dir`. A forced clean-up asks each runtime used to delete them.
+  const runtimes = new Set<string>();
   let cleanedUp = false;
   const forceCleanUp = () => {
     if (cleanedUp) return;
@@ -105,6 +109,9 @@ export function startPodman(options: PodmanOptions = {}): Podman {
     // conmon and podman's exit command (`podman … container cleanup`) name paths in `dir`.
     killProcesses((argv) => argv.some((arg) => arg.includes(dir)));
     killProcessesUsing(dir);
+    for (const id of containerIds(at('storage'))) {
+      for (const runtime of runtimes) spawnSync(runtime, ['delete', '--force', id], { stdio: 'ignore', timeout: 10_000 });
+    }
     removeCgroup(cgroupParent);
     unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true });
@@ -118,7 +125,10 @@ export function startPodman(options: PodmanOptions = {}): Podman {
     async pull(reference) {
       await runOk('podman', ['pull', '--quiet', reference], { env, timeout: 120_000 });
     },
-    runOptions: (runtime) => ['--runtime', runtime, '--network', 'none', '--cgroup-parent', cgroupParent],
+    runOptions(runtime) {
+      runtimes.add(runtime);
+      return ['--runtime', runtime, '--network', 'none', '--cgroup-parent', cgroupParent];
+    },
     async stop() {
       try {
         await podman(['rm', '--all', '--force', '--time', '0'], { timeout: 60_000 });
@@ -127,4 +137,12 @@ export function startPodman(options: PodmanOptions = {}): Podman {
       }
     },
   };
+}
+
+/** Ids of the containers podman's storage holds (`<driver>-containers/<id>` under the graph root). */
+function containerIds(graphRoot: string): string[] {
+  if (!existsSync(graphRoot)) return [];
+  return readdirSync(graphRoot)
+    .filter((entry) => entry.endsWith('-containers'))
+    .flatMap((entry) => readdirSync(path.join(graphRoot, entry)).filter((id) => /^[0-9a-f]{64}$/.test(id)));
 }
