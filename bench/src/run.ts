@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { pullBenchmark } from './pull.js';
 import { runtimeBenchmark } from './runtime.js';
 import { startup } from './startup.js';
+import { unpackBenchmark } from './unpack.js';
 
 export interface Benchmark {
   name: string;
@@ -14,7 +15,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark];
+const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, unpackBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {

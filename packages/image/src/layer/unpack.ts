@@ -85,12 +85,13 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
   const destination = path.resolve(target);
   checkTarget(destination);
   const work = `${destination}.partial-${randomBytes(6).toString('hex')}`;
+  mkdirSync(path.dirname(destination), { recursive: true });
   mkdirSync(work, 0o755);
-  // The rootfs belongs to the container's root (shifted by the maps), unless the image says otherwise.
-  if (!rootless) chownSync(work, mapId(options.uidMap, 0, 'uid'), mapId(options.gidMap, 0, 'gid'));
   const skipped: SkippedItem[] = [];
   let entries = 0;
   try {
+    // The rootfs belongs to the container's root (shifted by the maps), unless the image says otherwise.
+    if (!rootless) chownSync(work, mapId(options.uidMap, 0, 'uid'), mapId(options.gidMap, 0, 'gid'));
     const rootDir = realpathSync(work);
     for (const [i, layer] of layers.entries()) {
       const applier = new LayerApplier(rootDir, addon, {
