@@ -142,28 +142,40 @@ export class LayerApplier implements TarHandler {
     const dir = this.root.resolveDir(parent, true)!;
     const path = `${dir}/${name}`;
     if (header.type === 'hardlink') return this.#hardlink(path, header);
-    let existing = lstatSync(path, { throwIfNoEntry: false });
-    if (existing && !(existing.isDirectory() && header.type === 'directory')) {
-      this.#remove(path, existing);
-      existing = undefined;
-    }
     this.#touched.add(path);
 
     switch (header.type) {
       case 'file':
-        this.#file = { fd: openSync(path, CREATE_FILE, 0o600), path, header };
+        this.#file = { fd: this.#make(path, () => openSync(path, CREATE_FILE, 0o600))!, path, header };
         return;
       case 'directory':
-        if (!existing) mkdirSync(path, 0o700);
+        this.#make(path, () => mkdirSync(path, 0o700), { keepDirectory: true });
         return this.#directory(path, header);
       case 'symlink':
-        symlinkSync(header.linkname, path);
+        this.#make(path, () => symlinkSync(header.linkname, path));
         this.#chown(path, header);
         this.#xattrs(path, header);
         return lutimesSync(path, header.atime ?? header.mtime, header.mtime);
       default:
         return this.#special(path, header);
     }
+  }
+
+  /**
+   * Runs `make` to create `path`; when something is there already (rare: an entry over a lower
+   * layer's, found by EEXIST rather than a stat of every path), removes it and makes it again,
+   * except a directory that a directory entry keeps (then `make`'s result is undefined).
+   */
+  #make<T>(path: string, make: () => T, { keepDirectory = false } = {}): T | undefined {
+    try {
+      return make();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const existing = lstatSync(path);
+    if (keepDirectory && existing.isDirectory()) return undefined;
+    this.#remove(path, existing);
+    return make();
   }
 
   // "./" in the archive: the rootfs directory itself takes its owner, mode and times.
@@ -202,7 +214,7 @@ export class LayerApplier implements TarHandler {
     const why = !addon ? 'the native addon is not built' : rootless && !fifo ? 'rootless' : undefined;
     if (why) return this.options.skip({ path: this.root.show(path), what: fifo ? 'fifo' : 'device', reason: why });
     const kind = fifo ? constants.S_IFIFO : header.type === 'block-device' ? constants.S_IFBLK : constants.S_IFCHR;
-    addon!.mknod(path, kind | 0o600, header.devmajor, header.devminor);
+    this.#make(path, () => addon!.mknod(path, kind | 0o600, header.devmajor, header.devminor));
     this.#chown(path, header);
     chmodSync(path, header.mode);
     this.#xattrs(path, header);

@@ -5,6 +5,7 @@
  * for 210 MB against 2.3 s for fzstd, pure JS, the other maintained choice); both in a worker
  * thread (inflate.ts).
  */
+import { Digester, type DigestAlgorithm } from '../digest.js';
 import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
 import { inflateInWorker } from './inflate.js';
@@ -20,9 +21,10 @@ export function sniffCompression(head: Uint8Array): Compression {
 
 /**
  * The uncompressed stream of `source`. `expected` 'auto' takes what the magic bytes say;
- * otherwise they must agree with it.
+ * otherwise they must agree with it. With `algorithm`, the generator returns the digest of the
+ * uncompressed bytes (a layer's diff_id), computed off the main thread when it inflates.
  */
-export async function* decompress(source: AsyncIterable<Uint8Array>, expected: Compression | 'auto'): AsyncGenerator<Buffer> {
+export async function* decompress(source: AsyncIterable<Uint8Array>, expected: Compression | 'auto', algorithm?: DigestAlgorithm): AsyncGenerator<Buffer, string | undefined> {
   const iterator = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
@@ -48,8 +50,13 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, expected: C
       yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   }
-  if (compression === 'none') return yield* all();
-  yield* inflateInWorker(all(), compression);
+  if (compression !== 'none') return yield* inflateInWorker(all(), compression, algorithm);
+  const digester = algorithm ? new Digester(algorithm) : undefined;
+  for await (const chunk of all()) {
+    digester?.update(chunk);
+    yield chunk;
+  }
+  return digester?.digest();
 }
 
 function describe(compression: Compression): string {

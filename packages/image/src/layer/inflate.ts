@@ -21,7 +21,7 @@ const INPUT_WINDOW = 8;
 const CHUNK_SIZE = 256 << 10;
 
 type ToWorker = { type: 'input'; data: ArrayBuffer } | { type: 'end' } | { type: 'taken'; bytes: number };
-type FromWorker = { type: 'output'; data: ArrayBuffer } | { type: 'more' } | { type: 'done' } | { type: 'error'; message: string; code?: string };
+type FromWorker = { type: 'output'; data: ArrayBuffer } | { type: 'more' } | { type: 'done'; digest?: string } | { type: 'error'; message: string; code?: string };
 
 interface WorkerData {
   compression: 'gzip' | 'zstd';
@@ -30,6 +30,8 @@ interface WorkerData {
   /** Compressed chunks in flight to the worker, so it never waits for the next. */
   inputWindow: number;
   chunkSize: number;
+  /** Hash the inflated bytes (the layer's diff_id) here, off the main thread. */
+  algorithm: string | undefined;
 }
 
 // Runs inside the worker, from its source text: it must not refer to anything outside itself.
@@ -37,7 +39,9 @@ function inflaterMain(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const zlib = require('node:zlib') as typeof import('node:zlib');
-  const { compression, zstdPath, window, inputWindow, chunkSize } = workerData as WorkerData;
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const { compression, zstdPath, window, inputWindow, chunkSize, algorithm } = workerData as WorkerData;
+  const hash = algorithm ? createHash(algorithm) : undefined;
   const port = parentPort!;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   let inflater: import('node:stream').Transform;
@@ -54,12 +58,13 @@ function inflaterMain(): void {
   }
   let outstanding = 0;
   inflater.on('data', (chunk: Buffer) => {
+    hash?.update(chunk);
     const copy = new Uint8Array(chunk); // zlib's output buffers share memory: send a copy
     outstanding += copy.byteLength;
     post({ type: 'output', data: copy.buffer }, [copy.buffer]);
     if (outstanding > window) inflater.pause();
   });
-  inflater.on('end', () => post({ type: 'done' }));
+  inflater.on('end', () => post({ type: 'done', digest: hash && `${algorithm}:${hash.digest('hex')}` }));
   inflater.on('error', (error: Error) => post({ type: 'error', message: error.message }));
   port.on('message', (message: ToWorker) => {
     if (message.type === 'input') {
@@ -74,13 +79,17 @@ function inflaterMain(): void {
   for (let i = 0; i < inputWindow; i++) post({ type: 'more' });
 }
 
-/** The decompressed stream of `source`, inflated in a worker thread. */
-export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd'): AsyncGenerator<Buffer> {
-  const workerData: WorkerData = { compression, zstdPath: compression === 'zstd' ? resolveZstd() : undefined, window: OUTPUT_WINDOW, inputWindow: INPUT_WINDOW, chunkSize: CHUNK_SIZE };
+/**
+ * The decompressed stream of `source`, inflated in a worker thread; its return value is the
+ * digest of the inflated bytes when `algorithm` is given.
+ */
+export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', algorithm?: string): AsyncGenerator<Buffer, string | undefined> {
+  const workerData: WorkerData = { compression, zstdPath: compression === 'zstd' ? resolveZstd() : undefined, window: OUTPUT_WINDOW, inputWindow: INPUT_WINDOW, chunkSize: CHUNK_SIZE, algorithm };
   const worker = new Worker(`(${inflaterMain.toString()})()`, { eval: true, workerData });
   const input = source[Symbol.asyncIterator]();
   const queue: Buffer[] = [];
   let finished = false;
+  let digest: string | undefined;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -104,7 +113,10 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
   worker.on('message', (message: FromWorker) => {
     if (message.type === 'more') void feed();
     else if (message.type === 'output') queue.push(Buffer.from(message.data));
-    else if (message.type === 'done') finished = true;
+    else if (message.type === 'done') {
+      finished = true;
+      digest = message.digest;
+    }
     else failure ??= message.code === 'ENOZSTD' ? new ImageError('ELAYER', message.message) : new ImageError('ELAYER', `corrupt ${compression} data (${message.message})`);
     notify();
   });
@@ -125,7 +137,7 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
         continue;
       }
       if (failure) throw failure;
-      if (finished) return;
+      if (finished) return digest;
       await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {

@@ -265,14 +265,13 @@ function checksumMatches(block: Buffer): boolean {
   } catch {
     return false; // not even a number there
   }
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return stored === unsigned || stored === signed;
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += block[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += block[i]!;
+  if (stored === unsigned) return true;
+  let high = 0; // bytes above 127 count 256 less when signed
+  for (let i = 0; i < BLOCK; i++) if ((i < 148 || i >= 156) && block[i]! > 127) high++;
+  return stored === unsigned - 256 * high;
 }
 
 function readString(block: Buffer, offset: number, length: number): string {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
-import { Digester, parseDigest } from '../digest.js';
+import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { layerCompression, type Compression } from '../media-types.js';
 import type { ImageConfig, Platform } from '../oci-types.js';
@@ -126,7 +126,6 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
 
 async function applyLayer(layer: LayerInput, applier: LayerApplier, progress: (bytes: number, done: boolean) => void): Promise<void> {
   const compression = compressionOf(layer);
-  const digester = layer.diffId ? new Digester(parseDigest(layer.diffId).algorithm) : undefined;
   const reader = new TarReader(applier);
   const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
   let bytes = 0;
@@ -137,19 +136,24 @@ async function applyLayer(layer: LayerInput, applier: LayerApplier, progress: (b
       progress(bytes, false);
     }
   }
+  let diffId: string | undefined;
+  const tar = decompress(counted(), compression, layer.diffId ? parseDigest(layer.diffId).algorithm : undefined);
   try {
-    for await (const chunk of decompress(counted(), compression)) {
-      digester?.update(chunk);
-      reader.feed(chunk);
+    for (let next = await tar.next(); ; next = await tar.next()) {
+      if (next.done) {
+        diffId = next.value;
+        break;
+      }
+      reader.feed(next.value);
     }
   } finally {
+    await tar.return(undefined); // stops the inflating worker when the applier gave up early
     (stored as { destroy?: () => void }).destroy?.(); // a file stream left half-read keeps its fd
   }
   reader.finish();
   applier.finish();
-  if (digester) {
-    const actual = digester.digest();
-    if (actual !== layer.diffId) throw new ImageError('ELAYER', `diff_id mismatch: the uncompressed layer is ${actual}, the image config says ${layer.diffId}`);
+  if (layer.diffId && diffId !== layer.diffId) {
+    throw new ImageError('ELAYER', `diff_id mismatch: the uncompressed layer is ${diffId}, the image config says ${layer.diffId}`);
   }
   progress(bytes, true);
 }
