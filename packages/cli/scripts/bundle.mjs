@@ -9,7 +9,7 @@
 // npm stay external, loaded by require() when a command first needs them.
 // Bundled code must not find its files relative to import.meta.url (it becomes this bundle's
 // URL): resolve through a package name instead, as @oci/native does.
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -44,6 +44,9 @@ const commandFilesApart = {
 
 const common = {
   bundle: true,
+  // import() becomes require(): the files run from V8's code cache (scripts/code-cache.cjs),
+  // where Node 20 cannot resolve an import(). npm dependencies must therefore be CommonJS.
+  supported: { 'dynamic-import': false },
   platform: 'node',
   format: 'cjs',
   target: 'node20',
@@ -53,12 +56,22 @@ const common = {
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 
+// Code caches of the previous build (scripts/code-cache.cjs) would never match again.
+for (const dir of [dist, path.join(dist, 'commands')]) {
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // first build
+  }
+  for (const name of names) if (name.endsWith('.v8cache')) rmSync(path.join(dir, name), { force: true });
+}
+
 await Promise.all([
   build({
     ...common,
     entryPoints: [path.join(dist, 'src', 'main.js')],
     outfile: path.join(dist, 'oci.cjs'),
-    supported: { 'dynamic-import': false },
     plugins: [commandFilesApart, externalNpmPackages],
   }),
   build({

@@ -49,7 +49,18 @@ export interface PlanResult {
   pid: number;
 }
 
-export async function runPlan(plan: readonly Op[], options: HelperOptions): Promise<PlanResult> {
+/**
+ * A helper spawned and waiting for its plan. Spawning first lets the helper's exec overlap
+ * with the cgroup and plan work of create; a create that fails before `run` calls `abort`.
+ */
+export interface WaitingHelper {
+  /** Sends the plan; resolves once the container's process is ready, or rejects with the step that failed. */
+  run(plan: readonly Op[]): Promise<PlanResult>;
+  /** No plan after all: the helper reads the end of its socket, exits, and is reaped. */
+  abort(): Promise<void>;
+}
+
+export function spawnHelper(options: HelperOptions): WaitingHelper {
   const addon = requireAddon();
   const fds = fdLayout(options.passFds);
   const [ours, theirs] = addon.socketpair();
@@ -64,19 +75,26 @@ export async function runPlan(plan: readonly Op[], options: HelperOptions): Prom
   } finally {
     closeSync(theirs);
   }
-  // A helper that dies early closes its end (EPIPE): what it said before dying tells why.
-  writeAll(ours, encodePlan(plan));
-  const [bytes, helperExit] = await Promise.all([readToEnd(ours), helper.wait()]);
-  const received = bytes.toString('utf8').split('\0').filter(Boolean);
-
-  const pid = Number(received.find((m) => m.startsWith('pid '))?.slice(4)) || undefined;
-  const error = received.find((m) => m.startsWith('error '))?.slice(6);
-  if (error !== undefined || !received.includes('ready') || pid === undefined) {
-    if (pid !== undefined) await killChild(pid);
-    const how = helperExit.signal !== undefined ? `signal ${helperExit.signal}` : `exit status ${helperExit.code}`;
-    throw new RuntimeError('ECREATE', error ?? `the helper ended without a word (${how})`);
-  }
-  return { pid };
+  return {
+    async run(plan) {
+      // A helper that dies early closes its end (EPIPE): what it said before dying tells why.
+      writeAll(ours, encodePlan(plan));
+      const [bytes, helperExit] = await Promise.all([readToEnd(ours), helper.wait()]);
+      const received = bytes.toString('utf8').split('\0').filter(Boolean);
+      const pid = Number(received.find((m) => m.startsWith('pid '))?.slice(4)) || undefined;
+      const error = received.find((m) => m.startsWith('error '))?.slice(6);
+      if (error !== undefined || !received.includes('ready') || pid === undefined) {
+        if (pid !== undefined) await killChild(pid);
+        const how = helperExit.signal !== undefined ? `signal ${helperExit.signal}` : `exit status ${helperExit.code}`;
+        throw new RuntimeError('ECREATE', error ?? `the helper ended without a word (${how})`);
+      }
+      return { pid };
+    },
+    async abort() {
+      closeSync(ours);
+      await helper.wait();
+    },
+  };
 }
 
 /** Kills and reaps a container process that never became ready (it is our child). */

@@ -11,7 +11,7 @@ import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { loadBundle } from './config.js';
 import { notRunning, RuntimeError } from './errors.js';
-import { fdLayout, runPlan } from './helper.js';
+import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
@@ -128,15 +128,19 @@ export class Runtime {
     validateId(id);
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
-    const console = this.#consoleFor(proc.terminal ?? false, options);
-    let terminal: number | undefined;
     const lock = await this.store.reserve(id);
+    let console: { theirs: number; ours?: number } | undefined;
+    let helper: WaitingHelper | undefined;
     let cgroup: CreatedCgroup | undefined;
     let pid: number | undefined;
+    let terminal: number | undefined;
     try {
+      console = this.#consoleFor(proc.terminal ?? false, options);
       const listenFds = options.listenFds ?? 0;
       const passFds = listenFds + (options.preserveFds ?? 0);
       if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+      // Spawned first: its exec overlaps with the cgroup and plan work below.
+      helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: console?.theirs });
       cgroup = await createCgroup(cgroupLayout(), bundle.spec.linux?.cgroupsPath ?? id, bundle.spec.linux?.resources ?? {}, deviceRules(bundle.spec));
       const plan = initPlan({
         bundle,
@@ -150,12 +154,13 @@ export class Runtime {
         consoleFd: console === undefined ? undefined : fdLayout(passFds).console,
         warn: this.#warn,
       });
-      ({ pid } = await runPlan(plan, { stdio: options.stdio ?? [0, 1, 2], passFds, console: console?.theirs }));
+      const running = helper;
+      helper = undefined;
+      ({ pid } = await running.run(plan));
       if (console?.ours !== undefined) terminal = requireAddon().receiveFd(console.ours);
       const stat = readProcessStat(pid);
       if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
-      const handle = ProcessHandle.open(pid)!;
-      this.#children.set(id, { handle, exit: undefined });
+      this.#children.set(id, { handle: ProcessHandle.open(pid)!, exit: undefined });
       this.store.write({
         ociVersion: RUNTIME_SPEC_VERSION,
         id,
@@ -169,6 +174,7 @@ export class Runtime {
       });
       if (options.pidFile) writePidFile(options.pidFile, pid);
     } catch (error) {
+      await helper?.abort();
       await this.#undoCreate(id, pid, cgroup);
       throw error;
     } finally {
