@@ -4,12 +4,12 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
-import { oci } from './harness/cli.js';
+import { oci, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
@@ -99,6 +99,10 @@ test('a bundle that is there is replaced only with --force', (t) => {
   t.is(again.status, 1);
   t.regex(again.stderr, /^oci: unpack busybox: .*b already holds a bundle \(config\.json\): use --force to replace it\n$/);
   t.true(existsSync(path.join(dir, 'b/rootfs/extra')), 'nothing was touched');
+  rmSync(path.join(dir, 'b/config.json'));
+  const rootfsOnly = run(['unpack', 'busybox', 'b']);
+  t.is(rootfsOnly.status, 1);
+  t.regex(rootfsOnly.stderr, /b\/rootfs is not empty: use --force to replace it\n$/, 'a non-empty rootfs alone needs --force too');
   const forced = run(['unpack', '--force', 'busybox', 'b']);
   t.is(forced.status, 0, forced.stderr);
   t.false(existsSync(path.join(dir, 'b/rootfs/extra')), 'the rootfs was replaced');
@@ -162,4 +166,47 @@ test('oci spec --rootless writes what runc spec --rootless does', (t) => {
   t.deepEqual(ours.mounts!.find((m) => m.destination === '/sys'), runc.mounts!.find((m) => m.destination === '/sys'));
   t.deepEqual(ours.mounts!.find((m) => m.destination === '/dev/pts')!.options, runc.mounts!.find((m) => m.destination === '/dev/pts')!.options);
   t.is(ours.linux!.resources, undefined);
+});
+
+test('not root: rootless by itself (no chown, devices and capabilities skipped with a warning, modes kept)', async (t) => {
+  const nobody = 65534;
+  const { store, dir, run } = workspace(t);
+  const layout = tempDir('layout');
+  t.teardown(layout.remove);
+  const image = buildImage(
+    [
+      busybox,
+      await tarLayer([
+        { path: 'dev/', type: 'directory' },
+        { path: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },
+        { path: 'bin/ping', mode: 0o4755, content: 'ping', pax: { 'SCHILY.xattr.security.capability': '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' } },
+        { path: 'locked/', type: 'directory', mode: 0o500, uid: 1000 },
+        { path: 'locked/inside', mode: 0o400, uid: 1000, content: 'written before the directory was locked' },
+      ]),
+    ],
+    { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } },
+  );
+  writeLayout(layout.dir, { rootless: image });
+  pushLayout(layout.dir, 'rootless', `${registry.host}/library/busybox:rootless`);
+  t.is(run(['pull', '--quiet', 'busybox:rootless']).status, 0);
+  // An unprivileged user's own store and directory.
+  for (const d of [store, dir]) {
+    spawnSync('chown', ['-R', `${nobody}:${nobody}`, d]);
+    chmodSync(d, 0o755);
+  }
+  const result = spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', process.execPath, ociBin, '--store', store, 'unpack', 'busybox:rootless', 'b'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, HOME: '/nonexistent' },
+  });
+  t.is(result.status, 0, result.stderr);
+  t.regex(result.stderr, /^oci: warning: unpack docker\.io\/library\/busybox:rootless: skipped 1 devices \(rootless\)\n/m);
+  t.regex(result.stderr, /skipped 1 xattrs \(EPERM\)/);
+  const rootfs = path.join(dir, 'b/rootfs');
+  t.false(existsSync(path.join(rootfs, 'dev/null')));
+  t.is(statSync(path.join(rootfs, 'bin/ping')).mode & 0o7777, 0o4755);
+  t.is(statSync(path.join(rootfs, 'locked')).mode & 0o7777, 0o500);
+  t.is(statSync(path.join(rootfs, 'locked/inside')).uid, nobody, 'owned by the user who unpacked');
+  t.true(spec(path.join(dir, 'b')).linux!.namespaces!.some((n) => n.type === 'user'));
+  t.deepEqual(spec(path.join(dir, 'b')).linux!.uidMappings, [{ containerID: 0, hostID: nobody, size: 1 }]);
 });
