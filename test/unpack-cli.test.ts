@@ -186,19 +186,32 @@ test('not root: rootless by itself (no chown, devices and capabilities skipped w
     ],
     { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } },
   );
-  writeLayout(layout.dir, { rootless: image });
+  const locked = await tarLayer([{ path: 'ro/', type: 'directory', mode: 0o555 }, { path: 'ro/sub/', type: 'directory', mode: 0o500 }, { path: 'ro/sub/file', content: 'x' }]);
+  const broken = buildImage([locked, Buffer.alloc(10240)], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } }, (tar, i) => ({
+    data: i === 0 ? gzipSync(tar) : gzipSync(tar).subarray(0, 20),
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  }));
+  writeLayout(layout.dir, { rootless: image, broken });
   pushLayout(layout.dir, 'rootless', `${registry.host}/library/busybox:rootless`);
+  pushLayout(layout.dir, 'broken', `${registry.host}/library/busybox:broken`);
   t.is(run(['pull', '--quiet', 'busybox:rootless']).status, 0);
+  t.is(run(['pull', '--quiet', 'busybox:broken']).status, 0);
   // An unprivileged user's own store and directory.
   for (const d of [store, dir]) {
     spawnSync('chown', ['-R', `${nobody}:${nobody}`, d]);
     chmodSync(d, 0o755);
   }
-  const result = spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', process.execPath, ociBin, '--store', store, 'unpack', 'busybox:rootless', 'b'], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, HOME: '/nonexistent' },
-  });
+  const asNobody = (args: string[]) =>
+    spawnSync('setpriv', ['--reuid', String(nobody), '--regid', String(nobody), '--clear-groups', process.execPath, ociBin, '--store', store, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: '/nonexistent' },
+    });
+  const failed = asNobody(['unpack', 'busybox:broken', 'broken']);
+  t.is(failed.status, 1);
+  t.regex(failed.stderr, /^oci: unpack busybox:broken: layer 2: corrupt gzip data/);
+  t.deepEqual(readdirSync(path.join(dir, 'broken')), [], 'the read-only directories of layer 1 were removed too');
+  const result = asNobody(['unpack', 'busybox:rootless', 'b']);
   t.is(result.status, 0, result.stderr);
   t.regex(result.stderr, /^oci: warning: unpack docker\.io\/library\/busybox:rootless: skipped 1 devices \(rootless\)\n/m);
   t.regex(result.stderr, /skipped 1 xattrs \(EPERM\)/);

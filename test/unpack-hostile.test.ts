@@ -4,7 +4,7 @@
  * addon (the userspace walk); the host directory the attacks aim at must stay as it was.
  */
 import test, { type ExecutionContext } from 'ava';
-import { lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ImageError, Store, unpack, type ImageConfig } from '@oci/image';
@@ -58,6 +58,8 @@ interface Attack {
   layers: (host: string) => TarEntry[][];
   /** Without it the unpack must succeed; with it, fail with a message matching. */
   error?: RegExp;
+  /** Unpack rootless (directories stay writable until the layer ends, then get their modes). */
+  rootless?: boolean;
   /** Checks on the unpacked rootfs when it succeeds. */
   check?: (t: ExecutionContext, rootfs: string, host: string) => void;
 }
@@ -104,6 +106,12 @@ const attacks: Attack[] = [
     layers: (h) => [[symlink('m', h), { path: 'm/', type: 'directory', mode: 0o777, uid: 4242 }]],
     check: (t, r) => t.true(lstatSync(path.join(r, 'm')).isDirectory()),
   },
+  {
+    name: 'rootless: a directory replaced by a symlink to a host file later in the same layer (directory modes are set at the end)',
+    layers: (h) => [[{ path: 'late/', type: 'directory', mode: 0o700, mtime: new Date(0) }, symlink('late', `${h}/victim`)]],
+    rootless: true,
+    check: (t, r, h) => t.is(readlinkSync(path.join(r, 'late')), `${h}/victim`),
+  },
   { name: 'the root entry as a symlink', layers: (h) => [[symlink('./', h)]], error: /root of the layer is a symlink/ },
   { name: 'a symlink loop as a parent', layers: () => [[symlink('a', 'b'), symlink('b', 'a'), file('a/x')]], error: /too many levels of symlinks/ },
   { name: 'a bare .wh.', layers: () => [[file('dir/.wh.', '')]], error: /invalid whiteout '\.wh\.'/ },
@@ -118,7 +126,7 @@ for (const attack of attacks) {
       const out = tempDir('out');
       t.teardown(out.remove);
       const rootfs = path.join(out.dir, 'rootfs');
-      const run = unpack({ store, image: 'image' }, rootfs, { addon });
+      const run = unpack({ store, image: 'image' }, rootfs, { addon, rootless: attack.rootless ?? false });
       if (attack.error) {
         const error = await t.throwsAsync(run, { instanceOf: ImageError }, resolver);
         t.regex(error!.message, attack.error, resolver);

@@ -121,6 +121,8 @@ export class LayerApplier implements TarHandler {
   /** After the last entry: directory times (and, rootless, their final modes). */
   finish(): void {
     for (const dir of this.#directories.reverse()) {
+      // A later entry of the layer may have replaced it (with a symlink, even): never follow.
+      if (!lstatSync(dir.path, { throwIfNoEntry: false })?.isDirectory()) continue;
       if (this.options.rootless) chmodSync(dir.path, dir.mode);
       lutimesSync(dir.path, dir.atime, dir.mtime);
     }

@@ -4,7 +4,7 @@
  * when every layer applied and checked out, so `target` never holds half an image.
  */
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { parseDigest } from '../digest.js';
@@ -115,10 +115,10 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
       entries += applier.entries;
     }
     checkTarget(destination);
-    if (readdirSync(path.dirname(destination)).includes(path.basename(destination))) rmdirSync(destination);
+    if (existsSync(destination)) rmdirSync(destination); // an empty directory: checked just above
     renameSync(work, destination);
   } catch (error) {
-    rmSync(work, { recursive: true, force: true });
+    removeTree(work);
     throw error;
   }
   return { image, config: image?.config, entries, skipped };
@@ -197,5 +197,23 @@ async function loadAddon(): Promise<NativeAddon | null> {
     return (await import('@oci/native')).loadAddon();
   } catch {
     return null; // @oci/native is optional
+  }
+}
+
+/**
+ * Removes what a failed unpack left. Unprivileged, directories of finished layers already have
+ * their final modes (0555, say), which rm cannot enter: give them back to their owner first.
+ */
+function removeTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    const unlock = (at: string) => {
+      chmodSync(at, 0o700);
+      for (const entry of readdirSync(at, { withFileTypes: true })) if (entry.isDirectory()) unlock(path.join(at, entry.name));
+    };
+    unlock(dir);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
