@@ -40,7 +40,8 @@ test('create does not run the program until start', async (t) => {
   const out = tempDir('out');
   t.teardown(out.remove);
   const marker = path.join(out.dir, 'marker');
-  const { id } = await created(t, ['sh', '-c', 'echo ran > /out/marker'], (spec) => {
+  // Written aside and renamed: the marker appears whole.
+  const { id } = await created(t, ['sh', '-c', 'echo ran > /out/.marker && mv /out/.marker /out/marker'], (spec) => {
     spec.mounts!.push({ destination: '/out', type: 'bind', source: out.dir, options: ['rbind', 'rw'] });
   });
   t.is(stateOf(id).status, 'created');
