@@ -1,5 +1,5 @@
 /** A state root for runtime tests, the `oci` command bound to it, and what tests check after. */
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { SpawnSyncOptions } from 'node:child_process';
 import { oci, type Result } from './cli.js';
@@ -40,7 +40,12 @@ export function stateRoot(): StateRoot {
     },
     cgroups: (id) => (JSON.parse(readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { cgroup: { dirs: string[] } }).cgroup.dirs,
     exists: (id) => existsSync(path.join(root, id)),
-    remove,
+    remove() {
+      // A test that failed midway may have left containers: their processes and cgroups
+      // outlive the directory unless deleted first.
+      for (const id of readdirSync(root)) if (!id.startsWith('.')) oci(['--root', root, 'delete', '--force', id]);
+      remove();
+    },
   };
 }
 
