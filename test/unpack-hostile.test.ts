@@ -228,3 +228,11 @@ test('bad input: a layer blob missing from the store', async (t) => {
   rmSync(store.blobPath(manifest.layers[1].digest));
   await expectFailure(t, store, /^layer 2: blob sha256:[0-9a-f]{64} is missing from the store/, 'ENOTFOUND');
 });
+
+test('bad input: a corrupt first layer while the next ones are already inflating', async (t) => {
+  const gz = gzipSync(await payload());
+  for (let i = 100; i < 140; i++) gz[i] ^= 0x5a;
+  const big = gzipSync(await tarLayer([file('big', 'z'.repeat(8 << 20))]));
+  const image = buildImage([Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)], { architecture: 'amd64', os: 'linux' }, (_tar, i) => ({ data: i === 0 ? gz : big, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
+  await expectFailure(t, await throughRegistry(t, image), /^layer 1: corrupt gzip data/);
+});

@@ -16,7 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
 
-const OUTPUT_WINDOW = 16 << 20;
+/** Inflated bytes a worker may run ahead of the applier (the next layer inflates during this one). */
+const OUTPUT_WINDOW = 64 << 20;
 const INPUT_WINDOW = 8;
 const CHUNK_SIZE = 256 << 10;
 

@@ -93,7 +93,12 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
     // The rootfs belongs to the container's root (shifted by the maps), unless the image says otherwise.
     if (!rootless) chownSync(work, mapId(options.uidMap, 0, 'uid'), mapId(options.gidMap, 0, 'gid'));
     const rootDir = realpathSync(work);
+    // Each layer is opened (and starts inflating, in its worker) while the one before it is
+    // applied: the applier's syscalls and the next layer's inflating overlap.
+    let upcoming = layers.length > 0 ? openLayer(layers[0]!) : undefined;
     for (const [i, layer] of layers.entries()) {
+      const current = upcoming!;
+      upcoming = i + 1 < layers.length ? openLayer(layers[i + 1]!) : undefined;
       const applier = new LayerApplier(rootDir, addon, {
         rootless,
         uidMap: options.uidMap,
@@ -105,11 +110,12 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
         },
       });
       try {
-        await applyLayer(layer, applier, (bytes, done) =>
+        await (await current).applyTo(applier, (bytes, done) =>
           options.onProgress?.({ layer: i + 1, layers: layers.length, digest: layer.digest, bytes, size: layer.size, entries: applier.entries, done }),
         );
       } catch (error) {
         applier.abort();
+        void upcoming?.then((next) => next.close(), () => {});
         throw inLayer(error, i + 1);
       }
       entries += applier.entries;
@@ -124,38 +130,64 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
   return { image, config: image?.config, entries, skipped };
 }
 
-async function applyLayer(layer: LayerInput, applier: LayerApplier, progress: (bytes: number, done: boolean) => void): Promise<void> {
+/** A layer whose stream is open and whose first uncompressed bytes are already asked for. */
+interface OpenedLayer {
+  /** Feeds the whole layer to `applier`, checks its diff_id, and closes it. */
+  applyTo(applier: LayerApplier, progress: (bytes: number, done: boolean) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Not awaited by the caller until the layer's turn: its errors then surface as that layer's.
+function openLayer(layer: LayerInput): Promise<OpenedLayer> {
+  const opened = openNow(layer);
+  opened.catch(() => {}); // handled when awaited; a layer never reached must not crash the process
+  return opened;
+}
+
+async function openNow(layer: LayerInput): Promise<OpenedLayer> {
   const compression = compressionOf(layer);
-  const reader = new TarReader(applier);
   const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
   let bytes = 0;
+  let report: ((bytes: number) => void) | undefined;
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of stored) {
       bytes += chunk.byteLength;
       yield chunk;
-      progress(bytes, false);
+      report?.(bytes);
     }
   }
-  let diffId: string | undefined;
   const tar = decompress(counted(), compression, layer.diffId ? parseDigest(layer.diffId).algorithm : undefined);
-  try {
-    for (let next = await tar.next(); ; next = await tar.next()) {
-      if (next.done) {
-        diffId = next.value;
-        break;
-      }
-      reader.feed(next.value);
-    }
-  } finally {
+  const first = tar.next(); // starts the worker now
+  first.catch(() => {});
+  const close = async () => {
     await tar.return(undefined); // stops the inflating worker when the applier gave up early
     (stored as { destroy?: () => void }).destroy?.(); // a file stream left half-read keeps its fd
-  }
-  reader.finish();
-  applier.finish();
-  if (layer.diffId && diffId !== layer.diffId) {
-    throw new ImageError('ELAYER', `diff_id mismatch: the uncompressed layer is ${diffId}, the image config says ${layer.diffId}`);
-  }
-  progress(bytes, true);
+  };
+  return {
+    close,
+    async applyTo(applier, progress) {
+      report = (n) => progress(n, false);
+      const reader = new TarReader(applier);
+      let diffId: string | undefined;
+      try {
+        for (let next = await first; ; next = await tar.next()) {
+          if (next.done) {
+            diffId = next.value;
+            break;
+          }
+          reader.feed(next.value);
+        }
+      } finally {
+        await close();
+      }
+      reader.finish();
+      applier.finish();
+      if (layer.diffId && diffId !== layer.diffId) {
+        throw new ImageError('ELAYER', `diff_id mismatch: the uncompressed layer is ${diffId}, the image config says ${layer.diffId}`);
+      }
+      progress(bytes, true);
+    },
+  };
 }
 
 function compressionOf(layer: LayerInput): Compression | 'auto' {
