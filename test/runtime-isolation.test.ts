@@ -132,3 +132,18 @@ test('the kernel enforces the pids limit: forking past it fails', async (t) => {
   });
   t.is(roomy.status, 0, roomy.stderr);
 });
+
+test('the container has its own session keyring, named after it, unless --no-new-keyring', async (t) => {
+  const unmaskKeys = (spec: TestBundle['spec']) => {
+    spec.linux!.maskedPaths = spec.linux!.maskedPaths!.filter((p) => p !== '/proc/keys');
+  };
+  const own = await run(t, ['cat', '/proc/keys'], unmaskKeys);
+  t.is(own.status, 0, own.stderr);
+  t.regex(own.stdout, new RegExp(`keyring\\s+${own.id}: empty`));
+  const bundle = await busyboxBundle(['cat', '/proc/keys'], unmaskKeys);
+  t.teardown(bundle.remove);
+  const id = uniqueId('iso');
+  const shared = state.oci(['run', '--no-new-keyring', '--bundle', bundle.dir, id]);
+  t.is(shared.status, 0, shared.stderr);
+  t.notRegex(shared.stdout, new RegExp(id));
+});

@@ -22,7 +22,8 @@
         "src/helper/console.c",
         "src/helper/process.c",
         "src/helper/credentials.c",
-        "src/helper/start.c"
+        "src/helper/start.c",
+        "src/helper/keyring.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]

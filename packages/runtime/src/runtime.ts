@@ -39,6 +39,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** chroot instead of pivot_root (a rootfs on ramfs). */
   noPivot?: boolean;
+  /** Keep the caller's session keyring instead of giving the container its own. */
+  noNewKeyring?: boolean;
   /** This process's fds 3…3+n-1 go to the program at the same numbers. */
   preserveFds?: number;
   /** Socket-activation fds (systemd's LISTEN_FDS) passed first, announced to the program. */
@@ -129,20 +131,21 @@ export class Runtime {
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
     const lock = await this.store.reserve(id);
-    let console: { theirs: number; ours?: number } | undefined;
+    let consoleSocket: { theirs: number; ours?: number } | undefined;
     let helper: WaitingHelper | undefined;
     let cgroup: CreatedCgroup | undefined;
     let pid: number | undefined;
     let terminal: number | undefined;
     try {
-      console = this.#consoleFor(proc.terminal ?? false, options);
+      consoleSocket = this.#consoleFor(proc.terminal ?? false, options);
       const listenFds = options.listenFds ?? 0;
       const passFds = listenFds + (options.preserveFds ?? 0);
       if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
       // Spawned first: its exec overlaps with the cgroup and plan work below.
-      helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: console?.theirs });
+      helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs });
       cgroup = await createCgroup(cgroupLayout(), bundle.spec.linux?.cgroupsPath ?? id, bundle.spec.linux?.resources ?? {}, deviceRules(bundle.spec));
       const plan = initPlan({
+        id,
         bundle,
         stateDir: this.store.dir(id),
         cgroup: cgroup.record,
@@ -150,14 +153,15 @@ export class Runtime {
         host: hostFacts(),
         home: homeOf(bundle.rootfs, proc.user.uid),
         noPivot: options.noPivot,
+        noNewKeyring: options.noNewKeyring,
         passFds,
-        consoleFd: console === undefined ? undefined : fdLayout(passFds).console,
+        consoleFd: consoleSocket === undefined ? undefined : fdLayout(passFds).console,
         warn: this.#warn,
       });
       const running = helper;
       helper = undefined;
       ({ pid } = await running.run(plan));
-      if (console?.ours !== undefined) terminal = requireAddon().receiveFd(console.ours);
+      if (consoleSocket?.ours !== undefined) terminal = requireAddon().receiveFd(consoleSocket.ours);
       const stat = readProcessStat(pid);
       if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
       this.#children.set(id, { handle: ProcessHandle.open(pid)!, exit: undefined });
@@ -178,7 +182,7 @@ export class Runtime {
       await this.#undoCreate(id, pid, cgroup);
       throw error;
     } finally {
-      if (console) for (const fd of new Set([console.ours ?? console.theirs, console.theirs])) closeSync(fd);
+      if (consoleSocket) for (const fd of new Set([consoleSocket.ours ?? consoleSocket.theirs, consoleSocket.theirs])) closeSync(fd);
       lock.release();
     }
     return { id, pid, terminal, wait: () => this.#wait(id) };

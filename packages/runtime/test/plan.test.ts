@@ -80,6 +80,7 @@ function plan(adjust: (spec: Spec) => void = () => {}, options: Partial<InitPlan
   spec.process!.terminal = false;
   adjust(spec);
   return initPlan({
+    id: 'c1',
     bundle: { dir: '/b', rootfs: '/b/rootfs', spec },
     stateDir: '/run/oci/c1',
     cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
@@ -98,7 +99,7 @@ test('the plan for the default spec runs the steps in runc\'s order', (t) => {
   const ops = plan();
   const order = [...new Set(names(ops))];
   t.deepEqual(order, [
-    'cgroup', 'start_socket', 'clone', 'setsid', 'propagate', 'rootfs', 'mount', 'symlink', 'mkdirs', 'mknod', 'pivot_root',
+    'cgroup', 'start_socket', 'clone', 'setsid', 'session_keyring', 'propagate', 'rootfs', 'mount', 'symlink', 'mkdirs', 'mknod', 'pivot_root',
     'remount_readonly', 'hostname', 'readonly_path', 'mask', 'rlimit', 'no_new_privs', 'chdir', 'close_fds', 'credentials',
     'umask', 'find_program', 'ready', 'wait_start', 'exec',
   ]);
@@ -109,6 +110,8 @@ test('the plan for the default spec runs the steps in runc\'s order', (t) => {
   t.deepEqual(find(ops, 'exec'), ['exec', 1, 'sh', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/root']);
   t.deepEqual(find(ops, 'find_program'), ['find_program', 'sh', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   t.deepEqual(find(ops, 'umask'), ['umask', 0o22]);
+  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', 'c1']);
+  t.falsy(find(plan(undefined, { noNewKeyring: true }), 'session_keyring'));
 });
 
 test('namespaces given by path are joined before clone and not created', (t) => {

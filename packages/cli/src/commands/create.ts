@@ -6,7 +6,7 @@ export const createOptions = {
   'pid-file': { type: 'string', value: 'FILE', describe: "write the container process's pid to FILE" },
   'console-socket': { type: 'string', value: 'PATH', describe: "unix socket to send the terminal's master to (process.terminal)" },
   'no-pivot': { type: 'boolean', describe: 'chroot instead of pivot_root (a rootfs on ramfs)' },
-  'no-new-keyring': { type: 'boolean', describe: 'accepted for runc compatibility (no session keyring is made)' },
+  'no-new-keyring': { type: 'boolean', describe: "keep the caller's session keyring instead of a new one for the container" },
   'preserve-fds': { type: 'number', value: 'N', describe: 'pass fds 3 to 3+N-1 to the program' },
 } as const;
 
@@ -23,6 +23,7 @@ export default defineCommand({
       pidFile: options['pid-file'],
       consoleSocket: options['console-socket'],
       noPivot: options['no-pivot'],
+      noNewKeyring: options['no-new-keyring'],
       preserveFds: options['preserve-fds'],
       listenFds: listenFds(),
     });

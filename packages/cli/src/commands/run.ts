@@ -20,6 +20,7 @@ export default defineCommand({
       pidFile: options['pid-file'],
       consoleSocket: options['console-socket'],
       noPivot: options['no-pivot'],
+      noNewKeyring: options['no-new-keyring'],
       preserveFds: options['preserve-fds'],
       listenFds: listenFds(),
       detach: options.detach,

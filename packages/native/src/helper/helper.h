@@ -74,6 +74,7 @@ op_fn op_setsid, op_oom_score_adj, op_rlimit, op_sysctl, op_no_new_privs;       
 op_fn op_umask, op_chdir, op_close_fds, op_find_program, op_exec;                  /* process.c */
 op_fn op_credentials;                                                              /* credentials.c */
 op_fn op_start_socket, op_ready, op_wait_start;                                    /* start.c */
+op_fn op_session_keyring;                                                          /* keyring.c */
 
 /* Runs a decoded plan (plan.c). */
 void run_plan(struct helper *h, char *plan, size_t length);

@@ -30,6 +30,7 @@ static const struct op ops[] = {
     {"start_socket", 2, 2, op_start_socket},
     {"clone", 2, 2, op_clone},
     {"setsid", 0, 0, op_setsid},
+    {"session_keyring", 1, 1, op_session_keyring},
     {"propagate", 2, 2, op_propagate},
     {"rootfs", 1, 1, op_rootfs},
     {"mount", 5, 5, op_mount},

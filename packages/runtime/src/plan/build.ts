@@ -3,7 +3,7 @@
  *
  *   helper:     join the v1 cgroups, oom score, join namespaces, listen for start, clone
  *               (into the v2 cgroup)
- *   container:  new session, mount propagation, rootfs, mounts, /dev, pivot_root, terminal,
+ *   container:  new session and keyring, mount propagation, rootfs, mounts, /dev, pivot_root, terminal,
  *               read-only remounts, hostname, sysctls, read-only and masked paths, rlimits,
  *               no_new_privs, cwd, fds, credentials, umask, program lookup, "ready",
  *               wait for start, exec.
@@ -27,6 +27,8 @@ export interface HostFacts {
 }
 
 export interface InitPlanOptions {
+  /** The container's id: it names the container's session keyring. */
+  id: string;
   bundle: Bundle;
   /** The container's state directory: the start socket goes there. */
   stateDir: string;
@@ -38,6 +40,8 @@ export interface InitPlanOptions {
   home: string;
   /** chroot instead of pivot_root (--no-pivot). */
   noPivot?: boolean;
+  /** Keep the caller's session keyring (--no-new-keyring). */
+  noNewKeyring?: boolean;
   /** fds 3… passed to the program; the rest are closed at exec. */
   passFds: number;
   /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
@@ -58,6 +62,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
     ['start_socket', options.stateDir, START_SOCKET],
     ['clone', namespaces.cloneFlags, options.cgroup.unified ?? ''],
     ['setsid'],
+    ...(options.noNewKeyring ? [] : [['session_keyring', options.id] as Op]),
     ...rootfsOps(options),
     ...(process.terminal ? [consoleOp(spec, options.consoleFd)] : []),
     ...finishingOps(spec),

@@ -21,6 +21,8 @@ export interface OpArgs {
       cgroup v2 directory given (or '' for none). */
   clone: [flags: number, cgroup2: string];
   setsid: [];
+  /** Join a new session keyring of this name. */
+  session_keyring: [name: string];
   /** Propagation flags on a host path (before rootfs) or a container path (after). */
   propagate: [path: string, flags: number];
   rootfs: [path: string];
