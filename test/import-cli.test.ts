@@ -79,6 +79,7 @@ test('a legacy docker save archive: every image and tag lands in the store, and 
   writeFileSync(path.join(dir, 'save.tar'), await legacySave());
   const imported = run(['import', 'save.tar']);
   t.is(imported.status, 0, imported.stderr);
+  t.regex(imported.stdout, /^docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64}\nexample\.com\/tools\/echo:1 docker\.io\/library\/echo:latest sha256:[0-9a-f]{64}\n$/);
   t.deepEqual(refNames(store).sort(), ['docker.io/library/busybox:latest', 'docker.io/library/echo:latest', 'example.com/tools/echo:1']);
   t.is(run(['unpack', 'example.com/tools/echo:1', 'echo']).status, 0);
   t.is(runcRun(path.join(dir, 'echo')).stdout, 'saved by docker\n');

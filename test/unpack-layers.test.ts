@@ -163,6 +163,9 @@ test('three layers: every entry type, whiteouts, opaque directories and replacem
     ['opaque/new-after', 'opaque/new-before', 'opaque/sub', 'opaque/sub/deep3'],
   );
   t.is(tree['opaque']!.mode, '0751');
+  // Directory times are set once their contents are in: the archive's, not the time of unpacking.
+  const EPOCH = Date.parse('2024-01-01T00:00:00Z');
+  for (const dir of ['bin', 'opaque', 'opaque/sub', 'lower/symlink-to-dir']) t.is(statSync(`${ours.dir}/rootfs/${dir}`).mtimeMs, EPOCH, dir);
   t.is(tree['again']!.type, 'directory');
 });
 

@@ -18,13 +18,14 @@ export default defineCommand({
     tty: { type: 'boolean', short: 't', describe: 'with --bundle: config.json asks for a terminal' },
   },
   positionals: { min: 1, max: 2 },
-  async run({ options, positionals }, { globals, log }) {
+  async run({ options, positionals }, { globals, log, stdout }) {
     const [file, ref] = [path.resolve(positionals[0]!), positionals[1]];
     const image = await import('@oci/image');
     if (!options.export) {
       if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
       const store = await image.Store.open(storeDir(globals), { create: true });
-      for (const imported of await image.importDockerSave(store, file, { name: ref })) log.debug(`imported ${imported.names.join(', ')} (${imported.manifest.digest})`);
+      // As `docker load` does: one line per image, so a script sees what arrived.
+      for (const imported of await image.importDockerSave(store, file, { name: ref })) stdout.write(`${imported.names.join(' ')} ${imported.manifest.digest}\n`);
       return;
     }
     const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
@@ -41,7 +42,8 @@ export default defineCommand({
     }
     if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
     const store = await image.Store.open(storeDir(globals), { create: true });
-    await image.importDockerExport(store, file, ref, config);
+    const descriptor = await image.importDockerExport(store, file, ref, config);
+    stdout.write(`${image.parseReference(ref).toString()} ${descriptor.digest}\n`);
   },
 });
 
