@@ -35,6 +35,7 @@ test('limits are written to the cgroup files of each controller; an absolute cgr
       memory: { limit: 64 << 20, reservation: 32 << 20, swap: 128 << 20 },
       cpu: { shares: 512, quota: 20000, period: 100000, cpus: '0', mems: '0' },
       pids: { limit: 42 },
+      blockIO: { weight: 300 },
       hugepageLimits: [{ pageSize: '2MB', limit: 4 << 20 }],
     };
   });
@@ -49,6 +50,8 @@ test('limits are written to the cgroup files of each controller; an absolute cgr
   t.is(read('cpu', 'cpu.cfs_period_us'), '100000');
   t.is(read('cpuset', 'cpuset.cpus'), '0');
   t.is(read('pids', 'pids.max'), '42');
+  // This kernel's block layer uses BFQ: the weight is blkio.bfq.weight.
+  t.is(read('blkio', existsSync(path.join('/sys/fs/cgroup/blkio', parent, id, 'blkio.weight')) ? 'blkio.weight' : 'blkio.bfq.weight'), '300');
   t.is(read('unified', 'hugetlb.2MB.max'), String(4 << 20));
   t.regex(read('devices', 'devices.list'), /^c 1:3 rwm$/m);
   t.notRegex(read('devices', 'devices.list'), /^a /m);

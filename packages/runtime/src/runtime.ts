@@ -231,6 +231,7 @@ export class Runtime {
 
   /** Runs the program: the container's process stops waiting and execs it. */
   async start(id: string): Promise<void> {
+    validateId(id);
     const lock = await this.store.lock(id);
     try {
       const state = this.store.read(id);

@@ -33,6 +33,10 @@ test('v1: device rules in order, as devices.allow and devices.deny lines', (t) =
   t.throws(() => v1Writes({}, [{ allow: true, type: 'x' as 'c' }]), { message: /unknown type 'x'/ });
 });
 
+test('the blkio weight has a second name, used where the BFQ scheduler renames it', (t) => {
+  t.like(v1Writes({ blockIO: { weight: 300 } }, [])[0], { file: 'blkio.weight', value: '300', otherwise: 'blkio.bfq.weight' });
+});
+
 test('v2: shares to weight, quota to cpu.max, memory+swap to swap alone, blkio weight to io.weight', (t) => {
   t.is(sharesToWeight(1024), 39);
   t.is(sharesToWeight(2), 1);

@@ -84,7 +84,7 @@ export async function createCgroup(layout: Layout, cgroupsPath: string, resource
       if (h.controllers.includes('cpuset') && h.version === 1) inheritCpuset(made);
     }
     if (v2) enableControllers(v2, dirs.get(v2)!, new Set(writes.filter((w) => w.hierarchy === v2).map((w) => w.write.controller)));
-    for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write);
+    for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write.file, write.value, write.otherwise);
     if (v2 && deviceRules.length > 0 && !hierarchyOf(layout, 'devices')) filterDevices(dirs.get(v2)!, deviceRules);
   } catch (error) {
     await removeCgroup(record);
@@ -142,11 +142,15 @@ function filterDevices(dir: string, rules: readonly DeviceRule[]): void {
   }
 }
 
-function writeCgroupFile(dir: string, { file, value }: CgroupWrite): void {
+function writeCgroupFile(dir: string, file: string, value: string, otherwise?: string): void {
   try {
-    writeFileSync(path.join(dir, file), value);
+    // Not created when missing: a cgroup file is the kernel's, and a missing one means the
+    // controller lacks the feature (O_CREAT would fail with EACCES and hide why).
+    writeFileSync(path.join(dir, file), value, { flag: 'r+' });
   } catch (error) {
-    throw new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && otherwise) return writeCgroupFile(dir, otherwise, value);
+    throw new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${code}`, { cause: error });
   }
 }
 

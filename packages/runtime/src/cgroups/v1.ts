@@ -57,10 +57,11 @@ export function pids({ pids: p }: Resources): CgroupWrite[] {
 function blkio({ blockIO: b }: Resources): CgroupWrite[] {
   if (!b) return [];
   const out: CgroupWrite[] = [];
-  if (b.weight) out.push(write('blkio', 'blkio.weight', b.weight));
+  // Kernels whose block devices use the BFQ scheduler name the weight blkio.bfq.weight.
+  if (b.weight) out.push(write('blkio', 'blkio.weight', b.weight, 'blkio.bfq.weight'));
   if (b.leafWeight) out.push(write('blkio', 'blkio.leaf_weight', b.leafWeight));
   for (const d of b.weightDevice ?? []) {
-    if (d.weight) out.push(write('blkio', 'blkio.weight_device', `${deviceNumber(d)} ${d.weight}`));
+    if (d.weight) out.push(write('blkio', 'blkio.weight_device', `${deviceNumber(d)} ${d.weight}`, 'blkio.bfq.weight_device'));
     if (d.leafWeight) out.push(write('blkio', 'blkio.leaf_weight_device', `${deviceNumber(d)} ${d.leafWeight}`));
   }
   const throttles = [

@@ -47,8 +47,8 @@ function cpu({ cpu: c }: Resources): CgroupWrite[] {
 function io({ blockIO: b }: Resources): CgroupWrite[] {
   if (!b) return [];
   const out: CgroupWrite[] = [];
-  if (b.weight) out.push(write('io', 'io.weight', `default ${blkioToIoWeight(b.weight)}`));
-  for (const d of b.weightDevice ?? []) if (d.weight) out.push(write('io', 'io.weight', `${deviceNumber(d)} ${blkioToIoWeight(d.weight)}`));
+  if (b.weight) out.push(write('io', 'io.weight', `default ${blkioToIoWeight(b.weight)}`, 'io.bfq.weight'));
+  for (const d of b.weightDevice ?? []) if (d.weight) out.push(write('io', 'io.weight', `${deviceNumber(d)} ${blkioToIoWeight(d.weight)}`, 'io.bfq.weight'));
   const limits = [
     ['throttleReadBpsDevice', 'rbps'],
     ['throttleWriteBpsDevice', 'wbps'],

@@ -3,9 +3,16 @@ export interface CgroupWrite {
   controller: string;
   file: string;
   value: string;
+  /** The file to write instead where `file` does not exist (blkio.bfq.weight under BFQ). */
+  otherwise?: string;
 }
 
-export const write = (controller: string, file: string, value: string | number): CgroupWrite => ({ controller, file, value: String(value) });
+export const write = (controller: string, file: string, value: string | number, otherwise?: string): CgroupWrite => ({
+  controller,
+  file,
+  value: String(value),
+  ...(otherwise && { otherwise }),
+});
 
 /** "8:0" from a device entry. */
 export const deviceNumber = (d: { major: number; minor: number }) => `${d.major}:${d.minor}`;
