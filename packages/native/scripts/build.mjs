@@ -1,4 +1,6 @@
-// Builds the helper executable and the addon with node-gyp.
+// Builds the helper executable and the addon with node-gyp: configured and built on install,
+// rebuilt incrementally by `pnpm build` (make compiles only what changed), so that a change to
+// the C sources never leaves a stale helper behind. `--rebuild` starts from scratch.
 // node-gyp downloads Node's headers unless told where they are; these machines have no route to
 // nodejs.org but ship the headers beside the node binary, so point it there when they exist.
 import { spawnSync } from 'node:child_process';
@@ -8,10 +10,13 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
+const packageDir = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
+const configured = existsSync(path.join(packageDir, 'build', 'Makefile'));
+const command = process.argv.includes('--rebuild') || !configured ? 'rebuild' : 'build';
 const prefix = path.resolve(process.execPath, '..', '..');
-const args = [nodeGyp, 'rebuild', '--jobs', 'max'];
+const args = [nodeGyp, command, '--jobs', 'max', '--loglevel', 'warn'];
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
   args.push(`--nodedir=${prefix}`);
 }
-const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
+const { status } = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: packageDir });
 process.exit(status ?? 1);
