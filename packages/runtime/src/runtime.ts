@@ -9,6 +9,7 @@ import path from 'node:path';
 import { RUNTIME_SPEC_VERSION } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
+import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { loadBundle } from './config.js';
 import { notRunning, RuntimeError } from './errors.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
@@ -75,6 +76,8 @@ export interface RunOptions extends CreateOptions {
   /** Return once the program started, leaving the container running (`run -d`). */
   detach?: boolean;
 }
+
+const SIGKILL = 9;
 
 /** Signals `run` passes on to the container, as runc does (SIGWINCH becomes a resize). */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
@@ -215,7 +218,7 @@ export class Runtime {
     this.#children.delete(id);
     const handle = child?.handle ?? (pid ? ProcessHandle.open(pid) : undefined);
     if (handle) {
-      handle.signal(9);
+      handle.signal(SIGKILL);
       await handle.wait().catch(() => {});
     }
     if (cgroup) await removeCgroup(cgroup.record);
@@ -237,7 +240,8 @@ export class Runtime {
       const state = this.store.read(id);
       const status = statusOf(state, this.store.dir(id));
       if (status === 'stopped') throw new RuntimeError('ESTATE', 'cannot start a container that has stopped');
-      if (status !== 'created') throw new RuntimeError('ESTATE', `cannot start an already ${status} container`);
+      if (status === 'running') throw new RuntimeError('ESTATE', 'cannot start an already running container');
+      if (status !== 'created') throw new RuntimeError('ESTATE', `cannot start a container in the ${status} state`);
       const failure = await requestStart(this.store.startSocket(id));
       unlinkSync(this.store.startSocket(id));
       if (failure) throw new RuntimeError('ESTART', failure);
@@ -287,16 +291,45 @@ export class Runtime {
     validateId(id);
     const number = parseSignal(signal);
     const state = this.store.read(id);
-    if (all) {
-      signalAll(state, number);
-      return;
-    }
+    if (all) return signalEveryProcess(state, number);
     const handle = openIfAlive(state);
     if (!handle) throw notRunning();
     try {
       if (!handle.signal(number)) throw notRunning();
     } finally {
       handle.close();
+    }
+    // A frozen process dies only once thawed (v1): SIGKILL resumes a paused container, as in runc.
+    if (number === SIGKILL && isFrozen(state.cgroup.freezer)) thaw(state.cgroup.freezer!);
+  }
+
+  /** Freezes every process in the container's cgroup: `state` says paused until `resume`. */
+  async pause(id: string): Promise<void> {
+    await this.#withStatus(id, async (state, status) => {
+      if (status === 'paused') throw new RuntimeError('ESTATE', `container ${id} is paused already`);
+      if (status !== 'running' && status !== 'created') throw notRunning();
+      if (!state.cgroup.freezer) throw new RuntimeError('ESTATE', 'cannot pause: this host has no cgroup freezer');
+      await freeze(state.cgroup.freezer);
+    });
+  }
+
+  /** Thaws a paused container. */
+  async resume(id: string): Promise<void> {
+    await this.#withStatus(id, async (state, status) => {
+      if (status !== 'paused') throw new RuntimeError('ESTATE', 'container not paused');
+      thaw(state.cgroup.freezer!);
+    });
+  }
+
+  /** Runs `change` holding the container's lock, with its state and status as they are now. */
+  async #withStatus<T>(id: string, change: (state: StoredState, status: Status) => Promise<T>): Promise<T> {
+    validateId(id);
+    const lock = await this.store.lock(id);
+    try {
+      const state = this.store.read(id);
+      return await change(state, statusOf(state, this.store.dir(id)));
+    } finally {
+      lock.release();
     }
   }
 
@@ -323,7 +356,8 @@ export class Runtime {
         throw error;
       }
       const status = statusOf(state, this.store.dir(id));
-      if (status === 'running' && !force) throw new RuntimeError('ESTATE', `cannot delete container ${id} that is not stopped: it is running (use --force)`);
+      if ((status === 'running' || status === 'paused') && !force)
+        throw new RuntimeError('ESTATE', `cannot delete container ${id} that is not stopped: it is ${status} (use --force)`);
       await this.#stop(id, state);
       await removeCgroup(state.cgroup);
       this.store.remove(id);
@@ -336,8 +370,10 @@ export class Runtime {
   async #stop(id: string, state: StoredState): Promise<void> {
     const child = this.#children.get(id);
     const handle = child?.handle ?? openIfAlive(state);
+    if (handle) handle.signal(SIGKILL);
+    // Killed processes in a frozen v1 cgroup die only once it thaws.
+    if (isFrozen(state.cgroup.freezer)) thaw(state.cgroup.freezer!);
     if (handle) {
-      handle.signal(9);
       if (child) {
         child.exit ??= handle.wait();
         await child.exit;
@@ -349,7 +385,7 @@ export class Runtime {
     }
     // Without a pid namespace, or after the first process died, others may remain.
     for (let round = 0; cgroupPids(state.cgroup).length > 0; round++) {
-      signalAll(state, 9);
+      signalAll(state, SIGKILL);
       if (round > 1000) throw new RuntimeError('ESTATE', `container ${id}: processes survive SIGKILL`);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
@@ -367,6 +403,28 @@ function openIfAlive(state: StoredState): ProcessHandle | undefined {
     return undefined;
   }
   return handle;
+}
+
+/**
+ * kill --all: the cgroup is frozen while its processes are listed and signalled, so none forks
+ * a child that escapes the signal (as runc does); a paused container stays paused, except that
+ * SIGKILL thaws it so its processes can die.
+ */
+async function signalEveryProcess(state: StoredState, signal: number): Promise<void> {
+  const freezer = state.cgroup.freezer;
+  const paused = isFrozen(freezer);
+  let froze = false;
+  if (freezer && !paused && cgroupPids(state.cgroup).length > 0) {
+    froze = await freeze(freezer).then(
+      () => true,
+      () => false, // signalled unfrozen then, as runc does when freezing fails
+    );
+  }
+  try {
+    signalAll(state, signal);
+  } finally {
+    if (froze || (paused && signal === SIGKILL)) thaw(freezer!);
+  }
 }
 
 function signalAll(state: StoredState, signal: number): void {

@@ -13,6 +13,7 @@ import { requireAddon } from '@oci/native';
 import { invalid, RuntimeError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/mounts.js';
 import { deviceFilterProgram } from './device-filter.js';
+import { freezerFor, type FreezerRecord } from './freezer.js';
 import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
 import { v1Writes } from './v1.js';
 import { v2Writes } from './v2.js';
@@ -26,6 +27,8 @@ export interface CgroupRecord {
   unified?: string;
   /** Directories made for it, parents before children: removed on delete when empty. */
   created: string[];
+  /** What pauses it (absent on a host without a freezer). */
+  freezer?: FreezerRecord;
 }
 
 /** The container's directory in a hierarchy: an absolute cgroupsPath from the hierarchy's root,
@@ -86,6 +89,8 @@ export async function createCgroup(layout: Layout, cgroupsPath: string, resource
     if (v2) enableControllers(v2, dirs.get(v2)!, new Set(writes.filter((w) => w.hierarchy === v2).map((w) => w.write.controller)));
     for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write.file, write.value, write.otherwise);
     if (v2 && deviceRules.length > 0 && !hierarchyOf(layout, 'devices')) filterDevices(dirs.get(v2)!, deviceRules);
+    const freezer = freezerFor(controllerDir(layout, record, 'freezer'), record.unified);
+    if (freezer) record.freezer = freezer;
   } catch (error) {
     await removeCgroup(record);
     throw error;
@@ -164,6 +169,12 @@ function mountSources(layout: Layout, dirs: ReadonlyMap<Hierarchy, string>): Cgr
     const name = path.basename(h.mountPoint);
     return { name, fstype: 'cgroup', data: h.controllers.join(','), hostDir: dirs.get(h)!, aliases: name.includes(',') ? name.split(',') : [] };
   });
+}
+
+/** The container's directory in the hierarchy that enforces `controller` (v1 first, as limits are routed). */
+export function controllerDir(layout: Layout, record: CgroupRecord, controller: string): string | undefined {
+  const h = hierarchyOf(layout, controller);
+  return h && record.dirs.find((dir) => dir === h.mountPoint || dir.startsWith(`${h.mountPoint}/`));
 }
 
 /** Pids of the processes in the container's cgroup. */

@@ -1,14 +1,15 @@
 /**
  * A container's status, derived from the system rather than remembered: its first process
- * gone (or a zombie, or a different process under the same pid) means stopped; still
- * listening for `start` means created; otherwise running.
+ * gone (or a zombie, or a different process under the same pid) means stopped; its cgroup
+ * frozen means paused; still listening for `start` means created; otherwise running.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isFrozen } from '../cgroups/freezer.js';
 import type { StoredState } from './store.js';
 import { START_SOCKET } from './store.js';
 
-export type Status = 'created' | 'running' | 'stopped';
+export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ProcessStat {
   /** R, S, D, Z, T… */
@@ -38,5 +39,6 @@ export function isAlive(state: StoredState): boolean {
 
 export function statusOf(state: StoredState, stateDir: string): Status {
   if (!isAlive(state)) return 'stopped';
+  if (isFrozen(state.cgroup.freezer)) return 'paused';
   return existsSync(path.join(stateDir, START_SOCKET)) ? 'created' : 'running';
 }

@@ -1,0 +1,13 @@
+import { defineCommand } from '../command.js';
+import { openRuntime } from '../runtime.js';
+
+export default defineCommand({
+  name: 'resume',
+  summary: 'thaw a paused container',
+  usage: 'ID',
+  options: {},
+  positionals: { min: 1, max: 1 },
+  async run({ positionals }, context) {
+    await (await openRuntime(context)).resume(positionals[0]!);
+  },
+});
