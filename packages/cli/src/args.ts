@@ -66,7 +66,7 @@ export function parse<T extends OptionSpecs>(argv: readonly string[], options: T
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: negativeValuesJoined(argv, options),
       strict: true,
       allowPositionals: true,
       options: Object.fromEntries(
@@ -87,6 +87,27 @@ export function parse<T extends OptionSpecs>(argv: readonly string[], options: T
     values[name] = Array.isArray(raw) ? raw.map((v) => convert(name, spec, v, command)) : convert(name, spec, raw!, command);
   }
   return { options: values as OptionValues<T>, positionals: parsed.positionals, rest: [] };
+}
+
+/**
+ * `--memory-swap -1` as `--memory-swap=-1`: parseArgs takes a value starting with '-' for an
+ * option, which runc's command line accepts for its numbers.
+ */
+function negativeValuesJoined(argv: readonly string[], options: OptionSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const spec = arg.startsWith('--') && !arg.includes('=') ? options[arg.slice(2)] : undefined;
+    const next = argv[i + 1];
+    if (spec && spec.type !== 'boolean' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function convert(name: string, spec: OptionSpec, raw: string | boolean, command?: string): unknown {

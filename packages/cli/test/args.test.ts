@@ -30,3 +30,8 @@ test('a non-integer for a numeric option is a usage error', (t) => {
   const error = t.throws(() => parse(['--preserve-fds', 'x'], options), { instanceOf: UsageError });
   t.is(error?.message, "--preserve-fds needs an integer (got 'x')");
 });
+
+test('a negative number is the value of the option before it, as runc takes `--memory -1`', (t) => {
+  t.deepEqual(parse(['--preserve-fds', '-1', '--bundle', '-2x', 'id'], options).options, { 'preserve-fds': -1, bundle: '-2x' });
+  t.deepEqual(parse(['-d', '--', '--bundle', '-1'], options).positionals, ['--bundle', '-1']);
+});

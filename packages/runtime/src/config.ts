@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Namespace, NamespaceType, Spec } from '@oci/bundle/runtime-spec';
+import type { Namespace, NamespaceType, Resources, Spec } from '@oci/bundle/runtime-spec';
 import { invalid, RuntimeError } from './errors.js';
 
 export interface Bundle {
@@ -120,6 +120,10 @@ function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
     if (d.type !== 'p' && (!Number.isInteger(d.major) || !Number.isInteger(d.minor))) return `linux.devices[${i}] needs major and minor numbers`;
   }
   if (linux.cgroupsPath !== undefined && typeof linux.cgroupsPath !== 'string') return 'linux.cgroupsPath must be a string';
+  if (linux.resources !== undefined) {
+    const problem = checkResources(linux.resources);
+    if (problem) return `linux.resources: ${problem}`;
+  }
   return undefined;
 }
 
@@ -132,5 +136,33 @@ function checkNotYetSupported({ linux, hooks }: Spec): string | undefined {
     return 'user namespaces are not supported yet';
   if (linux?.seccomp) return 'linux.seccomp is not supported yet';
   if (hooks && Object.values(hooks).some((list) => Array.isArray(list) && list.length > 0)) return 'hooks are not supported yet';
+  return undefined;
+}
+
+const INTEGER_FIELDS = {
+  memory: ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness'],
+  cpu: ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'idle'],
+  blockIO: ['weight', 'leafWeight'],
+  pids: ['limit'],
+} as const;
+
+/** The first mistyped field of linux.resources (a limit that is not an integer…), as a phrase. */
+export function checkResources(resources: Resources): string | undefined {
+  if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) return 'not an object';
+  for (const [group, fields] of Object.entries(INTEGER_FIELDS)) {
+    const values = resources[group as keyof typeof INTEGER_FIELDS] as Record<string, unknown> | undefined;
+    if (values === undefined || values === null) continue;
+    if (typeof values !== 'object') return `${group} must be an object`;
+    for (const field of fields) {
+      const value = values[field];
+      if (value !== undefined && value !== null && !Number.isSafeInteger(value)) return `${group}.${field} must be an integer (got ${JSON.stringify(value)})`;
+    }
+  }
+  for (const field of ['cpus', 'mems'] as const) {
+    const value = resources.cpu?.[field];
+    if (value !== undefined && typeof value !== 'string') return `cpu.${field} must be a string like "0-3,5"`;
+  }
+  for (const [i, h] of (resources.hugepageLimits ?? []).entries())
+    if (typeof h?.pageSize !== 'string' || !Number.isSafeInteger(h.limit)) return `hugepageLimits[${i}] needs a pageSize and an integer limit`;
   return undefined;
 }

@@ -6,12 +6,13 @@
  */
 import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RUNTIME_SPEC_VERSION } from '@oci/bundle/runtime-spec';
+import { RUNTIME_SPEC_VERSION, type Resources } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
-import { loadBundle } from './config.js';
-import { notRunning, RuntimeError } from './errors.js';
+import { updateCgroup } from './cgroups/update.js';
+import { checkResources, loadBundle } from './config.js';
+import { invalid, notRunning, RuntimeError } from './errors.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
@@ -318,6 +319,19 @@ export class Runtime {
     await this.#withStatus(id, async (state, status) => {
       if (status !== 'paused') throw new RuntimeError('ESTATE', 'container not paused');
       thaw(state.cgroup.freezer!);
+    });
+  }
+
+  /**
+   * New cgroup limits for a live container: only the fields given change (runc's `update`);
+   * device rules never do.
+   */
+  async update(id: string, resources: Resources): Promise<void> {
+    const problem = checkResources(resources);
+    if (problem) throw invalid(`resources: ${problem}`);
+    await this.#withStatus(id, async (state, status) => {
+      if (status === 'stopped') throw notRunning();
+      updateCgroup(cgroupLayout(), state.cgroup, resources);
     });
   }
 

@@ -32,6 +32,9 @@ test('each invalid part of a config is named', (t) => {
     [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), /hostname needs a uts namespace/],
     [(s) => (s.linux!.devices = [{ type: 'c', path: 'dev/x', major: 1, minor: 1 }]), /linux\.devices\[0\]\.path: 'dev\/x'/],
     [(s) => (s.process!.env = ['A=\0']), /NUL/],
+    [(s) => (s.linux!.resources = { memory: { limit: '64m' as unknown as number } }), /linux\.resources: memory\.limit must be an integer \(got "64m"\)/],
+    [(s) => (s.linux!.resources = { cpu: { cpus: 3 as unknown as string } }), /cpu\.cpus must be a string/],
+    [(s) => (s.linux!.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 1.5 }] }), /hugepageLimits\[0\] needs a pageSize and an integer limit/],
   ];
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });

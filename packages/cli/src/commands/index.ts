@@ -25,4 +25,5 @@ export const commands: Readonly<Record<string, Loader>> = {
   start: () => import('./start.js'),
   state: () => import('./state.js'),
   unpack: () => import('./unpack.js'),
+  update: () => import('./update.js'),
 };

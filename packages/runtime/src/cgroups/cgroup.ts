@@ -174,7 +174,12 @@ function mountSources(layout: Layout, dirs: ReadonlyMap<Hierarchy, string>): Cgr
 /** The container's directory in the hierarchy that enforces `controller` (v1 first, as limits are routed). */
 export function controllerDir(layout: Layout, record: CgroupRecord, controller: string): string | undefined {
   const h = hierarchyOf(layout, controller);
-  return h && record.dirs.find((dir) => dir === h.mountPoint || dir.startsWith(`${h.mountPoint}/`));
+  return h && dirFor(record, h);
+}
+
+/** The container's directory in a hierarchy. */
+export function dirFor(record: CgroupRecord, h: Hierarchy): string | undefined {
+  return record.dirs.find((dir) => dir === h.mountPoint || dir.startsWith(`${h.mountPoint}/`));
 }
 
 /** Pids of the processes in the container's cgroup. */
