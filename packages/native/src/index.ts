@@ -37,6 +37,8 @@ export interface NativeAddon {
   onReadable(fd: number, callback: () => void): void;
   /** Two connected unix stream sockets (close-on-exec). */
   socketpair(): [number, number];
+  /** eventfd(2), non-blocking and close-on-exec (cgroup v1's event notifications). */
+  eventfd(): number;
   /** The fd queued with SCM_RIGHTS on a unix socket; EAGAIN when none is queued. */
   receiveFd(socket: number): number;
   /** An exclusive flock(2) without waiting: false when another process holds it. */

@@ -4,3 +4,5 @@ export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export { parseSignal } from './signals.js';
 export type { ProcessExit } from './pidfd.js';
 export type { Status } from './state/status.js';
+export { formatEvent, type ContainerEvent } from './events.js';
+export type { ContainerStats } from './cgroups/stats.js';

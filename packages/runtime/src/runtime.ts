@@ -10,9 +10,11 @@ import { RUNTIME_SPEC_VERSION, type Resources } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
+import { readStats, type ContainerStats } from './cgroups/stats.js';
 import { updateCgroup } from './cgroups/update.js';
 import { checkResources, loadBundle } from './config.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
+import { containerEvents, type ContainerEvent } from './events.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
@@ -335,6 +337,36 @@ export class Runtime {
     });
   }
 
+  /** The container's resource usage from its cgroups, as runc's `events --stats` reports it. */
+  async stats(id: string): Promise<ContainerStats> {
+    const state = this.#live(id);
+    return readStats(cgroupLayout(), state.cgroup);
+  }
+
+  /**
+   * runc's `events`: stats every `interval` ms and an `oom` event whenever the OOM killer acts
+   * in the container, until the container stops.
+   */
+  async *events(id: string, { interval = 5000 }: { interval?: number } = {}): AsyncGenerator<ContainerEvent> {
+    if (!(interval > 0)) throw invalid('the interval must be greater than 0');
+    const state = this.#live(id);
+    const handle = openIfAlive(state);
+    if (!handle) throw notRunningWithId(id);
+    try {
+      yield* containerEvents({ id, layout: cgroupLayout(), record: state.cgroup, interval, stopped: handle.exited() });
+    } finally {
+      handle.close();
+    }
+  }
+
+  /** The state of a container that has not stopped. */
+  #live(id: string): StoredState {
+    validateId(id);
+    const state = this.store.read(id);
+    if (statusOf(state, this.store.dir(id)) === 'stopped') throw notRunningWithId(id);
+    return state;
+  }
+
   /** Runs `change` holding the container's lock, with its state and status as they are now. */
   async #withStatus<T>(id: string, change: (state: StoredState, status: Status) => Promise<T>): Promise<T> {
     validateId(id);
@@ -405,6 +437,9 @@ export class Runtime {
     }
   }
 }
+
+/** runc's words for events on a stopped container. */
+const notRunningWithId = (id: string) => new RuntimeError('ENOTRUNNING', `container with id ${id} is not running`);
 
 /** A handle on the container's first process, if it is still that process and alive. */
 function openIfAlive(state: StoredState): ProcessHandle | undefined {

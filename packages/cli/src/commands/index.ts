@@ -9,6 +9,7 @@ type Loader = () => Promise<{ default: Command<any> }>;
 export const commands: Readonly<Record<string, Loader>> = {
   create: () => import('./create.js'),
   delete: () => import('./delete.js'),
+  events: () => import('./events.js'),
   gc: () => import('./gc.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),

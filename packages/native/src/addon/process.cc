@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/un.h>
 #include <vector>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -233,6 +234,17 @@ Napi::Value OnReadable(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// eventfd(): a non-blocking, close-on-exec eventfd (cgroup v1 notifications: OOM).
+Napi::Value EventFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    ErrnoError(env, errno, "eventfd").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // socketpair(): two connected unix stream sockets, close-on-exec.
 Napi::Value SocketPair(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -297,6 +309,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
   exports.Set("onReadable", Napi::Function::New(env, OnReadable, "onReadable"));
+  exports.Set("eventfd", Napi::Function::New(env, EventFd, "eventfd"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
   exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
