@@ -2,10 +2,11 @@
   "targets": [
     {
       "target_name": "oci_native",
-      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
+      "libraries": ["-l:libseccomp.a", "-Wl,--exclude-libs,ALL"]
     },
     {
       "target_name": "oci-helper",
@@ -23,7 +24,10 @@
         "src/helper/process.c",
         "src/helper/credentials.c",
         "src/helper/start.c",
-        "src/helper/keyring.c"
+        "src/helper/keyring.c",
+        "src/helper/state.c",
+        "src/helper/seccomp.c",
+        "src/helper/hooks.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]

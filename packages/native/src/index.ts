@@ -50,6 +50,22 @@ export interface NativeAddon {
   setWindowSize(fd: number, rows: number, columns: number): void;
   /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup v2 directory. */
   attachDeviceFilter(cgroupDir: string, instructions: Buffer): void;
+  /**
+   * A seccomp filter compiled by libseccomp to classic BPF (struct sock_filter[]), for the
+   * native architecture and those given (libseccomp's names: x86_64, x32…). Actions and
+   * operators are libseccomp's numbers. Rules for syscalls libseccomp does not know are left
+   * out and their names returned in `unknown`.
+   */
+  compileSeccomp(defaultAction: number, architectures: readonly string[], rules: readonly SeccompRule[]): { program: Buffer; unknown: string[] };
+  /** libseccomp's version, its API level on this kernel, and which of `architectures` it knows. */
+  seccompInfo(architectures?: readonly string[]): { version: string; api: number; architectures: string[] };
+}
+
+export interface SeccompRule {
+  syscall: string;
+  action: number;
+  /** Compared together (AND); a, b: libseccomp's datum_a, datum_b. */
+  conditions: readonly { index: number; op: number; a: bigint; b: bigint }[];
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */

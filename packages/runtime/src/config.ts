@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Namespace, NamespaceType, Resources, Spec } from '@oci/bundle/runtime-spec';
 import { invalid, RuntimeError } from './errors.js';
+import { checkHooks } from './hooks.js';
 
 export interface Bundle {
   /** Absolute path of the bundle directory. */
@@ -62,7 +63,7 @@ export function checkSpec(spec: Spec): string | undefined {
   // The helper's plan is NUL-separated; no field of a real config holds NUL.
   if (JSON.stringify(spec).includes('\\u0000')) return 'a string holds a NUL character';
   if (typeof spec.root?.path !== 'string' || spec.root.path === '') return 'root.path is missing';
-  return checkProcess(spec) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkNotYetSupported(spec);
+  return checkProcess(spec) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkHooks(spec.hooks) ?? checkNotYetSupported(spec);
 }
 
 const isAbsolute = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/');
@@ -129,13 +130,11 @@ function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
 
 /**
  * What this runtime does not do yet. Running such a config while ignoring these parts would
- * be silently less isolated (seccomp, user namespaces) or silently incomplete (hooks).
+ * be silently less isolated.
  */
-function checkNotYetSupported({ linux, hooks }: Spec): string | undefined {
+function checkNotYetSupported({ linux }: Spec): string | undefined {
   if (linux?.uidMappings?.length || linux?.gidMappings?.length || linux?.namespaces?.some((ns) => ns.type === 'user'))
     return 'user namespaces are not supported yet';
-  if (linux?.seccomp) return 'linux.seccomp is not supported yet';
-  if (hooks && Object.values(hooks).some((list) => Array.isArray(list) && list.length > 0)) return 'hooks are not supported yet';
   return undefined;
 }
 

@@ -16,7 +16,9 @@ export type RuntimeErrorCode =
   /** A step of creating the container failed (the helper names it: "mount proc on /proc: EPERM"). */
   | 'ECREATE'
   /** The program could not be started. */
-  | 'ESTART';
+  | 'ESTART'
+  /** A hook failed or timed out (create and start fail with it). */
+  | 'EHOOK';
 
 export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';

@@ -1,26 +1,29 @@
 /**
  * Running a plan in the native helper. The helper is spawned with the container's stdio on
  * 0-2, the fds passed on purpose on 3…, then the sync socket, then (with a terminal) the
- * console socket. It reads the plan from the sync socket and answers with NUL-terminated
- * messages: "pid N" (the container's first process exists), "ready" (it waits for start), or
- * "error <step>: <ERRNO>". The socket closes once both the helper and the container's process
- * are done with it, which is when the outcome is known.
+ * console socket, then (with SCMP_ACT_NOTIFY rules) the connection to the seccomp agent. It
+ * reads the plan from the sync socket and answers with NUL-terminated messages: "pid N" (the
+ * container's first process exists), "sync NAME" (it waits for our go-ahead: a byte), "ready"
+ * (it waits for start), or "error <step>: <ERRNO>". The socket closes once both the helper and
+ * the container's process are done with it, which is when the outcome is known.
  */
 import { closeSync } from 'node:fs';
 import { helperPath, requireAddon } from '@oci/native';
 import { RuntimeError } from './errors.js';
 import { ProcessHandle } from './pidfd.js';
 import { encodePlan, type Op } from './plan/ops.js';
-import { readToEnd, writeAll } from './socket.js';
+import { readMessages, writeAll } from './socket.js';
 
 /** Where each fd lands in the helper, for a given number of passed fds. */
 export interface FdLayout {
   sync: number;
   console: number;
+  /** After the console socket when there is one. */
+  seccompAgent: number;
 }
 
-export function fdLayout(passed: number): FdLayout {
-  return { sync: 3 + passed, console: 4 + passed };
+export function fdLayout(passed: number, { console = false } = {}): FdLayout {
+  return { sync: 3 + passed, console: 4 + passed, seccompAgent: (console ? 5 : 4) + passed };
 }
 
 export interface HelperOptions {
@@ -30,9 +33,14 @@ export interface HelperOptions {
   passFds: number;
   /** A connected unix socket (an fd of this process) for the terminal's master. */
   console?: number;
+  /** A connection (an fd of this process) to the seccomp agent, for the filter's listener. */
+  seccompAgent?: number;
 }
 
 let executable: string | undefined;
+
+/** What a `sync` op waits for. */
+const GO_AHEAD = Buffer.from([1]);
 
 /**
  * The helper is executed from a sealed memfd copy (CVE-2019-5736): the container's first
@@ -42,6 +50,13 @@ let executable: string | undefined;
 function helperExecutable(): string {
   executable ??= `/proc/${process.pid}/fd/${requireAddon().sealedCopy(helperPath)}`;
   return executable;
+}
+
+export interface PlanCallbacks {
+  /** The container's first process exists (told even when the plan fails later). */
+  onPid?(pid: number): void;
+  /** The container's process waits at a `sync` op until this resolves; a rejection fails the plan. */
+  onSync?(name: string, pid: number): Promise<void>;
 }
 
 export interface PlanResult {
@@ -55,7 +70,7 @@ export interface PlanResult {
  */
 export interface WaitingHelper {
   /** Sends the plan; resolves once the container's process is ready, or rejects with the step that failed. */
-  run(plan: readonly Op[]): Promise<PlanResult>;
+  run(plan: readonly Op[], callbacks?: PlanCallbacks): Promise<PlanResult>;
   /** No plan after all: the helper reads the end of its socket, exits, and is reaped. */
   abort(): Promise<void>;
 }
@@ -66,6 +81,7 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
   const [ours, theirs] = addon.socketpair();
   const childFds = [...options.stdio, ...Array.from({ length: options.passFds }, (_, i) => 3 + i), theirs];
   if (options.console !== undefined) childFds.push(options.console);
+  if (options.seccompAgent !== undefined) childFds.push(options.seccompAgent);
   let helper: ProcessHandle;
   try {
     helper = ProcessHandle.open(addon.spawn(helperExecutable(), ['oci-helper', 'plan', String(fds.sync)], childFds))!;
@@ -76,18 +92,42 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
     closeSync(theirs);
   }
   return {
-    async run(plan) {
+    async run(plan, callbacks = {}) {
       // A helper that dies early closes its end (EPIPE): what it said before dying tells why.
       writeAll(ours, encodePlan(plan));
-      const [bytes, helperExit] = await Promise.all([readToEnd(ours), helper.wait()]);
-      const received = bytes.toString('utf8').split('\0').filter(Boolean);
-      const pid = Number(received.find((m) => m.startsWith('pid '))?.slice(4)) || undefined;
-      const error = received.find((m) => m.startsWith('error '))?.slice(6);
-      if (error !== undefined || !received.includes('ready') || pid === undefined) {
+      const helperExit = helper.wait();
+      let pid: number | undefined;
+      let error: string | undefined;
+      let ready = false;
+      let waiting: string | undefined;
+      try {
+        for await (const message of readMessages(ours)) {
+          if (message.startsWith('pid ')) {
+            pid = Number(message.slice(4)) || undefined;
+            if (pid !== undefined) callbacks.onPid?.(pid);
+          }
+          else if (message.startsWith('error ')) error ??= message.slice(6);
+          else if (message.startsWith('sync ')) waiting = message.slice(5);
+          else if (message === 'ready') ready = true;
+          // The helper reports the pid as it clones; the container's process may speak first.
+          if (waiting !== undefined && pid !== undefined) {
+            await callbacks.onSync?.(waiting, pid);
+            writeAll(ours, GO_AHEAD);
+            waiting = undefined;
+          }
+        }
+      } catch (failure) {
         if (pid !== undefined) await killChild(pid);
-        const how = helperExit.signal !== undefined ? `signal ${helperExit.signal}` : `exit status ${helperExit.code}`;
+        await helperExit;
+        throw failure;
+      }
+      if (error !== undefined || !ready || pid === undefined) {
+        if (pid !== undefined) await killChild(pid);
+        const exit = await helperExit;
+        const how = exit.signal !== undefined ? `signal ${exit.signal}` : `exit status ${exit.code}`;
         throw new RuntimeError('ECREATE', error ?? `the helper ended without a word (${how})`);
       }
+      await helperExit;
       return { pid };
     },
     async abort() {

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RUNTIME_SPEC_VERSION, type Resources } from '@oci/bundle/runtime-spec';
+import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
@@ -16,12 +16,14 @@ import { checkResources, loadBundle } from './config.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
+import { hookState, runHooks, runHooksWarning, type ContainerStateJson } from './hooks.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
-import { initPlan } from './plan/build.js';
+import { CREATE_RUNTIME_SYNC, initPlan } from './plan/build.js';
 import { deviceRules } from './plan/devices.js';
 import { homeOf } from './plan/home.js';
+import { needsAgent } from './plan/seccomp.js';
 import { parseSignal } from './signals.js';
 import { readToEnd } from './socket.js';
 import { StateStore, type Lock, type StoredState } from './state/store.js';
@@ -30,8 +32,10 @@ import { readProcessStat, statusOf, isAlive, type Status } from './state/status.
 export interface RuntimeOptions {
   /** The state root: a directory per container (runc's --root). */
   root: string;
-  /** Told about what is ignored (unknown capabilities…). */
+  /** Told about what is ignored (unknown capabilities…) and about failed poststart and poststop hooks. */
   warn?: (message: string) => void;
+  /** Told about what is left out quietly (syscalls libseccomp does not know, as runc logs them). */
+  debug?: (message: string) => void;
 }
 
 export interface CreateOptions {
@@ -88,12 +92,14 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQU
 export class Runtime {
   readonly store: StateStore;
   readonly #warn: (message: string) => void;
+  readonly #debug: (message: string) => void;
   /** Our own children (the containers this process created), until reaped. */
   readonly #children = new Map<string, { handle: ProcessHandle; exit: Promise<ProcessExit> | undefined }>();
 
   constructor(options: RuntimeOptions) {
     this.store = new StateStore(path.resolve(options.root));
     this.#warn = options.warn ?? (() => {});
+    this.#debug = options.debug ?? (() => {});
   }
 
   async create(id: string, options: CreateOptions): Promise<Container> {
@@ -138,17 +144,20 @@ export class Runtime {
     const proc = bundle.spec.process!;
     const lock = await this.store.reserve(id);
     let consoleSocket: { theirs: number; ours?: number } | undefined;
+    let seccompAgent: number | undefined;
     let helper: WaitingHelper | undefined;
     let cgroup: CreatedCgroup | undefined;
     let pid: number | undefined;
     let terminal: number | undefined;
+    const state = (status: ContainerStateJson['status'], at?: number) => hookState(id, bundle.dir, bundle.spec.annotations ?? {}, status, at);
     try {
       consoleSocket = this.#consoleFor(proc.terminal ?? false, options);
+      if (needsAgent(bundle.spec.linux?.seccomp)) seccompAgent = connectSeccompAgent(bundle.spec.linux!.seccomp!.listenerPath);
       const listenFds = options.listenFds ?? 0;
       const passFds = listenFds + (options.preserveFds ?? 0);
       if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
       // Spawned first: its exec overlaps with the cgroup and plan work below.
-      helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs });
+      helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
       cgroup = await createCgroup(cgroupLayout(), bundle.spec.linux?.cgroupsPath ?? id, bundle.spec.linux?.resources ?? {}, deviceRules(bundle.spec));
       const plan = initPlan({
         id,
@@ -162,11 +171,19 @@ export class Runtime {
         noNewKeyring: options.noNewKeyring,
         passFds,
         consoleFd: consoleSocket === undefined ? undefined : fdLayout(passFds).console,
+        seccompAgentFd: seccompAgent === undefined ? undefined : fdLayout(passFds, { console: consoleSocket !== undefined }).seccompAgent,
         warn: this.#warn,
+        debug: this.#debug,
       });
       const running = helper;
       helper = undefined;
-      ({ pid } = await running.run(plan));
+      await running.run(plan, {
+        onPid: (created) => (pid = created),
+        onSync: async (name, at) => {
+          if (name === CREATE_RUNTIME_SYNC) await runHooks(bundle.spec.hooks, ['prestart', 'createRuntime'], state('creating', at), bundle.dir);
+        },
+      });
+      if (pid === undefined) throw new RuntimeError('ECREATE', 'the helper did not report the container process');
       if (consoleSocket?.ours !== undefined) terminal = requireAddon().receiveFd(consoleSocket.ours);
       const stat = readProcessStat(pid);
       if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
@@ -181,14 +198,18 @@ export class Runtime {
         created: new Date().toISOString(),
         annotations: bundle.spec.annotations ?? {},
         cgroup: cgroup.record,
+        ...laterHooks(bundle.spec.hooks),
       });
       if (options.pidFile) writePidFile(options.pidFile, pid);
     } catch (error) {
       await helper?.abort();
       await this.#undoCreate(id, pid, cgroup);
+      // Once the container existed, a failed create is its end: poststop hooks run (runtime.md, step 13).
+      if (pid !== undefined) await runHooksWarning(bundle.spec.hooks, 'poststop', state('stopped'), bundle.dir, this.#warn);
       throw error;
     } finally {
       if (consoleSocket) for (const fd of new Set([consoleSocket.ours ?? consoleSocket.theirs, consoleSocket.theirs])) closeSync(fd);
+      if (seccompAgent !== undefined) closeSync(seccompAgent);
       lock.release();
     }
     return { id, pid, terminal, wait: () => this.#wait(id) };
@@ -247,7 +268,8 @@ export class Runtime {
       if (status !== 'created') throw new RuntimeError('ESTATE', `cannot start a container in the ${status} state`);
       const failure = await requestStart(this.store.startSocket(id));
       unlinkSync(this.store.startSocket(id));
-      if (failure) throw new RuntimeError('ESTART', failure);
+      if (failure) throw new RuntimeError(failure.startsWith('startContainer hook #') ? 'EHOOK' : 'ESTART', failure);
+      await runHooksWarning(state.hooks, 'poststart', hookState(id, state.bundle, state.annotations, 'running', state.pid), state.bundle, this.#warn);
     } finally {
       lock.release();
     }
@@ -407,6 +429,7 @@ export class Runtime {
       await this.#stop(id, state);
       await removeCgroup(state.cgroup);
       this.store.remove(id);
+      await runHooksWarning(state.hooks, 'poststop', hookState(id, state.bundle, state.annotations, 'stopped'), state.bundle, this.#warn);
     } finally {
       lock.release();
     }
@@ -504,6 +527,22 @@ async function requestStart(socketPath: string): Promise<string> {
   }
   const text = (await readToEnd(fd)).toString('utf8').replace(/\0$/, '');
   return text.startsWith('error ') ? text.slice('error '.length) : text;
+}
+
+/** The hooks that run after create (start's and delete's), kept in the state. */
+function laterHooks(hooks: Hooks | undefined): Pick<StoredState, 'hooks'> {
+  const later = { ...(hooks?.poststart?.length && { poststart: hooks.poststart }), ...(hooks?.poststop?.length && { poststop: hooks.poststop }) };
+  return Object.keys(later).length > 0 ? { hooks: later } : {};
+}
+
+/** A connection to the seccomp agent, made here on the host's side so that its path is the host's. */
+function connectSeccompAgent(listenerPath: string | undefined): number {
+  if (!listenerPath) throw new RuntimeError('EINVALID', 'linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath, where the seccomp agent listens');
+  try {
+    return requireAddon().connectUnix(listenerPath);
+  } catch (error) {
+    throw new RuntimeError('EINVALID', `seccomp agent at ${listenerPath}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
+  }
 }
 
 /** Whole or absent, never half-written: engines read it as soon as create returns. */

@@ -6,34 +6,57 @@
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { requireAddon } from '@oci/native';
 
-/** Everything the peer sends until it closes its end; the fd is closed after. */
-export function readToEnd(fd: number): Promise<Buffer> {
+/**
+ * What the peer sends, chunk by chunk as it arrives, until it closes its end. The fd is closed
+ * after, or when the caller stops early; the caller may write to it between chunks.
+ */
+async function* chunks(fd: number): AsyncGenerator<Buffer> {
   const { onReadable } = requireAddon();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    const take = () => {
+  try {
+    for (;;) {
       const buffer = Buffer.allocUnsafe(4096);
       let n: number;
       try {
         n = readSync(fd, buffer, 0, buffer.length, null);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') return onReadable(fd, take);
-        if (code !== 'ECONNRESET') {
-          closeSync(fd);
-          return reject(error);
+        if (code === 'EAGAIN') {
+          await new Promise<void>((resolve) => onReadable(fd, resolve));
+          continue;
         }
+        if (code !== 'ECONNRESET') throw error;
         n = 0;
       }
-      if (n > 0) {
-        chunks.push(buffer.subarray(0, n));
-        return onReadable(fd, take);
-      }
-      closeSync(fd);
-      resolve(Buffer.concat(chunks));
-    };
-    onReadable(fd, take);
-  });
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Everything the peer sends until it closes its end; the fd is closed after. */
+export async function readToEnd(fd: number): Promise<Buffer> {
+  const received: Buffer[] = [];
+  for await (const chunk of chunks(fd)) received.push(chunk);
+  return Buffer.concat(received);
+}
+
+/**
+ * The NUL-terminated messages the peer sends, each as it arrives, until the peer closes its end
+ * (the fd is closed after, or when the caller stops early). The caller may write to the fd
+ * between messages: the helper's `sync` op waits for such an answer.
+ */
+export async function* readMessages(fd: number): AsyncGenerator<string> {
+  let pending = Buffer.alloc(0);
+  for await (const chunk of chunks(fd)) {
+    pending = Buffer.concat([pending, chunk]);
+    for (let end = pending.indexOf(0); end >= 0; end = pending.indexOf(0)) {
+      const message = pending.subarray(0, end).toString('utf8');
+      pending = pending.subarray(end + 1);
+      if (message) yield message;
+    }
+  }
 }
 
 /** Writes all of data; false when the peer is gone (it then tells why by what it sent). */

@@ -41,9 +41,18 @@ test('each invalid part of a config is named', (t) => {
 
 test('what is not built yet is refused rather than ignored', (t) => {
   t.regex(problem((s) => s.linux!.namespaces!.push({ type: 'user' }))!, /user namespaces are not supported yet/);
-  t.regex(problem((s) => (s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ERRNO' }))!, /seccomp is not supported yet/);
-  t.regex(problem((s) => (s.hooks = { prestart: [{ path: '/bin/true' }] }))!, /hooks are not supported yet/);
-  t.is(problem((s) => (s.hooks = { prestart: [] })), undefined);
+});
+
+test('hooks: absolute paths, lists of strings, timeouts above zero', (t) => {
+  t.is(problem((s) => (s.hooks = { prestart: [], poststop: [{ path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 3 }] })), undefined);
+  const cases: [Spec['hooks'], RegExp][] = [
+    [{ prestart: [{ path: 'true' }] }, /hooks\.prestart\[0\]: path 'true' is not an absolute path/],
+    [{ createRuntime: {} as never }, /hooks\.createRuntime must be a list/],
+    [{ poststart: [{ path: '/x', args: [1 as never] }] }, /hooks\.poststart\[0\]\.args must be a list of strings/],
+    [{ poststop: [{ path: '/x', timeout: 0 }] }, /hooks\.poststop\[0\]\.timeout must be a whole number of seconds above 0/],
+    [{ startContainer: [{ path: '/x', timeout: 1.5 }] }, /timeout must be a whole number/],
+  ];
+  for (const [hooks, pattern] of cases) t.regex(problem((s) => (s.hooks = hooks)) ?? 'passed', pattern);
 });
 
 test('container ids: runc\'s alphabet, no path tricks', (t) => {

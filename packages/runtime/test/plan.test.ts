@@ -114,6 +114,49 @@ test('the plan for the default spec runs the steps in runc\'s order', (t) => {
   t.falsy(find(plan(undefined, { noNewKeyring: true }), 'session_keyring'));
 });
 
+test('seccomp: just before exec with no_new_privs, before the credentials (still privileged) without it', (t) => {
+  const seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  const withNnp = names(plan((spec) => (spec.linux!.seccomp = seccomp)));
+  t.deepEqual(withNnp.slice(-2), ['seccomp', 'exec']);
+  t.true(withNnp.indexOf('seccomp') > withNnp.indexOf('wait_start'));
+  const without = names(plan((spec) => {
+    spec.linux!.seccomp = seccomp;
+    spec.process!.noNewPrivileges = false;
+  }));
+  t.is(without.indexOf('seccomp'), without.indexOf('credentials') - 1);
+  t.false(without.includes('no_new_privs'));
+  const op = find(plan((spec) => (spec.linux!.seccomp = seccomp)), 'seccomp')!;
+  t.is(op[1], 0); // no flags
+  t.regex(op[2] as string, /^([0-9a-f]{16})+$/); // struct sock_filter[]
+  t.deepEqual(op.slice(3), [-1, '']);
+});
+
+test('hooks: the runtime\'s run at a sync before createContainer\'s, both before pivot_root; startContainer\'s after start', (t) => {
+  const ops = plan((spec) => {
+    spec.annotations = { k: 'v' };
+    spec.hooks = {
+      prestart: [{ path: '/bin/pre' }],
+      createContainer: [{ path: '/bin/cc', args: ['cc', '-x'], env: ['A=1'], timeout: 5 }],
+      startContainer: [{ path: '/bin/sc' }],
+      poststart: [{ path: '/bin/post' }],
+    };
+  });
+  const order = names(ops);
+  t.true(order.indexOf('mknod') < order.indexOf('sync'));
+  t.deepEqual(order.slice(order.indexOf('sync'), order.indexOf('pivot_root') + 1), ['sync', 'hook', 'pivot_root']);
+  t.deepEqual(order.slice(order.indexOf('wait_start')), ['wait_start', 'hook', 'exec']);
+  const [createContainer, startContainer] = ops.filter((op) => op[0] === 'hook');
+  t.deepEqual(createContainer!.slice(0, 2), ['hook', 'createContainer hook #0 /bin/cc']);
+  t.deepEqual(createContainer!.slice(4), ['/bin/cc', 2, 'cc', '-x', 'A=1']);
+  t.is(createContainer![2], 5);
+  // The state with the pid left to the helper (0x01).
+  t.is(createContainer![3], '{"ociVersion":"1.2.0","id":"c1","status":"creating","pid":\u0001,"bundle":"/b","annotations":{"k":"v"}}');
+  t.deepEqual(startContainer!.slice(4), ['/bin/sc', 1, '/bin/sc']);
+  t.regex(startContainer![3] as string, /"status":"created"/);
+  // No sync without prestart or createRuntime hooks.
+  t.false(names(plan((spec) => (spec.hooks = { poststart: [{ path: '/x' }] }))).includes('sync'));
+});
+
 test('namespaces given by path are joined before clone and not created', (t) => {
   const ops = plan((spec) => {
     spec.linux!.namespaces = [{ type: 'mount' }, { type: 'network', path: '/proc/42/ns/net' }, { type: 'user', path: '/proc/42/ns/user' }];

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterProcess(env, exports);
   oci::RegisterTerminal(env, exports);
   oci::RegisterBpf(env, exports);
+  oci::RegisterSeccomp(env, exports);
   return exports;
 }
 

@@ -31,5 +31,6 @@ void RegisterResolve(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterTerminal(Napi::Env env, Napi::Object exports);
 void RegisterBpf(Napi::Env env, Napi::Object exports);
+void RegisterSeccomp(Napi::Env env, Napi::Object exports);
 
 }  // namespace oci

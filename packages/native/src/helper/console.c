@@ -16,21 +16,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-static void send_fd(struct helper *h, int socket, int fd, const char *name) {
-  char control[CMSG_SPACE(sizeof fd)] = {0};
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof fd);
-  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(socket, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) die(h, errno, "send the terminal over the console socket");
-}
-
 /* console FD ROWS COLS: after pivot_root, with devpts mounted; FD is a connected unix socket.
    ROWS and COLS 0 leave the size to whoever holds the master. */
 void op_console(struct helper *h, char **args, int nargs) {
@@ -53,7 +38,7 @@ void op_console(struct helper *h, char **args, int nargs) {
   close(open_in_root(h, "/dev/console", CREATE_FILE, "create /dev/console"));
   if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die(h, errno, "mount %s on /dev/console", name);
 
-  send_fd(h, socket, master, name);
+  send_fd(h, socket, master, name, "send the terminal over the console socket");
   close(master);
   close(socket);
   for (int fd = 0; fd < 3; fd++)

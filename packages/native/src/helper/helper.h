@@ -31,6 +31,8 @@ struct helper {
   int start_fd;
   /* The program `exec` runs, as `find_program` resolved it. */
   char program[PATH_MAX];
+  /* The container process's pid as the runtime sees it (hooks and seccomp agents get it). */
+  int pid;
 };
 
 /* An op's entry point: args are the op's arguments, already counted against the op table. */
@@ -44,6 +46,10 @@ noreturn void die(struct helper *h, int err, const char *fmt, ...) __attribute__
 
 /* Sends one NUL-terminated message to the runtime ("pid 42", "ready", "error …"). */
 void send_message(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sends fd with SCM_RIGHTS and `payload` (not empty: ancillary data needs a byte to travel
+   with) over a unix stream socket; dies with `what` on failure. */
+void send_fd(struct helper *h, int socket, int fd, const char *payload, const char *what);
 
 /* Argument parsing shared by the ops; a malformed number is a plan error. */
 long long arg_int(struct helper *h, const char *arg);
@@ -63,6 +69,11 @@ int open_parent_in_root(struct helper *h, const char *path, const char **name, c
 /* What mount(2) should be given for a path opened by open_in_root (fd) or, once pivoted, the path. */
 const char *mount_target(struct helper *h, int fd, const char *path, char buf[static 64]);
 
+/* The container's state JSON for hooks and agents: each 0x01 byte of `template` becomes the pid. */
+char *state_with_pid(struct helper *h, const char *template);
+/* Records h->pid; called in the container's first process while /proc is still the host's. */
+void remember_pid(struct helper *h);
+
 /* The ops, by concern. */
 op_fn op_cgroup;                                                                   /* cgroups.c */
 op_fn op_setns, op_clone, op_timens, op_hostname, op_domainname;                   /* namespaces.c */
@@ -75,6 +86,8 @@ op_fn op_umask, op_chdir, op_close_fds, op_find_program, op_exec;               
 op_fn op_credentials;                                                              /* credentials.c */
 op_fn op_start_socket, op_ready, op_wait_start;                                    /* start.c */
 op_fn op_session_keyring;                                                          /* keyring.c */
+op_fn op_seccomp;                                                                  /* seccomp.c */
+op_fn op_sync, op_hook;                                                            /* hooks.c */
 
 /* Runs a decoded plan (plan.c). */
 void run_plan(struct helper *h, char *plan, size_t length);

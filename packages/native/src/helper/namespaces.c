@@ -53,6 +53,7 @@ void op_clone(struct helper *h, char **args, int nargs) {
      die with it (`ready` undoes this). Had it died already, before this prctl, writing "ready"
      to its closed socket kills us with SIGPIPE. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_PDEATHSIG");
+  remember_pid(h);
 }
 
 /* timens MONOTONIC_S MONOTONIC_NS BOOTTIME_S BOOTTIME_NS: a new time namespace for the process

@@ -56,6 +56,9 @@ static const struct op ops[] = {
     {"find_program", 2, 2, op_find_program},
     {"ready", 0, 0, op_ready},
     {"wait_start", 0, 0, op_wait_start},
+    {"seccomp", 4, 4, op_seccomp},
+    {"sync", 1, 1, op_sync},
+    {"hook", 5, ANY, op_hook},
     {"exec", 2, ANY, op_exec},
 };
 

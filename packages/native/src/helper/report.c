@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void send_text(int fd, const char *text, size_t length) {
@@ -58,4 +59,20 @@ int write_file(const char *path, const char *content) {
   if (n < 0) errno = saved;
   else if ((size_t)n != length) errno = EIO;
   return (size_t)n == length ? 0 : -1;
+}
+
+void send_fd(struct helper *h, int socket, int fd, const char *payload, const char *what) {
+  char control[CMSG_SPACE(sizeof fd)] = {0};
+  struct iovec iov = {.iov_base = (void *)payload, .iov_len = strlen(payload)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof fd);
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(socket, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) die(h, errno, "%s", what);
+  if ((size_t)n != iov.iov_len) die(h, EIO, "%s", what);
 }

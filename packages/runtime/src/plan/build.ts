@@ -3,20 +3,27 @@
  *
  *   helper:     join the v1 cgroups, oom score, join namespaces, listen for start, clone
  *               (into the v2 cgroup)
- *   container:  new session and keyring, mount propagation, rootfs, mounts, /dev, pivot_root, terminal,
- *               read-only remounts, hostname, sysctls, read-only and masked paths, rlimits,
- *               no_new_privs, cwd, fds, credentials, umask, program lookup, "ready",
- *               wait for start, exec.
+ *   container:  new session and keyring, mount propagation, rootfs, mounts, /dev, prestart and
+ *               createRuntime hooks (the runtime runs them while we wait), createContainer
+ *               hooks, pivot_root, terminal, read-only remounts, hostname, sysctls, read-only
+ *               and masked paths, rlimits, no_new_privs, cwd, fds, [seccomp without
+ *               no_new_privs], credentials, umask, program lookup, "ready", wait for start,
+ *               startContainer hooks, [seccomp with no_new_privs], exec.
+ *
+ * seccomp goes as late as it can (fewer syscalls the profile must allow after it), but while
+ * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
-import type { Spec } from '@oci/bundle/runtime-spec';
+import { RUNTIME_SPEC_VERSION, type Spec } from '@oci/bundle/runtime-spec';
 import type { Bundle } from '../config.js';
 import { invalid } from '../errors.js';
 import { START_SOCKET } from '../state/store.js';
 import { devOps } from './devices.js';
 import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
+import { hasHooks, hookOps, hookState, stateTemplate } from '../hooks.js';
 import { namespacePlan, hasNewNamespace } from './namespaces.js';
 import type { Op } from './ops.js';
 import { credentialsOp, environment, rlimitOps, searchPath } from './process.js';
+import { seccompOp } from './seccomp.js';
 import { sysctlOps } from './sysctl.js';
 
 export interface HostFacts {
@@ -46,15 +53,28 @@ export interface InitPlanOptions {
   passFds: number;
   /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
   consoleFd?: number;
+  /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
+  seccompAgentFd?: number;
   /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
   warn?: (message: string) => void;
+  /** Told about what is left out quietly (syscalls libseccomp does not know). */
+  debug?: (message: string) => void;
 }
+
+/** The `sync` op's name for the point where prestart and createRuntime hooks run. */
+export const CREATE_RUNTIME_SYNC = 'createRuntime';
 
 export function initPlan(options: InitPlanOptions): Op[] {
   const { spec } = options.bundle;
   const process = spec.process!;
   const namespaces = namespacePlan(spec);
   const env = environment(process, options.home);
+  const state = (status: 'creating' | 'created') => hookState(options.id, options.bundle.dir, spec.annotations ?? {}, status, 0);
+  const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, {
+    agentFd: options.seccompAgentFd,
+    agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
+    debug: options.debug,
+  });
   const ops: Op[] = [
     ...options.cgroup.dirs.filter((dir) => dir !== options.cgroup.unified).map((dir): Op => ['cgroup', dir]),
     ...(process.oomScoreAdj !== undefined ? [['oom_score_adj', process.oomScoreAdj] as Op] : []),
@@ -70,14 +90,22 @@ export function initPlan(options: InitPlanOptions): Op[] {
     ...(process.noNewPrivileges ? [['no_new_privs'] as Op] : []),
     ['chdir', process.cwd],
     ['close_fds', 3 + options.passFds],
+    ...(seccomp && !process.noNewPrivileges ? [seccomp] : []),
     credentialsOp(process, { lastCap: options.host.lastCap, onUnknown: (name) => options.warn?.(`unknown capability ${name} ignored`) }),
     ['umask', process.user.umask ?? 0o022],
     ['find_program', process.args![0]!, searchPath(env)],
     ['ready'],
     ['wait_start'],
+    ...hookOps('startContainer', spec.hooks?.startContainer, state('created')),
+    ...(seccomp && process.noNewPrivileges ? [seccomp] : []),
     ['exec', process.args!.length, ...process.args!, ...env],
   ];
   return ops;
+}
+
+/** What the seccomp agent receives with the listener (runtime-spec config-linux.md, "containerProcessState"). */
+function seccompAgentState(state: object, spec: Spec): object {
+  return { ociVersion: RUNTIME_SPEC_VERSION, fds: ['seccompFd'], pid: 0, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state };
 }
 
 /** rootfsPropagation as flags, applied to the container's / once pivoted. */
@@ -94,7 +122,7 @@ function rootPropagation(spec: Spec): number | undefined {
  * reaches the host, and pivot_root, which refuses a shared parent, works whatever
  * rootfsPropagation asks for (that is applied to the new / afterwards).
  */
-function rootfsOps({ bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
+function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
   const { spec, rootfs, dir } = bundle;
   const ops: Op[] = [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]];
   const mounts = spec.mounts ?? [];
@@ -106,6 +134,8 @@ function rootfsOps({ bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op
   const dev = mounts.find((m) => destinationOf(m) === '/dev');
   // A /dev bound from the host has its devices already.
   if (!dev || !isBind(dev, parseMountOptions(dev.options))) ops.push(...devOps(spec, { kcore: host.kcore }));
+  if (hasHooks(spec.hooks, ['prestart', 'createRuntime'])) ops.push(['sync', CREATE_RUNTIME_SYNC]);
+  ops.push(...hookOps('createContainer', spec.hooks?.createContainer, hookState(id, dir, spec.annotations ?? {}, 'creating', 0)));
   ops.push(noPivot ? ['chroot'] : ['pivot_root']);
   return ops;
 }

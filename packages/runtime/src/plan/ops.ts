@@ -53,6 +53,19 @@ export interface OpArgs {
   umask: [mode: number];
   /** Resolve the program with the container's PATH (fails create when it is missing). */
   find_program: [name: string, searchPath: string];
+  /**
+   * Load a seccomp filter (BPF in hex, SECCOMP_FILTER_FLAG_* flags). With NEW_LISTENER, agentFd is
+   * the helper's fd of a connection to the seccomp agent, which gets the listener and
+   * agentState (the container process state; see `hook` for the pid); else -1 and ''.
+   */
+  seccomp: [flags: number, program: string, agentFd: number, agentState: string];
+  /** Tell the runtime "sync NAME" and wait for its go-ahead (it runs hooks meanwhile). */
+  sync: [name: string];
+  /**
+   * Run a hook in the container's namespaces: the state JSON (each 0x01 byte becomes the pid)
+   * on its stdin, killed after timeout seconds (0: none); label names it in errors.
+   */
+  hook: [label: string, timeout: number, state: string, path: string, argc: number, ...argvThenEnv: string[]];
   /** Tell the runtime the container is created. */
   ready: [];
   /** Block until `start` connects. */

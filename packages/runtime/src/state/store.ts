@@ -9,6 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import { requireAddon } from '@oci/native';
 import { notFound, RuntimeError } from '../errors.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
+import type { Hooks } from '@oci/bundle/runtime-spec';
 
 /** What the runtime remembers about a container between commands. */
 export interface StoredState {
@@ -24,6 +25,8 @@ export interface StoredState {
   created: string;
   annotations: Record<string, string>;
   cgroup: CgroupRecord;
+  /** What start and delete run (the create-phase hooks ran already). */
+  hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
 }
 
 export const START_SOCKET = 'start.sock';
