@@ -18,7 +18,9 @@ export type RuntimeErrorCode =
   /** The program could not be started. */
   | 'ESTART'
   /** A hook failed or timed out (create and start fail with it). */
-  | 'EHOOK';
+  | 'EHOOK'
+  /** Something runc does that this runtime does not (checkpoint and restore). */
+  | 'EUNSUPPORTED';
 
 export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';

@@ -381,6 +381,22 @@ export class Runtime {
     }
   }
 
+  /**
+   * Checkpoint and restore need CRIU, which this runtime does not drive: the container is
+   * checked as runc would, then left as it is, with an error that says so.
+   */
+  async checkpoint(id: string): Promise<never> {
+    this.#live(id);
+    throw checkpointUnsupported();
+  }
+
+  async restore(id: string, { bundle }: { bundle: string }): Promise<never> {
+    validateId(id);
+    loadBundle(bundle);
+    if (this.store.ids().includes(id)) throw new RuntimeError('EEXIST', `container ${id} already exists`);
+    throw checkpointUnsupported();
+  }
+
   /** The state of a container that has not stopped. */
   #live(id: string): StoredState {
     validateId(id);
@@ -460,6 +476,8 @@ export class Runtime {
     }
   }
 }
+
+const checkpointUnsupported = () => new RuntimeError('EUNSUPPORTED', 'checkpoint and restore are not supported: they need CRIU, which oci does not drive');
 
 /** runc's words for events on a stopped container. */
 const notRunningWithId = (id: string) => new RuntimeError('ENOTRUNNING', `container with id ${id} is not running`);

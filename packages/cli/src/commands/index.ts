@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ default: Command<any> }>;
 
 export const commands: Readonly<Record<string, Loader>> = {
+  checkpoint: () => import('./checkpoint.js'),
   create: () => import('./create.js'),
   delete: () => import('./delete.js'),
   events: () => import('./events.js'),
@@ -20,6 +21,7 @@ export const commands: Readonly<Record<string, Loader>> = {
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   resume: () => import('./resume.js'),
+  restore: () => import('./restore.js'),
   rmi: () => import('./rmi.js'),
   run: () => import('./run.js'),
   spec: () => import('./spec.js'),

@@ -1,0 +1,27 @@
+import { defineCommand } from '../command.js';
+import { openRuntime } from '../runtime.js';
+
+/** runc's options, accepted so that the answer is the one that matters: not supported. */
+const hidden = (type: 'string' | 'boolean') => ({ type, describe: '', hidden: true }) as const;
+
+export default defineCommand({
+  name: 'checkpoint',
+  summary: 'checkpoint a running container (not supported: it needs CRIU)',
+  usage: 'ID',
+  options: {
+    'image-path': hidden('string'),
+    'work-path': hidden('string'),
+    'parent-path': hidden('string'),
+    'leave-running': hidden('boolean'),
+    'tcp-established': hidden('boolean'),
+    'ext-unix-sk': hidden('boolean'),
+    'shell-job': hidden('boolean'),
+    'file-locks': hidden('boolean'),
+    'pre-dump': hidden('boolean'),
+    'manage-cgroups-mode': hidden('string'),
+  },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals }, context) {
+    await (await openRuntime(context)).checkpoint(positionals[0]!);
+  },
+});
