@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** umount2(2) with MNT_DETACH: the mount on top at path, and every mount under it. */
+  detachMount(path: string): void;
   /** lsetxattr(2): sets an extended attribute without following a final symlink. */
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** lgetxattr(2) */

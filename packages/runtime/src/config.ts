@@ -107,13 +107,14 @@ function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
     seen.add(ns.type);
     if (ns.path !== undefined && !isAbsolute(ns.path)) return notAbsolute(`linux.namespaces[${i}].path`, ns.path);
   }
-  if (!seen.has('mount')) return 'linux.namespaces must include a mount namespace';
   if ((hostname || domainname) && !seen.has('uts')) return 'hostname needs a uts namespace';
   for (const field of ['maskedPaths', 'readonlyPaths'] as const) {
     const paths = linux[field] ?? [];
     if (!isStrings(paths)) return `linux.${field} must be a list of paths`;
     const bad = paths.find((p) => !isAbsolute(p));
     if (bad !== undefined) return notAbsolute(`linux.${field}`, bad);
+    // Masking in the host's mount namespace would mask the host's own /proc and /sys.
+    if (paths.length > 0 && !seen.has('mount')) return `linux.${field} needs a mount namespace`;
   }
   for (const [i, d] of (linux.devices ?? []).entries()) {
     if (!isAbsolute(d?.path)) return notAbsolute(`linux.devices[${i}].path`, d?.path);

@@ -17,6 +17,7 @@ import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { hookState, runHooks, runHooksWarning, type ContainerStateJson } from './hooks.js';
+import { beforeHostMount, detachHostMount, type HostMount } from './host-mount.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
@@ -24,6 +25,7 @@ import { CREATE_RUNTIME_SYNC, initPlan } from './plan/build.js';
 import { deviceRules } from './plan/devices.js';
 import { homeOf } from './plan/home.js';
 import { needsAgent } from './plan/seccomp.js';
+import { hasNamespace } from './plan/namespaces.js';
 import { parseSignal } from './signals.js';
 import { readToEnd } from './socket.js';
 import { StateStore, type Lock, type StoredState } from './state/store.js';
@@ -150,6 +152,7 @@ export class Runtime {
     let pid: number | undefined;
     let terminal: number | undefined;
     const state = (status: ContainerStateJson['status'], at?: number) => hookState(id, bundle.dir, bundle.spec.annotations ?? {}, status, at);
+    const hostMount = hasNamespace(bundle.spec, 'mount') ? undefined : beforeHostMount(bundle.rootfs);
     try {
       consoleSocket = this.#consoleFor(proc.terminal ?? false, options);
       if (needsAgent(bundle.spec.linux?.seccomp)) seccompAgent = connectSeccompAgent(bundle.spec.linux!.seccomp!.listenerPath);
@@ -199,11 +202,12 @@ export class Runtime {
         annotations: bundle.spec.annotations ?? {},
         cgroup: cgroup.record,
         ...laterHooks(bundle.spec.hooks),
+        ...(hostMount && { hostMount }),
       });
       if (options.pidFile) writePidFile(options.pidFile, pid);
     } catch (error) {
       await helper?.abort();
-      await this.#undoCreate(id, pid, cgroup);
+      await this.#undoCreate(id, pid, cgroup, hostMount);
       // Once the container existed, a failed create is its end: poststop hooks run (runtime.md, step 13).
       if (pid !== undefined) await runHooksWarning(bundle.spec.hooks, 'poststop', state('stopped'), bundle.dir, this.#warn);
       throw error;
@@ -237,7 +241,7 @@ export class Runtime {
   }
 
   /** A failed create leaves nothing: its process, cgroups and state directory go. */
-  async #undoCreate(id: string, pid: number | undefined, cgroup: CreatedCgroup | undefined): Promise<void> {
+  async #undoCreate(id: string, pid: number | undefined, cgroup: CreatedCgroup | undefined, hostMount: HostMount | undefined): Promise<void> {
     const child = this.#children.get(id);
     this.#children.delete(id);
     const handle = child?.handle ?? (pid ? ProcessHandle.open(pid) : undefined);
@@ -246,6 +250,7 @@ export class Runtime {
       await handle.wait().catch(() => {});
     }
     if (cgroup) await removeCgroup(cgroup.record);
+    if (hostMount) detachHostMount(hostMount);
     this.store.remove(id);
   }
 
@@ -444,6 +449,7 @@ export class Runtime {
         throw new RuntimeError('ESTATE', `cannot delete container ${id} that is not stopped: it is ${status} (use --force)`);
       await this.#stop(id, state);
       await removeCgroup(state.cgroup);
+      if (state.hostMount) detachHostMount(state.hostMount);
       this.store.remove(id);
       await runHooksWarning(state.hooks, 'poststop', hookState(id, state.bundle, state.annotations, 'stopped'), state.bundle, this.#warn);
     } finally {

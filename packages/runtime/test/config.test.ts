@@ -28,7 +28,7 @@ test('each invalid part of a config is named', (t) => {
     [(s) => s.mounts!.push({ destination: 'x' }), /mounts\[7\]\.destination: 'x' is not an absolute path/],
     [(s) => s.linux!.namespaces!.push({ type: 'pid' }), /'pid' is listed twice/],
     [(s) => s.linux!.namespaces!.push({ type: 'bogus' as 'pid' }), /unknown type 'bogus'/],
-    [(s) => (s.linux!.namespaces = [{ type: 'pid' }]), /must include a mount namespace/],
+    [(s) => (s.linux!.namespaces = [{ type: 'pid' }, { type: 'uts' }]), /linux\.maskedPaths needs a mount namespace/],
     [(s) => (s.linux!.namespaces = [{ type: 'mount' }]), /hostname needs a uts namespace/],
     [(s) => (s.linux!.devices = [{ type: 'c', path: 'dev/x', major: 1, minor: 1 }]), /linux\.devices\[0\]\.path: 'dev\/x'/],
     [(s) => (s.process!.env = ['A=\0']), /NUL/],

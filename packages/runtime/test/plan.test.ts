@@ -179,7 +179,7 @@ test('a time namespace gets its offsets before clone', (t) => {
 });
 
 test('--no-pivot chroots; a terminal is opened after pivoting, on the given fd', (t) => {
-  t.truthy(find(plan(undefined, { noPivot: true }), 'chroot'));
+  t.deepEqual(find(plan(undefined, { noPivot: true }), 'chroot'), ['chroot', 1]);
   t.falsy(find(plan(undefined, { noPivot: true }), 'pivot_root'));
   const ops = plan((spec) => (spec.process!.terminal = true), { consoleFd: 5 });
   t.deepEqual(find(ops, 'console'), ['console', 5, 0, 0]);

@@ -1,6 +1,7 @@
 // Filesystem syscalls Node lacks, for the layer applier: one syscall per function, errno
 // reported the way Node's fs does. Policy (what to create, where) lives in TypeScript.
 #include <cerrno>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -23,10 +24,23 @@ Napi::Value Mknod(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// detachMount(path): umount2(path, MNT_DETACH): the mount on top at path and every mount under it.
+Napi::Value DetachMount(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "detachMount(path: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>();
+  if (umount2(path.c_str(), MNT_DETACH) != 0) ErrnoError(env, errno, "umount2", path).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterFs(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("detachMount", Napi::Function::New(env, DetachMount, "detachMount"));
 }
 
 }  // namespace oci

@@ -111,11 +111,13 @@ void op_pivot_root(struct helper *h, char **args, int nargs) {
   if (h->root_fd < 0) die(h, errno, "pivot_root: open the new root");
 }
 
-/* chroot: for --no-pivot (a rootfs on ramfs cannot be pivoted away from): move the rootfs
-   mount onto "/" and chroot into it. */
+/* chroot MOVE: for --no-pivot (a rootfs on ramfs cannot be pivoted away from), MOVE 1: move the
+   rootfs mount onto "/" and chroot into it. In the host's mount namespace (a container without
+   its own), MOVE 0: chroot only, leaving the host's "/" alone. */
 void op_chroot(struct helper *h, char **args, int nargs) {
+  bool move = arg_uint(h, args[0]) != 0;
   if (fchdir(h->root_fd) < 0) die(h, errno, "chroot: chdir to rootfs");
-  if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) die(h, errno, "chroot: move rootfs to /");
+  if (move && mount(".", "/", NULL, MS_MOVE, NULL) < 0) die(h, errno, "chroot: move rootfs to /");
   if (chroot(".") < 0) die(h, errno, "chroot");
   if (chdir("/") < 0) die(h, errno, "chroot: chdir /");
   close(h->root_fd);

@@ -40,7 +40,7 @@ static const struct op ops[] = {
     {"mknod", 6, 6, op_mknod},
     {"symlink", 2, 2, op_symlink},
     {"pivot_root", 0, 0, op_pivot_root},
-    {"chroot", 0, 0, op_chroot},
+    {"chroot", 1, 1, op_chroot},
     {"console", 3, 3, op_console},
     {"mask", 1, 1, op_mask},
     {"readonly_path", 1, 1, op_readonly_path},

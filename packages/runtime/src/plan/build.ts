@@ -20,7 +20,7 @@ import { START_SOCKET } from '../state/store.js';
 import { devOps } from './devices.js';
 import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
 import { hasHooks, hookOps, hookState, stateTemplate } from '../hooks.js';
-import { namespacePlan, hasNewNamespace } from './namespaces.js';
+import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
 import { credentialsOp, environment, rlimitOps, searchPath } from './process.js';
 import { seccompOp } from './seccomp.js';
@@ -121,10 +121,16 @@ function rootPropagation(spec: Spec): number | undefined {
  * Until pivot_root every mount is a recursive slave of the host's: nothing mounted here
  * reaches the host, and pivot_root, which refuses a shared parent, works whatever
  * rootfsPropagation asks for (that is applied to the new / afterwards).
+ *
+ * A container without a mount namespace of its own mounts in the host's (the runtime spec's
+ * "inherit"): there only the rootfs bind is made private, so that nothing mounted under it
+ * propagates, and the container chroots into it (pivot_root or a move would change the host's
+ * /). The runtime detaches that bind on delete.
  */
 function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
   const { spec, rootfs, dir } = bundle;
-  const ops: Op[] = [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]];
+  const ownMounts = hasNamespace(spec, 'mount');
+  const ops: Op[] = ownMounts ? [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]] : [['rootfs', rootfs], ['propagate', '/', MS.PRIVATE | MS.REC]];
   const mounts = spec.mounts ?? [];
   for (const m of mounts) {
     if (m.type === 'cgroup') ops.push(...cgroupMountOps(m, cgroupMounts, hasNewNamespace(spec, 'cgroup')));
@@ -136,7 +142,7 @@ function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions)
   if (!dev || !isBind(dev, parseMountOptions(dev.options))) ops.push(...devOps(spec, { kcore: host.kcore }));
   if (hasHooks(spec.hooks, ['prestart', 'createRuntime'])) ops.push(['sync', CREATE_RUNTIME_SYNC]);
   ops.push(...hookOps('createContainer', spec.hooks?.createContainer, hookState(id, dir, spec.annotations ?? {}, 'creating', 0)));
-  ops.push(noPivot ? ['chroot'] : ['pivot_root']);
+  ops.push(!ownMounts ? ['chroot', 0] : noPivot ? ['chroot', 1] : ['pivot_root']);
   return ops;
 }
 

@@ -34,7 +34,8 @@ export interface OpArgs {
   mknod: [dest: string, mode: number, major: number, minor: number, uid: number, gid: number];
   symlink: [target: string, dest: string];
   pivot_root: [];
-  chroot: [];
+  /** chroot into the rootfs; `move` first moves its mount onto / (never in the host's mount namespace). */
+  chroot: [move: number];
   /** Open a pty and send its master over the unix socket at fd. */
   console: [fd: number, rows: number, columns: number];
   mask: [path: string];

@@ -10,6 +10,7 @@ import { requireAddon } from '@oci/native';
 import { notFound, RuntimeError } from '../errors.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
 import type { Hooks } from '@oci/bundle/runtime-spec';
+import type { HostMount } from '../host-mount.js';
 
 /** What the runtime remembers about a container between commands. */
 export interface StoredState {
@@ -27,6 +28,8 @@ export interface StoredState {
   cgroup: CgroupRecord;
   /** What start and delete run (the create-phase hooks ran already). */
   hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
+  /** The rootfs bind of a container in the host's mount namespace, detached on delete. */
+  hostMount?: HostMount;
 }
 
 export const START_SOCKET = 'start.sock';
