@@ -1,8 +1,11 @@
 /**
  * Log lines in runc's shapes, because engines read them: containerd's shim takes the last
- * `"level":"error"` line of `--log FILE --log-format json` as the reason a command failed.
+ * `"level":"error"` line of `--log FILE --log-format json` as the reason a command failed, and
+ * decodes every line of the file as `{"level","msg","time"}` (one line of another shape and it
+ * reports "unable to retrieve OCI runtime error" instead). The file is created when the logger
+ * is, as runc opens it before parsing its command line: it exists after every call.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
@@ -21,12 +24,18 @@ export interface LogOptions {
 }
 
 export function createLogger({ file, format = 'text', debug = false }: LogOptions): Logger {
+  const toStderr = (level: Level, message: string) => process.stderr.write(`oci: ${level === 'error' ? '' : `${level}: `}${message}\n`);
+  if (file) {
+    try {
+      closeSync(openSync(file, 'a', 0o644));
+    } catch (error) {
+      toStderr('warning', `cannot open the log file ${file}: ${(error as NodeJS.ErrnoException).code}; logging to stderr`);
+      file = undefined;
+    }
+  }
   const write = (level: Level, message: string): void => {
     if (level === 'debug' && !debug) return;
-    if (!file) {
-      process.stderr.write(`oci: ${level === 'error' ? '' : `${level}: `}${message}\n`);
-      return;
-    }
+    if (!file) return void toStderr(level, message);
     const time = new Date().toISOString();
     const line =
       format === 'json'

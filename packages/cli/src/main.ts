@@ -6,12 +6,15 @@
 import { parse, positionalIndex, UsageError } from './args.js';
 import { globalOptions, type Command, type Context } from './command.js';
 import { commands } from './commands/index.js';
-import { createLogger } from './log.js';
+import { createLogger, type LogOptions } from './log.js';
 
 const USAGE_STATUS = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let log = createLogger({});
+  // The log file first, before anything can fail: engines read it after every call, a usage
+  // error's included (runc opens it before it parses its command line).
+  const early = earlyLogOptions(argv);
+  let log = createLogger(early);
   let name: string | undefined;
   let subject: string | undefined;
   let debug = argv.includes('--debug');
@@ -38,7 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     subject = positionals[0];
     const merged = { ...globals, ...pickGlobals(options) };
     debug = merged.debug ?? false;
-    log = createLogger({ file: merged.log, format: merged['log-format'], debug });
+    if (merged.log !== early.file || merged['log-format'] !== early.format || debug !== early.debug)
+      log = createLogger({ file: merged.log, format: merged['log-format'], debug });
     // Getters: creating process.stdout loads Node's stream modules (milliseconds), which
     // commands that print nothing (create, start, kill, delete) need not pay.
     const context: Context = {
@@ -87,9 +91,29 @@ interface Failure {
   log: ReturnType<typeof createLogger>;
 }
 
+/**
+ * --log, --log-format and --debug among the global options, read leniently (a mistake elsewhere
+ * on the line must still reach the log file). The full parse checks them later.
+ */
+function earlyLogOptions(argv: readonly string[]): LogOptions {
+  const at = positionalIndex(argv, globalOptions, 1);
+  const globals = at < 0 ? argv : argv.slice(0, at);
+  const options: LogOptions = { debug: false };
+  for (let i = 0; i < globals.length; i++) {
+    const [flag, inline] = globals[i]!.split(/=(.*)/s) as [string, string | undefined];
+    if (flag === '--debug') options.debug = true;
+    if (flag !== '--log' && flag !== '--log-format') continue;
+    const value = inline ?? globals[++i];
+    if (flag === '--log') options.file = value;
+    else options.format = value;
+  }
+  return options;
+}
+
 function report(error: unknown, { name, subject, debug, log }: Failure): number {
   if (error instanceof UsageError) {
     const where = error.command ?? name;
+    if (log.toFile) log.error(`${where ? `${where}: ` : ''}${error.message}`);
     process.stderr.write(`oci: ${where ? `${where}: ` : ''}${error.message} (see 'oci ${where ? `${where} ` : ''}--help')\n`);
     return USAGE_STATUS;
   }

@@ -16,10 +16,10 @@ test('--help lists every command and the global options', (t) => {
   for (const option of ['--store', '--root', '--log', '--log-format', '--debug']) t.true(result.stdout.includes(option), option);
 });
 
-test('--version prints the version in runc\'s shape', (t) => {
+test('--version prints the version in runc\'s shape, libseccomp\'s included', (t) => {
   const result = oci(['--version']);
   t.is(result.status, 0);
-  t.regex(result.stdout, /^oci version \d+\.\d+\.\d+\nspec: \d+\.\d+\.\d+\n/);
+  t.regex(result.stdout, /^oci version \d+\.\d+\.\d+\nspec: \d+\.\d+\.\d+\nnode: v\d+\.\d+\.\d+\nlibseccomp: \d+\.\d+\.\d+\n$/);
 });
 
 test('an unknown command prints one line and exits 2', (t) => {

@@ -59,8 +59,12 @@ export interface NativeAddon {
    * out and their names returned in `unknown`.
    */
   compileSeccomp(defaultAction: number, architectures: readonly string[], rules: readonly SeccompRule[]): { program: Buffer; unknown: string[] };
-  /** libseccomp's version, its API level on this kernel, and which of `architectures` it knows. */
-  seccompInfo(architectures?: readonly string[]): { version: string; api: number; architectures: string[] };
+  /**
+   * libseccomp's version, its API level on this kernel, which of `architectures` (libseccomp's
+   * names) a filter for this machine can hold, and the SECCOMP_FILTER_FLAG_* bits (1 to 32) the
+   * kernel takes.
+   */
+  seccompInfo(architectures?: readonly string[]): { version: string; api: number; architectures: string[]; flags: number };
 }
 
 export interface SeccompRule {

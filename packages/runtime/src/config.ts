@@ -20,7 +20,7 @@ export interface Bundle {
 /** Runtime-spec versions this runtime runs: 1.x (runc spec writes 1.0.2-dev). */
 const SUPPORTED_VERSION = /^1\.\d+\.\d+(?:-[\w.-]+)?$/;
 
-const NAMESPACE_TYPES: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
 
 /** Synchronous: two small reads, cheaper than trips through the thread pool on create's hot path. */
 export function loadBundle(bundleDir: string): Bundle {

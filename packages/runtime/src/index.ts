@@ -6,3 +6,4 @@ export type { ProcessExit } from './pidfd.js';
 export type { Status } from './state/status.js';
 export { formatEvent, type ContainerEvent } from './events.js';
 export type { ContainerStats } from './cgroups/stats.js';
+export { features, type Features } from './features.js';

@@ -11,6 +11,7 @@ export const commands: Readonly<Record<string, Loader>> = {
   create: () => import('./create.js'),
   delete: () => import('./delete.js'),
   events: () => import('./events.js'),
+  features: () => import('./features.js'),
   gc: () => import('./gc.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <cstring>
 #include <seccomp.h>
+#include <linux/seccomp.h>
 #include <string>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
 
@@ -117,9 +119,17 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo &info) {
   return result;
 }
 
-// seccompInfo(): libseccomp's version, its API level on this kernel (what the kernel supports:
-// 3 = KILL_PROCESS/LOG, 5 = NOTIFY, 6 = NOTIFY's fd flags), and whether each of the given
-// architecture names is one libseccomp knows.
+// Whether the kernel takes a SECCOMP_FILTER_FLAG_* bit: it checks flags before it reads the
+// filter, so a NULL filter answers EFAULT for a known flag, EINVAL for an unknown one (the
+// probe libseccomp uses). WAIT_KILLABLE_RECV is only valid with NEW_LISTENER.
+bool KernelTakesFlag(unsigned long flag) {
+  if (flag == 32) flag |= 8;
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, nullptr) < 0 && errno == EFAULT;
+}
+
+// seccompInfo(architectures?): libseccomp's version, its API level on this kernel (3 =
+// KILL_PROCESS/LOG, 5 = NOTIFY, 6 = NOTIFY's fd flags), which of the given architecture names
+// a filter for this machine can hold, and which SECCOMP_FILTER_FLAG_* bits (1 to 32) the kernel takes.
 Napi::Value SeccompInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const scmp_version *version = seccomp_version();
@@ -128,13 +138,23 @@ Napi::Value SeccompInfo(const Napi::CallbackInfo &info) {
   result.Set("api", Napi::Number::New(env, seccomp_api_get()));
   Napi::Array known = Napi::Array::New(env);
   if (info.Length() == 1 && info[0].IsArray()) {
+    // Known to libseccomp is not enough: a filter cannot mix byte orders (EDOM), so each is
+    // tried in a filter for this machine.
+    scmp_filter_ctx scratch = seccomp_init(SCMP_ACT_ALLOW);
     Napi::Array names = info[0].As<Napi::Array>();
-    for (uint32_t i = 0; i < names.Length(); i++) {
+    for (uint32_t i = 0; scratch && i < names.Length(); i++) {
       std::string name = names.Get(i).As<Napi::String>();
-      if (seccomp_arch_resolve_name(name.c_str()) != 0) known.Set(known.Length(), Napi::String::New(env, name));
+      uint32_t token = seccomp_arch_resolve_name(name.c_str());
+      int rc = token == 0 ? -EINVAL : seccomp_arch_add(scratch, token);
+      if (rc == 0 || rc == -EEXIST) known.Set(known.Length(), Napi::String::New(env, name));
     }
+    if (scratch) seccomp_release(scratch);
   }
   result.Set("architectures", known);
+  uint32_t flags = 0;
+  for (unsigned long flag = 1; flag <= 32; flag <<= 1)
+    if (KernelTakesFlag(flag)) flags |= static_cast<uint32_t>(flag);
+  result.Set("flags", Napi::Number::New(env, flags));
   return result;
 }
 

@@ -76,6 +76,9 @@ export const PROPAGATION: Readonly<Record<string, number>> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** Every mount option this runtime understands (`oci features`). */
+export const MOUNT_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION)].sort();
+
 /** Recursive attributes (runtime-spec 1.1) need mount_setattr(2); not built yet. */
 const RECURSIVE = /^r(?:ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|nosymfollow|symfollow)$/;
 

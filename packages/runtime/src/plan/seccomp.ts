@@ -150,6 +150,8 @@ export function seccompOp(seccomp: Seccomp, options: SeccompOptions = {}): Op {
   });
   let flags = flagsOf(seccomp);
   const { rules, notify } = rulesOf(seccomp, defaultAction);
+  if (flags & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !notify)
+    throw invalid('linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is about SCMP_ACT_NOTIFY, which no rule uses');
   if (notify) {
     if (!seccomp.listenerPath) throw invalid('linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath, where the seccomp agent listens');
     if (options.agentFd === undefined || options.agentState === undefined) throw invalid('linux.seccomp: SCMP_ACT_NOTIFY needs a connection to the seccomp agent');

@@ -1,0 +1,14 @@
+import { defineCommand } from '../command.js';
+import { print } from '../print.js';
+
+export default defineCommand({
+  name: 'features',
+  summary: 'print what the runtime implements (runtime-spec features.md JSON)',
+  usage: '',
+  options: {},
+  positionals: { min: 0, max: 0 },
+  async run() {
+    const { features } = await import('@oci/runtime');
+    print(`${JSON.stringify(features(), null, '    ')}\n`);
+  },
+});
