@@ -3,9 +3,10 @@
  * 0-2, the fds passed on purpose on 3…, then the sync socket, then (with a terminal) the
  * console socket, then (with SCMP_ACT_NOTIFY rules) the connection to the seccomp agent. It
  * reads the plan from the sync socket and answers with NUL-terminated messages: "pid N" (the
- * container's first process exists), "sync NAME" (it waits for our go-ahead: a byte), "ready"
- * (it waits for start), or "error <step>: <ERRNO>". The socket closes once both the helper and
- * the container's process are done with it, which is when the outcome is known.
+ * process exists), "sync NAME" (it waits for our go-ahead: a byte), "ready" (a container's first
+ * process waits for start), "exec" (an exec'd process is about to run its program), or "error
+ * <step>: <ERRNO>". The socket closes once both the helper and the process are done with it
+ * (the process's end closes on exec), which is when the outcome is known.
  */
 import { closeSync } from 'node:fs';
 import { helperPath, requireAddon } from '@oci/native';
@@ -69,8 +70,11 @@ export interface PlanResult {
  * with the cgroup and plan work of create; a create that fails before `run` calls `abort`.
  */
 export interface WaitingHelper {
-  /** Sends the plan; resolves once the container's process is ready, or rejects with the step that failed. */
-  run(plan: readonly Op[], callbacks?: PlanCallbacks): Promise<PlanResult>;
+  /**
+   * Sends the plan; resolves once the process is `ready` (create) or runs its program (`exec`),
+   * or rejects with the step that failed.
+   */
+  run(plan: readonly Op[], callbacks?: PlanCallbacks, until?: 'ready' | 'exec'): Promise<PlanResult>;
   /** No plan after all: the helper reads the end of its socket, exits, and is reaped. */
   abort(): Promise<void>;
 }
@@ -92,13 +96,13 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
     closeSync(theirs);
   }
   return {
-    async run(plan, callbacks = {}) {
+    async run(plan, callbacks = {}, until = 'ready') {
       // A helper that dies early closes its end (EPIPE): what it said before dying tells why.
       writeAll(ours, encodePlan(plan));
       const helperExit = helper.wait();
       let pid: number | undefined;
       let error: string | undefined;
-      let ready = false;
+      let done = false;
       let waiting: string | undefined;
       try {
         for await (const message of readMessages(ours)) {
@@ -108,7 +112,7 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
           }
           else if (message.startsWith('error ')) error ??= message.slice(6);
           else if (message.startsWith('sync ')) waiting = message.slice(5);
-          else if (message === 'ready') ready = true;
+          else if (message === until) done = true;
           // The helper reports the pid as it clones; the container's process may speak first.
           if (waiting !== undefined && pid !== undefined) {
             await callbacks.onSync?.(waiting, pid);
@@ -121,7 +125,7 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
         await helperExit;
         throw failure;
       }
-      if (error !== undefined || !ready || pid === undefined) {
+      if (error !== undefined || !done || pid === undefined) {
         if (pid !== undefined) await killChild(pid);
         const exit = await helperExit;
         const how = exit.signal !== undefined ? `signal ${exit.signal}` : `exit status ${exit.code}`;

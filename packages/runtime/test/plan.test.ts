@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/bundle/runtime-spec';
+import type { Seccomp, Spec } from '@oci/bundle/runtime-spec';
 import { initPlan, type InitPlanOptions } from '../src/plan/build.js';
+import { execPlan, type ExecPlanOptions } from '../src/plan/exec.js';
 import { homeOf, resolveInRoot } from '../src/plan/home.js';
 import { cgroupMountOps, MS, mountOps, parseMountOptions } from '../src/plan/mounts.js';
-import { CLONE_NEW } from '../src/plan/namespaces.js';
+import { CLONE_NEW, unsharedNamespaces } from '../src/plan/namespaces.js';
 import { encodePlan, type Op } from '../src/plan/ops.js';
 import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
 
@@ -184,6 +185,7 @@ test('--no-pivot chroots; a terminal is opened after pivoting, on the given fd',
   const ops = plan((spec) => (spec.process!.terminal = true), { consoleFd: 5 });
   t.deepEqual(find(ops, 'console'), ['console', 5, 0, 0]);
   t.true(names(ops).indexOf('console') > names(ops).indexOf('pivot_root'));
+  t.true(names(ops).indexOf('dev_console') === names(ops).indexOf('console') + 1);
   t.throws(() => plan((spec) => (spec.process!.terminal = true)), { message: /console socket is needed/ });
 });
 
@@ -255,4 +257,81 @@ test('HOME comes from the rootfs\'s passwd, resolved inside the rootfs', (t) => 
   t.is(homeOf(root, 1000), '/home/app');
   t.is(homeOf(root, 4242), '/');
   t.deepEqual(environment({ cwd: '/', user: { uid: 0, gid: 0 }, env: ['HOME=/x'] }, '/root'), ['HOME=/x']);
+});
+
+function planExec(adjust: (options: ExecPlanOptions) => void = () => {}): Op[] {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const options: ExecPlanOptions = {
+    id: 'c1',
+    bundle: '/b',
+    spec,
+    process: { ...structuredClone(spec.process!), args: ['ps', 'x'] },
+    container: { pid: 4242, startTime: '987654' },
+    namespaces: CLONE_NEW.pid | CLONE_NEW.mount | CLONE_NEW.network | CLONE_NEW.uts | CLONE_NEW.ipc,
+    cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
+    host: { lastCap: 40, kcore: false },
+    home: '/root',
+    passFds: 0,
+  };
+  adjust(options);
+  return execPlan(options);
+}
+
+test('the exec plan enters the container (its cgroups, namespaces, pid namespace through clone) and mounts nothing', (t) => {
+  const ops = planExec();
+  t.deepEqual(names(ops), [
+    'cgroup', 'container', 'join', 'clone', 'join', 'setsid', 'session_keyring', 'rlimit', 'no_new_privs', 'chdir', 'close_fds',
+    'credentials', 'umask', 'find_program', 'exec',
+  ]);
+  t.deepEqual(find(ops, 'cgroup'), ['cgroup', '/sys/fs/cgroup/memory/c1']);
+  t.deepEqual(find(ops, 'container'), ['container', 4242, '987654']);
+  const joins = ops.filter((op) => op[0] === 'join');
+  // The mount namespace last, in the process: clone's cgroup path is the host's.
+  t.deepEqual(joins, [['join', CLONE_NEW.pid | CLONE_NEW.network | CLONE_NEW.uts | CLONE_NEW.ipc], ['join', CLONE_NEW.mount]]);
+  t.deepEqual(find(ops, 'clone'), ['clone', 0, '/sys/fs/cgroup/unified/c1']);
+  t.deepEqual(find(ops, 'exec'), ['exec', 2, 'ps', 'x', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/root']);
+  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', 'c1'], "the container's keyring, joined by name");
+  // A container sharing every namespace but the mount one with the host.
+  t.deepEqual(names(planExec((o) => (o.namespaces = CLONE_NEW.mount))).slice(0, 5), ['cgroup', 'container', 'clone', 'join', 'setsid']);
+});
+
+test('exec and create give a process the same last steps, the container\'s seccomp filter among them', (t) => {
+  const tail = (ops: Op[]) => ops.slice(names(ops).indexOf('rlimit'), names(ops).indexOf('find_program') + 1);
+  const seccomp: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  for (const noNewPrivileges of [false, true]) {
+    const adjust = (spec: Spec) => {
+      spec.linux!.seccomp = structuredClone(seccomp);
+      spec.process!.noNewPrivileges = noNewPrivileges;
+    };
+    const create = plan(adjust);
+    const exec = planExec((o) => {
+      adjust(o.spec);
+      o.process = structuredClone(o.spec.process!);
+    });
+    t.true(tail(create).length > 5);
+    t.deepEqual(tail(exec), tail(create));
+    t.truthy(find(exec, 'seccomp'));
+    // With no_new_privs, as late as it can: just before exec.
+    t.is(names(exec).indexOf('seccomp') === names(exec).length - 2, noNewPrivileges);
+    t.deepEqual(find(exec, 'seccomp'), find(create, 'seccomp'));
+  }
+});
+
+test('an exec with a terminal opens it in the container (no /dev/console); oom score: its own, else the container\'s', (t) => {
+  const ops = planExec((o) => {
+    o.process.terminal = true;
+    o.process.consoleSize = { height: 24, width: 80 };
+    o.consoleFd = 4;
+  });
+  t.deepEqual(find(ops, 'console'), ['console', 4, 24, 80]);
+  t.true(names(ops).indexOf('console') > names(ops).lastIndexOf('join'));
+  t.falsy(find(ops, 'dev_console'));
+  t.deepEqual(find(planExec((o) => (o.spec.process!.oomScoreAdj = 100)), 'oom_score_adj'), ['oom_score_adj', 100]);
+  t.deepEqual(find(planExec((o) => ((o.spec.process!.oomScoreAdj = 100), (o.process.oomScoreAdj = -5))), 'oom_score_adj'), ['oom_score_adj', -5]);
+});
+
+test('the namespaces an exec enters are those the container does not share with us', (t) => {
+  t.is(unsharedNamespaces(process.pid), 0);
+  t.is(unsharedNamespaces(2 ** 22 + 1), undefined, 'a process that does not exist');
 });

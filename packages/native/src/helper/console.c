@@ -1,8 +1,9 @@
 /*
- * The container's terminal (process.terminal): a pty opened inside the container, its slave
- * becoming the process's stdio, controlling terminal and /dev/console, its master sent with
- * SCM_RIGHTS over a unix socket (the --console-socket engines listen on, or the runtime's own
- * socketpair for `oci run`), as runc does, with the slave's path as the message.
+ * A process's terminal (process.terminal): a pty opened inside the container, its slave becoming
+ * the process's stdio and controlling terminal (and a new container's /dev/console), its master
+ * sent with SCM_RIGHTS over a unix socket (the --console-socket engines listen on, or the
+ * runtime's own socketpair for a foreground `oci run` or `exec`), as runc does, with the slave's
+ * path as the message.
  */
 #include "helper.h"
 
@@ -16,33 +17,40 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* console FD ROWS COLS: after pivot_root, with devpts mounted; FD is a connected unix socket.
-   ROWS and COLS 0 leave the size to whoever holds the master. */
+/*
+ * console FD ROWS COLS: opens a pty inside the container (its devpts: after pivot_root, or in
+ * a running container's mount namespace), sends its master over the unix socket FD, and makes
+ * the slave this process's stdio and controlling terminal. ROWS and COLS 0 leave the size to
+ * whoever holds the master.
+ */
 void op_console(struct helper *h, char **args, int nargs) {
   int socket = (int)arg_uint(h, args[0]);
   struct winsize size = {.ws_row = (unsigned short)arg_uint(h, args[1]), .ws_col = (unsigned short)arg_uint(h, args[2])};
-  if (!h->pivoted) die(h, 0, "plan: console before pivot_root");
+  if (!h->pivoted) die(h, 0, "plan: console outside the container's root");
 
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) die(h, errno, "open /dev/ptmx");
   int unlock = 0, number;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die(h, errno, "unlock the pty");
   if (ioctl(master, TIOCGPTN, &number) < 0) die(h, errno, "get the pty number");
-  char name[64];
-  snprintf(name, sizeof name, "/dev/pts/%d", number);
+  snprintf(h->terminal, sizeof h->terminal, "/dev/pts/%d", number);
   /* The peer of this master, whatever the path now holds. */
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0) die(h, errno, "open %s", name);
+  if (slave < 0) die(h, errno, "open %s", h->terminal);
   if ((size.ws_row || size.ws_col) && ioctl(slave, TIOCSWINSZ, &size) < 0) die(h, errno, "set the terminal size");
 
-  close(open_in_root(h, "/dev/console", CREATE_FILE, "create /dev/console"));
-  if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die(h, errno, "mount %s on /dev/console", name);
-
-  send_fd(h, socket, master, name, "send the terminal over the console socket");
+  send_fd(h, socket, master, h->terminal, "send the terminal over the console socket");
   close(master);
   close(socket);
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) die(h, errno, "dup the terminal to fd %d", fd);
   if (slave > 2) close(slave);
   if (ioctl(0, TIOCSCTTY, 0) < 0) die(h, errno, "make the terminal controlling");
+}
+
+/* dev_console: binds the terminal `console` opened onto /dev/console (a new container's). */
+void op_dev_console(struct helper *h, char **args, int nargs) {
+  if (!h->terminal[0]) die(h, 0, "plan: dev_console before console");
+  close(open_in_root(h, "/dev/console", CREATE_FILE, "create /dev/console"));
+  if (mount(h->terminal, "/dev/console", NULL, MS_BIND, NULL) < 0) die(h, errno, "mount %s on /dev/console", h->terminal);
 }

@@ -25,8 +25,13 @@ struct helper {
   int sync_fd;
   /* The container's root (an O_PATH fd), once the `rootfs` op ran; -1 before. */
   int root_fd;
-  /* After pivot_root or chroot, container paths are plain paths again. */
+  /* After pivot_root or chroot, or once in a running container's mount namespace, container
+     paths are plain paths again. */
   bool pivoted;
+  /* The container `join` enters (a pidfd of its first process, see `container`); -1 before. */
+  int container_fd;
+  /* The slave of the terminal the `console` op opened ("/dev/pts/N"); empty before. */
+  char terminal[32];
   /* The listening socket `oci start` connects to (see start.c). */
   int start_fd;
   /* The program `exec` runs, as `find_program` resolved it. */
@@ -77,10 +82,11 @@ void remember_pid(struct helper *h);
 /* The ops, by concern. */
 op_fn op_cgroup;                                                                   /* cgroups.c */
 op_fn op_setns, op_clone, op_timens, op_hostname, op_domainname;                   /* namespaces.c */
+op_fn op_container, op_join;                                                       /* namespaces.c */
 op_fn op_propagate, op_rootfs, op_mount, op_remount, op_remount_readonly, op_mkdirs; /* mounts.c */
 op_fn op_pivot_root, op_chroot, op_mask, op_readonly_path;                         /* mounts.c */
 op_fn op_mknod, op_symlink;                                                        /* devices.c */
-op_fn op_console;                                                                  /* console.c */
+op_fn op_console, op_dev_console;                                                  /* console.c */
 op_fn op_setsid, op_oom_score_adj, op_rlimit, op_sysctl, op_no_new_privs;          /* process.c */
 op_fn op_umask, op_chdir, op_close_fds, op_find_program, op_exec;                  /* process.c */
 op_fn op_credentials;                                                              /* credentials.c */

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
   long fd = strtol(argv[2], &end, 10);
   if (*argv[2] == '\0' || *end != '\0' || fd < 3 || fd > INT_MAX) return usage();
 
-  struct helper h = {.report_fd = (int)fd, .sync_fd = (int)fd, .root_fd = -1, .start_fd = -1};
+  struct helper h = {.report_fd = (int)fd, .sync_fd = (int)fd, .root_fd = -1, .start_fd = -1, .container_fd = -1};
   /* Until it execs the container's program, nothing inside may ptrace us or read our /proc
      files (our fds reach outside the container); execve restores dumpability. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(&h, errno, "prctl PR_SET_DUMPABLE");

@@ -1,6 +1,7 @@
 /*
  * Namespaces: joining existing ones (setns), creating the container's first process in new
- * ones (clone), the time namespace's offsets, and the UTS names.
+ * ones (clone), entering a running container's (container, join: for exec), the time
+ * namespace's offsets, and the UTS names.
  */
 #include "helper.h"
 
@@ -23,6 +24,45 @@ void op_setns(struct helper *h, char **args, int nargs) {
   if (fd < 0) die(h, errno, "join namespace %s", path);
   if (setns(fd, type) < 0) die(h, errno, "join namespace %s", path);
   close(fd);
+}
+
+/*
+ * container PID STARTTIME: the running container whose namespaces `join` enters, named by a
+ * pidfd of its first process. STARTTIME (field 22 of /proc/PID/stat, read after the pidfd is
+ * open) tells that process from a later one that reused its pid: once it matches, the pidfd
+ * names the container's process for good, whatever happens to the pid.
+ */
+void op_container(struct helper *h, char **args, int nargs) {
+  pid_t pid = (pid_t)arg_int(h, args[0]);
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0 && errno == ESRCH) die(h, 0, "container not running");
+  if (fd < 0) die(h, errno, "open container process %d", pid);
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int file = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = file < 0 ? -1 : read(file, stat, sizeof stat - 1);
+  int err = errno;
+  if (file >= 0) close(file);
+  /* Gone since (ENOENT, ESRCH): the comparison below fails on the empty text. */
+  if (n < 0 && err != ESRCH && err != ENOENT) die(h, err, "read %s", path);
+  stat[n < 0 ? 0 : n] = '\0';
+  /* The name in parentheses may hold spaces: fields are counted after its closing one. */
+  const char *field = strrchr(stat, ')');
+  char state = field && field[1] ? field[2] : 'X';
+  for (int i = 3; field && i <= 22; i++) field = strchr(field + 1, ' ');
+  size_t length = field ? strcspn(field + 1, " ") : 0;
+  bool same = field && length == strlen(args[1]) && strncmp(field + 1, args[1], length) == 0;
+  if (!same || state == 'Z' || state == 'X') die(h, 0, "container not running");
+  h->container_fd = fd;
+}
+
+/* join FLAGS: enters the namespaces FLAGS (CLONE_NEW*) of the `container`, all at once
+   (setns on its pidfd, which also takes the user namespace first when it is among them). */
+void op_join(struct helper *h, char **args, int nargs) {
+  int flags = (int)arg_uint(h, args[0]);
+  if (h->container_fd < 0) die(h, 0, "plan: join before container");
+  if (setns(h->container_fd, flags) < 0) die(h, errno, "join the container's namespaces");
+  if (flags & CLONE_NEWNS) h->pivoted = true;
 }
 
 /*

@@ -13,7 +13,7 @@
  * seccomp goes as late as it can (fewer syscalls the profile must allow after it), but while
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
-import { RUNTIME_SPEC_VERSION, type Spec } from '@oci/bundle/runtime-spec';
+import { RUNTIME_SPEC_VERSION, type Process, type Spec } from '@oci/bundle/runtime-spec';
 import type { Bundle } from '../config.js';
 import { invalid } from '../errors.js';
 import { START_SOCKET } from '../state/store.js';
@@ -22,7 +22,7 @@ import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions,
 import { hasHooks, hookOps, hookState, stateTemplate } from '../hooks.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
-import { credentialsOp, environment, rlimitOps, searchPath } from './process.js';
+import { environment, execOps, processOps, sessionOps } from './process.js';
 import { seccompOp } from './seccomp.js';
 import { sysctlOps } from './sysctl.js';
 
@@ -75,36 +75,35 @@ export function initPlan(options: InitPlanOptions): Op[] {
     agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
     debug: options.debug,
   });
-  const ops: Op[] = [
-    ...options.cgroup.dirs.filter((dir) => dir !== options.cgroup.unified).map((dir): Op => ['cgroup', dir]),
-    ...(process.oomScoreAdj !== undefined ? [['oom_score_adj', process.oomScoreAdj] as Op] : []),
+  return [
+    ...cgroupOps(options.cgroup),
+    ...oomScoreOps(process.oomScoreAdj),
     ...namespaces.before,
     ['start_socket', options.stateDir, START_SOCKET],
     ['clone', namespaces.cloneFlags, options.cgroup.unified ?? ''],
-    ['setsid'],
-    ...(options.noNewKeyring ? [] : [['session_keyring', options.id] as Op]),
+    ...sessionOps(options.id, options.noNewKeyring),
     ...rootfsOps(options),
-    ...(process.terminal ? [consoleOp(spec, options.consoleFd)] : []),
+    ...(process.terminal ? [consoleOp(process, options.consoleFd), ['dev_console'] as Op] : []),
     ...finishingOps(spec),
-    ...rlimitOps(process),
-    ...(process.noNewPrivileges ? [['no_new_privs'] as Op] : []),
-    ['chdir', process.cwd],
-    ['close_fds', 3 + options.passFds],
-    ...(seccomp && !process.noNewPrivileges ? [seccomp] : []),
-    credentialsOp(process, { lastCap: options.host.lastCap, onUnknown: (name) => options.warn?.(`unknown capability ${name} ignored`) }),
-    ['umask', process.user.umask ?? 0o022],
-    ['find_program', process.args![0]!, searchPath(env)],
+    ...processOps({ process, env, passFds: options.passFds, lastCap: options.host.lastCap, seccomp, warn: options.warn }),
     ['ready'],
     ['wait_start'],
     ...hookOps('startContainer', spec.hooks?.startContainer, state('created')),
-    ...(seccomp && process.noNewPrivileges ? [seccomp] : []),
-    ['exec', process.args!.length, ...process.args!, ...env],
+    ...execOps(process, env, seccomp),
   ];
-  return ops;
+}
+
+/** The v1 cgroups the helper joins before it clones (the v2 one is cloned into). */
+export function cgroupOps(cgroup: { dirs: readonly string[]; unified?: string }): Op[] {
+  return cgroup.dirs.filter((dir) => dir !== cgroup.unified).map((dir): Op => ['cgroup', dir]);
+}
+
+export function oomScoreOps(score: number | undefined): Op[] {
+  return score === undefined ? [] : [['oom_score_adj', score]];
 }
 
 /** What the seccomp agent receives with the listener (runtime-spec config-linux.md, "containerProcessState"). */
-function seccompAgentState(state: object, spec: Spec): object {
+export function seccompAgentState(state: object, spec: Spec): object {
   return { ociVersion: RUNTIME_SPEC_VERSION, fds: ['seccompFd'], pid: 0, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state };
 }
 
@@ -146,9 +145,9 @@ function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions)
   return ops;
 }
 
-function consoleOp(spec: Spec, consoleFd: number | undefined): Op {
+export function consoleOp(process: Process, consoleFd: number | undefined): Op {
   if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');
-  const size = spec.process?.consoleSize;
+  const size = process.consoleSize;
   return ['console', consoleFd, size?.height ?? 0, size?.width ?? 0];
 }
 

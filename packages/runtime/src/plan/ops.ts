@@ -15,6 +15,10 @@ export interface OpArgs {
   setns: [path: string, type: number];
   /** A new time namespace for what `clone` creates, with its offsets. */
   timens: [monotonicSecs: number, monotonicNanos: number, boottimeSecs: number, boottimeNanos: number];
+  /** The running container `join` enters: its first process, checked by its start time. */
+  container: [pid: number, startTime: string];
+  /** Enter the namespaces (CLONE_NEW* flags) of the `container`. */
+  join: [flags: number];
   /** Listen on dir/name for `start` (see start.c). */
   start_socket: [dir: string, name: string];
   /** Create the container's first process in new namespaces (CLONE_NEW* flags), inside the
@@ -38,6 +42,8 @@ export interface OpArgs {
   chroot: [move: number];
   /** Open a pty and send its master over the unix socket at fd. */
   console: [fd: number, rows: number, columns: number];
+  /** Bind the terminal `console` opened onto /dev/console. */
+  dev_console: [];
   mask: [path: string];
   readonly_path: [path: string];
   hostname: [name: string];

@@ -84,3 +84,51 @@ export function environment(process: Process, home: string): string[] {
 export function searchPath(env: readonly string[]): string {
   return env.findLast((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? '';
 }
+
+/** A new session (so a terminal can become the controlling one) and, unless the caller's is
+    kept, the container's session keyring: joined by name, so exec'd processes share it. */
+export function sessionOps(id: string, noNewKeyring = false): Op[] {
+  return [['setsid'], ...(noNewKeyring ? [] : [['session_keyring', id] as Op])];
+}
+
+export interface ProcessOpsOptions {
+  process: Process;
+  /** The program's environment, whose PATH finds it. */
+  env: readonly string[];
+  /** fds 3… passed to the program; the rest are closed at exec. */
+  passFds: number;
+  /** /proc/sys/kernel/cap_last_cap */
+  lastCap: number;
+  /** The container's seccomp filter (the `seccomp` op), which every process of it gets. */
+  seccomp?: Op;
+  /** Told about capabilities this runtime does not know (ignored, as runc does). */
+  warn?: (message: string) => void;
+}
+
+/**
+ * The last steps of every process the runtime starts in a container, its first one (create)
+ * and the others (exec) alike, so that what is added here applies to both: rlimits,
+ * no_new_privs, cwd, fds, seccomp (here while CAP_SYS_ADMIN is still there, when no_new_privs is
+ * off: the kernel requires one or the other), credentials, umask, and finding the program.
+ * `execOps` ends them.
+ */
+export function processOps({ process, env, passFds, lastCap, seccomp, warn }: ProcessOpsOptions): Op[] {
+  return [
+    ...rlimitOps(process),
+    ...(process.noNewPrivileges ? [['no_new_privs'] as Op] : []),
+    ['chdir', process.cwd],
+    ['close_fds', 3 + passFds],
+    ...(seccomp && !process.noNewPrivileges ? [seccomp] : []),
+    credentialsOp(process, { lastCap, onUnknown: (name) => warn?.(`unknown capability ${name} ignored`) }),
+    ['umask', process.user.umask ?? 0o022],
+    ['find_program', process.args![0]!, searchPath(env)],
+  ];
+}
+
+/**
+ * The program runs: seccomp first when no_new_privs allows it this late (fewer syscalls the
+ * profile must allow for the runtime's own steps), then exec with argv and the environment.
+ */
+export function execOps(process: Process, env: readonly string[], seccomp: Op | undefined): Op[] {
+  return [...(seccomp && process.noNewPrivileges ? [seccomp] : []), ['exec', process.args!.length, ...process.args!, ...env]];
+}
