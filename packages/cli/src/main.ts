@@ -111,10 +111,12 @@ function earlyLogOptions(argv: readonly string[]): LogOptions {
 }
 
 function report(error: unknown, { name, subject, debug, log }: Failure): number {
-  if (error instanceof UsageError) {
-    const where = error.command ?? name;
-    if (log.toFile) log.error(`${where ? `${where}: ` : ''}${error.message}`);
-    process.stderr.write(`oci: ${where ? `${where}: ` : ''}${error.message} (see 'oci ${where ? `${where} ` : ''}--help')\n`);
+  // By its code: a command's bundle has its own copy of the class.
+  if (error instanceof Error && (error as UsageError).code === 'EUSAGE') {
+    const usage = error as UsageError;
+    const where = usage.command ?? name;
+    if (log.toFile) log.error(`${where ? `${where}: ` : ''}${usage.message}`);
+    process.stderr.write(`oci: ${where ? `${where}: ` : ''}${usage.message} (see 'oci ${where ? `${where} ` : ''}--help')\n`);
     return USAGE_STATUS;
   }
   const message = error instanceof Error ? error.message : String(error);

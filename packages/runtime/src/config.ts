@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Namespace, NamespaceType, Resources, Spec } from '@oci/bundle/runtime-spec';
+import type { Namespace, NamespaceType, Process, Resources, Spec } from '@oci/bundle/runtime-spec';
 import { invalid, RuntimeError } from './errors.js';
 import { checkHooks } from './hooks.js';
 
@@ -63,7 +63,7 @@ export function checkSpec(spec: Spec): string | undefined {
   // The helper's plan is NUL-separated; no field of a real config holds NUL.
   if (JSON.stringify(spec).includes('\\u0000')) return 'a string holds a NUL character';
   if (typeof spec.root?.path !== 'string' || spec.root.path === '') return 'root.path is missing';
-  return checkProcess(spec) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkHooks(spec.hooks) ?? checkNotYetSupported(spec);
+  return checkProcess(spec.process) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkHooks(spec.hooks) ?? checkNotYetSupported(spec);
 }
 
 const isAbsolute = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/');
@@ -71,8 +71,11 @@ const notAbsolute = (where: string, p: unknown) => `${where}: '${String(p)}' is 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 const isId = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
-function checkProcess({ process }: Spec): string | undefined {
-  if (!process) return 'process is missing';
+/** The first thing wrong with a process (config.json's, or one to exec), as a phrase, or undefined. */
+export function checkProcess(process: Process | undefined): string | undefined {
+  if (process === undefined) return 'process is missing';
+  if (typeof process !== 'object' || process === null || Array.isArray(process)) return 'process is not a JSON object';
+  if (JSON.stringify(process).includes('\\u0000')) return 'a string holds a NUL character';
   if (!isStrings(process.args) || process.args.length === 0) return 'process.args must list the program and its arguments';
   if (!isAbsolute(process.cwd)) return notAbsolute('process.cwd', process.cwd);
   if (process.env !== undefined && !isStrings(process.env)) return 'process.env must be a list of strings';

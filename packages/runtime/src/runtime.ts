@@ -4,17 +4,19 @@
  * returns no Node process needs to stay alive (the container's first process waits on its
  * start socket; its state is on disk and its status is read from the system).
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/bundle/runtime-spec';
-import { requireAddon } from '@oci/native';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';
 import { updateCgroup } from './cgroups/update.js';
-import { checkResources, loadBundle } from './config.js';
+import { checkProcess, checkResources, loadBundle } from './config.js';
+import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocket } from './console.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
+import { withChanges, type ExecOptions } from './exec.js';
+import { inForeground } from './foreground.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { hookState, runHooks, runHooksWarning, type ContainerStateJson } from './hooks.js';
 import { beforeHostMount, detachHostMount, type HostMount } from './host-mount.js';
@@ -22,12 +24,13 @@ import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
 import { CREATE_RUNTIME_SYNC, initPlan } from './plan/build.js';
+import { execPlan } from './plan/exec.js';
 import { deviceRules } from './plan/devices.js';
 import { homeOf } from './plan/home.js';
 import { needsAgent } from './plan/seccomp.js';
-import { hasNamespace } from './plan/namespaces.js';
+import { hasNamespace, unsharedNamespaces } from './plan/namespaces.js';
 import { parseSignal } from './signals.js';
-import { readToEnd } from './socket.js';
+import { connectUnix, readToEnd } from './socket.js';
 import { StateStore, type Lock, type StoredState } from './state/store.js';
 import { readProcessStat, statusOf, isAlive, type Status } from './state/status.js';
 
@@ -88,9 +91,6 @@ export interface RunOptions extends CreateOptions {
 
 const SIGKILL = 9;
 
-/** Signals `run` passes on to the container, as runc does (SIGWINCH becomes a resize). */
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
-
 export class Runtime {
   readonly store: StateStore;
   readonly #warn: (message: string) => void;
@@ -123,18 +123,12 @@ export class Runtime {
       return 0;
     }
     const container = await this.#create(id, { ...options, receiveTerminal: true });
-    const forward = (signal: NodeJS.Signals) => process.kill(container.pid, signal);
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-    // Loaded only for a terminal: node:tty costs milliseconds to load.
-    const terminal = container.terminal === undefined ? undefined : (await import('./terminal.js')).attachTerminal(container.terminal);
     try {
-      await this.start(id);
-      const exit = await container.wait();
-      await terminal?.drained;
-      return exit.code ?? 128 + exit.signal!;
+      return await inForeground(container.pid, container.terminal, async () => {
+        await this.start(id);
+        return container.wait();
+      });
     } finally {
-      terminal?.detach();
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
       await this.delete(id, { force: true });
     }
   }
@@ -145,7 +139,7 @@ export class Runtime {
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
     const lock = await this.store.reserve(id);
-    let consoleSocket: { theirs: number; ours?: number } | undefined;
+    let consoleSocket: ConsoleSocket | undefined;
     let seccompAgent: number | undefined;
     let helper: WaitingHelper | undefined;
     let cgroup: CreatedCgroup | undefined;
@@ -154,7 +148,7 @@ export class Runtime {
     const state = (status: ContainerStateJson['status'], at?: number) => hookState(id, bundle.dir, bundle.spec.annotations ?? {}, status, at);
     const hostMount = hasNamespace(bundle.spec, 'mount') ? undefined : beforeHostMount(bundle.rootfs);
     try {
-      consoleSocket = this.#consoleFor(proc.terminal ?? false, options);
+      consoleSocket = openConsoleSocket(proc.terminal ?? false, { consoleSocket: options.consoleSocket, receive: options.receiveTerminal });
       if (needsAgent(bundle.spec.linux?.seccomp)) seccompAgent = connectSeccompAgent(bundle.spec.linux!.seccomp!.listenerPath);
       const listenFds = options.listenFds ?? 0;
       const passFds = listenFds + (options.preserveFds ?? 0);
@@ -187,7 +181,7 @@ export class Runtime {
         },
       });
       if (pid === undefined) throw new RuntimeError('ECREATE', 'the helper did not report the container process');
-      if (consoleSocket?.ours !== undefined) terminal = requireAddon().receiveFd(consoleSocket.ours);
+      if (consoleSocket) terminal = receiveMaster(consoleSocket);
       const stat = readProcessStat(pid);
       if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
       this.#children.set(id, { handle: ProcessHandle.open(pid)!, exit: undefined });
@@ -212,32 +206,11 @@ export class Runtime {
       if (pid !== undefined) await runHooksWarning(bundle.spec.hooks, 'poststop', state('stopped'), bundle.dir, this.#warn);
       throw error;
     } finally {
-      if (consoleSocket) for (const fd of new Set([consoleSocket.ours ?? consoleSocket.theirs, consoleSocket.theirs])) closeSync(fd);
+      closeConsoleSocket(consoleSocket);
       if (seccompAgent !== undefined) closeSync(seccompAgent);
       lock.release();
     }
     return { id, pid, terminal, wait: () => this.#wait(id) };
-  }
-
-  /**
-   * The socket the terminal's master is sent over (`theirs` goes to the helper): a socketpair
-   * whose other end (`ours`) receives it, or a connection to --console-socket.
-   */
-  #consoleFor(terminal: boolean, options: CreateOptions & { receiveTerminal?: boolean }): { theirs: number; ours?: number } | undefined {
-    if (!terminal) {
-      if (options.consoleSocket) throw new RuntimeError('EINVALID', '--console-socket needs process.terminal to be true');
-      return undefined;
-    }
-    if (options.receiveTerminal && !options.consoleSocket) {
-      const [ours, theirs] = requireAddon().socketpair();
-      return { ours, theirs };
-    }
-    if (!options.consoleSocket) throw new RuntimeError('EINVALID', 'process.terminal is true: give a --console-socket to receive the terminal, or set terminal to false');
-    try {
-      return { theirs: requireAddon().connectUnix(options.consoleSocket) };
-    } catch (error) {
-      throw new RuntimeError('EINVALID', `console socket ${options.consoleSocket}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
-    }
   }
 
   /** A failed create leaves nothing: its process, cgroups and state directory go. */
@@ -280,6 +253,82 @@ export class Runtime {
     }
   }
 
+  /**
+   * Starts another process in a created or running container: in its namespaces and cgroups,
+   * with the process's own identity and limits, and what the container imposes on all of its
+   * processes. In the foreground it resolves with the program's exit code, as `run` does;
+   * with `detach`, with 0 once the program runs.
+   */
+  async exec(id: string, options: ExecOptions): Promise<number> {
+    validateId(id);
+    const lock = await this.store.lock(id);
+    let started: { handle: ProcessHandle; terminal?: number };
+    try {
+      started = await this.#startInContainer(this.store.read(id), options);
+    } finally {
+      lock.release();
+    }
+    const { handle, terminal } = started;
+    if (options.detach) {
+      handle.close();
+      return 0;
+    }
+    return inForeground(handle.pid, terminal, () => handle.wait());
+  }
+
+  async #startInContainer(state: StoredState, options: ExecOptions): Promise<{ handle: ProcessHandle; terminal?: number }> {
+    const status = statusOf(state, this.store.dir(state.id));
+    if (status === 'stopped') throw notRunning();
+    // Not even with runc's --ignore-paused: the helper itself would freeze as it joins the cgroup.
+    if (status === 'paused') throw new RuntimeError('ESTATE', 'cannot exec in a paused container: resume it first');
+    const namespaces = unsharedNamespaces(state.pid);
+    if (namespaces === undefined) throw notRunning();
+    const { spec } = loadBundle(state.bundle);
+    let proc = options.process ?? withChanges(spec.process!, options.changes ?? { args: [] });
+    const problem = checkProcess(proc);
+    if (problem) throw invalid(problem);
+    // A terminal proxied to ours starts at our size: the program runs before the proxy does.
+    if (proc.terminal && !proc.consoleSize && !options.consoleSocket && !options.detach) proc = { ...proc, consoleSize: (await import('./terminal.js')).ourSize() };
+    const passFds = options.preserveFds ?? 0;
+    const consoleSocket = openConsoleSocket(proc.terminal ?? false, { consoleSocket: options.consoleSocket, receive: !options.detach });
+    let seccompAgent: number | undefined;
+    try {
+      if (needsAgent(spec.linux?.seccomp)) seccompAgent = connectSeccompAgent(spec.linux!.seccomp!.listenerPath);
+      const fds = fdLayout(passFds, { console: consoleSocket !== undefined });
+      const plan = execPlan({
+        id: state.id,
+        bundle: state.bundle,
+        spec,
+        process: proc,
+        container: { pid: state.pid, startTime: state.startTime },
+        namespaces,
+        cgroup: state.cgroup,
+        host: hostFacts(),
+        home: homeOf(state.rootfs, proc.user.uid),
+        passFds,
+        consoleFd: consoleSocket && fds.console,
+        seccompAgentFd: seccompAgent === undefined ? undefined : fds.seccompAgent,
+        warn: this.#warn,
+        debug: this.#debug,
+      });
+      const helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
+      const { pid } = await helper.run(plan, {}, 'exec');
+      const handle = ProcessHandle.open(pid)!;
+      try {
+        const terminal = consoleSocket && receiveMaster(consoleSocket);
+        if (options.pidFile) writePidFile(options.pidFile, pid);
+        return { handle, terminal };
+      } catch (error) {
+        handle.signal(SIGKILL);
+        await handle.wait();
+        throw error;
+      }
+    } finally {
+      closeConsoleSocket(consoleSocket);
+      if (seccompAgent !== undefined) closeSync(seccompAgent);
+    }
+  }
+
   async state(id: string): Promise<ContainerState> {
     validateId(id);
     return this.#describe(this.store.read(id));
@@ -311,6 +360,12 @@ export class Runtime {
       }
     }
     return states;
+  }
+
+  /** Host pids of every process in the container's cgroups (what runc's `ps` lists). */
+  async ps(id: string): Promise<number[]> {
+    validateId(id);
+    return cgroupPids(this.store.read(id).cgroup).sort((a, b) => a - b);
   }
 
   /**
@@ -533,21 +588,15 @@ function signalAll(state: StoredState, signal: number): void {
   }
 }
 
-/**
- * Connects to the start socket; resolves with the container's error text, or '' once it
- * exec'd. A path too long for a socket address (108 bytes) is reached through its directory's fd.
- */
+/** Connects to the start socket; resolves with the container's error text, or '' once it exec'd. */
 async function requestStart(socketPath: string): Promise<string> {
   let fd: number;
-  const dir = Buffer.byteLength(socketPath) < 108 ? undefined : openSync(path.dirname(socketPath), 'r');
   try {
-    fd = requireAddon().connectUnix(dir === undefined ? socketPath : `/proc/self/fd/${dir}/${path.basename(socketPath)}`);
+    fd = connectUnix(socketPath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ENOENT') throw notRunning();
     throw error;
-  } finally {
-    if (dir !== undefined) closeSync(dir);
   }
   const text = (await readToEnd(fd)).toString('utf8').replace(/\0$/, '');
   return text.startsWith('error ') ? text.slice('error '.length) : text;
@@ -563,7 +612,7 @@ function laterHooks(hooks: Hooks | undefined): Pick<StoredState, 'hooks'> {
 function connectSeccompAgent(listenerPath: string | undefined): number {
   if (!listenerPath) throw new RuntimeError('EINVALID', 'linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath, where the seccomp agent listens');
   try {
-    return requireAddon().connectUnix(listenerPath);
+    return connectUnix(listenerPath);
   } catch (error) {
     throw new RuntimeError('EINVALID', `seccomp agent at ${listenerPath}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
   }

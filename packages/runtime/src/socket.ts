@@ -3,7 +3,8 @@
  * every command): the event loop says when the fd is readable (the addon's onReadable), a
  * synchronous read takes what is there. Messages here are small and short-lived.
  */
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { requireAddon } from '@oci/native';
 
 /**
@@ -70,4 +71,17 @@ export function writeAll(fd: number, data: Buffer): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A connected unix stream socket to `socketPath`. A path too long for a socket address (108
+ * bytes) is reached through its directory's fd.
+ */
+export function connectUnix(socketPath: string): number {
+  const dir = Buffer.byteLength(socketPath) < 108 ? undefined : openSync(path.dirname(socketPath), 'r');
+  try {
+    return requireAddon().connectUnix(dir === undefined ? socketPath : `/proc/self/fd/${dir}/${path.basename(socketPath)}`);
+  } finally {
+    if (dir !== undefined) closeSync(dir);
+  }
 }

@@ -66,3 +66,8 @@ export function attachTerminal(master: number, stdin: NodeJS.ReadStream = proces
     },
   };
 }
+
+/** The size of our terminal (stdout's), if it is one. */
+export function ourSize(stdout: NodeJS.WriteStream = process.stdout): { height: number; width: number } | undefined {
+  return stdout.isTTY ? { height: stdout.rows, width: stdout.columns } : undefined;
+}

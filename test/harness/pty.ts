@@ -1,0 +1,123 @@
+/**
+ * Terminals from the other side, through Python (a peer: Node cannot receive an fd over a unix
+ * socket, nor resize a terminal it does not own): a console socket that receives a pty master
+ * as engines do, and a terminal of a chosen size that a command runs on and that is resized
+ * while it runs.
+ */
+import { spawn } from 'node:child_process';
+
+/** What a console socket received: the message, how many fds, and what the master then read. */
+export interface ReceivedConsole {
+  name: string;
+  fds: number;
+  /** Everything the program wrote to its terminal, read through the master until it hung up. */
+  output: string;
+}
+
+const RECEIVER = `
+import json, os, socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(1)
+print('listening', flush=True)
+connection, _ = server.accept()
+# As strict as go-runc and conmon: one message, one fd.
+message, fds, flags, _ = socket.recv_fds(connection, 4096, 1)
+output = b''
+while fds and not flags & socket.MSG_CTRUNC:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:  # EIO: the last holder of the slave closed it
+        break
+    if not chunk:
+        break
+    output += chunk
+print(json.dumps({'name': message.decode(), 'fds': len(fds), 'output': output.decode()}), flush=True)
+`;
+
+/** Listens on `socketPath`; resolves once listening, with the console it will receive. */
+export async function consoleReceiver(socketPath: string): Promise<{ received: Promise<ReceivedConsole>; stop(): void }> {
+  const child = spawn('python3', ['-c', RECEIVER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.startsWith('listening\n')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the console receiver exited (${code}) before listening`)));
+  });
+  const received = new Promise<ReceivedConsole>((resolve, reject) => {
+    child.once('close', (code) => {
+      const line = stdout.split('\n')[1];
+      if (code === 0 && line) resolve(JSON.parse(line) as ReceivedConsole);
+      else reject(new Error(`the console receiver exited ${code}: ${stdout}`));
+    });
+  });
+  await listening;
+  return { received, stop: () => child.kill('SIGKILL') };
+}
+
+const RESIZER = `
+import fcntl, json, os, pty, select, struct, subprocess, sys, termios, time
+spec = json.loads(sys.argv[1])
+master, slave = pty.openpty()
+def resize(rows, columns):
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', rows, columns, 0, 0))
+resize(*spec['initial'])
+def controlling():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+child = subprocess.Popen(spec['command'], stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling)
+os.close(slave)
+output = b''
+def read_until(text, seconds):
+    global output
+    deadline = time.time() + seconds
+    while text.encode() not in output and time.time() < deadline:
+        if select.select([master], [], [], 0.05)[0]:
+            try:
+                output += os.read(master, 4096)
+            except OSError:
+                return False
+    return text.encode() in output
+ok = read_until(spec['first'], 20)
+if ok:
+    resize(*spec['resized'])
+    # The program prints its size for every line it reads: ask until the new size shows.
+    for _ in range(100):
+        os.write(master, b'\\n')
+        if read_until(spec['then'], 0.2):
+            break
+    os.write(master, b'\\x04')
+    read_until('\\0', 2)
+try:
+    status = child.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    child.kill()
+    status = child.wait()
+print(json.dumps({'status': status, 'output': output.decode(errors='replace')}))
+`;
+
+export interface ResizeRun {
+  command: readonly string[];
+  /** [rows, columns] of the terminal when the command starts. */
+  initial: readonly [number, number];
+  /** Seen in the output before the terminal is resized. */
+  first: string;
+  resized: readonly [number, number];
+  /** Seen in the output after the resize (new lines are sent until it shows). */
+  then: string;
+}
+
+/**
+ * Runs `command` on a new terminal (its controlling one) of the initial size, waits for `first`,
+ * resizes the terminal, sends lines until `then` shows, then sends end-of-file.
+ */
+export function runWithResize(run: ResizeRun): Promise<{ status: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', RESIZER, JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { status: number; output: string }) : reject(new Error(`the resizer exited ${code}: ${stdout}`))));
+  });
+}
