@@ -61,9 +61,11 @@ export async function runOk(command: string, args: readonly string[], options: R
  * `script`), for clients such as `ctr run -t` that put their own terminal into raw mode. Output
  * arrives as the terminal shows it (\r\n line ends); `script`'s exit status is the program's.
  */
-export function runInTerminal(command: string, args: readonly string[], options: RunOptions = {}): Promise<Outcome> {
+export async function runInTerminal(command: string, args: readonly string[], options: RunOptions = {}): Promise<Outcome> {
   const line = [command, ...args].map(shellQuote).join(' ');
-  return run('script', ['--quiet', '--return', '--command', line, '/dev/null'], { input: '', ...options });
+  const outcome = await run('script', ['--quiet', '--return', '--command', line, '/dev/null'], { input: '', ...options });
+  // script echoes the end of its stdin as ^@ (or a NUL) at a moment that depends on timing.
+  return { ...outcome, stdout: outcome.stdout.replaceAll('\0', '').replaceAll('^@', '') };
 }
 
 export function shellQuote(word: string): string {
