@@ -138,6 +138,19 @@ test("exec takes its process's identity: config.json's by default, changed by fl
   t.is(whole.stdout, '2\n3\n3\n/etc\n whole\nCapEff: 0000000000000001\nCapBnd: 0000000000000001\nNoNewPrivs: 0\n');
 });
 
+test("an exec'd process is under the container's seccomp filter, loaded with or without no_new_privs", async (t) => {
+  for (const noNewPrivileges of [true, false]) {
+    const { id } = await running(t, ['sleep', '1000'], (spec) => {
+      spec.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+      spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
+      spec.process!.noNewPrivileges = noNewPrivileges;
+    });
+    const result = state.oci(['exec', id, 'sh', '-c', 'mkdir /tmp/d 2>&1; echo "mkdir=$?"; grep -E "^Seccomp:" /proc/self/status']);
+    t.is(result.status, 0, result.stderr);
+    t.regex(result.stdout, /can't create directory '\/tmp\/d': Operation not permitted\nmkdir=1\nSeccomp:\s+2\n$/);
+  }
+});
+
 test('only stdio reaches the exec\'d program, and the fds given with --preserve-fds', async (t) => {
   const { id } = await running(t);
   const dir = tempDir('exec-fds');
