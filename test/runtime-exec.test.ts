@@ -151,6 +151,53 @@ test("an exec'd process is under the container's seccomp filter, loaded with or 
   }
 });
 
+/**
+ * A seccomp agent (Python): takes the first process's listener, then the exec'd one's, records
+ * the two states, answers the exec's first notification with EROFS and exits.
+ */
+const AGENT = String.raw`
+import fcntl, json, socket, struct, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(2)
+print('listening', flush=True)
+states = []
+for _ in range(2):
+    conn, _ = server.accept()
+    message, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+    states.append(json.loads(message))
+    conn.close()
+with open(sys.argv[2], 'w') as f:
+    json.dump(states, f)
+notif = bytearray(80)
+fcntl.ioctl(fds[0], 0xc0502100, notif)
+request_id = struct.unpack_from('=Q', notif)[0]
+fcntl.ioctl(fds[0], 0xc0182101, bytearray(struct.pack('=QqiI', request_id, 0, -30, 0)))
+`;
+
+test("SCMP_ACT_NOTIFY: an exec'd process's listener goes to the seccomp agent with its pid and the container's state", async (t) => {
+  const dir = tempDir('exec-agent');
+  t.teardown(dir.remove);
+  const socketPath = path.join(dir.dir, 'agent.sock');
+  const record = path.join(dir.dir, 'states.json');
+  const agent = spawn('python3', ['-c', AGENT, socketPath, record], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => agent.kill());
+  const agentExit = new Promise<number | null>((resolve) => agent.once('exit', resolve));
+  await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
+  const { id, pid: init, bundle } = await running(t, ['sleep', '1000'], (spec) => {
+    spec.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+    spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: socketPath, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
+  });
+  const exec = state.oci(['exec', id, 'mkdir', '/tmp/d']);
+  t.is(exec.status, 1);
+  t.regex(exec.stderr, /can't create directory '\/tmp\/d': Read-only file system/, 'the agent answered');
+  t.is(await agentExit, 0);
+  const [first, second] = JSON.parse(readFileSync(record, 'utf8')) as { pid: number; state: { pid: number; status: string; id: string; bundle: string } }[];
+  t.like(first, { pid: init, state: { pid: init, id } });
+  t.not(second!.pid, init, "the exec'd process's own pid");
+  t.like(second, { state: { id, pid: init, status: 'running', bundle: bundle.dir } });
+});
+
 test('only stdio reaches the exec\'d program, and the fds given with --preserve-fds', async (t) => {
   const { id } = await running(t);
   const dir = tempDir('exec-fds');
