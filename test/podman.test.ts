@@ -1,6 +1,6 @@
 /**
- * podman (Debian's 4.3, with conmon) driving our runtime: issue 6's scenarios (run, -t, stop,
- * rm -f), podman's stock container as it configures it, pause/unpause and update. The runtime
+ * podman (Debian's 4.3, with conmon) driving our runtime: issue 6's scenarios (run, -t, exec,
+ * exec -t, stop, rm -f), podman's stock container as it configures it, pause/unpause and update. The runtime
  * is `oci` unless OCI_TEST_RUNTIME names another (e.g. /usr/sbin/runc: every scenario passes on
  * it too).
  */
@@ -82,6 +82,27 @@ test('podman run -t gives the container a terminal', async (t) => {
   const result = await runInTerminal('podman', ['run', ...podman.runOptions(runtime), '--rm', '--tty', image, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty'], {
     env: podman.env,
   });
+  t.is(result.status, 0, result.stdout + result.stderr);
+  t.regex(result.stdout, /^\/dev\/pts\/\d+\r+\nstdin-is-a-tty\r+\n/m);
+});
+
+test('podman run -d, then podman exec runs a second process in the same container', async (t) => {
+  const name = await detached(t, 'exec sleep 1000');
+  t.is(await inspect(name, '{{.State.Status}}'), 'running');
+  const exec = await podman.podman(['exec', name, 'sh', '-c', 'echo $$; tr "\\0" " " < /proc/1/cmdline']);
+  t.is(exec.status, 0, exec.stderr);
+  const [execPid, initCmdline] = exec.stdout.split('\n');
+  t.not(execPid, '1');
+  t.is(initCmdline, 'sleep 1000 ');
+  const failing = await podman.podman(['exec', name, 'sh', '-c', 'exit 7']);
+  t.is(failing.status, 7, 'the exec exit status comes back');
+  const missing = await podman.podman(['exec', name, 'no-such-program']);
+  t.is(missing.status, 127, 'podman reads "executable file not found" in our message: 127');
+});
+
+test('podman exec -t gives the exec process a terminal', async (t) => {
+  const name = await detached(t, 'exec sleep 1000');
+  const result = await runInTerminal('podman', ['exec', '--tty', name, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty'], { env: podman.env });
   t.is(result.status, 0, result.stdout + result.stderr);
   t.regex(result.stdout, /^\/dev\/pts\/\d+\r+\nstdin-is-a-tty\r+\n/m);
 });
