@@ -8,6 +8,7 @@ import { ImageError, pull, Store, type PullOptions } from '@oci/image';
 import { Http } from '@oci/image/registry/http';
 import { busyboxImage } from './harness/busybox.js';
 import { makeCertificates, type Certificates } from './harness/certs.js';
+import { oci } from './harness/cli.js';
 import { pushLayout, writeLayout } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
@@ -46,6 +47,17 @@ test('an HTTPS registry whose CA is unknown is refused, naming --ca-cert', async
 test('--ca-cert makes the registry trusted', async (t) => {
   const result = await pull(await emptyStore(t), `${registry.host}/library/busybox`, { ...base, caCerts: [certs.caFile] });
   t.is(result.name, `${registry.host}/library/busybox:latest`);
+});
+
+test('oci run as a program trusts the CAs in NODE_EXTRA_CA_CERTS (its launcher keeps them from Node, for the registry client)', (t) => {
+  const { dir, remove } = tempDir('store');
+  t.teardown(remove);
+  const env = { ...process.env, OCI_REGISTRY_MIRRORS: '', HOME: '/nonexistent' };
+  const trusted = oci(['--store', dir, 'pull', '--quiet', `${registry.host}/library/busybox`], { env: { ...env, NODE_EXTRA_CA_CERTS: certs.caFile } });
+  t.is(trusted.stderr, '');
+  t.is(trusted.status, 0);
+  const untrusted = oci(['--store', dir, 'pull', '--quiet', `${registry.host}/library/busybox`], { env: { ...env, NODE_EXTRA_CA_CERTS: '' } });
+  t.regex(untrusted.stderr, /TLS with .* failed/);
 });
 
 test('--insecure pulls without checking the certificate', async (t) => {

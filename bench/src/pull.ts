@@ -30,7 +30,7 @@ export const pullBenchmark: Benchmark = {
 
       const cold: Case[] = [
         { ...command('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir('skopeo')}:bookworm`]), prepare: empty('skopeo') },
-        { ...command('oci pull', process.execPath, [ociBin, '--store', dir('cli'), 'pull', ref], { env: cliEnv }), prepare: empty('cli') },
+        { ...command('oci pull', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }), prepare: empty('cli') },
         {
           name: 'pull() in process',
           prepare: empty('lib'),
@@ -45,8 +45,8 @@ export const pullBenchmark: Benchmark = {
 
       const warm: Case[] = [
         command('node -e 0', process.execPath, ['-e', '0'], { env: cliEnv }),
-        command('oci pull (present)', process.execPath, [ociBin, '--store', dir('cli'), 'pull', ref], { env: cliEnv }),
-        ...(process.env.NODE_EXTRA_CA_CERTS ? [command('oci pull (present), NODE_EXTRA_CA_CERTS set', process.execPath, [ociBin, '--store', dir('cli'), 'pull', ref], { env: { ...cliEnv, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } })] : []),
+        command('oci pull (present)', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }),
+        ...(process.env.NODE_EXTRA_CA_CERTS ? [command('oci pull (present), NODE_EXTRA_CA_CERTS set', ociBin, ['--store', dir('cli'), 'pull', ref], { env: { ...cliEnv, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } })] : []),
         {
           name: 'pull() in process (present)',
           async run() {

@@ -38,7 +38,7 @@ export const unpackBenchmark: Benchmark = {
       const cases: Case[] = [
         { ...command('umoci unpack', 'umoci', ['unpack', '--image', `${image.layout}:${image.ref}`, dir('umoci')]), prepare: fresh('umoci') },
         { ...command('tar -xzf (both layers)', 'sh', ['-c', `mkdir ${dir('tar')} && ${layers.map((l) => `tar -xzf ${l} -C ${dir('tar')}`).join(' && ')}`]), prepare: fresh('tar') },
-        { ...command('oci unpack', process.execPath, [ociBin, '--store', image.layout, 'unpack', image.ref, dir('oci')], { env }), prepare: fresh('oci') },
+        { ...command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, dir('oci')], { env }), prepare: fresh('oci') },
         {
           name: 'unpack() in process',
           prepare: fresh('lib'),

@@ -1,4 +1,7 @@
-/** Runs the real `oci` command the way a user does, as a child process. */
+/**
+ * Runs the real `oci` command the way a user does: the executable itself (its sh launcher, then
+ * Node), as a child process.
+ */
 import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,14 +14,14 @@ export interface Result {
 }
 
 export function oci(args: readonly string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(process.execPath, [ociBin, ...args], { encoding: 'utf8', ...options });
+  const result = spawnSync(ociBin, args, { encoding: 'utf8', ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** Like `oci`, without blocking the test's event loop (needed when the test itself serves HTTP, e.g. a fault proxy). */
 export function ociAsync(args: readonly string[], options: SpawnOptions = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ociBin, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ociBin, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk) => (stdout += chunk));
