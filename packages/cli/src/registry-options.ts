@@ -1,5 +1,4 @@
 /** The options every command that talks to a registry takes (pull, push), and what they become. */
-import { setFlagsFromString } from 'node:v8';
 import type { OptionSpecs, OptionValues } from './args.js';
 
 export const registryOptions = {
@@ -20,12 +19,3 @@ export function toRegistryOptions(options: OptionValues<typeof registryOptions>)
   };
 }
 
-/**
- * Call before the first request. undici parses HTTP with llhttp compiled to WebAssembly, and V8
- * recompiles that module with its optimising tier in the background; Node waits for those jobs
- * before it exits, which kept a finished `oci pull` alive for another 150-250 ms here. The
- * baseline tier alone parses as fast as these few, large responses need (measured by `pnpm bench pull`).
- */
-export function skipWasmTierUp(): void {
-  setFlagsFromString('--liftoff-only');
-}

@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { progressReporter } from '../progress.js';
-import { registryOptions, skipWasmTierUp, toRegistryOptions } from '../registry-options.js';
+import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
   name: 'pull',
@@ -13,7 +13,6 @@ export default defineCommand({
   },
   positionals: { min: 1, max: 1 },
   async run({ options, positionals }, { globals, stdout, stderr }) {
-    skipWasmTierUp();
     // The modules pull needs, not the whole library (layers, imports): `oci pull` starts faster.
     const [{ Store }, { pull }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/pull'), import('@oci/image/platform')]);
     const store = await Store.open(storeDir(globals), { create: true });

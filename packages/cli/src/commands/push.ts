@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { progressReporter } from '../progress.js';
-import { registryOptions, skipWasmTierUp, toRegistryOptions } from '../registry-options.js';
+import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
   name: 'push',
@@ -13,7 +13,6 @@ export default defineCommand({
   },
   positionals: { min: 1, max: 2 },
   async run({ options, positionals }, { globals, stdout, stderr }) {
-    skipWasmTierUp();
     const [{ Store }, { push }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/push')]);
     const store = await Store.open(storeDir(globals));
     const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
