@@ -1,12 +1,18 @@
 {
+  "variables": {
+    "with_isal%": "<!(node -p \"+require('fs').existsSync('/usr/include/isa-l/igzip_lib.h')\")"
+  },
   "targets": [
     {
       "target_name": "oci_native",
-      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc", "src/addon/hash.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
-      "libraries": ["-l:libseccomp.a", "-Wl,--exclude-libs,ALL"]
+      "libraries": ["-l:libseccomp.a", "-Wl,--exclude-libs,ALL"],
+      "conditions": [
+        ["with_isal==1", { "sources": ["src/addon/inflate.cc"], "defines": ["OCI_WITH_ISAL"] }]
+      ]
     },
     {
       "target_name": "oci-helper",

@@ -65,6 +65,15 @@ export interface NativeAddon {
    * kernel takes.
    */
   seccompInfo(architectures?: readonly string[]): { version: string; api: number; architectures: string[]; flags: number };
+
+  /** SHA-256 or SHA-512 (OpenSSL's, from Node) whose updates may run in libuv's thread pool. */
+  Hash: new (algorithm: 'sha256' | 'sha512') => NativeHash;
+  /**
+   * A gzip inflater (ISA-L's igzip) working in libuv's thread pool, hashing what it inflates
+   * with `algorithm` when given; null when libisal is not installed. Absent when the addon was
+   * built without ISA-L's headers (libisal-dev).
+   */
+  createGzipInflater?(algorithm?: 'sha256' | 'sha512'): NativeInflater | null;
 }
 
 export interface SeccompRule {
@@ -72,6 +81,31 @@ export interface SeccompRule {
   action: number;
   /** Compared together (AND); a, b: libseccomp's datum_a, datum_b. */
   conditions: readonly { index: number; op: number; a: bigint; b: bigint }[];
+}
+
+export interface NativeInflater {
+  /**
+   * Inflates from `input` into `output` in a thread of libuv's pool until one of them is used
+   * up or the stream ends, then calls back with the bytes consumed and produced and whether the
+   * gzip stream is complete (members one after another are one stream; zeros after one are
+   * padding). One run at a time; the buffers must not change until the callback. Errors carry
+   * code EINFLATE and zlib's wording.
+   */
+  run(input: Uint8Array, output: Uint8Array, callback: (error: Error | null, consumed: number, produced: number, finished: boolean) => void): void;
+  /** The digest of the inflated bytes, in lower-case hex (with an algorithm given). Once, at the end. */
+  digest(): string;
+}
+
+export interface NativeHash {
+  /**
+   * Adds the buffers in a thread of libuv's pool, then calls back. One update at a time; the
+   * buffers must not change until the callback.
+   */
+  update(buffers: readonly Uint8Array[], callback: (error: Error | null) => void): void;
+  /** Adds the buffer on this thread. */
+  updateSync(buffer: Uint8Array): void;
+  /** The digest of everything added, in lower-case hex. Once, at the end. */
+  digest(): string;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */

@@ -10,6 +10,7 @@ import type { NativeAddon } from '@oci/native';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { layerCompression, type Compression } from '../media-types.js';
+import { nativeAddon } from '../native.js';
 import type { ImageConfig, Platform } from '../oci-types.js';
 import { readImage, type StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
@@ -79,7 +80,7 @@ export interface UnpackResult {
 export async function unpack(source: UnpackSource, target: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const image = 'store' in source ? await readImage(source.store, source.image, source.platform) : undefined;
   const layers = image ? storeLayers(source as { store: Store }, image) : (source as { layers: readonly LayerInput[] }).layers;
-  const addon = options.addon !== undefined ? options.addon : await loadAddon();
+  const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
 
   const destination = path.resolve(target);
@@ -95,10 +96,10 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
     const rootDir = realpathSync(work);
     // Each layer is opened (and starts inflating, in its worker) while the one before it is
     // applied: the applier's syscalls and the next layer's inflating overlap.
-    let upcoming = layers.length > 0 ? openLayer(layers[0]!) : undefined;
+    let upcoming = layers.length > 0 ? openLayer(layers[0]!, addon) : undefined;
     for (const [i, layer] of layers.entries()) {
       const current = upcoming!;
-      upcoming = i + 1 < layers.length ? openLayer(layers[i + 1]!) : undefined;
+      upcoming = i + 1 < layers.length ? openLayer(layers[i + 1]!, addon) : undefined;
       const applier = new LayerApplier(rootDir, addon, {
         rootless,
         uidMap: options.uidMap,
@@ -138,13 +139,13 @@ interface OpenedLayer {
 }
 
 // Not awaited by the caller until the layer's turn: its errors then surface as that layer's.
-function openLayer(layer: LayerInput): Promise<OpenedLayer> {
-  const opened = openNow(layer);
+function openLayer(layer: LayerInput, addon: NativeAddon | null): Promise<OpenedLayer> {
+  const opened = openNow(layer, addon);
   opened.catch(() => {}); // handled when awaited; a layer never reached must not crash the process
   return opened;
 }
 
-async function openNow(layer: LayerInput): Promise<OpenedLayer> {
+async function openNow(layer: LayerInput, addon: NativeAddon | null): Promise<OpenedLayer> {
   const compression = compressionOf(layer);
   const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
   let bytes = 0;
@@ -156,7 +157,7 @@ async function openNow(layer: LayerInput): Promise<OpenedLayer> {
       report?.(bytes);
     }
   }
-  const tar = decompress(counted(), compression, layer.diffId ? parseDigest(layer.diffId).algorithm : undefined);
+  const tar = decompress(counted(), compression, layer.diffId ? parseDigest(layer.diffId).algorithm : undefined, addon);
   const first = tar.next(); // starts the worker now
   first.catch(() => {});
   const close = async () => {
@@ -222,14 +223,6 @@ function checkTarget(target: string): void {
 function inLayer(error: unknown, layer: number): unknown {
   if (!(error instanceof ImageError)) return error;
   return new ImageError(error.code, `layer ${layer}: ${error.message}`, { cause: error });
-}
-
-async function loadAddon(): Promise<NativeAddon | null> {
-  try {
-    return (await import('@oci/native')).loadAddon();
-  } catch {
-    return null; // @oci/native is optional
-  }
 }
 
 /**
