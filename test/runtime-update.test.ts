@@ -90,6 +90,9 @@ test("runc's flags and --resources (a file or stdin) reach the cgroup files; wha
   t.is(stdin.status, 0, stdin.stderr);
   t.is(c.read('memory', 'memory.limit_in_bytes'), String(100 << 20));
   t.is(c.read('cpu', 'cpu.shares'), '512', 'an update leaves the other limits alone');
+  const devices = state.oci(['update', '-r', '-', c.id], { input: JSON.stringify({ devices: [{ allow: true, access: 'rwm' }] }) });
+  t.is(devices.status, 0);
+  t.regex(devices.stderr, /update leaves device rules as they are/, 'device rules are never changed, and it says so');
 });
 
 test('a failed update puts back what it had written; bad input is one clear line', async (t) => {

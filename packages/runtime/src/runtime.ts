@@ -413,6 +413,7 @@ export class Runtime {
   async update(id: string, resources: Resources): Promise<void> {
     const problem = checkResources(resources);
     if (problem) throw invalid(`resources: ${problem}`);
+    if (resources.devices?.length) this.#warn('update leaves device rules as they are: devices ignored');
     await this.#withStatus(id, async (state, status) => {
       if (status === 'stopped') throw notRunning();
       updateCgroup(cgroupLayout(), state.cgroup, resources);

@@ -1,6 +1,6 @@
 /**
- * Stats from v2 files, against a directory laid out like a v2 cgroup (this host's unified
- * hierarchy has only hugetlb), and the JSON line with uint64 counters written exactly.
+ * Stats and OOM events from v2 files, against a directory laid out like a v2 cgroup (this
+ * host's unified hierarchy has only hugetlb), and the JSON line with uint64 counters exact.
  */
 import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Layout } from '../src/cgroups/layout.js';
 import { parseCpuList, readStats } from '../src/cgroups/stats.js';
-import { formatEvent } from '../src/events.js';
+import { containerEvents, formatEvent } from '../src/events.js';
 
 test('v2: cpu.stat, memory and swap (reported as memory+swap, like v1), pids, io.stat in v1 names', (t) => {
   const mount = mkdtempSync(path.join(tmpdir(), 'oci-fake-cgroup2-'));
@@ -57,4 +57,29 @@ test('an event line writes uint64 counters digit for digit', (t) => {
 test('cpu lists', (t) => {
   t.deepEqual(parseCpuList('0-2,4\n'), [0, 1, 2, 4]);
   t.deepEqual(parseCpuList(''), []);
+});
+
+test('v2 events: an oom event for each new oom_kill in memory.events, stats at the interval, the end when the container stops', async (t) => {
+  const mount = mkdtempSync(path.join(tmpdir(), 'oci-fake-cgroup2-'));
+  t.teardown(() => rmSync(mount, { recursive: true, force: true }));
+  const dir = path.join(mount, 'c1');
+  mkdirSync(dir);
+  const events = path.join(dir, 'memory.events');
+  writeFileSync(events, 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n');
+  writeFileSync(path.join(dir, 'pids.current'), '1\n');
+  const layout: Layout = { mode: 'v2', hierarchies: [{ version: 2, mountPoint: mount, mountRoot: '/', controllers: ['memory', 'pids'], key: '' }], own: new Map() };
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const seen: string[] = [];
+  const done = (async () => {
+    for await (const event of containerEvents({ id: 'c1', layout, record: { dirs: [dir], unified: dir, created: [] }, interval: 50, stopped })) seen.push(event.type);
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  writeFileSync(events, 'low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n');
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  writeFileSync(events, 'low 0\nhigh 0\nmax 4\noom 3\noom_kill 3\n'); // noticed at the latest when the container stops
+  stop();
+  await done;
+  t.is(seen.filter((type) => type === 'oom').length, 3);
+  t.true(seen.filter((type) => type === 'stats').length >= 2);
 });
