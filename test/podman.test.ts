@@ -181,3 +181,10 @@ test("podman update sets a running container's memory limit through the runtime"
   t.is(read('memory.limit_in_bytes'), String(48 << 20));
   t.is(read('memory.memsw.limit_in_bytes'), String(96 << 20));
 });
+
+test('podman run --read-only: the root is read-only, the tmpfs mounts podman adds (tmpcopyup) are writable', async (t) => {
+  const script = 'touch /tmp/x /run/x /var/tmp/x /scratch/x && echo tmpfs-writable; touch /etc/x 2>/dev/null || echo root-read-only';
+  const result = await podmanRun(['--rm', '--read-only', '--tmpfs', '/scratch'], ['sh', '-c', script]);
+  t.is(result.status, 0, result.stderr);
+  t.is(result.stdout, 'tmpfs-writable\nroot-read-only\n');
+});

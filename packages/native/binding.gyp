@@ -25,6 +25,7 @@
         "src/helper/cgroups.c",
         "src/helper/namespaces.c",
         "src/helper/mounts.c",
+        "src/helper/copy.c",
         "src/helper/devices.c",
         "src/helper/console.c",
         "src/helper/process.c",

@@ -26,9 +26,18 @@ test('mount options become flags, propagation and data as runc reads them', (t) 
     flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY,
     propagation: [MS.PRIVATE | MS.REC],
     data: 'mode=755,size=65536k',
+    copyUp: false,
   });
   t.is(parseMountOptions(['ro', 'rw', 'nosuid', 'suid', 'rbind']).flags, MS.BIND | MS.REC);
   t.throws(() => parseMountOptions(['rro']), { message: /mount option 'rro' is not supported yet/ });
+});
+
+test("tmpcopyup (podman's tmpfs mounts) is no mount data but an extension the helper performs", (t) => {
+  t.deepEqual(mountOps({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] }, '/b'), [
+    ['mount', 'tmpfs', '/run', 'tmpfs', MS.NOSUID | MS.NODEV, '', 1],
+    ['propagate', '/run', MS.PRIVATE | MS.REC],
+  ]);
+  t.throws(() => mountOps({ destination: '/x', type: 'bind', source: '/y', options: ['tmpcopyup'] }, '/b'), { message: /tmpcopyup is for tmpfs mounts only/ });
 });
 
 test('a bind mount is bound, then remounted for its flags; its relative source is the bundle\'s', (t) => {

@@ -74,6 +74,10 @@ int open_parent_in_root(struct helper *h, const char *path, const char **name, c
 /* What mount(2) should be given for a path opened by open_in_root (fd) or, once pivoted, the path. */
 const char *mount_target(struct helper *h, int fd, const char *path, char buf[static 64]);
 
+/* Copies the tree under the open directory `from` into `to` (copy.c): owners, modes, times;
+   symlinks as symlinks; dies naming `what`. */
+void copy_tree(struct helper *h, int from, int to, const char *what);
+
 /* The container's state JSON for hooks and agents: each 0x01 byte of `template` becomes the pid. */
 char *state_with_pid(struct helper *h, const char *template);
 /* Records h->pid; called in the container's first process while /proc is still the host's. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -40,11 +41,25 @@ void op_rootfs(struct helper *h, char **args, int nargs) {
   if (h->root_fd < 0) die(h, errno, "open rootfs %s", path);
 }
 
-/* mount SOURCE DEST FSTYPE FLAGS DATA: DEST is created inside the root if missing: a directory,
-   or an empty file when a bind mount's source is not a directory. */
+/* Opens what is now mounted at dest (the new mount's root) as a directory fd. */
+static int open_mounted(struct helper *h, const char *dest, const char *what) {
+  int top = find_in_root(h, dest);
+  int dir = top < 0 ? -1 : openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) die(h, errno, "%s", what);
+  close(top);
+  return dir;
+}
+
+/*
+ * mount SOURCE DEST FSTYPE FLAGS DATA [COPY_UP]: DEST is created inside the root if missing: a
+ * directory, or an empty file when a bind mount's source is not a directory. A tmpfs over a
+ * directory the image has takes that directory's mode (as runc does) and, with COPY_UP 1
+ * (runc's tmpcopyup), starts with its contents.
+ */
 void op_mount(struct helper *h, char **args, int nargs) {
   const char *source = args[0], *dest = args[1], *fstype = args[2], *data = args[4];
   unsigned long flags = arg_uint(h, args[3]);
+  bool copy_up = nargs > 5 && arg_uint(h, args[5]) != 0;
   char what[PATH_MAX * 2 + 16];
   snprintf(what, sizeof what, "mount %s on %s", *source ? source : fstype, dest);
 
@@ -54,11 +69,29 @@ void op_mount(struct helper *h, char **args, int nargs) {
     if (stat(source, &st) < 0) die(h, errno, "%s", what);
     if (!S_ISDIR(st.st_mode)) kind = CREATE_FILE;
   }
-  int fd = open_in_root(h, dest, kind, what);
+  int fd = find_in_root(h, dest);
+  struct stat before;
+  bool existed = fd >= 0 && fstat(fd, &before) == 0 && S_ISDIR(before.st_mode);
+  if (fd < 0) fd = open_in_root(h, dest, kind, what);
+  bool fill = existed && strcmp(fstype, "tmpfs") == 0 && !(flags & MS_BIND);
+  int under = fill && copy_up ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fill && copy_up && under < 0) die(h, errno, "%s: open what it covers", what);
+  /* Writable until its mode and contents are in place. */
+  unsigned long first = fill ? flags & ~MS_RDONLY : flags;
   char buf[64];
-  if (mount(source, mount_target(h, fd, dest, buf), *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
+  if (mount(source, mount_target(h, fd, dest, buf), *fstype ? fstype : NULL, first, *data ? data : NULL) < 0)
     die(h, errno, "%s", what);
   close(fd);
+  if (!fill) return;
+  int top = open_mounted(h, dest, what);
+  if (under >= 0) {
+    copy_tree(h, under, top, what);
+    close(under);
+  }
+  if (fchmod(top, before.st_mode & 07777) < 0) die(h, errno, "%s: chmod", what);
+  if (first != flags && mount(NULL, mount_target(h, top, dest, buf), NULL, flags | MS_REMOUNT, *data ? data : NULL) < 0)
+    die(h, errno, "%s: remount read-only", what);
+  close(top);
 }
 
 /* remount DEST FLAGS DATA: e.g. MS_BIND|MS_RDONLY on a bind mount, whose first mount ignores

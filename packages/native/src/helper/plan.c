@@ -35,7 +35,7 @@ static const struct op ops[] = {
     {"session_keyring", 1, 1, op_session_keyring},
     {"propagate", 2, 2, op_propagate},
     {"rootfs", 1, 1, op_rootfs},
-    {"mount", 5, 5, op_mount},
+    {"mount", 5, 6, op_mount},
     {"remount", 3, 3, op_remount},
     {"remount_readonly", 1, 1, op_remount_readonly},
     {"mkdirs", 1, 1, op_mkdirs},

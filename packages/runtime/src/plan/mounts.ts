@@ -77,7 +77,7 @@ export const PROPAGATION: Readonly<Record<string, number>> = {
 };
 
 /** Every mount option this runtime understands (`oci features`). */
-export const MOUNT_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION)].sort();
+export const MOUNT_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION), 'tmpcopyup'].sort();
 
 /** Recursive attributes (runtime-spec 1.1) need mount_setattr(2); not built yet. */
 const RECURSIVE = /^r(?:ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|nosymfollow|symfollow)$/;
@@ -87,20 +87,24 @@ export interface MountOptions {
   propagation: number[];
   /** Filesystem-specific options, comma-joined (mode=755, size=65536k…). */
   data: string;
+  /** runc's tmpcopyup (podman's tmpfs mounts): the tmpfs starts with what it covers. */
+  copyUp: boolean;
 }
 
 export function parseMountOptions(options: readonly string[] = []): MountOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let copyUp = false;
   for (const option of options) {
     const known = FLAG_OPTIONS[option];
-    if (known) flags = known.clear ? flags & ~known.flag : flags | known.flag;
+    if (option === 'tmpcopyup') copyUp = true;
+    else if (known) flags = known.clear ? flags & ~known.flag : flags | known.flag;
     else if (PROPAGATION[option] !== undefined) propagation.push(PROPAGATION[option]);
     else if (RECURSIVE.test(option)) throw invalid(`mount option '${option}' is not supported yet`);
     else data.push(option);
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), copyUp };
 }
 
 /** Files under /proc a mount may cover (lxcfs and friends do); anything else there could hide
@@ -128,6 +132,7 @@ export function mountOps(m: Mount, bundleDir: string): Op[] {
   const options = parseMountOptions(m.options);
   const dest = destinationOf(m);
   if (dest.startsWith('/proc/') && !PROC_MOUNTS_ALLOWED.has(dest)) throw invalid(`mount on ${dest}: mounts inside /proc are not allowed`);
+  if (options.copyUp && (m.type ?? m.source) !== 'tmpfs') throw invalid(`mount on ${dest}: tmpcopyup is for tmpfs mounts only`);
   const ops: Op[] = [];
   if (isBind(m, options)) {
     if (!m.source) throw invalid(`mount on ${dest}: a bind mount needs a source`);
@@ -139,7 +144,7 @@ export function mountOps(m: Mount, bundleDir: string): Op[] {
     const type = m.type ?? m.source ?? 'none';
     // /dev stays writable until its devices are made; finishing ops make it read-only.
     const flags = dest === '/dev' ? options.flags & ~MS.RDONLY : options.flags;
-    ops.push(['mount', m.source ?? type, dest, type, flags, options.data]);
+    ops.push(options.copyUp ? ['mount', m.source ?? type, dest, type, flags, options.data, 1] : ['mount', m.source ?? type, dest, type, flags, options.data]);
   }
   for (const flags of options.propagation) ops.push(['propagate', dest, flags]);
   return ops;

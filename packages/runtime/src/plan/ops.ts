@@ -30,7 +30,8 @@ export interface OpArgs {
   /** Propagation flags on a host path (before rootfs) or a container path (after). */
   propagate: [path: string, flags: number];
   rootfs: [path: string];
-  mount: [source: string, dest: string, fstype: string, flags: number, data: string];
+  /** copyUp 1 (tmpcopyup): a tmpfs that starts with the contents of the directory it covers. */
+  mount: [source: string, dest: string, fstype: string, flags: number, data: string, copyUp?: number];
   remount: [dest: string, flags: number, data: string];
   remount_readonly: [dest: string];
   mkdirs: [path: string];
@@ -97,7 +98,11 @@ function field(value: string | number | bigint): string {
 /** The plan as the helper reads it: a 4-byte little-endian length, then `NAME\0COUNT\0ARGS…\0` per op. */
 export function encodePlan(ops: readonly Op[]): Buffer {
   const fields: string[] = [];
-  for (const [name, ...args] of ops) fields.push(name, String(args.length), ...args.map(field));
+  for (const [name, ...args] of ops) {
+    // An optional argument left out is absent, not undefined: the count says how many there are.
+    const given = args as (string | number | bigint)[];
+    fields.push(name, String(given.length), ...given.map(field));
+  }
   const body = Buffer.from(`${fields.join('\0')}\0`);
   const header = Buffer.alloc(4);
   header.writeUInt32LE(body.length);
