@@ -34,7 +34,8 @@
         "src/helper/keyring.c",
         "src/helper/state.c",
         "src/helper/seccomp.c",
-        "src/helper/hooks.c"
+        "src/helper/hooks.c",
+        "src/helper/userns.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]

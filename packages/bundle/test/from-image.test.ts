@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless } from '../src/index.js';
+import { subordinateIds } from '../src/subordinate-ids.js';
 
 function rootfs(t: { teardown(fn: () => void): void }, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-rootfs-'));
@@ -99,4 +100,21 @@ test('the rootless spec is runc spec --rootless', (t) => {
   t.is(spec.linux!.resources, undefined);
   t.deepEqual(spec.mounts!.find((m) => m.destination === '/sys'), { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
   t.false(spec.mounts!.find((m) => m.destination === '/dev/pts')!.options!.includes('gid=5'));
+});
+
+test('the rootless spec maps the caller\'s subordinate ids after its own, from /etc/subuid-style files', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-subid-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'subuid');
+  writeFileSync(file, 'alice:100000:65536\n1000:300000:10\nbob:200000:65536\n# comment\nalice:bad:1\n');
+  const uids = subordinateIds(file, { uid: 1000, name: 'alice' });
+  t.deepEqual(uids, [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }]);
+  t.deepEqual(subordinateIds(path.join(dir, 'missing'), { uid: 1000 }), []);
+  const spec = toRootless(defaultSpec(), { uid: 1000, gid: 1001, subordinate: { uids, gids: [] } });
+  t.deepEqual(spec.linux!.uidMappings, [
+    { containerID: 0, hostID: 1000, size: 1 },
+    { containerID: 1, hostID: 100000, size: 65536 },
+    { containerID: 65537, hostID: 300000, size: 10 },
+  ]);
+  t.deepEqual(spec.linux!.gidMappings, [{ containerID: 0, hostID: 1001, size: 1 }]);
 });

@@ -11,6 +11,12 @@ export const globalOptions = {
   root: { type: 'string', value: 'DIR', describe: 'runtime state directory (default /run/oci as root, $XDG_RUNTIME_DIR/oci otherwise)' },
   log: { type: 'string', value: 'FILE', describe: 'write log lines to FILE instead of stderr' },
   'log-format': { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'format of log lines (default text)' },
+  rootless: {
+    type: 'string',
+    value: 'WHEN',
+    choices: ['true', 'false', 'auto'],
+    describe: "runtime: go without a cgroup where one cannot be made and config.json sets no limit (runc's; auto: when not root)",
+  },
   debug: { type: 'boolean', describe: 'log debug messages and print stack traces of errors' },
   help: { type: 'boolean', short: 'h', describe: 'show help' },
   version: { type: 'boolean', short: 'v', describe: 'print the version' },
@@ -36,7 +42,8 @@ export interface Command<T extends OptionSpecs = OptionSpecs> {
   /** After this many positionals the rest of the line is the container's command, passed untouched. */
   readonly restAfter?: number;
   /** Returns the exit status; undefined means 0. */
-  run(args: ParsedArgs<T & typeof globalOptions>, context: Context): Promise<number | void>;
+  /** A command's own option wins over a global one of the same name (`spec --rootless`). */
+  run(args: ParsedArgs<Omit<typeof globalOptions, keyof T> & T>, context: Context): Promise<number | void>;
 }
 
 /** Identity, for type inference of each command's options in its `run`. */

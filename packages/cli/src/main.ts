@@ -39,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     subject = positionals[0];
-    const merged = { ...globals, ...pickGlobals(options) };
+    const merged = { ...globals, ...pickGlobals(options, command) };
     debug = merged.debug ?? false;
     if (merged.log !== early.file || merged['log-format'] !== early.format || debug !== early.debug)
       log = createLogger({ file: merged.log, format: merged['log-format'], debug });
@@ -80,8 +80,9 @@ function parseCommandLine(command: Command, argv: readonly string[]) {
   return { ...parsed, rest: restAt > 0 ? argv.slice(restAt) : [] };
 }
 
-function pickGlobals(options: Record<string, unknown>) {
-  return Object.fromEntries(Object.keys(globalOptions).filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+/** Global options given after the command name, except where the command has its own of that name. */
+function pickGlobals(options: Record<string, unknown>, command: Command) {
+  return Object.fromEntries(Object.keys(globalOptions).filter((k) => options[k] !== undefined && !Object.hasOwn(command.options, k)).map((k) => [k, options[k]]));
 }
 
 interface Failure {

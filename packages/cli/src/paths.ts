@@ -1,4 +1,5 @@
 /** Default locations of the content store and the runtime's state, as DESIGN.md's contract sets them. */
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { GlobalOptions } from './command.js';
@@ -12,8 +13,11 @@ export function storeDir(globals: GlobalOptions): string {
   return path.join(process.env.XDG_DATA_HOME || path.join(homedir(), '.local', 'share'), 'oci');
 }
 
+/** runc's choice: /run/oci for root, $XDG_RUNTIME_DIR/oci otherwise; unset (podman sets it empty), the user's /run/user/UID when it exists. */
 export function stateRoot(globals: GlobalOptions): string {
   if (globals.root) return path.resolve(globals.root);
-  if (isRoot() || !process.env.XDG_RUNTIME_DIR) return '/run/oci';
-  return path.join(process.env.XDG_RUNTIME_DIR, 'oci');
+  if (isRoot()) return '/run/oci';
+  if (process.env.XDG_RUNTIME_DIR) return path.join(process.env.XDG_RUNTIME_DIR, 'oci');
+  const own = `/run/user/${process.getuid!()}`;
+  return existsSync(own) ? path.join(own, 'oci') : '/run/oci';
 }

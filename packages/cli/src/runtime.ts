@@ -5,7 +5,13 @@ import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
   const { Runtime } = await import('@oci/runtime');
-  return new Runtime({ root: stateRoot(context.globals), warn: (message) => context.log.warn(message), debug: (message) => context.log.debug(message) });
+  const { rootless = 'auto' } = context.globals;
+  return new Runtime({
+    root: stateRoot(context.globals),
+    warn: (message) => context.log.warn(message),
+    debug: (message) => context.log.debug(message),
+    rootless: rootless === 'auto' ? process.geteuid!() !== 0 : rootless === 'true',
+  });
 }
 
 /** systemd socket activation: fds 3… handed to us are passed on, as runc does. */

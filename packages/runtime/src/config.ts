@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Namespace, NamespaceType, Process, Resources, Spec } from '@oci/bundle/runtime-spec';
 import { invalid, RuntimeError } from './errors.js';
 import { checkHooks } from './hooks.js';
+import { isMapped } from './plan/userns.js';
 
 export interface Bundle {
   /** Absolute path of the bundle directory. */
@@ -63,7 +64,7 @@ export function checkSpec(spec: Spec): string | undefined {
   // The helper's plan is NUL-separated; no field of a real config holds NUL.
   if (JSON.stringify(spec).includes('\\u0000')) return 'a string holds a NUL character';
   if (typeof spec.root?.path !== 'string' || spec.root.path === '') return 'root.path is missing';
-  return checkProcess(spec.process) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkHooks(spec.hooks) ?? checkNotYetSupported(spec);
+  return checkProcess(spec.process) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkUserNamespace(spec) ?? checkHooks(spec.hooks);
 }
 
 const isAbsolute = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/');
@@ -133,12 +134,29 @@ function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
 }
 
 /**
- * What this runtime does not do yet. Running such a config while ignoring these parts would
- * be silently less isolated.
+ * User namespaces: well-formed maps, present exactly when a new user namespace is made, and
+ * mapping the ids the process runs as (else setresuid would fail with a bare EINVAL).
  */
-function checkNotYetSupported({ linux }: Spec): string | undefined {
-  if (linux?.uidMappings?.length || linux?.gidMappings?.length || linux?.namespaces?.some((ns) => ns.type === 'user'))
-    return 'user namespaces are not supported yet';
+function checkUserNamespace({ linux, process }: Spec): string | undefined {
+  const userns = linux?.namespaces?.find((ns) => ns.type === 'user');
+  const fresh = userns !== undefined && userns.path === undefined;
+  for (const field of ['uidMappings', 'gidMappings'] as const) {
+    const maps = linux?.[field];
+    if (maps === undefined) continue;
+    if (!Array.isArray(maps)) return `linux.${field} must be a list`;
+    // The kernel takes 340 lines per map.
+    if (maps.length > 340) return `linux.${field} has ${maps.length} ranges; the kernel takes at most 340`;
+    for (const [i, m] of maps.entries())
+      if (!isId(m?.containerID) || !isId(m.hostID) || !Number.isInteger(m.size) || m.size < 1) return `linux.${field}[${i}] needs containerID, hostID and a size above 0`;
+    if (maps.length > 0 && !fresh) return `linux.${field} need a new user namespace (a linux.namespaces entry of type user, without a path)`;
+  }
+  if (!fresh) return undefined;
+  const uids = linux!.uidMappings ?? [];
+  const gids = linux!.gidMappings ?? [];
+  if (uids.length === 0 || gids.length === 0) return 'a new user namespace needs linux.uidMappings and linux.gidMappings';
+  const user = process!.user;
+  if (!isMapped(uids, user.uid)) return `process.user.uid ${user.uid} is not mapped by linux.uidMappings`;
+  for (const gid of [user.gid, ...(user.additionalGids ?? [])]) if (!isMapped(gids, gid)) return `gid ${gid} of process.user is not mapped by linux.gidMappings`;
   return undefined;
 }
 

@@ -42,8 +42,7 @@ export function features(): Features {
     hooks: [...HOOK_KINDS],
     mountOptions: [...MOUNT_OPTIONS],
     linux: {
-      // User namespaces are refused by config.ts until they are built.
-      namespaces: NAMESPACE_TYPES.filter((type) => type !== 'user').sort(),
+      namespaces: [...NAMESPACE_TYPES].sort(),
       capabilities: Object.keys(CAPABILITIES),
       // cgroupsPath is a path: the systemd "slice:prefix:name" form is not built.
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },

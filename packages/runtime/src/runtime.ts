@@ -4,14 +4,15 @@
  * returns no Node process needs to stay alive (the container's first process waits on its
  * start socket; its state is on disk and its status is read from the system).
  */
-import { closeSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/bundle/runtime-spec';
 import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';
 import { updateCgroup } from './cgroups/update.js';
-import { checkProcess, checkResources, loadBundle } from './config.js';
+import { checkProcess, checkResources, loadBundle, type Bundle } from './config.js';
 import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocket } from './console.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
@@ -29,6 +30,7 @@ import { deviceRules } from './plan/devices.js';
 import { homeOf } from './plan/home.js';
 import { needsAgent } from './plan/seccomp.js';
 import { hasNamespace, unsharedNamespaces } from './plan/namespaces.js';
+import type { Caller } from './plan/userns.js';
 import { parseSignal } from './signals.js';
 import { connectUnix, readToEnd } from './socket.js';
 import { StateStore, type Lock, type StoredState } from './state/store.js';
@@ -41,6 +43,11 @@ export interface RuntimeOptions {
   warn?: (message: string) => void;
   /** Told about what is left out quietly (syscalls libseccomp does not know, as runc logs them). */
   debug?: (message: string) => void;
+  /**
+   * Go without cgroups where this process may not make them, when config.json sets no limit
+   * (runc's --rootless). Default: when not running as root.
+   */
+  rootless?: boolean;
 }
 
 export interface CreateOptions {
@@ -95,6 +102,7 @@ export class Runtime {
   readonly store: StateStore;
   readonly #warn: (message: string) => void;
   readonly #debug: (message: string) => void;
+  readonly #rootless: boolean;
   /** Our own children (the containers this process created), until reaped. */
   readonly #children = new Map<string, { handle: ProcessHandle; exit: Promise<ProcessExit> | undefined }>();
 
@@ -102,6 +110,7 @@ export class Runtime {
     this.store = new StateStore(path.resolve(options.root));
     this.#warn = options.warn ?? (() => {});
     this.#debug = options.debug ?? (() => {});
+    this.#rootless = options.rootless ?? process.geteuid!() !== 0;
   }
 
   async create(id: string, options: CreateOptions): Promise<Container> {
@@ -138,6 +147,9 @@ export class Runtime {
     validateId(id);
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
+    const caller = callerOf();
+    if (caller.uid !== 0 && !hasNamespace(bundle.spec, 'user'))
+      throw new RuntimeError('EINVALID', 'an unprivileged user needs a user namespace mapping it to root: see `oci spec --rootless`');
     const lock = await this.store.reserve(id);
     let consoleSocket: ConsoleSocket | undefined;
     let seccompAgent: number | undefined;
@@ -155,7 +167,7 @@ export class Runtime {
       if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
       // Spawned first: its exec overlaps with the cgroup and plan work below.
       helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
-      cgroup = await createCgroup(cgroupLayout(), bundle.spec.linux?.cgroupsPath ?? id, bundle.spec.linux?.resources ?? {}, deviceRules(bundle.spec));
+      cgroup = await this.#createCgroup(id, bundle);
       const plan = initPlan({
         id,
         bundle,
@@ -163,6 +175,7 @@ export class Runtime {
         cgroup: cgroup.record,
         cgroupMounts: cgroup.mountSources,
         host: hostFacts(),
+        caller,
         home: homeOf(bundle.rootfs, proc.user.uid),
         noPivot: options.noPivot,
         noNewKeyring: options.noNewKeyring,
@@ -211,6 +224,24 @@ export class Runtime {
       lock.release();
     }
     return { id, pid, terminal, wait: () => this.#wait(id) };
+  }
+
+  /**
+   * The container's cgroup. Rootless, where this user may not make one and config.json sets no
+   * limit, the container goes without (as runc does): it then stays in ours, and what needs a
+   * cgroup of its own (pause, update, stats, kill --all) says so.
+   */
+  async #createCgroup(id: string, bundle: Bundle): Promise<CreatedCgroup> {
+    const linux = bundle.spec.linux ?? {};
+    try {
+      return await createCgroup(cgroupLayout(), linux.cgroupsPath ?? id, linux.resources ?? {}, deviceRules(bundle.spec));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+      if (!this.#rootless || !denied || hasLimits(linux.resources)) throw error;
+      this.#debug(`rootless: no cgroup for ${id} (${code})`);
+      return { record: { dirs: [], created: [] }, mountSources: [] };
+    }
   }
 
   /** A failed create leaves nothing: its process, cgroups and state directory go. */
@@ -308,6 +339,7 @@ export class Runtime {
         passFds,
         consoleFd: consoleSocket && fds.console,
         seccompAgentFd: seccompAgent === undefined ? undefined : fds.seccompAgent,
+        setgroupsDenied: setgroupsDenied(state.pid),
         warn: this.#warn,
         debug: this.#debug,
       });
@@ -580,7 +612,9 @@ async function signalEveryProcess(state: StoredState, signal: number): Promise<v
 }
 
 function signalAll(state: StoredState, signal: number): void {
-  for (const pid of cgroupPids(state.cgroup)) {
+  // A rootless container may have no cgroup of its own: then its first process is all we know.
+  const pids = state.cgroup.dirs.length > 0 ? cgroupPids(state.cgroup) : isAlive(state) ? [state.pid] : [];
+  for (const pid of pids) {
     try {
       process.kill(pid, signal);
     } catch (error) {
@@ -601,6 +635,37 @@ async function requestStart(socketPath: string): Promise<string> {
   }
   const text = (await readToEnd(fd)).toString('utf8').replace(/\0$/, '');
   return text.startsWith('error ') ? text.slice('error '.length) : text;
+}
+
+/** Who runs the runtime: root or not decides how user namespace maps are written. */
+function callerOf(): Caller {
+  const uid = process.geteuid!();
+  const caller: Caller = { uid, gid: process.getegid!() };
+  // Subordinate ids may be listed by user name; root needs none.
+  if (uid !== 0) {
+    try {
+      caller.name = userInfo().username;
+    } catch {
+      // A uid without a passwd entry: /etc/subuid can still name it by number.
+    }
+  }
+  return caller;
+}
+
+/** Whether the user namespace of the process denies setgroups (then its groups cannot be set). */
+function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim() === 'deny';
+  } catch {
+    return false; // gone: the exec fails on its own
+  }
+}
+
+/** Whether linux.resources asks for anything a cgroup would have to enforce. */
+function hasLimits(resources: Resources | undefined): boolean {
+  if (!resources) return false;
+  // Device rules alone are what every container gets; others are limits.
+  return Object.entries(resources).some(([key, value]) => key !== 'devices' && value !== undefined && !(typeof value === 'object' && Object.keys(value).length === 0));
 }
 
 /** The hooks that run after create (start's and delete's), kept in the state. */

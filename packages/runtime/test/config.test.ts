@@ -39,8 +39,22 @@ test('each invalid part of a config is named', (t) => {
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });
 
-test('what is not built yet is refused rather than ignored', (t) => {
-  t.regex(problem((s) => s.linux!.namespaces!.push({ type: 'user' }))!, /user namespaces are not supported yet/);
+test('user namespaces: maps exactly with a new one, mapping the process\'s ids', (t) => {
+  const withUserns = (s: Spec) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  t.is(problem(withUserns), undefined);
+  const cases: [(s: Spec) => void, RegExp][] = [
+    [(s) => s.linux!.namespaces!.push({ type: 'user' }), /a new user namespace needs linux\.uidMappings and linux\.gidMappings/],
+    [(s) => (s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /linux\.uidMappings need a new user namespace/],
+    [(s) => (withUserns(s), s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' })), /'user' is listed twice/],
+    [(s) => (withUserns(s), (s.linux!.uidMappings![0]!.size = 0)), /linux\.uidMappings\[0\] needs containerID, hostID and a size above 0/],
+    [(s) => (withUserns(s), (s.process!.user.uid = 70000)), /process\.user\.uid 70000 is not mapped by linux\.uidMappings/],
+    [(s) => (withUserns(s), (s.process!.user.additionalGids = [5, 65536])), /gid 65536 of process\.user is not mapped/],
+  ];
+  for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });
 
 test('hooks: absolute paths, lists of strings, timeouts above zero', (t) => {

@@ -37,6 +37,7 @@ test('every namespace listed is accepted in config.json, and only those', (t) =>
   for (const type of ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as NamespaceType[]) {
     const spec = defaultSpec();
     if (!spec.linux!.namespaces!.some((ns) => ns.type === type)) spec.linux!.namespaces!.push({ type });
+    if (type === 'user') spec.linux!.uidMappings = spec.linux!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     t.is(checkSpec(spec) === undefined, listed.linux.namespaces.includes(type), type);
   }
 });

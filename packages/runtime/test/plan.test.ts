@@ -11,6 +11,7 @@ import { cgroupMountOps, MS, mountOps, parseMountOptions } from '../src/plan/mou
 import { CLONE_NEW, unsharedNamespaces } from '../src/plan/namespaces.js';
 import { encodePlan, type Op } from '../src/plan/ops.js';
 import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
+import { userNamespacePlan } from '../src/plan/userns.js';
 
 test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated', (t) => {
   const bytes = encodePlan([['umask', 0o22], ['mount', 'proc', '/proc', 'proc', 0, ''], ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n]]);
@@ -165,6 +166,71 @@ test('hooks: the runtime\'s run at a sync before createContainer\'s, both before
   t.regex(startContainer![3] as string, /"status":"created"/);
   // No sync without prestart or createRuntime hooks.
   t.false(names(plan((spec) => (spec.hooks = { poststart: [{ path: '/x' }] }))).includes('sync'));
+});
+
+function withUserNamespace(spec: Spec, uids = [{ containerID: 0, hostID: 100000, size: 65536 }], gids = uids) {
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.linux!.uidMappings = uids;
+  spec.linux!.gidMappings = gids;
+}
+
+test('a user namespace: maps and rlimits before clone, device nodes bound, sysfs borrowed without a network namespace', (t) => {
+  const ops = plan((spec) => {
+    withUserNamespace(spec, [{ containerID: 0, hostID: 100000, size: 1000 }, { containerID: 1000, hostID: 5000, size: 1 }]);
+    spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'network');
+  }, { caller: { uid: 0, gid: 0 } });
+  const order = names(ops);
+  t.true(order.indexOf('id_maps') < order.indexOf('clone'));
+  t.true(order.lastIndexOf('rlimit') < order.indexOf('clone'));
+  t.deepEqual(find(ops, 'id_maps'), ['id_maps', '0 100000 1000\n1000 5000 1', '0 100000 1000\n1000 5000 1', '', '', '']);
+  t.is((find(ops, 'clone')![1] as number) & CLONE_NEW.user, CLONE_NEW.user);
+  t.false(order.includes('mknod'));
+  t.deepEqual(ops.filter((op) => op[0] === 'mount' && op[2] === '/dev/null'), [['mount', '/dev/null', '/dev/null', '', MS.BIND, '']]);
+  t.deepEqual(ops.filter((op) => op[0] === 'mount' && op[2] === '/sys'), [['mount', '/sys', '/sys', '', MS.BIND | MS.REC, '']]);
+  t.deepEqual(ops.find((op) => op[0] === 'remount' && op[1] === '/sys'), ['remount', '/sys', MS.BIND | MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, '']);
+  // With its own ipc namespace, mqueue is mounted afresh.
+  t.deepEqual(ops.filter((op) => op[0] === 'mount' && op[2] === '/dev/mqueue')[0]!.slice(1, 4), ['mqueue', '/dev/mqueue', 'mqueue']);
+  // cgroup v1 hierarchies are bound, not mounted afresh, even with a cgroup namespace.
+  const cgroups = plan((spec) => {
+    withUserNamespace(spec);
+    spec.mounts!.push(cgroupMount);
+  }, { caller: { uid: 0, gid: 0 } });
+  t.true(cgroups.some((op) => op[0] === 'mount' && op[1] === '/sys/fs/cgroup/memory/c1'));
+  t.false(cgroups.some((op) => op[0] === 'mount' && op[3] === 'cgroup'));
+  // Without a user namespace: devices made, sysfs mounted, rlimits late.
+  const plain = names(plan());
+  t.true(plain.includes('mknod') && !plain.includes('id_maps'));
+  t.true(plain.indexOf('rlimit') > plain.indexOf('pivot_root'));
+});
+
+test('rootless: its own ids written directly (setgroups denied, groups kept), others through newuidmap within /etc/subuid', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-subid-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = { subuid: path.join(dir, 'subuid'), subgid: path.join(dir, 'subgid') };
+  writeFileSync(files.subuid, 'someone:300000:10\nalice:200000:65536\n');
+  writeFileSync(files.subgid, '1000:200000:65536\n');
+  const alice = { uid: 1000, gid: 1000, name: 'alice' };
+  const spec = defaultSpec();
+  withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }]);
+  t.deepEqual(userNamespacePlan(spec, alice, files), { op: ['id_maps', '0 1000 1', '0 1000 1', 'deny', '', ''], setgroupsDenied: true });
+  const ops = plan((s) => withUserNamespace(s, [{ containerID: 0, hostID: 1000, size: 1 }]), { caller: alice });
+  t.is(find(ops, 'credentials')![3], '-');
+  t.throws(() => plan((s) => {
+    withUserNamespace(s, [{ containerID: 0, hostID: 1000, size: 1 }]);
+    s.process!.user.additionalGids = [0];
+  }, { caller: alice }), { message: /additionalGids need setgroups/ });
+
+  withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 200000, size: 65536 }]);
+  const mapped = userNamespacePlan(spec, alice, files)!;
+  t.false(mapped.setgroupsDenied);
+  t.deepEqual(mapped.op.slice(1, 4), ['0 1000 1\n1 200000 65536', '0 1000 1\n1 200000 65536', '']);
+  t.regex(mapped.op[4] as string, /\/newuidmap$/);
+  t.regex(mapped.op[5] as string, /\/newgidmap$/);
+
+  withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 300000, size: 11 }]);
+  t.throws(() => userNamespacePlan(spec, alice, files), { message: /linux\.uidMappings: host uids 300000-300010 are neither yours \(1000\) nor subordinate uids of alice in .*subuid/ });
+  // Root writes any map itself.
+  t.deepEqual(userNamespacePlan(spec, { uid: 0, gid: 0 }, files)!.op.slice(3), ['', '', '']);
 });
 
 test('namespaces given by path are joined before clone and not created', (t) => {

@@ -55,19 +55,21 @@ static void set_ambient(struct helper *h, uint64_t ambient) {
 }
 
 /* credentials UID GID GROUPS BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT: GROUPS is a
-   comma-separated list (maybe empty); the capability sets are 64-bit masks. */
+   comma-separated list (maybe empty), or "-" to leave the groups as they are; the capability
+   sets are 64-bit masks. */
 void op_credentials(struct helper *h, char **args, int nargs) {
   uid_t uid = (uid_t)arg_uint(h, args[0]);
   gid_t gid = (gid_t)arg_uint(h, args[1]);
-  gid_t *groups;
-  size_t count;
-  parse_groups(h, args[2], &groups, &count);
+  gid_t *groups = NULL;
+  size_t count = 0;
+  if (strcmp(args[2], "-") != 0) parse_groups(h, args[2], &groups, &count);
   uint64_t bounding = arg_uint(h, args[3]), effective = arg_uint(h, args[4]), permitted = arg_uint(h, args[5]);
   uint64_t inheritable = arg_uint(h, args[6]), ambient = arg_uint(h, args[7]);
 
   drop_bounding(h, bounding);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_KEEPCAPS");
-  if (setgroups(count, groups) < 0) die(h, errno, "set additional groups");
+  /* "-": setgroups is denied in this user namespace (an unprivileged one mapping one gid). */
+  if (strcmp(args[2], "-") != 0 && setgroups(count, groups) < 0) die(h, errno, "set additional groups");
   if (setresgid(gid, gid, gid) < 0) die(h, errno, "set gid %u", gid);
   if (setresuid(uid, uid, uid) < 0) die(h, errno, "set uid %u", uid);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_KEEPCAPS");

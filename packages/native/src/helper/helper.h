@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 /* What the ops share while a plan runs. */
 struct helper {
@@ -38,6 +39,10 @@ struct helper {
   char program[PATH_MAX];
   /* The container process's pid as the runtime sees it (hooks and seccomp agents get it). */
   int pid;
+  /* The maps of the user namespace `clone` creates (op id_maps); uid NULL: none. */
+  struct {
+    const char *uid, *gid, *setgroups, *newuidmap, *newgidmap;
+  } maps;
 };
 
 /* An op's entry point: args are the op's arguments, already counted against the op table. */
@@ -83,6 +88,10 @@ char *state_with_pid(struct helper *h, const char *template);
 /* Records h->pid; called in the container's first process while /proc is still the host's. */
 void remember_pid(struct helper *h);
 
+/* User namespace maps (userns.c): written by `clone`'s parent side, awaited by its child. */
+void write_id_maps(struct helper *h, pid_t pid, int go);
+void wait_id_maps(struct helper *h, int go);
+
 /* The ops, by concern. */
 op_fn op_cgroup;                                                                   /* cgroups.c */
 op_fn op_setns, op_clone, op_timens, op_hostname, op_domainname;                   /* namespaces.c */
@@ -98,6 +107,7 @@ op_fn op_start_socket, op_ready, op_wait_start;                                 
 op_fn op_session_keyring;                                                          /* keyring.c */
 op_fn op_seccomp;                                                                  /* seccomp.c */
 op_fn op_sync, op_hook;                                                            /* hooks.c */
+op_fn op_id_maps;                                                                  /* userns.c */
 
 /* Runs a decoded plan (plan.c). */
 void run_plan(struct helper *h, char *plan, size_t length);

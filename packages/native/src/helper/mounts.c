@@ -101,8 +101,19 @@ void op_remount(struct helper *h, char **args, int nargs) {
   unsigned long flags = arg_uint(h, args[1]);
   int fd = open_in_root(h, dest, CREATE_NOTHING, dest);
   char buf[64];
-  if (mount(NULL, mount_target(h, fd, dest, buf), NULL, flags | MS_REMOUNT, *data ? data : NULL) < 0)
-    die(h, errno, "remount %s", dest);
+  const char *target = mount_target(h, fd, dest, buf);
+  int done = mount(NULL, target, NULL, flags | MS_REMOUNT, *data ? data : NULL);
+  /* In a user namespace, mounts copied from the host have their nosuid, nodev, noexec and atime
+     flags locked: a bind remount must keep the ones they have (runc does the same). Without
+     atime flags a remount keeps the mount's own; the other three have the same bits in statvfs. */
+  struct statvfs st;
+  if (done < 0 && errno == EPERM && (flags & MS_BIND) && fstatvfs(fd, &st) == 0) {
+    flags &= ~(unsigned long)(MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
+    flags |= st.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
+    done = mount(NULL, target, NULL, flags | MS_REMOUNT, *data ? data : NULL);
+    if (done < 0) errno = EPERM;
+  }
+  if (done < 0) die(h, errno, "remount %s", dest);
   close(fd);
 }
 

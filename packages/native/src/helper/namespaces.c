@@ -66,7 +66,8 @@ void op_join(struct helper *h, char **args, int nargs) {
 }
 
 /*
- * clone FLAGS CGROUP2: creates the container's first process with the CLONE_NEW* flags given,
+ * clone FLAGS CGROUP2: creates the container's first process with the CLONE_NEW* flags given
+ * (with CLONE_NEWUSER, the maps of a preceding id_maps op are written before it goes on),
  * born in the cgroup v2 directory CGROUP2 when it is not empty (CLONE_INTO_CGROUP: no
  * migration, so none of the global lock a cgroup.procs write takes). It is cloned with
  * CLONE_PARENT, so it is the runtime's child rather than ours: the runtime can wait for it,
@@ -83,11 +84,22 @@ void op_clone(struct helper *h, char **args, int nargs) {
     clone.flags |= CLONE_INTO_CGROUP;
     clone.cgroup = (uint64_t)fd;
   }
+  /* With a user namespace the child waits on this pipe until we have written its maps. It is
+     born dumpable: /proc/PID files of a non-dumpable process belong to root, and an
+     unprivileged caller could not write its maps (runc's init does the same dance). */
+  int go[2] = {-1, -1};
+  if (h->maps.uid && pipe2(go, O_CLOEXEC) < 0) die(h, errno, "clone: pipe");
+  if (h->maps.uid && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_DUMPABLE");
   pid_t pid = (pid_t)syscall(SYS_clone3, &clone, sizeof clone);
   if (pid < 0) die(h, errno, *cgroup ? "clone into cgroup %s" : "clone", cgroup);
   if (pid > 0) {
     send_message(h->sync_fd, "pid %d", pid);
+    if (h->maps.uid) write_id_maps(h, pid, go[1]);
     _exit(0);
+  }
+  if (h->maps.uid) {
+    close(go[1]);
+    wait_id_maps(h, go[0]);
   }
   /* If the runtime dies before the container is ready, nobody would ever start or delete it:
      die with it (`ready` undoes this). Had it died already, before this prctl, writing "ready"

@@ -30,6 +30,7 @@ static const struct op ops[] = {
     {"container", 2, 2, op_container},
     {"join", 1, 1, op_join},
     {"start_socket", 2, 2, op_start_socket},
+    {"id_maps", 5, 5, op_id_maps},
     {"clone", 2, 2, op_clone},
     {"setsid", 0, 0, op_setsid},
     {"session_keyring", 1, 1, op_session_keyring},

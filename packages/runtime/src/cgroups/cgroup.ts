@@ -184,6 +184,7 @@ export function dirFor(record: CgroupRecord, h: Hierarchy): string | undefined {
 
 /** Pids of the processes in the container's cgroup. */
 export function cgroupPids(record: CgroupRecord): number[] {
+  if (record.dirs.length === 0) return []; // rootless, without a cgroup
   try {
     return readFileSync(path.join(record.dirs[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
   } catch (error) {

@@ -13,7 +13,8 @@
  * seccomp goes as late as it can (fewer syscalls the profile must allow after it), but while
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
-import { RUNTIME_SPEC_VERSION, type Process, type Spec } from '@oci/bundle/runtime-spec';
+import { existsSync } from 'node:fs';
+import { RUNTIME_SPEC_VERSION, type Mount, type Process, type Spec } from '@oci/bundle/runtime-spec';
 import type { Bundle } from '../config.js';
 import { invalid } from '../errors.js';
 import { START_SOCKET } from '../state/store.js';
@@ -22,8 +23,9 @@ import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions,
 import { hasHooks, hookOps, hookState, stateTemplate } from '../hooks.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
-import { environment, execOps, processOps, sessionOps } from './process.js';
+import { environment, execOps, processOps, rlimitOps, sessionOps } from './process.js';
 import { seccompOp } from './seccomp.js';
+import { userNamespacePlan, type Caller } from './userns.js';
 import { sysctlOps } from './sysctl.js';
 
 export interface HostFacts {
@@ -53,6 +55,8 @@ export interface InitPlanOptions {
   passFds: number;
   /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
   consoleFd?: number;
+  /** Who runs the runtime (root or not decides how user namespace maps are written); this process by default. */
+  caller?: Caller;
   /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
   seccompAgentFd?: number;
   /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
@@ -75,17 +79,30 @@ export function initPlan(options: InitPlanOptions): Op[] {
     agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
     debug: options.debug,
   });
+  const userns = userNamespacePlan(spec, options.caller ?? { uid: globalThis.process.geteuid!(), gid: globalThis.process.getegid!() });
   return [
     ...cgroupOps(options.cgroup),
     ...oomScoreOps(process.oomScoreAdj),
     ...namespaces.before,
+    // In a new user namespace the container's process cannot raise a hard limit: they are set
+    // here, still in ours, and it inherits them (runc sets them from outside too).
+    ...(userns ? [userns.op, ...rlimitOps(process)] : []),
     ['start_socket', options.stateDir, START_SOCKET],
     ['clone', namespaces.cloneFlags, options.cgroup.unified ?? ''],
     ...sessionOps(options.id, options.noNewKeyring),
     ...rootfsOps(options),
     ...(process.terminal ? [consoleOp(process, options.consoleFd), ['dev_console'] as Op] : []),
     ...finishingOps(spec),
-    ...processOps({ process, env, passFds: options.passFds, lastCap: options.host.lastCap, seccomp, warn: options.warn }),
+    ...processOps({
+      process,
+      env,
+      passFds: options.passFds,
+      lastCap: options.host.lastCap,
+      seccomp,
+      rlimitsSet: userns !== undefined,
+      keepGroups: userns?.setgroupsDenied,
+      warn: options.warn,
+    }),
     ['ready'],
     ['wait_start'],
     ...hookOps('startContainer', spec.hooks?.startContainer, state('created')),
@@ -131,19 +148,40 @@ function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions)
   const ownMounts = hasNamespace(spec, 'mount');
   const ops: Op[] = ownMounts ? [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]] : [['rootfs', rootfs], ['propagate', '/', MS.PRIVATE | MS.REC]];
   const mounts = spec.mounts ?? [];
+  const userns = hasNewNamespace(spec, 'user');
+  // cgroup v1 cannot be mounted in a user namespace (cgroup2 can): its directories are bound.
+  const freshCgroups = hasNewNamespace(spec, 'cgroup') && !(userns && cgroupMounts.some((source) => source.fstype === 'cgroup'));
   for (const m of mounts) {
-    if (m.type === 'cgroup') ops.push(...cgroupMountOps(m, cgroupMounts, hasNewNamespace(spec, 'cgroup')));
-    else ops.push(...mountOps(m, dir));
+    if (m.type === 'cgroup') ops.push(...cgroupMountOps(m, cgroupMounts, freshCgroups));
+    else ops.push(...mountOps(userns ? inUserNamespace(m, spec) : m, dir));
   }
   ops.push(['mkdirs', spec.process!.cwd]);
   const dev = mounts.find((m) => destinationOf(m) === '/dev');
   // A /dev bound from the host has its devices already.
-  if (!dev || !isBind(dev, parseMountOptions(dev.options))) ops.push(...devOps(spec, { kcore: host.kcore }));
+  if (!dev || !isBind(dev, parseMountOptions(dev.options))) ops.push(...devOps(spec, { kcore: host.kcore, bind: userns }));
   if (hasHooks(spec.hooks, ['prestart', 'createRuntime'])) ops.push(['sync', CREATE_RUNTIME_SYNC]);
   ops.push(...hookOps('createContainer', spec.hooks?.createContainer, hookState(id, dir, spec.annotations ?? {}, 'creating', 0)));
   ops.push(!ownMounts ? ['chroot', 0] : noPivot ? ['chroot', 1] : ['pivot_root']);
   return ops;
 }
+
+/**
+ * A mount as a user namespace allows it: sysfs belongs to the network namespace and mqueue to
+ * the ipc one, and the kernel mounts them only for their owner. Borrowed from the host (bound)
+ * when the container keeps the host's, as runc does.
+ */
+function inUserNamespace(m: Mount, spec: Spec): Mount {
+  const borrowed = (source: string): Mount => ({ destination: m.destination, type: 'bind', source, options: ['rbind', ...parseFlagOptions(m.options)] });
+  if (m.type === 'sysfs' && !hasNewNamespace(spec, 'network')) return borrowed('/sys');
+  if (m.type === 'mqueue' && !hasNewNamespace(spec, 'ipc')) {
+    if (!existsSync('/dev/mqueue')) throw invalid(`mount on ${m.destination}: mqueue cannot be mounted in a user namespace without its own ipc namespace, and the host has no /dev/mqueue to bind`);
+    return borrowed('/dev/mqueue');
+  }
+  return m;
+}
+
+/** The options that are mount flags (ro, nosuid…), without the filesystem's data. */
+const parseFlagOptions = (options: readonly string[] = []) => options.filter((o) => parseMountOptions([o]).data === '');
 
 export function consoleOp(process: Process, consoleFd: number | undefined): Op {
   if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');

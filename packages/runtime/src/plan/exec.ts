@@ -42,6 +42,8 @@ export interface ExecPlanOptions {
   consoleFd?: number;
   /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
   seccompAgentFd?: number;
+  /** The container's user namespace denies setgroups (a rootless one mapping one gid). */
+  setgroupsDenied?: boolean;
   warn?: (message: string) => void;
   /** Told about what is left out quietly (syscalls libseccomp does not know). */
   debug?: (message: string) => void;
@@ -63,7 +65,7 @@ export function execPlan(options: ExecPlanOptions): Op[] {
     ...(options.namespaces & CLONE_NEW.mount ? [['join', CLONE_NEW.mount] as Op] : []),
     ...sessionOps(options.id),
     ...(process.terminal ? [consoleOp(process, options.consoleFd)] : []),
-    ...processOps({ process, env, passFds: options.passFds, lastCap: options.host.lastCap, seccomp, warn: options.warn }),
+    ...processOps({ process, env, passFds: options.passFds, lastCap: options.host.lastCap, seccomp, keepGroups: options.setgroupsDenied, warn: options.warn }),
     ...execOps(process, env, seccomp),
   ];
 }

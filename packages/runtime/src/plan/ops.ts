@@ -21,6 +21,13 @@ export interface OpArgs {
   join: [flags: number];
   /** Listen on dir/name for `start` (see start.c). */
   start_socket: [dir: string, name: string];
+  /**
+   * The maps ("ID HOSTID SIZE" lines) of the user namespace the next `clone` creates, written
+   * by the helper's side before the container's process goes on; setgroups: what
+   * /proc/PID/setgroups gets ('' leaves it); newuidmap/newgidmap: the setuid programs that write
+   * the maps for an unprivileged caller ('' writes them directly).
+   */
+  id_maps: [uidMap: string, gidMap: string, setgroups: string, newuidmap: string, newgidmap: string];
   /** Create the container's first process in new namespaces (CLONE_NEW* flags), inside the
       cgroup v2 directory given (or '' for none). */
   clone: [flags: number, cgroup2: string];

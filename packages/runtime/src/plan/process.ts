@@ -42,6 +42,8 @@ export interface CapabilityOptions {
   lastCap: number;
   /** Names this runtime does not know, reported (runc warns and ignores them too). */
   onUnknown?: (name: string) => void;
+  /** setgroups is denied (an unprivileged user namespace): leave the groups, allow no additionalGids. */
+  keepGroups?: boolean;
 }
 
 function mask(names: readonly string[] = [], { lastCap, onUnknown }: CapabilityOptions): bigint {
@@ -61,11 +63,14 @@ export function credentialsOp(process: Process, options: CapabilityOptions): Op 
   const caps = process.capabilities ?? {};
   const permitted = mask(caps.permitted, options);
   const inheritable = mask(caps.inheritable, options);
+  const groups = process.user.additionalGids ?? [];
+  if (options.keepGroups && groups.length > 0)
+    throw invalid('process.user.additionalGids need setgroups, which a user namespace mapping only your own gid denies: map subordinate gids (newgidmap) or drop them');
   return [
     'credentials',
     process.user.uid,
     process.user.gid,
-    (process.user.additionalGids ?? []).join(','),
+    options.keepGroups ? '-' : groups.join(','),
     mask(caps.bounding, options),
     mask(caps.effective, options),
     permitted,
@@ -101,6 +106,10 @@ export interface ProcessOpsOptions {
   lastCap: number;
   /** The container's seccomp filter (the `seccomp` op), which every process of it gets. */
   seccomp?: Op;
+  /** The rlimits were set before clone (a new user namespace could not raise them). */
+  rlimitsSet?: boolean;
+  /** setgroups is denied in the container's user namespace: the groups stay as they are. */
+  keepGroups?: boolean;
   /** Told about capabilities this runtime does not know (ignored, as runc does). */
   warn?: (message: string) => void;
 }
@@ -112,14 +121,14 @@ export interface ProcessOpsOptions {
  * off: the kernel requires one or the other), credentials, umask, and finding the program.
  * `execOps` ends them.
  */
-export function processOps({ process, env, passFds, lastCap, seccomp, warn }: ProcessOpsOptions): Op[] {
+export function processOps({ process, env, passFds, lastCap, seccomp, rlimitsSet, keepGroups, warn }: ProcessOpsOptions): Op[] {
   return [
-    ...rlimitOps(process),
+    ...(rlimitsSet ? [] : rlimitOps(process)),
     ...(process.noNewPrivileges ? [['no_new_privs'] as Op] : []),
     ['chdir', process.cwd],
     ['close_fds', 3 + passFds],
     ...(seccomp && !process.noNewPrivileges ? [seccomp] : []),
-    credentialsOp(process, { lastCap, onUnknown: (name) => warn?.(`unknown capability ${name} ignored`) }),
+    credentialsOp(process, { lastCap, keepGroups, onUnknown: (name) => warn?.(`unknown capability ${name} ignored`) }),
     ['umask', process.user.umask ?? 0o022],
     ['find_program', process.args![0]!, searchPath(env)],
   ];
