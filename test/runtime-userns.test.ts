@@ -113,6 +113,10 @@ test('rootless: an unprivileged user runs a container as root of its own user na
   t.is(nobody.oci(['start', id]).status, 0);
   t.deepEqual(hostIds(stored.pid, 'Uid'), [NOBODY, NOBODY, NOBODY, NOBODY]);
   t.like(JSON.parse(nobody.oci(['state', id]).stdout), { status: 'running', pid: stored.pid });
+  // exec joins its namespaces (setgroups denied there: the groups are left alone).
+  const exec = nobody.oci(['exec', id, 'sh', '-c', 'id; cat /proc/self/uid_map']);
+  t.is(exec.status, 0, exec.stderr);
+  t.regex(exec.stdout, new RegExp(`^uid=0\\(root\\) gid=0\\(root\\)\n\\s+0\\s+${NOBODY}\\s+1\n$`));
   t.is(nobody.oci(['kill', id, 'KILL']).status, 0);
   await eventually(() => !existsSync(`/proc/${stored.pid}`) || readFileSync(`/proc/${stored.pid}/stat`, 'utf8').includes(') Z'));
   const deleted = nobody.oci(['delete', id]);
