@@ -4,10 +4,10 @@
  * stops, and `oom` events as the kernel's OOM killer acts.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { ociAsync } from './harness/cli.js';
+import { ociAsync, ociBin } from './harness/cli.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -116,4 +116,17 @@ test('events refuses a stopped or unknown container and a bad interval, in one l
   t.regex(state.oci(['events', 'no-such-container']).stderr, /does not exist/);
   t.regex(state.oci(['events', '--interval', 'soon', id]).stderr, /--interval needs a duration like 5s or 100ms \(got 'soon'\)/);
   t.regex(state.oci(['events', '--interval', '0', id]).stderr, /the interval must be greater than 0/);
+});
+
+test('events stops quietly when its reader goes away (oci events | head -1)', async (t) => {
+  const { id } = await container(t, ['sleep', '1000']);
+  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'events', '--interval', '50ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const first = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+  t.regex(first, /^\{"type":"stats"/);
+  child.stdout.destroy();
+  t.is(await exited, 0);
+  t.is(stderr, '');
 });

@@ -35,8 +35,13 @@ export interface NativeAddon {
   pidfdSendSignal(pidfd: number, signal: number): void;
   /** The exit of a child as { code } or { signal }, null while it runs; throws ECHILD for a non-child. */
   reap(pidfd: number): ProcessExit | null;
-  /** Calls back once, on the event loop, when the fd is readable (a pidfd: when its process exited). */
-  onReadable(fd: number, callback: () => void): void;
+  /**
+   * Calls back once, on the event loop, when the fd is readable (a pidfd: when its process
+   * exited). Returns the watch's id for cancelReadable: until then the watch keeps the loop alive.
+   */
+  onReadable(fd: number, callback: () => void): number;
+  /** Stops a pending onReadable watch without calling back (no effect once it fired). */
+  cancelReadable(watch: number): void;
   /** Two connected unix stream sockets (close-on-exec). */
   socketpair(): [number, number];
   /** eventfd(2), non-blocking and close-on-exec (cgroup v1's event notifications). */

@@ -4,7 +4,7 @@
  * from the kernel as they happen: v1 through an eventfd registered on memory.oom_control
  * (cgroup.event_control), v2 through inotify on memory.events (its oom_kill count).
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { requireAddon } from '@oci/native';
 import { controllerDir, type CgroupRecord } from './cgroups/cgroup.js';
@@ -36,18 +36,20 @@ function watchOom(layout: Layout, record: CgroupRecord, onOom: () => void): OomW
 
 /** v1: the kernel signals the eventfd on each OOM, and once more when the cgroup is removed. */
 function watchOomV1(dir: string, onOom: () => void): OomWatch {
-  const { eventfd, onReadable } = requireAddon();
+  const { eventfd, onReadable, cancelReadable } = requireAddon();
   const control = path.join(dir, 'cgroup.event_control');
   const efd = eventfd();
   const oomControl = openSync(path.join(dir, 'memory.oom_control'), 'r');
+  const closeFds = () => {
+    closeSync(efd);
+    closeSync(oomControl);
+  };
   try {
     writeFileSync(control, `${efd} ${oomControl}`, { flag: 'r+' });
   } catch (error) {
-    closeSync(efd);
-    closeSync(oomControl);
+    closeFds();
     throw error;
   }
-  let closing = false;
   /** Reads the eventfd: whether the kernel signalled it, for an OOM (the cgroup still exists). */
   const take = () => {
     try {
@@ -58,23 +60,19 @@ function watchOomV1(dir: string, onOom: () => void): OomWatch {
     }
     return existsSync(control);
   };
-  const arm = () =>
-    onReadable(efd, () => {
-      if (closing) {
-        closeSync(efd);
-        closeSync(oomControl);
-        return;
-      }
+  let watch: number;
+  const arm = () => {
+    watch = onReadable(efd, () => {
       if (take()) onOom();
       arm();
     });
+  };
   arm();
   return {
     close() {
+      cancelReadable(watch);
       if (take()) onOom();
-      closing = true;
-      // Wakes the pending watch, which closes the fds.
-      writeSync(efd, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
+      closeFds();
     },
   };
 }

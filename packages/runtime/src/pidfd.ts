@@ -9,6 +9,8 @@ export type { ProcessExit };
 
 export class ProcessHandle {
   #exited: Promise<void> | undefined;
+  /** The pending watch of `exited()`: cancelled on close, or it would keep the event loop alive. */
+  #watch: number | undefined;
   #closed = false;
 
   private constructor(
@@ -38,9 +40,14 @@ export class ProcessHandle {
     }
   }
 
-  /** Resolves once the process has exited (it may still await reaping). */
+  /** Resolves once the process has exited (it may still await reaping), unless closed first. */
   exited(): Promise<void> {
-    this.#exited ??= new Promise((resolve) => requireAddon().onReadable(this.fd, resolve));
+    this.#exited ??= new Promise((resolve) => {
+      this.#watch = requireAddon().onReadable(this.fd, () => {
+        this.#watch = undefined;
+        resolve();
+      });
+    });
     return this.#exited;
   }
 
@@ -61,9 +68,11 @@ export class ProcessHandle {
     }
   }
 
+  /** Releases the pidfd; a pending `exited()` then never resolves. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#watch !== undefined) requireAddon().cancelReadable(this.#watch);
     closeSync(this.fd);
   }
 }

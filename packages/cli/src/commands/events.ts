@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+import { setTimeout } from 'node:timers/promises';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { print } from '../print.js';
@@ -23,6 +25,22 @@ export default defineCommand({
       print(`${formatEvent({ type: 'stats', id, data: await runtime.stats(id) })}\n`);
       return;
     }
-    for await (const event of runtime.events(id, { interval })) context.stdout.write(`${formatEvent(event)}\n`);
+    for await (const event of runtime.events(id, { interval })) if (!(await writeLine(`${formatEvent(event)}\n`))) break;
   },
 });
+
+/** Writes a line to stdout; false once the reader has gone (`oci events | head -1`), which ends the stream quietly. */
+async function writeLine(text: string): Promise<boolean> {
+  const data = Buffer.from(text);
+  for (let done = 0; done < data.length; ) {
+    try {
+      done += writeSync(1, data, done);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return false;
+      if (code !== 'EAGAIN') throw error;
+      await setTimeout(10); // a full non-blocking pipe: its reader is slow
+    }
+  }
+  return true;
+}

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/un.h>
+#include <unordered_map>
 #include <vector>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -194,25 +195,37 @@ Napi::Value Reap(const Napi::CallbackInfo &info) {
 // onReadable(fd, callback): calls back once, on the event loop, when the fd is readable: data
 // or the end on a socket, the exit of the process of a pidfd. Without Node's net module, whose
 // loading costs milliseconds on every `oci` command that talks to a helper or a container.
+// Returns a watch id for cancelReadable: a watch left pending keeps the event loop alive.
 struct ReadableWatch {
   uv_poll_t poll;
+  uint32_t id;
   Napi::FunctionReference callback;
   Napi::AsyncContext *context;
 };
 
+std::unordered_map<uint32_t, ReadableWatch *> pending_watches;
+uint32_t last_watch_id = 0;
+
+void CloseWatch(ReadableWatch *watch) {
+  pending_watches.erase(watch->id);
+  uv_poll_stop(&watch->poll);
+  uv_close(reinterpret_cast<uv_handle_t *>(&watch->poll), [](uv_handle_t *handle) {
+    auto *done = static_cast<ReadableWatch *>(handle->data);
+    delete done->context;
+    delete done;
+  });
+}
+
 void OnFdReadable(uv_poll_t *poll, int, int) {
   auto *watch = static_cast<ReadableWatch *>(poll->data);
+  pending_watches.erase(watch->id);
   uv_poll_stop(poll);
   Napi::Env env = watch->callback.Env();
   {
     Napi::HandleScope scope(env);
     watch->callback.MakeCallback(env.Global(), {}, *watch->context);
   }
-  uv_close(reinterpret_cast<uv_handle_t *>(poll), [](uv_handle_t *handle) {
-    auto *done = static_cast<ReadableWatch *>(handle->data);
-    delete done->context;
-    delete done;
-  });
+  CloseWatch(watch);
 }
 
 Napi::Value OnReadable(const Napi::CallbackInfo &info) {
@@ -229,8 +242,20 @@ Napi::Value OnReadable(const Napi::CallbackInfo &info) {
     ErrnoError(env, -err, "uv_poll_start").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  watch->id = ++last_watch_id;
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->context = new Napi::AsyncContext(env, "oci.onReadable");
+  pending_watches[watch->id] = watch;
+  return Napi::Number::New(env, watch->id);
+}
+
+// cancelReadable(id): stops a pending onReadable watch without calling back; a watch that
+// fired already is no longer known, and cancelling it does nothing.
+Napi::Value CancelReadable(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "n")) return env.Undefined();
+  auto found = pending_watches.find(info[0].As<Napi::Number>().Uint32Value());
+  if (found != pending_watches.end()) CloseWatch(found->second);
   return env.Undefined();
 }
 
@@ -309,6 +334,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
   exports.Set("onReadable", Napi::Function::New(env, OnReadable, "onReadable"));
+  exports.Set("cancelReadable", Napi::Function::New(env, CancelReadable, "cancelReadable"));
   exports.Set("eventfd", Napi::Function::New(env, EventFd, "eventfd"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
