@@ -6,10 +6,11 @@
  * - the library: a Node process creating, starting, waiting for and deleting containers itself
  *   (target: at least 5x faster per container than `runc run`), with the time of each step;
  * - 50 containers created and started at once, all waited for and deleted, and a check that
- *   nothing (state, cgroup, process) is left.
+ *   nothing (state, cgroup, process) is left;
+ * - exec of /bin/true into a running container: `oci exec` against `runc exec`, and the library.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import { Runtime } from '@oci/runtime';
@@ -36,6 +37,7 @@ export const runtimeBenchmark: Benchmark = {
       await cli(bundle, roots, rounds);
       await library(bundle, roots, rounds, devNull);
       await concurrent(bundle, roots, devNull);
+      await execs(bundle, roots, rounds, devNull);
     } finally {
       closeSync(devNull);
       rmSync(work, { recursive: true, force: true });
@@ -142,4 +144,38 @@ async function concurrent(bundle: string, roots: Record<string, string>, devNull
   console.log(`  library   ${formatMs(ours).padStart(9)}  (${formatMs(ours / count)} per container)  exits 0: ${exits.filter((e) => e.code === 0).length}/${count}`);
   console.log(`  runc run  ${formatMs(runc).padStart(9)}  (${formatMs(runc / count)} per container)  exits 0: ${runcExits.filter((s) => s === 0).length}/${count}`);
   console.log(`  left behind by the library: ${leftState} state directories, ${leftCgroups} cgroups`);
+}
+
+async function execs(bundle: string, roots: Record<string, string>, rounds: number, devNull: number): Promise<void> {
+  // A bundle of its own, on the same rootfs: exec reads the container's config.json.
+  const sleeping = `${bundle}-sleep`;
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.process!.args = ['sleep', '1000'];
+  spec.root!.path = path.join(bundle, 'rootfs');
+  mkdirSync(sleeping);
+  writeFileSync(path.join(sleeping, 'config.json'), JSON.stringify(spec));
+  const ids = { runc: nextId(), oci: nextId(), lib: nextId() };
+  const runtime = new Runtime({ root: roots.lib! });
+  try {
+    // Detached containers keep the stdio they are given: nothing a pipe would wait on.
+    command('runc run -d', 'runc', ['--root', roots.runc!, 'run', '-d', '--bundle', sleeping, ids.runc], { stdio: 'ignore' }).run();
+    command('oci run -d', process.execPath, [ociBin, '--root', roots.oci!, 'run', '-d', '--bundle', sleeping, ids.oci], { stdio: 'ignore' }).run();
+    await runtime.run(ids.lib, { bundle: sleeping, detach: true, stdio: [devNull, devNull, devNull] });
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
+    const timings = await measure(
+      [
+        command('runc exec', 'runc', ['--root', roots.runc!, 'exec', ids.runc, '/bin/true']),
+        command('oci exec', process.execPath, [ociBin, '--root', roots.oci!, 'exec', ids.oci, '/bin/true'], { env }),
+        { name: 'library: exec', run: async () => void (await runtime.exec(ids.lib, { changes: { args: ['/bin/true'] }, stdio: [devNull, devNull, devNull] })) },
+      ],
+      rounds,
+      3,
+    );
+    report('exec of busybox /bin/true into a running container (oci exec without NODE_EXTRA_CA_CERTS)', timings);
+  } finally {
+    spawnSync('runc', ['--root', roots.runc!, 'delete', '--force', ids.runc]);
+    spawnSync(process.execPath, [ociBin, '--root', roots.oci!, 'delete', '--force', ids.oci]);
+    await runtime.delete(ids.lib, { force: true });
+  }
 }
