@@ -64,6 +64,9 @@ test('every runtime command that fails ends the log with an error line saying wh
     [['resume', missing], /container .* does not exist/],
     [['update', '--resources', resources, missing], /container .* does not exist/],
     [['events', missing], /container .* does not exist/],
+    [['exec', missing, 'true'], /container .* does not exist/],
+    [['ps', '--format', 'json', missing], /container .* does not exist/],
+    [['checkpoint', missing], /container .* does not exist/],
     // Usage errors too, with runc's global options before the command (as engines pass them).
     [['create'], /create: needs 1 argument/],
     [['frobnicate', 'x'], /unknown command 'frobnicate'/],

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Seccomp, Spec } from '@oci/bundle/runtime-spec';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { podmanProfile } from './harness/podman-seccomp.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -61,35 +62,7 @@ test('errnoRet and defaultErrnoRet set the errno the program sees', async (t) =>
   t.regex(stdout, /rmdir: '\/tmp': (Device or )?[Rr]esource busy/);
 });
 
-/**
- * podman's default profile as podman writes it into config.json (containers/common's
- * seccomp.json filtered by architecture and capabilities), from the podman Debian installs.
- */
-function podmanProfile(capabilities: readonly string[]): Seccomp {
-  type Entry = { names: string[]; action: string; errnoRet?: number; args?: Seccomp['syscalls'] extends (infer S)[] | undefined ? S extends { args?: infer A } ? A : never : never; includes?: Filter; excludes?: Filter };
-  type Filter = { arches?: string[]; caps?: string[]; minKernel?: string };
-  const file = JSON.parse(readFileSync('/usr/share/containers/seccomp.json', 'utf8')) as {
-    defaultAction: string;
-    defaultErrnoRet?: number;
-    archMap: { architecture: string; subArchitectures?: string[] }[];
-    syscalls: Entry[];
-  };
-  const arch = file.archMap.find((a) => a.architecture === 'SCMP_ARCH_X86_64')!;
-  const wanted = (e: Entry) =>
-    (!e.includes?.arches?.length || e.includes.arches.includes('amd64')) &&
-    (e.includes?.caps ?? []).every((c) => capabilities.includes(c)) &&
-    !(e.excludes?.arches ?? []).includes('amd64') &&
-    !(e.excludes?.caps ?? []).some((c) => capabilities.includes(c));
-  return {
-    defaultAction: file.defaultAction,
-    ...(file.defaultErrnoRet !== undefined && { defaultErrnoRet: file.defaultErrnoRet }),
-    architectures: [arch.architecture, ...(arch.subArchitectures ?? [])],
-    syscalls: file.syscalls.filter(wanted).map(({ names, action, errnoRet, args }) => ({ names, action, ...(errnoRet !== undefined && { errnoRet }), ...(args && { args }) })),
-  };
-}
-
 test("podman's default profile loads and runs busybox; what it leaves out gets its defaultErrnoRet", async (t) => {
-  t.true(existsSync('/usr/share/containers/seccomp.json'), 'podman (containers-common) is installed by scripts/setup');
   let profile: Seccomp | undefined;
   const { status, stdout, stderr } = await run(t, 'echo hello; ls / >/dev/null && echo listed; mkdir /tmp/d 2>&1; echo "mkdir=$?"', withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW' }, (spec) => {
     profile = podmanProfile(spec.process!.capabilities!.bounding!);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { pullBenchmark } from './pull.js';
 import { runtimeBenchmark } from './runtime.js';
+import { securityBenchmark } from './security.js';
 import { startup } from './startup.js';
 import { unpackBenchmark } from './unpack.js';
 
@@ -15,7 +16,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, unpackBenchmark];
+const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, securityBenchmark, unpackBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {
