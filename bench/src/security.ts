@@ -4,7 +4,7 @@
  * prestart plus a createContainer hook (/bin/true each). Beside them, the in-process cost of
  * compiling podman's profile with libseccomp (what each create with that profile pays).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { Spec } from '@oci/bundle/runtime-spec';
@@ -33,6 +33,8 @@ export const securityBenchmark: Benchmark = {
   describe: "oci run against runc run with podman's seccomp profile, a user namespace, hooks; libseccomp compile time",
   async run({ rounds }) {
     const work = mkdtempSync('/run/oci-bench-security-');
+    // Traversable by the user namespace's root, an unprivileged uid on the host.
+    chmodSync(work, 0o755);
     let counter = 0;
     const id = () => `bench-sec-${process.pid}-${++counter}`;
     try {

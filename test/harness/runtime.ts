@@ -43,7 +43,7 @@ export function stateRoot(): StateRoot {
     remove() {
       // A test that failed midway may have left containers: their processes and cgroups
       // outlive the directory unless deleted first.
-      for (const id of readdirSync(root)) if (!id.startsWith('.')) oci(['--root', root, 'delete', '--force', id]);
+      for (const id of readdirSync(root)) if (!id.startsWith('.') && !id.startsWith('@')) oci(['--root', root, 'delete', '--force', id]);
       remove();
     },
   };

@@ -33,7 +33,7 @@ import { hasNamespace, unsharedNamespaces } from './plan/namespaces.js';
 import type { Caller } from './plan/userns.js';
 import { parseSignal } from './signals.js';
 import { connectUnix, readToEnd } from './socket.js';
-import { StateStore, type Lock, type StoredState } from './state/store.js';
+import { SECCOMP_CACHE, StateStore, type Lock, type StoredState } from './state/store.js';
 import { readProcessStat, statusOf, isAlive, type Status } from './state/status.js';
 
 export interface RuntimeOptions {
@@ -184,6 +184,7 @@ export class Runtime {
         seccompAgentFd: seccompAgent === undefined ? undefined : fdLayout(passFds, { console: consoleSocket !== undefined }).seccompAgent,
         warn: this.#warn,
         debug: this.#debug,
+        seccompCacheDir: path.join(this.store.root, SECCOMP_CACHE),
       });
       const running = helper;
       helper = undefined;
@@ -342,6 +343,7 @@ export class Runtime {
         setgroupsDenied: setgroupsDenied(state.pid),
         warn: this.#warn,
         debug: this.#debug,
+        seccompCacheDir: path.join(this.store.root, SECCOMP_CACHE),
       });
       const helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
       const { pid } = await helper.run(plan, {}, 'exec');

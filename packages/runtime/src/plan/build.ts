@@ -59,6 +59,8 @@ export interface InitPlanOptions {
   caller?: Caller;
   /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
   seccompAgentFd?: number;
+  /** Where compiled seccomp filters are kept (the state root's); compiled every time without. */
+  seccompCacheDir?: string;
   /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
   warn?: (message: string) => void;
   /** Told about what is left out quietly (syscalls libseccomp does not know). */
@@ -78,6 +80,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
     agentFd: options.seccompAgentFd,
     agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
     debug: options.debug,
+    cacheDir: options.seccompCacheDir,
   });
   const userns = userNamespacePlan(spec, options.caller ?? { uid: globalThis.process.geteuid!(), gid: globalThis.process.getegid!() });
   return [

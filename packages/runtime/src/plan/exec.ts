@@ -42,6 +42,8 @@ export interface ExecPlanOptions {
   consoleFd?: number;
   /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
   seccompAgentFd?: number;
+  /** Where compiled seccomp filters are kept (the state root's). */
+  seccompCacheDir?: string;
   /** The container's user namespace denies setgroups (a rootless one mapping one gid). */
   setgroupsDenied?: boolean;
   warn?: (message: string) => void;
@@ -54,7 +56,7 @@ export function execPlan(options: ExecPlanOptions): Op[] {
   const env = environment(process, options.home);
   const beforeClone = options.namespaces & ~CLONE_NEW.mount;
   const state = hookState(options.id, options.bundle, spec.annotations ?? {}, 'running', options.container.pid);
-  const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, { agentFd: options.seccompAgentFd, agentState: agentState(spec, state), debug: options.debug });
+  const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, { agentFd: options.seccompAgentFd, agentState: agentState(spec, state), debug: options.debug, cacheDir: options.seccompCacheDir });
   return [
     ...cgroupOps(options.cgroup),
     // The container's score unless the process has its own, as runc does.

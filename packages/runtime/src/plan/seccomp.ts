@@ -16,6 +16,7 @@ import type { Seccomp } from '@oci/bundle/runtime-spec';
 import { requireAddon } from '@oci/native';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
+import { cacheKey, cachedCompile, type Compiled } from './seccomp-cache.js';
 
 /** The actions as the kernel and libseccomp number them (SECCOMP_RET_*); errno goes in the low 16 bits. */
 export const SECCOMP_ACTIONS = {
@@ -76,6 +77,8 @@ export interface SeccompOptions {
   agentFd?: number;
   /** Told which syscall names were skipped. */
   debug?: (message: string) => void;
+  /** Where compiled filters are kept (see seccomp-cache.ts); compiled every time without. */
+  cacheDir?: string;
 }
 
 const has = <T extends object>(table: T, key: unknown): key is keyof T => typeof key === 'string' && Object.hasOwn(table, key);
@@ -158,12 +161,16 @@ export function seccompOp(seccomp: Seccomp, options: SeccompOptions = {}): Op {
     flags |= FLAG_NEW_LISTENER | (flags & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC ? FLAG_TSYNC_ESRCH : 0);
   }
 
-  let compiled: { program: Buffer; unknown: string[] };
-  try {
-    compiled = requireAddon().compileSeccomp(defaultAction, architectures, rules);
-  } catch (error) {
-    throw invalid(`linux.seccomp: ${(error as Error).message.replace(/^seccomp: /, '')}`);
-  }
+  const compile = (): Compiled => {
+    try {
+      return requireAddon().compileSeccomp(defaultAction, architectures, rules);
+    } catch (error) {
+      throw invalid(`linux.seccomp: ${(error as Error).message.replace(/^seccomp: /, '')}`);
+    }
+  };
+  const compiled = options.cacheDir
+    ? cachedCompile(options.cacheDir, cacheKey(requireAddon().seccompInfo().version, defaultAction, architectures, rules), compile)
+    : compile();
   const unknown = new Set(compiled.unknown);
   for (const rule of rules) {
     if (!unknown.has(rule.syscall)) continue;

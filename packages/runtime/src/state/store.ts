@@ -33,6 +33,8 @@ export interface StoredState {
 }
 
 export const START_SOCKET = 'start.sock';
+/** Compiled seccomp filters, in the state root ('@' is not in a container id's alphabet). */
+export const SECCOMP_CACHE = '@seccomp';
 const STATE_FILE = 'state.json';
 const LOCK_TIMEOUT_MS = 30_000;
 
