@@ -5,8 +5,8 @@
  * SCMP_ACT_NOTIFY answered by a seccomp agent listening on listenerPath.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Seccomp, Spec } from '@oci/bundle/runtime-spec';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
@@ -227,4 +227,40 @@ test('SCMP_ACT_NOTIFY: the agent at listenerPath gets the container process stat
   // The agent answered mkdir with EROFS.
   await eventually(() => existsSync(path.join(dir.dir, 'log')));
   t.regex(readFileSync(path.join(dir.dir, 'log'), 'utf8'), /can't create directory '\/tmp\/d': Read-only file system\nmkdir=1\n/);
+});
+
+/** A static program that makes the raw syscalls its arguments number and prints each errno name. */
+const RAW_SYSCALLS = String.raw`
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    long r = syscall(atol(argv[i]), 0, 0, 0, 0, 0, 0);
+    printf("%s %s\n", argv[i], r < 0 ? strerrorname_np(errno) : "ok");
+  }
+  return 0;
+}
+`;
+
+test('a syscall newer than every one the profile names gets ENOSYS, not the default EPERM (libc falls back on ENOSYS)', async (t) => {
+  let profile: Seccomp | undefined;
+  const bundle = await busyboxBundle(['/raw-syscalls', '39', '500'], (spec) => {
+    profile = podmanProfile(spec.process!.capabilities!.bounding!);
+    delete profile.defaultErrnoRet; // refuse with EPERM, as older profiles do
+    for (const entry of profile.syscalls!) entry.names = entry.names.filter((n) => n !== 'getpid');
+    spec.linux!.seccomp = profile;
+  });
+  t.teardown(bundle.remove);
+  const source = path.join(bundle.dir, 'raw-syscalls.c');
+  writeFileSync(source, RAW_SYSCALLS);
+  const built = spawnSync('cc', ['-static', '-O2', '-o', path.join(bundle.rootfs, 'raw-syscalls'), source], { encoding: 'utf8' });
+  t.is(built.status, 0, built.stderr);
+  const { status, stdout, stderr } = state.oci(['run', '--bundle', bundle.dir, uniqueId('enosys')]);
+  t.is(status, 0, stderr);
+  // getpid (39), older than what the profile names but left out of it: the default, EPERM.
+  // 500, newer than any syscall the profile names (or the kernel has): ENOSYS.
+  t.is(stdout, '39 EPERM\n500 ENOSYS\n');
 });

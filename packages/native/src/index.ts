@@ -70,6 +70,11 @@ export interface NativeAddon {
    * kernel takes.
    */
   seccompInfo(architectures?: readonly string[]): { version: string; api: number; architectures: string[]; flags: number };
+  /**
+   * An architecture's token (its AUDIT_ARCH value; x32's is libseccomp's own) and the numbers of
+   * the syscalls named there (x32's with the 0x40000000 bit), -1 where it has none of that name.
+   */
+  seccompSyscalls(architecture: string, names: readonly string[]): { token: number; numbers: number[] };
 
   /** SHA-256 or SHA-512 (OpenSSL's, from Node) whose updates may run in libuv's thread pool. */
   Hash: new (algorithm: 'sha256' | 'sha512') => NativeHash;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Seccomp } from '@oci/bundle/runtime-spec';
 import { seccompOp } from '../src/plan/seccomp.js';
+import { enosysPrefix } from '../src/plan/seccomp-enosys.js';
 
 const profile = (names: string[]): Seccomp => ({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }] });
 
@@ -34,4 +35,46 @@ test('a compiled filter is kept in the state root and used again only for the sa
   t.is(readdirSync(dir).length, 2);
   // The refusal of unknown names still applies to a filter taken from the cache.
   t.throws(() => seccompOp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_x'], action: 'SCMP_ACT_ERRNO' }] }, { cacheDir: dir }), { message: /unknown to libseccomp/ });
+});
+
+/** Runs classic BPF as the kernel would, for the few instructions the ENOSYS prefix uses. */
+function evaluate(program: Buffer, arch: number, nr: number): number | 'filter' {
+  let a = 0;
+  for (let pc = 0; pc < program.length / 8; pc++) {
+    const code = program.readUInt16LE(pc * 8);
+    const jt = program.readUInt8(pc * 8 + 2);
+    const jf = program.readUInt8(pc * 8 + 3);
+    const k = program.readUInt32LE(pc * 8 + 4);
+    if (code === 0x20) a = k === 4 ? arch : nr;
+    else if (code === 0x06) return k;
+    else if (code === 0x05) pc += k;
+    else pc += (code === 0x15 ? a === k : code === 0x25 ? a > k : code === 0x35 ? a >= k : false) ? jt : jf;
+    if (pc + 1 >= program.length / 8) return 'filter';
+  }
+  return 'filter';
+}
+
+test('the ENOSYS prefix: above the newest syscall a profile names, per architecture (x32 apart), ENOSYS; the rest to the filter', (t) => {
+  const names = ['read', 'mkdir', 'clone3', 'no_such_syscall_x'];
+  const prefix = enosysPrefix(['x86', 'x32'], names);
+  const X86_64 = 0xc000003e;
+  const I386 = 0x40000003;
+  const ENOSYS = 0x50026;
+  t.is(evaluate(prefix, X86_64, 435), 'filter'); // clone3, the newest named
+  t.is(evaluate(prefix, X86_64, 100), 'filter');
+  t.is(evaluate(prefix, X86_64, 436), ENOSYS);
+  t.is(evaluate(prefix, X86_64, 0x4000_0000 + 435), 'filter'); // x32's clone3
+  t.is(evaluate(prefix, X86_64, 0x4000_0000 + 436), ENOSYS);
+  t.is(evaluate(prefix, I386, 435), 'filter');
+  t.is(evaluate(prefix, I386, 436), ENOSYS);
+  t.is(evaluate(prefix, 0xc00000b7, 10_000), 'filter'); // aarch64: not in this filter, libseccomp decides
+  // Without x32 in the filter, x32 numbers are libseccomp's to judge.
+  t.is(evaluate(enosysPrefix([], names), X86_64, 0x4000_0000 + 500), 'filter');
+  t.is(enosysPrefix([], ['no_such_syscall_x']).length, 0);
+  // Put before libseccomp's program when the default refuses with another errno, not otherwise.
+  const withPrefix = seccompOp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
+  const without = seccompOp({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
+  t.is((withPrefix[2] as string).length - (without[2] as string).length, enosysPrefix([], ['read']).length * 2);
+  const allowing = seccompOp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  t.is(evaluate(Buffer.from(allowing[2] as string, 'hex'), X86_64, 0), 0x7fff0000, 'no prefix: libseccomp\'s program decides');
 });

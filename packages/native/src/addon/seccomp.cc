@@ -158,11 +158,40 @@ Napi::Value SeccompInfo(const Napi::CallbackInfo &info) {
   return result;
 }
 
+// seccompSyscalls(architecture, names): the architecture's AUDIT_ARCH value as libseccomp knows
+// it (x32 has a token of its own) and each syscall's number there (x32's with their 0x40000000
+// bit), or -1 where the architecture has no such syscall or libseccomp does not know it.
+Napi::Value SeccompSyscalls(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "seccompSyscalls(architecture: string, names: string[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string arch = info[0].As<Napi::String>();
+  uint32_t token = seccomp_arch_resolve_name(arch.c_str());
+  if (token == 0) {
+    Napi::Error::New(env, "seccomp: unknown architecture " + arch).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array names = info[1].As<Napi::Array>();
+  Napi::Array numbers = Napi::Array::New(env, names.Length());
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    std::string name = names.Get(i).As<Napi::String>();
+    int number = seccomp_syscall_resolve_name_arch(token, name.c_str());
+    numbers.Set(i, Napi::Number::New(env, number < 0 ? -1 : number));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("token", Napi::Number::New(env, token));
+  result.Set("numbers", numbers);
+  return result;
+}
+
 }  // namespace
 
 void RegisterSeccomp(Napi::Env env, Napi::Object exports) {
   exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp, "compileSeccomp"));
   exports.Set("seccompInfo", Napi::Function::New(env, SeccompInfo, "seccompInfo"));
+  exports.Set("seccompSyscalls", Napi::Function::New(env, SeccompSyscalls, "seccompSyscalls"));
 }
 
 }  // namespace oci

@@ -17,8 +17,9 @@ export interface Compiled {
 
 /** Kept per state root; the oldest go beyond it. */
 const MAX_ENTRIES = 64;
-/** Bumped when what the addon makes of the same input changes (with libseccomp's version, it keys entries). */
-const FORMAT = 1;
+/** Bumped when the program made of one input changes (the addon's compile, the ENOSYS prefix);
+    it keys entries, with libseccomp's version. */
+const FORMAT = 2;
 
 /** Two 32-bit FNV-1a hashes (different seeds), as hex: they spread entries over file names;
     equality of inputs is checked on read. 32-bit steps (Math.imul) are what keeps this cheap. */

@@ -17,6 +17,7 @@ import { requireAddon } from '@oci/native';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
 import { cacheKey, cachedCompile, type Compiled } from './seccomp-cache.js';
+import { enosysPrefix } from './seccomp-enosys.js';
 
 /** The actions as the kernel and libseccomp number them (SECCOMP_RET_*); errno goes in the low 16 bits. */
 export const SECCOMP_ACTIONS = {
@@ -63,6 +64,7 @@ export const SECCOMP_ARCHITECTURES = [
 export const libseccompArch = (name: string) => name.slice('SCMP_ARCH_'.length).toLowerCase();
 
 const EPERM = 1;
+const ENOSYS = 38;
 
 interface Rule {
   syscall: string;
@@ -90,6 +92,16 @@ function action(name: unknown, errnoRet: unknown, where: string): number {
   if (name !== 'SCMP_ACT_ERRNO' && name !== 'SCMP_ACT_TRACE') throw invalid(`${where}: errnoRet is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not ${name}`);
   if (!Number.isInteger(errnoRet) || (errnoRet as number) < 0 || (errnoRet as number) > 0xffff) throw invalid(`${where}: errnoRet ${String(errnoRet)} is not an errno number`);
   return (base | (errnoRet as number)) >>> 0;
+}
+
+/**
+ * Whether a syscall the profile does not name may be refused as if the kernel lacked it
+ * (seccomp-enosys.ts): not when the default lets it run or leaves it to a tracer (as runc), nor
+ * when the default says ENOSYS already.
+ */
+function refusesWithEnosys(defaultAction: number): boolean {
+  const kind = (defaultAction & 0xffff_0000) >>> 0;
+  return !letsRun(defaultAction) && kind !== SECCOMP_ACTIONS.SCMP_ACT_TRACE && defaultAction !== (SECCOMP_ACTIONS.SCMP_ACT_ERRNO | ENOSYS);
 }
 
 /** Whether the kernel runs a syscall under this action (so a rule missing from the filter lets it run). */
@@ -162,11 +174,15 @@ export function seccompOp(seccomp: Seccomp, options: SeccompOptions = {}): Op {
   }
 
   const compile = (): Compiled => {
+    let compiled: Compiled;
     try {
-      return requireAddon().compileSeccomp(defaultAction, architectures, rules);
+      compiled = requireAddon().compileSeccomp(defaultAction, architectures, rules);
     } catch (error) {
       throw invalid(`linux.seccomp: ${(error as Error).message.replace(/^seccomp: /, '')}`);
     }
+    if (!refusesWithEnosys(defaultAction)) return compiled;
+    const names = (seccomp.syscalls ?? []).flatMap((entry) => entry.names);
+    return { ...compiled, program: Buffer.concat([enosysPrefix(architectures, names), compiled.program]) };
   };
   const compiled = options.cacheDir
     ? cachedCompile(options.cacheDir, cacheKey(requireAddon().seccompInfo().version, defaultAction, architectures, rules), compile)
