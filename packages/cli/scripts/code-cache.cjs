@@ -7,7 +7,9 @@
 // read-only install) is simply not used. The cache holds what the .cjs holds: whoever can
 // write it could as well write the code.
 const fs = require('node:fs');
-const Module = require('node:module');
+// The CommonJS loader itself: require('node:module') would also load the ES module loader and
+// the source map support behind that public module (~1 ms), which nothing here uses.
+const Module = module.constructor;
 const path = require('node:path');
 const vm = require('node:vm');
 

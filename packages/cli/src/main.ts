@@ -7,6 +7,7 @@ import { parse, positionalIndex, UsageError } from './args.js';
 import { globalOptions, type Command, type Context } from './command.js';
 import { commands } from './commands/index.js';
 import { createLogger, type LogOptions } from './log.js';
+import { print } from './print.js';
 
 const USAGE_STATUS = 2;
 
@@ -22,20 +23,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     const at = positionalIndex(argv, globalOptions, 1);
     const globals = parse(at < 0 ? argv : argv.slice(0, at), globalOptions).options;
     if (globals.version) {
-      process.stdout.write((await import('./version.js')).versionText());
+      print((await import('./version.js')).versionText());
       return 0;
     }
     if (at < 0 || argv[at] === 'help') {
       const topic = at < 0 ? undefined : argv[at + 1];
       const help = await import('./help.js');
-      process.stdout.write(topic ? help.commandHelp(await loadCommand(topic)) : await help.generalHelp());
+      print(topic ? help.commandHelp(await loadCommand(topic)) : await help.generalHelp());
       return 0;
     }
     const command = await loadCommand(argv[at]!);
     name = command.name;
     const { options, positionals, rest } = parseCommandLine(command, argv.slice(at + 1));
     if (options.help) {
-      process.stdout.write((await import('./help.js')).commandHelp(command));
+      print((await import('./help.js')).commandHelp(command));
       return 0;
     }
     subject = positionals[0];

@@ -3,7 +3,7 @@
  * the start socket, and a lock (flock on the directory itself). A container directory without
  * state.json is one being created, or what a crashed create left; delete --force removes it.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { requireAddon } from '@oci/native';
@@ -102,8 +102,25 @@ export class StateStore {
     renameSync(`${file}.tmp`, file);
   }
 
+  /**
+   * A container's directory holds files only: they are unlinked one by one (rmSync's recursive
+   * mode would load Node's rimraf module, ~0.4 ms on every delete); anything else goes to rmSync.
+   */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    try {
+      for (const name of names) unlinkSync(path.join(dir, name));
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Ids of the containers whose creation finished. */
