@@ -3,7 +3,9 @@
  * stderr, drawn by cli-progress; with `--format json`, the library's events as JSON lines on
  * stdout (byte counts at most every 100 ms per blob); otherwise, and with `--quiet`, nothing.
  */
+import { isatty } from 'node:tty';
 import type { ProgressEvent, ProgressListener } from '@oci/image';
+import type { Context } from './command.js';
 
 export interface ProgressReporter {
   listener?: ProgressListener;
@@ -14,16 +16,15 @@ export interface ProgressReporter {
 interface Options {
   quiet?: boolean;
   format?: string;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
 }
 
 const THROTTLE_MS = 100;
 
-export async function progressReporter({ quiet, format, stdout, stderr }: Options): Promise<ProgressReporter> {
-  if (format === 'json') return jsonLines(stdout);
-  if (quiet || !stderr.isTTY) return { finish() {} };
-  return bars(stderr);
+/** Touches context.stdout or context.stderr only to write to it (creating either stream costs milliseconds). */
+export async function progressReporter({ quiet, format }: Options, context: Pick<Context, 'stdout' | 'stderr'>): Promise<ProgressReporter> {
+  if (format === 'json') return jsonLines(context.stdout);
+  if (quiet || !isatty(2)) return { finish() {} };
+  return bars(context.stderr);
 }
 
 function jsonLines(stdout: NodeJS.WriteStream): ProgressReporter {

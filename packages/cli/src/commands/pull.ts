@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
+import { print } from '../print.js';
 import { progressReporter } from '../progress.js';
 import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
@@ -12,11 +13,11 @@ export default defineCommand({
     ...registryOptions,
   },
   positionals: { min: 1, max: 1 },
-  async run({ options, positionals }, { globals, stdout, stderr }) {
+  async run({ options, positionals }, context) {
     // The modules pull needs, not the whole library (layers, imports): `oci pull` starts faster.
     const [{ Store }, { pull }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/pull'), import('@oci/image/platform')]);
-    const store = await Store.open(storeDir(globals), { create: true });
-    const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
+    const store = await Store.open(storeDir(context.globals), { create: true });
+    const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
     try {
       const result = await pull(store, positionals[0]!, {
         ...toRegistryOptions(options),
@@ -24,7 +25,7 @@ export default defineCommand({
         onProgress: progress.listener,
       });
       progress.finish();
-      if (options.format !== 'json') stdout.write(`${result.descriptor.digest}\n`);
+      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
     } finally {
       progress.finish();
     }

@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
+import { print } from '../print.js';
 import { progressReporter } from '../progress.js';
 import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
@@ -12,10 +13,10 @@ export default defineCommand({
     ...registryOptions,
   },
   positionals: { min: 1, max: 2 },
-  async run({ options, positionals }, { globals, stdout, stderr }) {
+  async run({ options, positionals }, context) {
     const [{ Store }, { push }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/push')]);
-    const store = await Store.open(storeDir(globals));
-    const progress = await progressReporter({ quiet: options.quiet, format: options.format, stdout, stderr });
+    const store = await Store.open(storeDir(context.globals));
+    const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
     try {
       const result = await push(store, positionals[0]!, positionals[1], {
         ...toRegistryOptions(options),
@@ -23,7 +24,7 @@ export default defineCommand({
         onProgress: progress.listener,
       });
       progress.finish();
-      if (options.format !== 'json') stdout.write(`${result.descriptor.digest}\n`);
+      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
     } finally {
       progress.finish();
     }

@@ -5,7 +5,6 @@
  * `credsStore` helper. A helper is the program `docker-credential-NAME`, asked with `get`.
  * Each result says where it came from, so that a refusal can name the credentials tried.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -86,8 +85,11 @@ function serverKey(host: string): string {
 }
 
 /** Runs `docker-credential-NAME get` with the server on stdin (the credential helper protocol). */
-function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
+async function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
+  // Loaded here: node:child_process (and the cluster and dgram modules it brings) costs every
+  // pull a few milliseconds, and most never run a credential helper.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let stdout = '';
