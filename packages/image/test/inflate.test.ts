@@ -38,7 +38,7 @@ const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).dig
 const second = Buffer.from('and a second member\n');
 
 test('the native addon has the ISA-L inflater (scripts/setup installs libisal-dev)', (t) => {
-  t.truthy(addon?.createGzipInflater?.('sha256'));
+  t.truthy(addon?.createGzipInflater?.());
 });
 
 test('ISA-L: zeros between members are padding, wherever the input is cut', async (t) => {

@@ -78,11 +78,10 @@ export interface NativeAddon {
   /** SHA-256 or SHA-512 (OpenSSL's, from Node) whose updates may run in libuv's thread pool. */
   Hash: new (algorithm: 'sha256' | 'sha512') => NativeHash;
   /**
-   * A gzip inflater (ISA-L's igzip) working in libuv's thread pool, hashing what it inflates
-   * with `algorithm` when given; null when libisal is not installed. Absent when the addon was
-   * built without ISA-L's headers (libisal-dev).
+   * A gzip inflater (ISA-L's igzip); null when libisal is not installed. Absent when the addon
+   * was built without ISA-L's headers (libisal-dev).
    */
-  createGzipInflater?(algorithm?: 'sha256' | 'sha512'): NativeInflater | null;
+  createGzipInflater?(): NativeInflater | null;
 }
 
 export interface SeccompRule {
@@ -94,15 +93,12 @@ export interface SeccompRule {
 
 export interface NativeInflater {
   /**
-   * Inflates from `input` into `output` in a thread of libuv's pool until one of them is used
-   * up or the stream ends, then calls back with the bytes consumed and produced and whether the
-   * gzip stream is complete (members one after another are one stream; zeros after one are
-   * padding). One run at a time; the buffers must not change until the callback. Errors carry
-   * code EINFLATE and zlib's wording.
+   * Inflates from `input` into `output` until one of them is used up or the stream ends: the
+   * bytes consumed and produced, and whether the gzip stream is complete (members one after
+   * another are one stream; zeros after one are padding). Throws an error with code EINFLATE
+   * and zlib's wording on corrupt data.
    */
-  run(input: Uint8Array, output: Uint8Array, callback: (error: Error | null, consumed: number, produced: number, finished: boolean) => void): void;
-  /** The digest of the inflated bytes, in lower-case hex (with an algorithm given). Once, at the end. */
-  digest(): string;
+  inflate(input: Uint8Array, output: Uint8Array): [consumed: number, produced: number, finished: boolean];
 }
 
 export interface NativeHash {
@@ -154,15 +150,17 @@ const buildDir = path.join(packageDir(), 'build', 'Release');
 /** Absolute path of the helper executable built by node-gyp. */
 export const helperPath: string = path.join(buildDir, 'oci-helper');
 
+/** Absolute path of the addon, for worker threads that load it themselves (process.dlopen). */
+export const addonPath: string = path.join(buildDir, 'oci_native.node');
+
 let addon: NativeAddon | null | undefined;
 
 /** The addon, or null when it was not built (callers that can do without it degrade). */
 export function loadAddon(): NativeAddon | null {
   if (addon === undefined) {
-    const file = path.join(buildDir, 'oci_native.node');
-    if (existsSync(file)) {
+    if (existsSync(addonPath)) {
       const module = { exports: {} as NativeAddon };
-      process.dlopen(module, file); // what require() does with a .node file, without node:module
+      process.dlopen(module, addonPath); // what require() does with a .node file, without node:module
       addon = module.exports;
     } else {
       addon = null;

@@ -9,7 +9,7 @@ import { Digester, type DigestAlgorithm } from '../digest.js';
 import { ImageError } from '../errors.js';
 import type { NativeAddon } from '@oci/native';
 import type { Compression } from '../media-types.js';
-import { inflateInPool, inflateInWorker } from './inflate.js';
+import { inflateInWorker } from './inflate.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -56,9 +56,7 @@ export async function* decompress(
       yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   }
-  const native = compression === 'gzip' ? addon?.createGzipInflater?.(algorithm) : undefined;
-  if (native) return yield* inflateInPool(all(), native, algorithm);
-  if (compression !== 'none') return yield* inflateInWorker(all(), compression, algorithm);
+  if (compression !== 'none') return yield* inflateInWorker(all(), compression, algorithm, addon);
   const digester = algorithm ? new Digester(algorithm) : undefined;
   for await (const chunk of all()) {
     digester?.update(chunk);

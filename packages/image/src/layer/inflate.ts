@@ -2,22 +2,21 @@
  * Decompression off the main thread. The main thread applies entries with synchronous syscalls;
  * zlib's own async mode runs in the thread pool but needs the main thread for every chunk
  * handed back, so it stalls whenever a file is being written, and the two end up taking turns
- * (2.3 s for the Debian benchmark image). Off the main thread, inflating and applying overlap:
- * a layer takes as long as the slower of the two.
+ * (2.3 s for the Debian benchmark image). In a worker thread, inflating and applying overlap:
+ * a layer takes as long as the slower of the two. (So does a chain of thread-pool jobs, tried:
+ * each job is queued from the main thread, which the applier keeps busy between chunks.)
  *
- * Two inflaters, each running ahead of the applier by at most OUTPUT_WINDOW bytes:
- * - gzip with the native addon's ISA-L inflater (igzip, 2.4x zlib's speed here), in libuv's
- *   thread pool, when the addon has it;
- * - otherwise a worker thread with Node's zlib (gzip) or zstd-napi (zstd). The worker's code is
- *   the source text of `inflaterMain` (the `oci` command is a single bundled file, so there is
- *   no worker file to point at); it loads zstd-napi from the path resolved here. Flow control
- *   both ways: the worker asks for a compressed chunk for each one it has inflated (INPUT_WINDOW
- *   of them in flight), and pauses when more than OUTPUT_WINDOW bytes it sent are not yet taken.
- * Both hash the inflated bytes (the layer's diff_id) where they inflate them.
+ * The worker inflates gzip with ISA-L's igzip through the native addon when it has it (2.4x
+ * zlib's speed here), else with Node's zlib; zstd with zstd-napi. Its code is the source text
+ * of `inflaterMain` (the `oci` command is a single bundled file, so there is no worker file to
+ * point at); it loads the addon and zstd-napi from the paths resolved here. It hashes what it
+ * inflates (the layer's diff_id). Flow control both ways: the worker asks for a compressed chunk
+ * for each one it has inflated (INPUT_WINDOW of them in flight), and pauses when more than
+ * OUTPUT_WINDOW bytes it sent are not yet taken, so memory stays bounded.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { NativeInflater } from '@oci/native';
+import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
 
@@ -25,8 +24,6 @@ import type { Compression } from '../media-types.js';
 const OUTPUT_WINDOW = 64 << 20;
 const INPUT_WINDOW = 8;
 const CHUNK_SIZE = 256 << 10;
-/** Output of one run of the native inflater: a few milliseconds of work in the thread pool. */
-const NATIVE_CHUNK_SIZE = 1 << 20;
 
 /**
  * Hands what a producer inflates to the consumer (the applier): its chunks in order, then its
@@ -34,16 +31,12 @@ const NATIVE_CHUNK_SIZE = 1 << 20;
  */
 class Handoff<Result> {
   #queue: Buffer[] = [];
-  #queued = 0;
   #ended: { result: Result } | undefined;
   #failure: unknown;
   #wake: (() => void) | undefined;
-  #room: (() => void) | undefined;
-  #closed = false;
 
   push(chunk: Buffer): void {
     this.#queue.push(chunk);
-    this.#queued += chunk.byteLength;
     this.#notify();
   }
 
@@ -57,25 +50,11 @@ class Handoff<Result> {
     this.#notify();
   }
 
-  /** The consumer is gone: a producer waiting for room goes on (and sees that it should stop). */
-  close(): void {
-    this.#closed = true;
-    this.#makeRoom();
-  }
-
-  /** Resolves once the consumer has taken enough that at most OUTPUT_WINDOW bytes wait. */
-  room(): Promise<void> {
-    if (this.#queued <= OUTPUT_WINDOW || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => (this.#room = resolve));
-  }
-
   /** The chunks, then the result; `taken` hears of each chunk handed over. */
   async *drain(taken?: (bytes: number) => void): AsyncGenerator<Buffer, Result> {
     for (;;) {
       const chunk = this.#queue.shift();
       if (chunk) {
-        this.#queued -= chunk.byteLength;
-        if (this.#queued <= OUTPUT_WINDOW) this.#makeRoom();
         taken?.(chunk.byteLength);
         yield chunk;
         continue;
@@ -90,60 +69,6 @@ class Handoff<Result> {
     this.#wake?.();
     this.#wake = undefined;
   }
-
-  #makeRoom(): void {
-    this.#room?.();
-    this.#room = undefined;
-  }
-}
-
-/**
- * The inflated stream of a gzip `source` through the native inflater (which hashes it when made
- * with an algorithm); its return value is the digest of the inflated bytes.
- */
-export async function* inflateInPool(source: AsyncIterable<Uint8Array>, inflater: NativeInflater, hashed: string | undefined): AsyncGenerator<Buffer, string | undefined> {
-  const handoff = new Handoff<string | undefined>();
-  let stopped = false;
-  const run = (input: Buffer, output: Buffer) =>
-    new Promise<{ consumed: number; produced: number; finished: boolean }>((resolve, reject) =>
-      inflater.run(input, output, (error, consumed, produced, finished) => (error ? reject(corrupt('gzip', error.message)) : resolve({ consumed, produced, finished }))),
-    );
-  const produce = async () => {
-    let finished = false;
-    for await (const chunk of source) {
-      let input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      while (input.byteLength > 0) {
-        await handoff.room();
-        if (stopped) return;
-        const output = Buffer.allocUnsafeSlow(NATIVE_CHUNK_SIZE);
-        const step = await run(input, output);
-        if (step.consumed === 0 && step.produced === 0) throw corrupt('gzip', 'no progress');
-        input = input.subarray(step.consumed);
-        if (step.produced > 0) handoff.push(output.subarray(0, step.produced));
-        finished = step.finished;
-      }
-      if (stopped) return;
-    }
-    // The input may end just as the last output buffer filled: drain what is left inside.
-    for (let step = { produced: NATIVE_CHUNK_SIZE, finished }; !step.finished && step.produced === NATIVE_CHUNK_SIZE; ) {
-      await handoff.room();
-      if (stopped) return;
-      const output = Buffer.allocUnsafeSlow(NATIVE_CHUNK_SIZE);
-      step = await run(Buffer.alloc(0), output);
-      if (step.produced > 0) handoff.push(output.subarray(0, step.produced));
-      finished = step.finished;
-    }
-    if (!finished) throw corrupt('gzip', 'unexpected end of file');
-    handoff.end(hashed && `${hashed}:${inflater.digest()}`);
-  };
-  const producing = produce().catch((error: unknown) => handoff.fail(error));
-  try {
-    return yield* handoff.drain();
-  } finally {
-    stopped = true;
-    handoff.close();
-    await producing;
-  }
 }
 
 type ToWorker = { type: 'input'; data: ArrayBuffer } | { type: 'end' } | { type: 'taken'; bytes: number };
@@ -152,6 +77,8 @@ type FromWorker = { type: 'output'; data: ArrayBuffer } | { type: 'more' } | { t
 interface WorkerData {
   compression: 'gzip' | 'zstd';
   zstdPath: string | undefined;
+  /** The native addon, to inflate gzip with ISA-L. */
+  addonPath: string | undefined;
   window: number;
   /** Compressed chunks in flight to the worker, so it never waits for the next. */
   inputWindow: number;
@@ -166,14 +93,53 @@ function inflaterMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const zlib = require('node:zlib') as typeof import('node:zlib');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const { compression, zstdPath, window, inputWindow, chunkSize, algorithm } = workerData as WorkerData;
+  const { Transform } = require('node:stream') as typeof import('node:stream');
+  const { compression, zstdPath, addonPath, window, inputWindow, chunkSize, algorithm } = workerData as WorkerData;
   const hash = algorithm ? createHash(algorithm) : undefined;
   const port = parentPort!;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+
+  // ISA-L's inflater as a stream, like zlib's: each output chunk a buffer of its own.
+  const isalGunzip = () => {
+    const addon = { exports: {} as { createGzipInflater(): import('@oci/native').NativeInflater } };
+    process.dlopen(addon, addonPath!);
+    const native = addon.exports.createGzipInflater();
+    let finished = false;
+    let full = false;
+    const pump = (stream: import('node:stream').Transform, input: Buffer) => {
+      do {
+        const output = Buffer.allocUnsafeSlow(chunkSize);
+        const [consumed, produced, done] = native.inflate(input, output);
+        input = input.subarray(consumed);
+        finished = done;
+        full = produced === chunkSize;
+        if (produced > 0) stream.push(full ? output : output.subarray(0, produced));
+      } while (input.length > 0 || (full && !finished));
+    };
+    return new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        try {
+          pump(this, chunk);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+      flush(done) {
+        try {
+          if (!finished) pump(this, Buffer.alloc(0)); // what a last full buffer left inside
+          done(finished ? null : new Error('unexpected end of file'));
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+    });
+  };
+
   let inflater: import('node:stream').Transform;
   try {
     if (compression === 'gzip') {
-      inflater = zlib.createGunzip({ chunkSize });
+      inflater = addonPath ? isalGunzip() : zlib.createGunzip({ chunkSize });
     } else {
       const zstd = require(zstdPath!) as { DecompressStream: new () => import('node:stream').Transform };
       inflater = new zstd.DecompressStream();
@@ -185,9 +151,11 @@ function inflaterMain(): void {
   let outstanding = 0;
   inflater.on('data', (chunk: Buffer) => {
     hash?.update(chunk);
-    const copy = new Uint8Array(chunk); // zlib's output buffers share memory: send a copy
-    outstanding += copy.byteLength;
-    post({ type: 'output', data: copy.buffer }, [copy.buffer]);
+    // A buffer of its own goes as it is; zlib's share memory, so they go as a copy.
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    const data = whole ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer;
+    outstanding += data.byteLength;
+    post({ type: 'output', data }, [data]);
     if (outstanding > window) inflater.pause();
   });
   inflater.on('end', () => post({ type: 'done', digest: hash && `${algorithm}:${hash.digest('hex')}` }));
@@ -206,11 +174,24 @@ function inflaterMain(): void {
 }
 
 /**
- * The decompressed stream of `source`, inflated in a worker thread; its return value is the
- * digest of the inflated bytes when `algorithm` is given.
+ * The decompressed stream of `source`, inflated in a worker thread (gzip with ISA-L when `addon`
+ * has it); its return value is the digest of the inflated bytes when `algorithm` is given.
  */
-export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', algorithm?: string): AsyncGenerator<Buffer, string | undefined> {
-  const workerData: WorkerData = { compression, zstdPath: compression === 'zstd' ? resolveZstd() : undefined, window: OUTPUT_WINDOW, inputWindow: INPUT_WINDOW, chunkSize: CHUNK_SIZE, algorithm };
+export async function* inflateInWorker(
+  source: AsyncIterable<Uint8Array>,
+  compression: 'gzip' | 'zstd',
+  algorithm?: string,
+  addon?: Pick<NativeAddon, 'createGzipInflater'> | null,
+): AsyncGenerator<Buffer, string | undefined> {
+  const workerData: WorkerData = {
+    compression,
+    zstdPath: compression === 'zstd' ? resolveZstd() : undefined,
+    addonPath: compression === 'gzip' && addon?.createGzipInflater?.() ? (await import('@oci/native')).addonPath : undefined,
+    window: OUTPUT_WINDOW,
+    inputWindow: INPUT_WINDOW,
+    chunkSize: CHUNK_SIZE,
+    algorithm,
+  };
   const worker = new Worker(`(${inflaterMain.toString()})()`, { eval: true, workerData });
   const input = source[Symbol.asyncIterator]();
   const handoff = new Handoff<string | undefined>();
