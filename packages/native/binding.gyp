@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "oci_native",
-      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc", "src/addon/hash.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],

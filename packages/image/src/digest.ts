@@ -3,7 +3,6 @@
  * Content is hashed as it streams; nothing is held whole in memory.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { NativeAddon, NativeHash } from '@oci/native';
 import { ImageError } from './errors.js';
 
 const ENCODED_LENGTH = { sha256: 64, sha512: 128 } as const;
@@ -40,39 +39,20 @@ export function digestOf(data: Uint8Array | string, algorithm: DigestAlgorithm =
   return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
 }
 
-/**
- * Hashes and counts bytes as they pass; `check` compares with what the descriptor promised.
- * Given the native addon, `updateInBackground` hashes in libuv's thread pool.
- */
+/** Hashes and counts bytes as they pass; `check` compares with what the descriptor promised. */
 export class Digester {
   readonly algorithm: DigestAlgorithm;
-  #hash: Hash | NativeHash;
+  #hash: Hash;
   #size = 0;
 
-  constructor(algorithm: DigestAlgorithm = 'sha256', addon?: Pick<NativeAddon, 'Hash'> | null) {
+  constructor(algorithm: DigestAlgorithm = 'sha256') {
     this.algorithm = algorithm;
-    this.#hash = addon ? new addon.Hash(algorithm) : createHash(algorithm);
+    this.#hash = createHash(algorithm);
   }
 
   update(chunk: Uint8Array): void {
-    const hash = this.#hash;
-    if ('updateSync' in hash) hash.updateSync(chunk);
-    else hash.update(chunk);
+    this.#hash.update(chunk);
     this.#size += chunk.length;
-  }
-
-  /**
-   * Adds the chunks off the main thread when the addon was given (they must not change until
-   * this resolves, and no other update may run meanwhile); here otherwise.
-   */
-  async updateInBackground(chunks: readonly Uint8Array[]): Promise<void> {
-    const hash = this.#hash;
-    if (!('updateSync' in hash)) {
-      for (const chunk of chunks) this.update(chunk);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => hash.update(chunks, (error) => (error ? reject(error) : resolve())));
-    for (const chunk of chunks) this.#size += chunk.length;
   }
 
   get size(): number {
@@ -81,8 +61,7 @@ export class Digester {
 
   /** The digest of everything seen; call once, at the end. */
   digest(): string {
-    const hash = this.#hash;
-    return `${this.algorithm}:${'updateSync' in hash ? hash.digest() : hash.digest('hex')}`;
+    return `${this.algorithm}:${this.#hash.digest('hex')}`;
   }
 
   /** Throws EDIGEST unless the content seen has the expected size (when given) and digest. */

@@ -74,9 +74,6 @@ export interface NativeAddon {
    * the syscalls named there (x32's with the 0x40000000 bit), -1 where it has none of that name.
    */
   seccompSyscalls(architecture: string, names: readonly string[]): { token: number; numbers: number[] };
-
-  /** SHA-256 or SHA-512 (OpenSSL's, from Node) whose updates may run in libuv's thread pool. */
-  Hash: new (algorithm: 'sha256' | 'sha512') => NativeHash;
   /**
    * A gzip inflater (ISA-L's igzip); null when libisal is not installed. Absent when the addon
    * was built without ISA-L's headers (libisal-dev).
@@ -99,18 +96,6 @@ export interface NativeInflater {
    * and zlib's wording on corrupt data.
    */
   inflate(input: Uint8Array, output: Uint8Array): [consumed: number, produced: number, finished: boolean];
-}
-
-export interface NativeHash {
-  /**
-   * Adds the buffers in a thread of libuv's pool, then calls back. One update at a time; the
-   * buffers must not change until the callback.
-   */
-  update(buffers: readonly Uint8Array[], callback: (error: Error | null) => void): void;
-  /** Adds the buffer on this thread. */
-  updateSync(buffer: Uint8Array): void;
-  /** The digest of everything added, in lower-case hex. Once, at the end. */
-  digest(): string;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,19 +69,4 @@ test('resolveInRoot keeps "..", absolute paths and symlinks inside the root', (t
   t.is(resolveInRoot(dir, '/usr/up/usr'), path.join(dir, 'usr'));
   t.is((t.throws(() => resolveInRoot(dir, 'missing')) as NodeJS.ErrnoException).code, 'ENOENT');
   t.is((t.throws(() => resolveInRoot(dir, 'magic')) as NodeJS.ErrnoException).code, 'ENOENT');
-});
-
-test('Hash: updates in the thread pool and here give node:crypto\'s digest; one update at a time', async (t) => {
-  const addon = requireAddon();
-  for (const algorithm of ['sha256', 'sha512'] as const) {
-    const parts = [Buffer.from('hello '), Buffer.alloc(3 << 20, 'x'), Buffer.from('!')];
-    const hash = new addon.Hash(algorithm);
-    await new Promise<void>((resolve, reject) => hash.update(parts.slice(0, 2), (error) => (error ? reject(error) : resolve())));
-    const last = new Promise<Error | null>((resolve) => hash.update([parts[2]!], resolve));
-    t.throws(() => hash.update([parts[2]!], () => {}), { message: /in flight/ });
-    t.throws(() => hash.digest(), { message: /in flight/ });
-    t.is(await last, null);
-    t.is(hash.digest(), createHash(algorithm).update(Buffer.concat(parts)).digest('hex'));
-  }
-  t.throws(() => new addon.Hash('md5' as 'sha256'));
 });

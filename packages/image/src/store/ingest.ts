@@ -3,19 +3,13 @@
  * directory and are hashed as they land; `commit` renames the file under `blobs/` only when
  * size and digest match (`verify`, then `publish`). A download that breaks off can go on from `written` bytes (an HTTP
  * Range request) or `restart` from zero.
- *
- * With the native addon, each batch of chunks is hashed in libuv's thread pool while it is
- * written (also there): the main thread only reads the network. Hashing on the main thread
- * (1.1-1.4 GB/s here) was as long as the whole download of the benchmark's 93 MB image.
  */
 import { write as writeCallback, writev as writevCallback } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { NativeAddon } from '@oci/native';
 import { Digester, parseDigest, type DigestAlgorithm } from '../digest.js';
-import { nativeAddon } from '../native.js';
 
 const writev = promisify(writevCallback);
 const write = promisify(writeCallback);
@@ -39,15 +33,13 @@ export class Ingest {
     private readonly algorithm: DigestAlgorithm,
     private readonly expected: Expected | undefined,
     private readonly destination: (digest: string) => string,
-    private readonly addon: NativeAddon | null,
   ) {
-    this.#digester = new Digester(algorithm, addon);
+    this.#digester = new Digester(algorithm);
   }
 
   static async create(temp: string, expected: Expected | undefined, destination: (digest: string) => string): Promise<Ingest> {
     const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
-    const [file, addon] = await Promise.all([open(temp, 'wx'), nativeAddon()]);
-    return new Ingest(file, temp, algorithm, expected, destination, addon);
+    return new Ingest(await open(temp, 'wx'), temp, algorithm, expected, destination);
   }
 
   /** The digest the blob must have, if one was given. */
@@ -87,12 +79,7 @@ export class Ingest {
   }
 
   async #append(chunks: Buffer[]): Promise<void> {
-    const [hashed, written] = await Promise.allSettled([this.#digester.updateInBackground(chunks), this.#write(chunks)]);
-    if (hashed.status === 'rejected') throw hashed.reason;
-    if (written.status === 'rejected') throw written.reason;
-  }
-
-  async #write(chunks: Buffer[]): Promise<void> {
+    for (const chunk of chunks) this.#digester.update(chunk);
     let position = this.#written;
     let rest = chunks;
     while (rest.length > 0) {
@@ -108,7 +95,7 @@ export class Ingest {
     await this.settled();
     await this.file.truncate(0);
     this.#written = 0;
-    this.#digester = new Digester(this.algorithm, this.addon);
+    this.#digester = new Digester(this.algorithm);
   }
 
   /**

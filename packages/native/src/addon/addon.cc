@@ -11,7 +11,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterTerminal(env, exports);
   oci::RegisterBpf(env, exports);
   oci::RegisterSeccomp(env, exports);
-  oci::RegisterHash(env, exports);
 #ifdef OCI_WITH_ISAL
   oci::RegisterInflate(env, exports);
 #endif

@@ -32,7 +32,6 @@ void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterTerminal(Napi::Env env, Napi::Object exports);
 void RegisterBpf(Napi::Env env, Napi::Object exports);
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);
-void RegisterHash(Napi::Env env, Napi::Object exports);
 void RegisterInflate(Napi::Env env, Napi::Object exports);
 
 }  // namespace oci
