@@ -75,7 +75,7 @@ async function breakdown(store: Store, ref: string, layers: string[], dir: (name
       name: `inflate + diff_id hash only (${how}, nothing written)`,
       async run() {
         for (const layer of layers) {
-          const inflating = decompress(createReadStream(layer), 'gzip', 'sha256', native);
+          const inflating = decompress(createReadStream(layer, { highWaterMark: 1 << 20 }), 'gzip', { algorithm: 'sha256', addon: native, ownedChunks: true });
           while (!(await inflating.next()).done);
         }
       },

@@ -27,7 +27,7 @@ async function* pieces(data: Buffer, cut: number | readonly number[]): AsyncGene
 
 async function inflate(data: Buffer, native: typeof addon, cut: number | readonly number[] = 4093): Promise<{ bytes: Buffer; digest: string | undefined }> {
   const chunks: Buffer[] = [];
-  const stream = decompress(pieces(data, cut), 'gzip', 'sha256', native);
+  const stream = decompress(pieces(data, cut), 'gzip', { algorithm: 'sha256', addon: native });
   for (let next = await stream.next(); ; next = await stream.next()) {
     if (next.done) return { bytes: Buffer.concat(chunks), digest: next.value };
     chunks.push(next.value);

@@ -20,17 +20,25 @@ export function sniffCompression(head: Uint8Array): Compression {
   return starts(GZIP_MAGIC) ? 'gzip' : starts(ZSTD_MAGIC) ? 'zstd' : 'none';
 }
 
+export interface DecompressOptions {
+  /** The generator returns the digest of the uncompressed bytes (a layer's diff_id) with this algorithm. */
+  algorithm?: DigestAlgorithm;
+  /** The native addon: gzip inflates with its ISA-L inflater when it has one. */
+  addon?: Pick<NativeAddon, 'createGzipInflater'> | null;
+  /**
+   * Nothing else holds the source's chunks (each owns its memory, as fs streams' do): they move
+   * to the inflating thread instead of being copied there.
+   */
+  ownedChunks?: boolean;
+}
+
 /**
  * The uncompressed stream of `source`. `expected` 'auto' takes what the magic bytes say;
- * otherwise they must agree with it. With `algorithm`, the generator returns the digest of the
- * uncompressed bytes (a layer's diff_id), computed off the main thread when it inflates.
+ * otherwise they must agree with it. The digest of the uncompressed bytes is computed off the
+ * main thread when it inflates.
  */
-export async function* decompress(
-  source: AsyncIterable<Uint8Array>,
-  expected: Compression | 'auto',
-  algorithm?: DigestAlgorithm,
-  addon?: Pick<NativeAddon, 'createGzipInflater'> | null,
-): AsyncGenerator<Buffer, string | undefined> {
+export async function* decompress(source: AsyncIterable<Uint8Array>, expected: Compression | 'auto', options: DecompressOptions = {}): AsyncGenerator<Buffer, string | undefined> {
+  const { algorithm } = options;
   const iterator = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
@@ -56,7 +64,7 @@ export async function* decompress(
       yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   }
-  if (compression !== 'none') return yield* inflateInWorker(all(), compression, algorithm, addon);
+  if (compression !== 'none') return yield* inflateInWorker(all(), compression, options);
   const digester = algorithm ? new Digester(algorithm) : undefined;
   for await (const chunk of all()) {
     digester?.update(chunk);

@@ -16,9 +16,9 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
+import type { DecompressOptions } from './decompress.js';
 
 /** Inflated bytes an inflater may run ahead of the applier (the next layer inflates during this one). */
 const OUTPUT_WINDOW = 64 << 20;
@@ -51,11 +51,11 @@ class Handoff<Result> {
   }
 
   /** The chunks, then the result; `taken` hears of each chunk handed over. */
-  async *drain(taken?: (bytes: number) => void): AsyncGenerator<Buffer, Result> {
+  async *drain(taken: (bytes: number) => void): AsyncGenerator<Buffer, Result> {
     for (;;) {
       const chunk = this.#queue.shift();
       if (chunk) {
-        taken?.(chunk.byteLength);
+        taken(chunk.byteLength);
         yield chunk;
         continue;
       }
@@ -72,7 +72,7 @@ class Handoff<Result> {
 }
 
 type ToWorker = { type: 'input'; data: ArrayBuffer } | { type: 'end' } | { type: 'taken'; bytes: number };
-type FromWorker = { type: 'output'; data: ArrayBuffer } | { type: 'more' } | { type: 'done'; digest?: string } | { type: 'error'; message: string; code?: string };
+type FromWorker = { type: 'output'; data: ArrayBuffer; length: number } | { type: 'more' } | { type: 'done'; digest?: string } | { type: 'error'; message: string; code?: string };
 
 interface WorkerData {
   compression: 'gzip' | 'zstd';
@@ -98,8 +98,15 @@ function inflaterMain(): void {
   const hash = algorithm ? createHash(algorithm) : undefined;
   const port = parentPort!;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  // ISA-L's output goes in buffers of ours, which go to the main thread as they are.
+  const ours = new WeakSet<ArrayBuffer>();
+  const outputBuffer = () => {
+    const buffer = new ArrayBuffer(chunkSize);
+    ours.add(buffer);
+    return Buffer.from(buffer);
+  };
 
-  // ISA-L's inflater as a stream, like zlib's: each output chunk a buffer of its own.
+  // ISA-L's inflater as a stream, like zlib's: each output chunk in a buffer of its own.
   const isalGunzip = () => {
     const addon = { exports: {} as { createGzipInflater(): import('@oci/native').NativeInflater } };
     process.dlopen(addon, addonPath!);
@@ -108,7 +115,7 @@ function inflaterMain(): void {
     let full = false;
     const pump = (stream: import('node:stream').Transform, input: Buffer) => {
       do {
-        const output = Buffer.allocUnsafeSlow(chunkSize);
+        const output = outputBuffer();
         const [consumed, produced, done] = native.inflate(input, output);
         input = input.subarray(consumed);
         finished = done;
@@ -151,11 +158,10 @@ function inflaterMain(): void {
   let outstanding = 0;
   inflater.on('data', (chunk: Buffer) => {
     hash?.update(chunk);
-    // A buffer of its own goes as it is; zlib's share memory, so they go as a copy.
-    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-    const data = whole ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer;
-    outstanding += data.byteLength;
-    post({ type: 'output', data }, [data]);
+    // A buffer of ours goes as it is; zlib's and zstd's are theirs (they write on), so a copy goes.
+    const data = ours.has(chunk.buffer as ArrayBuffer) && chunk.byteOffset === 0 ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer;
+    outstanding += chunk.byteLength;
+    post({ type: 'output', data, length: chunk.byteLength }, [data]);
     if (outstanding > window) inflater.pause();
   });
   inflater.on('end', () => post({ type: 'done', digest: hash && `${algorithm}:${hash.digest('hex')}` }));
@@ -174,15 +180,11 @@ function inflaterMain(): void {
 }
 
 /**
- * The decompressed stream of `source`, inflated in a worker thread (gzip with ISA-L when `addon`
- * has it); its return value is the digest of the inflated bytes when `algorithm` is given.
+ * The decompressed stream of `source`, inflated in a worker thread (gzip with ISA-L when the
+ * addon has it); its return value is the digest of the inflated bytes when an algorithm is given.
  */
-export async function* inflateInWorker(
-  source: AsyncIterable<Uint8Array>,
-  compression: 'gzip' | 'zstd',
-  algorithm?: string,
-  addon?: Pick<NativeAddon, 'createGzipInflater'> | null,
-): AsyncGenerator<Buffer, string | undefined> {
+export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', options: DecompressOptions): AsyncGenerator<Buffer, string | undefined> {
+  const { algorithm, addon, ownedChunks } = options;
   const workerData: WorkerData = {
     compression,
     zstdPath: compression === 'zstd' ? resolveZstd() : undefined,
@@ -203,15 +205,17 @@ export async function* inflateInWorker(
         worker.postMessage({ type: 'end' } satisfies ToWorker);
         return;
       }
-      const copy = new Uint8Array(next.value); // the source may reuse its buffers
-      worker.postMessage({ type: 'input', data: copy.buffer } satisfies ToWorker, [copy.buffer]);
+      const chunk = next.value;
+      const whole = ownedChunks && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      const data = whole ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer; // else the source may reuse its buffers
+      worker.postMessage({ type: 'input', data } satisfies ToWorker, [data]);
     } catch (error) {
       handoff.fail(error);
     }
   };
   worker.on('message', (message: FromWorker) => {
     if (message.type === 'more') void feed();
-    else if (message.type === 'output') handoff.push(Buffer.from(message.data));
+    else if (message.type === 'output') handoff.push(Buffer.from(message.data, 0, message.length));
     else if (message.type === 'done') {
       finished = true;
       handoff.end(message.digest);

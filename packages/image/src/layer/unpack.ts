@@ -79,7 +79,7 @@ export interface UnpackResult {
  */
 export async function unpack(source: UnpackSource, target: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const image = 'store' in source ? await readImage(source.store, source.image, source.platform) : undefined;
-  const layers = image ? storeLayers(source as { store: Store }, image) : (source as { layers: readonly LayerInput[] }).layers;
+  const layers: readonly SourceLayer[] = image ? storeLayers(source as { store: Store }, image) : (source as { layers: readonly LayerInput[] }).layers;
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
 
@@ -139,13 +139,13 @@ interface OpenedLayer {
 }
 
 // Not awaited by the caller until the layer's turn: its errors then surface as that layer's.
-function openLayer(layer: LayerInput, addon: NativeAddon | null): Promise<OpenedLayer> {
+function openLayer(layer: SourceLayer, addon: NativeAddon | null): Promise<OpenedLayer> {
   const opened = openNow(layer, addon);
   opened.catch(() => {}); // handled when awaited; a layer never reached must not crash the process
   return opened;
 }
 
-async function openNow(layer: LayerInput, addon: NativeAddon | null): Promise<OpenedLayer> {
+async function openNow(layer: SourceLayer, addon: NativeAddon | null): Promise<OpenedLayer> {
   const compression = compressionOf(layer);
   const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
   let bytes = 0;
@@ -157,7 +157,11 @@ async function openNow(layer: LayerInput, addon: NativeAddon | null): Promise<Op
       report?.(bytes);
     }
   }
-  const tar = decompress(counted(), compression, layer.diffId ? parseDigest(layer.diffId).algorithm : undefined, addon);
+  const tar = decompress(counted(), compression, {
+    algorithm: layer.diffId ? parseDigest(layer.diffId).algorithm : undefined,
+    addon,
+    ownedChunks: layer.ownedChunks,
+  });
   const first = tar.next(); // starts the worker now
   first.catch(() => {});
   const close = async () => {
@@ -198,9 +202,13 @@ function compressionOf(layer: LayerInput): Compression | 'auto' {
   return compression;
 }
 
-function storeLayers({ store }: { store: Store }, image: StoredImage): LayerInput[] {
+/** A layer to apply; from the store, its chunks are a file stream's own (see DecompressOptions). */
+type SourceLayer = LayerInput & { ownedChunks?: boolean };
+
+function storeLayers({ store }: { store: Store }, image: StoredImage): SourceLayer[] {
   return image.manifest.layers.map((descriptor, i) => ({
     stream: () => store.openBlob(descriptor.digest),
+    ownedChunks: true,
     mediaType: descriptor.mediaType,
     diffId: image.config.rootfs.diff_ids[i],
     digest: descriptor.digest,
