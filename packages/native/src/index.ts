@@ -113,7 +113,7 @@ function packageDir(): string {
   if (isThisPackage(own)) return own;
   for (let dir = here; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'node_modules', '@oci', 'native');
-    if (isThisPackage(candidate)) return realpathSync(candidate);
+    if (isThisPackage(candidate)) return realpathSync.native(candidate);
     if (dir === path.dirname(dir)) {
       // Rarely reached, so node:module (which loads the ES module loader too, ~0.5 ms) only here.
       const { createRequire } = process.getBuiltinModule('node:module');
@@ -123,8 +123,10 @@ function packageDir(): string {
 }
 
 function isThisPackage(dir: string): boolean {
+  const file = path.join(dir, 'package.json');
+  if (!existsSync(file)) return false; // cheaper than the error a read of it would throw
   try {
-    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name === '@oci/native';
+    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === '@oci/native';
   } catch {
     return false;
   }
