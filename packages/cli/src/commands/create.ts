@@ -1,3 +1,5 @@
+import type { CreateOptions } from '@oci/runtime';
+import type { OptionValues } from '../args.js';
 import { defineCommand } from '../command.js';
 import { listenFds, openRuntime } from '../runtime.js';
 
@@ -18,14 +20,19 @@ export default defineCommand({
   positionals: { min: 1, max: 1 },
   async run({ options, positionals }, context) {
     const runtime = await openRuntime(context);
-    await runtime.create(positionals[0]!, {
-      bundle: options.bundle ?? '.',
-      pidFile: options['pid-file'],
-      consoleSocket: options['console-socket'],
-      noPivot: options['no-pivot'],
-      noNewKeyring: options['no-new-keyring'],
-      preserveFds: options['preserve-fds'],
-      listenFds: listenFds(),
-    });
+    await runtime.create(positionals[0]!, toCreateOptions(options));
   },
 });
+
+/** The runtime's options from the flags `create` and `run` share. */
+export function toCreateOptions(options: OptionValues<typeof createOptions>): CreateOptions {
+  return {
+    bundle: options.bundle ?? '.',
+    pidFile: options['pid-file'],
+    consoleSocket: options['console-socket'],
+    noPivot: options['no-pivot'],
+    noNewKeyring: options['no-new-keyring'],
+    preserveFds: options['preserve-fds'],
+    listenFds: listenFds(),
+  };
+}

@@ -1,6 +1,6 @@
 import { defineCommand } from '../command.js';
-import { listenFds, openRuntime } from '../runtime.js';
-import { createOptions } from './create.js';
+import { openRuntime } from '../runtime.js';
+import { createOptions, toCreateOptions } from './create.js';
 
 export default defineCommand({
   name: 'run',
@@ -15,15 +15,6 @@ export default defineCommand({
     const runtime = await openRuntime(context);
     // Not node:crypto: loading it costs ~8 ms, and a taken id fails create with 'already exists'.
     const id = positionals[0] ?? `oci-${Date.now().toString(36)}${Math.random().toString(16).slice(2, 8)}`;
-    return runtime.run(id, {
-      bundle: options.bundle ?? '.',
-      pidFile: options['pid-file'],
-      consoleSocket: options['console-socket'],
-      noPivot: options['no-pivot'],
-      noNewKeyring: options['no-new-keyring'],
-      preserveFds: options['preserve-fds'],
-      listenFds: listenFds(),
-      detach: options.detach,
-    });
+    return runtime.run(id, { ...toCreateOptions(options), detach: options.detach });
   },
 });
