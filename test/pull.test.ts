@@ -3,6 +3,8 @@
  * real registry will not do on demand. Every failure must leave the store as it was.
  */
 import test from 'ava';
+import { statSync } from 'node:fs';
+import { connect, createServer as createNetServer } from 'node:net';
 import { ImageError, MediaType, pull, readImage, Store, type HostsConfig, type PullOptions } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
@@ -10,6 +12,7 @@ import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type
 import { startRegistry, type Registry } from './harness/registry.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
+import { listen } from './harness/token-server.js';
 
 // The proxy's faults and request log are shared: these tests run one at a time.
 const serial = test.serial;
@@ -91,15 +94,34 @@ serial('pull of an image with Docker schema 2 media types keeps them', async (t)
   t.true(await store.hasBlob(result.manifest.layers[0]!.digest));
 });
 
-serial('pulling a present image again asks for the manifest and fetches no blob', async (t) => {
+serial('pulling a present image again asks for the manifest, fetches no blob and rewrites none', async (t) => {
   const { store } = await emptyStore(t);
-  await pull(store, `${proxy.host}/library/busybox`, quick);
+  const first = await pull(store, `${proxy.host}/library/busybox`, quick);
+  const manifestFile = statSync(store.blobPath(first.descriptor.digest));
   proxy.requests.length = 0;
   await pull(store, `${proxy.host}/library/busybox`, quick);
   t.deepEqual(
     proxy.requests.filter((r) => !r.path.endsWith('/v2/')).map((r) => `${r.method} ${r.path}`),
     ['GET /v2/library/busybox/manifests/latest'],
   );
+  t.is(statSync(store.blobPath(first.descriptor.digest)).ino, manifestFile.ino, 'the stored manifest is the file the first pull wrote');
+});
+
+serial('a plain-HTTP loopback registry is never offered a TLS handshake', async (t) => {
+  // A TCP relay to the registry that notes how each connection starts (0x16: a TLS handshake).
+  const firstBytes: number[] = [];
+  const relay = createNetServer((client) => {
+    client.once('data', (chunk: Buffer) => firstBytes.push(chunk[0]!));
+    const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
+    for (const socket of [client, upstream]) socket.on('error', () => socket.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await listen(relay);
+  t.teardown(() => relay.close());
+  const { store } = await emptyStore(t);
+  await pull(store, `127.0.0.1:${port}/library/busybox`, quick);
+  t.true(firstBytes.length > 0);
+  t.false(firstBytes.includes(0x16), `connections began with ${firstBytes.map((b) => `0x${b.toString(16)}`).join(', ')}`);
 });
 
 serial('a blob whose connection breaks off is resumed with a Range request', async (t) => {

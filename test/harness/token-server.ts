@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { Server } from 'node:net';
 import path from 'node:path';
 import { tempDir } from './tmp.js';
 

@@ -100,7 +100,8 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, op
   }
   descriptor.platform ??= { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
   for (const ingest of downloaded) await ingest.publish();
-  await store.writeBlob([bytes], descriptor);
+  // Stored blobs were checked when they landed: a re-pull rewrites only index.json.
+  if (!(await store.hasBlob(descriptor.digest, descriptor.size))) await store.writeBlob([bytes], descriptor);
   await store.setRef(name, descriptor, { pulled: new Date() });
   onProgress?.({ type: 'done', name, digest: descriptor.digest });
   return { name, descriptor, manifest, config };

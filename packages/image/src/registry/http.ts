@@ -16,7 +16,6 @@
 import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
 import { ImageError } from '../errors.js';
 
 export interface HttpOptions {
@@ -169,7 +168,7 @@ export class Http {
         }
         const https = await import('node:https');
         // Unverified: no CA bundle to parse (that costs ~100 ms).
-        const tls = kind === 'insecure' ? { rejectUnauthorized: false, ca: [] } : { ca: this.#trusted() };
+        const tls = kind === 'insecure' ? { rejectUnauthorized: false, ca: [] } : { ca: this.#trusted((await import('node:tls')).rootCertificates) };
         return { request: https.request, agent: new https.Agent({ keepAlive: true, timeout: KEEP_ALIVE_MS, ...tls }) };
       })();
       this.#transports.set(kind, transport);
@@ -178,8 +177,9 @@ export class Http {
   }
 
   // The system's CA bundle (where an admin's own CAs land) or Node's, plus --ca-cert files and
-  // NODE_EXTRA_CA_CERTS (which the oci command keeps from Node's start: bin/oci.cjs).
-  #trusted(): string[] {
+  // NODE_EXTRA_CA_CERTS (which the oci command keeps from Node's start: bin/oci.cjs). Node's
+  // are passed in: node:tls is loaded only where TLS is spoken.
+  #trusted(nodeRoots: readonly string[]): string[] {
     const extra = (this.#options.caCerts ?? []).map((file) => {
       try {
         return readFileSync(file, 'utf8');
@@ -191,7 +191,7 @@ export class Http {
     try {
       system = [readFileSync(SYSTEM_CA_BUNDLE, 'utf8')];
     } catch {
-      system = [...rootCertificates];
+      system = [...nodeRoots];
     }
     const fromEnv = process.env.NODE_EXTRA_CA_CERTS;
     if (fromEnv && fromEnv !== SYSTEM_CA_BUNDLE) {

@@ -52,16 +52,11 @@ export class Store {
 
   private constructor(readonly dir: string) {}
 
-  /** Opens the layout at `dir`; with `create`, makes it (or completes it) first. */
+  /** Opens the layout at `dir`; with `create`, makes it first where it is missing. */
   static async open(dir: string, { create = false } = {}): Promise<Store> {
     const store = new Store(path.resolve(dir));
-    if (create) await store.#create();
-    let layout: { imageLayoutVersion?: unknown };
-    try {
-      layout = JSON.parse(await readFile(path.join(store.dir, 'oci-layout'), 'utf8'));
-    } catch (error) {
-      throw new ImageError('ESTORE', `${store.dir} is not an OCI image layout (${describe(error)})`, { cause: error });
-    }
+    // An existing store costs one read: every `oci pull` opens one, most often one that is there.
+    const layout = (await store.#readLayout({ missingOk: create })) ?? (await store.#create());
     if (layout.imageLayoutVersion !== LAYOUT_VERSION) {
       throw new ImageError('ESTORE', `${store.dir}: unsupported imageLayoutVersion ${JSON.stringify(layout.imageLayoutVersion)}`);
     }
@@ -69,11 +64,24 @@ export class Store {
     return store;
   }
 
-  async #create(): Promise<void> {
+  /** The oci-layout file's content; undefined when it is missing and that is ok. */
+  async #readLayout({ missingOk = false } = {}): Promise<{ imageLayoutVersion?: unknown } | undefined> {
+    try {
+      return JSON.parse(await readFile(path.join(this.dir, 'oci-layout'), 'utf8'));
+    } catch (error) {
+      if (missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ImageError('ESTORE', `${this.dir} is not an OCI image layout (${describe(error)})`, { cause: error });
+    }
+  }
+
+  // oci-layout last: a layout that has it is whole, so open() need not look for the rest.
+  // Returns oci-layout's content (another process may have written it first).
+  async #create(): Promise<{ imageLayoutVersion?: unknown }> {
     await mkdir(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
     await mkdir(path.join(this.dir, 'ingest'), { recursive: true });
-    await writeIfAbsent(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
     await writeIfAbsent(path.join(this.dir, 'index.json'), JSON.stringify(emptyIndex()));
+    await writeIfAbsent(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+    return (await this.#readLayout())!;
   }
 
   blobPath(digest: string): string {
