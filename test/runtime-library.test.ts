@@ -70,7 +70,7 @@ test('the first process runs the helper from a sealed copy, not the file on disk
   const b = await bundle(t, ['true']);
   const container = await created(t, b);
   t.regex(readlinkSync(`/proc/${container.pid}/exe`), /^\/memfd:oci-helper \(deleted\)$/);
-  t.not(statSync(`/proc/${container.pid}/exe`).ino, statSync(helperPath).ino);
+  t.not(statSync(`/proc/${container.pid}/exe`).ino, statSync(helperPath()).ino);
   // The file being executed is the copy: writing through /proc/PID/exe cannot reach the helper
   // on disk (the copy's seals are tested with the addon).
   const error = t.throws(() => writeFileSync(`/proc/${container.pid}/exe`, 'overwritten'));

@@ -52,8 +52,14 @@ const common = {
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
-  define: { 'import.meta.url': '__bundleUrl' },
-  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // Whitespace and comments out: V8 reads, hashes and scans less, and a single non-ASCII
+  // character (a '…' in a kept comment) would make the whole source a two-byte string, which
+  // costs every command ~1 ms more to load from its code cache. Stack traces use the maps.
+  minifyWhitespace: true,
+  // The bundle's own location, for the code that finds packages from it. import.meta.url is a
+  // getter: building the URL loads node:url, which the runtime's commands do not otherwise need.
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.url': '__bundle.url' },
+  banner: { js: 'const __bundle = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
 };
 
 // Code caches of the previous build (scripts/code-cache.cjs) would never match again.

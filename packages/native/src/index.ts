@@ -4,7 +4,6 @@
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
@@ -108,7 +107,7 @@ export type ProcessExit = { code: number; signal?: undefined } | { signal: numbe
  * the package is in a node_modules above the bundle (the oci command).
  */
 function packageDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
+  const here = import.meta.dirname;
   const own = path.join(here, '..', '..');
   if (isThisPackage(own)) return own;
   for (let dir = here; ; dir = path.dirname(dir)) {
@@ -132,22 +131,33 @@ function isThisPackage(dir: string): boolean {
   }
 }
 
-const buildDir = path.join(packageDir(), 'build', 'Release');
+let buildDir: string | undefined;
+
+/** A file node-gyp built. Looked up on first use: `oci state` needs neither helper nor addon. */
+function built(file: string): string {
+  buildDir ??= path.join(packageDir(), 'build', 'Release');
+  return path.join(buildDir, file);
+}
 
 /** Absolute path of the helper executable built by node-gyp. */
-export const helperPath: string = path.join(buildDir, 'oci-helper');
+export function helperPath(): string {
+  return built('oci-helper');
+}
 
 /** Absolute path of the addon, for worker threads that load it themselves (process.dlopen). */
-export const addonPath: string = path.join(buildDir, 'oci_native.node');
+export function addonPath(): string {
+  return built('oci_native.node');
+}
 
 let addon: NativeAddon | null | undefined;
 
 /** The addon, or null when it was not built (callers that can do without it degrade). */
 export function loadAddon(): NativeAddon | null {
   if (addon === undefined) {
-    if (existsSync(addonPath)) {
+    const file = addonPath();
+    if (existsSync(file)) {
       const module = { exports: {} as NativeAddon };
-      process.dlopen(module, addonPath); // what require() does with a .node file, without node:module
+      process.dlopen(module, file); // what require() does with a .node file, without node:module
       addon = module.exports;
     } else {
       addon = null;

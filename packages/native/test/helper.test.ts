@@ -17,7 +17,7 @@ function plan(...ops: string[][]): Buffer {
 
 /** Runs the helper on raw plan bytes; resolves with its messages and exit status. */
 function runHelper(bytes: Buffer): Promise<{ messages: string[]; status: number | null }> {
-  const child = spawn(helperPath, ['plan', '3'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(helperPath(), ['plan', '3'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const sync = child.stdio[3] as Socket;
   let received = '';
   sync.on('data', (chunk) => (received += chunk));

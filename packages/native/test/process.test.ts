@@ -18,9 +18,9 @@ const readAll = (fd: number) =>
   });
 
 test('sealedCopy holds the file, executes, and refuses writes', (t) => {
-  const fd = addon.sealedCopy(helperPath);
+  const fd = addon.sealedCopy(helperPath());
   t.teardown(() => closeSync(fd));
-  t.deepEqual(readFileSync(`/proc/self/fd/${fd}`), readFileSync(helperPath));
+  t.deepEqual(readFileSync(`/proc/self/fd/${fd}`), readFileSync(helperPath()));
   t.is(spawnSync(`/proc/${process.pid}/fd/${fd}`, ['--version']).status, 0);
   const error = t.throws(() => writeSync(fd, 'x', 0));
   t.is((error as NodeJS.ErrnoException).code, 'EPERM');

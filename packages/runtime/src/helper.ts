@@ -49,7 +49,7 @@ const GO_AHEAD = Buffer.from([1]);
  * /proc/PID/exe would otherwise rewrite the helper on the host. One copy per process.
  */
 function helperExecutable(): string {
-  executable ??= `/proc/${process.pid}/fd/${requireAddon().sealedCopy(helperPath)}`;
+  executable ??= `/proc/${process.pid}/fd/${requireAddon().sealedCopy(helperPath())}`;
   return executable;
 }
 

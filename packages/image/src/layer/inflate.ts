@@ -188,7 +188,7 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
   const workerData: WorkerData = {
     compression,
     zstdPath: compression === 'zstd' ? resolveZstd() : undefined,
-    addonPath: compression === 'gzip' && addon?.createGzipInflater?.() ? (await import('@oci/native')).addonPath : undefined,
+    addonPath: compression === 'gzip' && addon?.createGzipInflater?.() ? (await import('@oci/native')).addonPath() : undefined,
     window: OUTPUT_WINDOW,
     inputWindow: INPUT_WINDOW,
     chunkSize: CHUNK_SIZE,
