@@ -5,7 +5,7 @@
  * cgroupfs calls are synchronous on purpose: they are in-kernel and take microseconds, less
  * than a trip through libuv's thread pool.
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { DeviceRule, Resources } from '@oci/bundle/runtime-spec';
@@ -87,7 +87,7 @@ export async function createCgroup(layout: Layout, cgroupsPath: string, resource
       if (h.controllers.includes('cpuset') && h.version === 1) inheritCpuset(made);
     }
     if (v2) enableControllers(v2, dirs.get(v2)!, new Set(writes.filter((w) => w.hierarchy === v2).map((w) => w.write.controller)));
-    for (const { hierarchy, write } of writes) writeCgroupFile(dirs.get(hierarchy)!, write.file, write.value, write.otherwise);
+    writeCgroupFiles(writes.map(({ hierarchy, write }) => ({ dir: dirs.get(hierarchy)!, write })));
     if (v2 && deviceRules.length > 0 && !hierarchyOf(layout, 'devices')) filterDevices(dirs.get(v2)!, deviceRules);
     const freezer = freezerFor(controllerDir(layout, record, 'freezer'), record.unified);
     if (freezer) record.freezer = freezer;
@@ -147,17 +147,46 @@ function filterDevices(dir: string, rules: readonly DeviceRule[]): void {
   }
 }
 
-function writeCgroupFile(dir: string, file: string, value: string, otherwise?: string): void {
+/**
+ * The limits, in order. Consecutive writes to one file share one open: devices.allow takes one
+ * rule per write(2), a container has a dozen, and opening a cgroup file costs more than writing it.
+ */
+function writeCgroupFiles(writes: readonly { dir: string; write: CgroupWrite }[]): void {
+  for (let first = 0; first < writes.length; ) {
+    const { dir, write } = writes[first]!;
+    let end = first + 1;
+    while (end < writes.length && writes[end]!.dir === dir && writes[end]!.write.file === write.file) end++;
+    writeCgroupFile(dir, write.file, writes.slice(first, end).map((w) => w.write.value), write.otherwise);
+    first = end;
+  }
+}
+
+function writeCgroupFile(dir: string, file: string, values: readonly string[], otherwise?: string): void {
+  let fd: number;
   try {
     // Not created when missing: a cgroup file is the kernel's, and a missing one means the
     // controller lacks the feature (O_CREAT would fail with EACCES and hide why).
-    writeFileSync(path.join(dir, file), value, { flag: 'r+' });
+    fd = openSync(path.join(dir, file), 'r+');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && otherwise) return writeCgroupFile(dir, otherwise, value);
-    throw new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${code}`, { cause: error });
+    if (code === 'ENOENT' && otherwise) return writeCgroupFile(dir, otherwise, values);
+    throw cgroupWriteFailed(values[0]!, file, error);
+  }
+  try {
+    for (const value of values) {
+      try {
+        writeSync(fd, value);
+      } catch (error) {
+        throw cgroupWriteFailed(value, file, error);
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }
+
+const cgroupWriteFailed = (value: string, file: string, error: unknown) =>
+  new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
 
 function mountSources(layout: Layout, dirs: ReadonlyMap<Hierarchy, string>): CgroupMountSource[] {
   const v1 = layout.hierarchies.filter((h) => h.version === 1);
