@@ -15,7 +15,7 @@ import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';
 import { downloadBlob } from './registry/blobs.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
-import { fetchManifest } from './registry/manifests.js';
+import { fetchManifest, type FetchedManifest } from './registry/manifests.js';
 import type { Ingest } from './store/ingest.js';
 import type { Store } from './store/layout.js';
 
@@ -42,8 +42,12 @@ export interface PullResult {
 export async function pull(store: Store, reference: string | Reference, options: PullOptions = {}): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const client = new RegistryClient(ref.registry, options);
+  // The manifest is asked for while the lease is taken (store locks and files): one need not
+  // wait for the other. A failure is thrown where it is awaited.
+  const top = fetchManifest(client, ref.repository, ref.version);
+  top.catch(() => undefined);
   try {
-    return await store.lease(() => pullInto(store, client, ref, options));
+    return await store.lease(async () => pullInto(store, client, ref, await top, options));
   } catch (error) {
     throw storeError(error, store.dir);
   } finally {
@@ -51,12 +55,11 @@ export async function pull(store: Store, reference: string | Reference, options:
   }
 }
 
-async function pullInto(store: Store, client: RegistryClient, ref: Reference, options: PullOptions): Promise<PullResult> {
+async function pullInto(store: Store, client: RegistryClient, ref: Reference, top: FetchedManifest, options: PullOptions): Promise<PullResult> {
   const name = ref.toString();
   const wanted = normalizePlatform(options.platform ?? hostPlatform());
   const { onProgress } = options;
 
-  let top = await fetchManifest(client, ref.repository, ref.version);
   let descriptor = top.descriptor;
   let bytes = top.bytes;
   if (isIndex(descriptor.mediaType)) {

@@ -3,7 +3,6 @@
  * with a Range request when the connection breaks off or stalls, and stored only whole and
  * matching their descriptor.
  */
-import { pipeline } from 'node:stream/promises';
 import { ImageError } from '../errors.js';
 import type { Descriptor } from '../oci-types.js';
 import type { ProgressListener } from '../progress.js';
@@ -64,12 +63,9 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
     throw await client.error(response, what, repository);
   }
   let done = ingest.written;
-  await pipeline(
-    response.body,
-    ingest.writable((chunk) => {
-      done += chunk.length;
-      if (done > descriptor.size) throw new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`);
-      onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });
-    }),
-  );
+  await ingest.appendFrom(response.body, (chunk) => {
+    done += chunk.length;
+    if (done > descriptor.size) throw new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`);
+    onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });
+  });
 }

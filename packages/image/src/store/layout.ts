@@ -15,7 +15,6 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Digester, parseDigest } from '../digest.js';
 import { Ingest, type Expected } from './ingest.js';
 import { ImageError } from '../errors.js';
@@ -143,7 +142,7 @@ export class Store {
     if (!this.#lease) return this.lease(() => this.writeBlob(source, expected));
     const ingest = await this.ingest(expected);
     try {
-      await pipeline(source instanceof Readable ? source : Readable.from(source), ingest.writable());
+      await ingest.appendFrom(source instanceof Readable ? source : Readable.from(source));
       return await ingest.publish();
     } catch (error) {
       await ingest.abort();
