@@ -1,9 +1,9 @@
 /**
- * The command line's grammar: options declared once per command, parsed with node:util's
- * parseArgs. yargs was the first choice but costs 20-50 ms to load on these machines, and
- * engines call `oci state`/`oci create` on their hot path, so parsing must cost nothing.
+ * The command line's grammar: options declared once per command, read as node:util's parseArgs
+ * reads them (strict, positionals allowed). yargs was the first choice but costs 20-50 ms to
+ * load on these machines, and parseArgs itself ~1 ms at a cold start (its modules and their
+ * checks); engines call `oci state`/`oci create` on their hot path, so parsing must cost nothing.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean' | 'number';
@@ -63,51 +63,67 @@ function takesValue(arg: string, options: OptionSpecs): boolean {
 }
 
 export function parse<T extends OptionSpecs>(argv: readonly string[], options: T, command?: string): ParsedArgs<T> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: negativeValuesJoined(argv, options),
-      strict: true,
-      allowPositionals: true,
-      options: Object.fromEntries(
-        Object.entries(options).map(([name, o]) => [
-          name,
-          { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short && { short: o.short }), multiple: o.multiple === true },
-        ]),
-      ) as NonNullable<ParseArgsConfig['options']>,
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) throw error;
-    throw new UsageError(describeParseError(error as Error & { code: string }), command);
-  }
   const values: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(parsed.values)) {
+  const positionals: string[] = [];
+  const set = (name: string, raw: string | boolean) => {
     const spec = options[name]!;
-    values[name] = Array.isArray(raw) ? raw.map((v) => convert(name, spec, v, command)) : convert(name, spec, raw!, command);
+    const value = convert(name, spec, raw, command);
+    values[name] = spec.multiple ? [...((values[name] as unknown[] | undefined) ?? []), value] : value;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.length < 2 || !arg.startsWith('-')) {
+      positionals.push(arg);
+      continue;
+    }
+    for (const [name, inline] of optionsIn(arg, options, command)) {
+      if (options[name]!.type === 'boolean') {
+        if (inline !== undefined) throw new UsageError(`option '--${name}' takes no value`, command);
+        set(name, true);
+      } else if (inline !== undefined) {
+        set(name, inline);
+      } else if (isValue(argv[i + 1])) {
+        set(name, argv[++i]!);
+      } else {
+        throw new UsageError(`option '--${name}' needs a value`, command);
+      }
+    }
   }
-  return { options: values as OptionValues<T>, positionals: parsed.positionals, rest: [] };
+  return { options: values as OptionValues<T>, positionals, rest: [] };
 }
 
 /**
- * `--memory-swap -1` as `--memory-swap=-1`: parseArgs takes a value starting with '-' for an
- * option, which runc's command line accepts for its numbers.
+ * The options one argument names, each with the value written into it: `--name`,
+ * `--name=value`, `-x`, `-xVALUE`, or one-letter booleans together (`-dt`).
  */
-function negativeValuesJoined(argv: readonly string[], options: OptionSpecs): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') return [...out, ...argv.slice(i)];
-    const spec = arg.startsWith('--') && !arg.includes('=') ? options[arg.slice(2)] : undefined;
-    const next = argv[i + 1];
-    if (spec && spec.type !== 'boolean' && next !== undefined && /^-\d/.test(next)) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
+function optionsIn(arg: string, options: OptionSpecs, command?: string): [name: string, inline?: string][] {
+  if (arg.startsWith('--')) {
+    const at = arg.indexOf('=');
+    const name = at < 0 ? arg.slice(2) : arg.slice(2, at);
+    if (!Object.hasOwn(options, name)) throw new UsageError(`unknown option '--${name}'`, command);
+    return [at < 0 ? [name] : [name, arg.slice(at + 1)]];
   }
-  return out;
+  const named: [name: string, inline?: string][] = [];
+  for (let at = 1; at < arg.length; at++) {
+    const name = Object.keys(options).find((key) => options[key]!.short === arg[at]);
+    if (name === undefined) throw new UsageError(`unknown option '-${arg[at]}'`, command);
+    const rest = arg.slice(at + 1);
+    if (options[name]!.type !== 'boolean' && rest !== '') return [...named, [name, rest]];
+    named.push([name]);
+  }
+  return named;
+}
+
+/**
+ * Whether the argument after an option that needs a value is that value: not when it is an
+ * option itself, but a negative number is, as runc takes `--memory -1`.
+ */
+function isValue(next: string | undefined): next is string {
+  return next !== undefined && (!next.startsWith('-') || next === '-' || /^-\d/.test(next));
 }
 
 function convert(name: string, spec: OptionSpec, raw: string | boolean, command?: string): unknown {
@@ -119,20 +135,6 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean, command?
   const number = Number(raw);
   if (raw.trim() === '' || !Number.isInteger(number)) throw new UsageError(`--${name} needs an integer (got '${raw}')`, command);
   return number;
-}
-
-// parseArgs' messages run to several sentences; keep the first, in our words.
-function describeParseError(error: Error & { code: string }): string {
-  const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
-  const option = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
-  switch (error.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option '${option}'`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return error.message.includes('argument missing') ? `option '${option}' needs a value` : `option '${option}' takes no value`;
-    default:
-      return error.message.split('. ')[0]!;
-  }
 }
 
 export function formatOptions(options: OptionSpecs): string[] {

@@ -35,3 +35,21 @@ test('a negative number is the value of the option before it, as runc takes `--m
   t.deepEqual(parse(['--preserve-fds', '-1', '--bundle', '-2x', 'id'], options).options, { 'preserve-fds': -1, bundle: '-2x' });
   t.deepEqual(parse(['-d', '--', '--bundle', '-1'], options).positionals, ['--bundle', '-1']);
 });
+
+test('one-letter options together, and a value written into a one-letter option', (t) => {
+  t.deepEqual(parse(['-db/b', '-e', 'A=1', '-eB=2', '-', 'id'], options), {
+    options: { detach: true, bundle: '/b', env: ['A=1', 'B=2'] },
+    positionals: ['-', 'id'],
+    rest: [],
+  });
+});
+
+test('mistakes are usage errors naming the option', (t) => {
+  const message = (argv: string[]) => t.throws(() => parse(argv, options), { instanceOf: UsageError })?.message;
+  t.is(message(['--bogus']), "unknown option '--bogus'");
+  t.is(message(['--bogus=1']), "unknown option '--bogus'");
+  t.is(message(['-dx']), "unknown option '-x'");
+  t.is(message(['--detach=yes']), "option '--detach' takes no value");
+  t.is(message(['-b']), "option '--bundle' needs a value");
+  t.is(message(['--bundle', '--detach']), "option '--bundle' needs a value");
+});
