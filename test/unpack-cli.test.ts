@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
@@ -13,6 +13,7 @@ import { oci, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
+import { stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let registry: Registry;
@@ -148,6 +149,25 @@ test('--rootless and --uid-map write the matching user namespace into config.jso
   const shifted = spec(path.join(dir, 'shifted'));
   t.deepEqual(shifted.linux!.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
   t.is(statSync(path.join(dir, 'shifted/rootfs/bin/busybox')).uid, 100000);
+});
+
+test('a bundle unpacked with --uid-map runs under oci run: container root owns the bundle it reaches its rootfs through', (t) => {
+  const { dir, run } = workspace(t);
+  const state = stateRoot();
+  t.teardown(state.remove);
+  t.is(run(['pull', '--quiet', 'busybox:app']).status, 0);
+  t.is(run(['unpack', '--uid-map', '0:100000:65536', '--gid-map', '0:200000:65536', 'busybox:app', 'shifted']).status, 0);
+  const bundle = statSync(path.join(dir, 'shifted'));
+  t.deepEqual([bundle.uid, bundle.gid, bundle.mode & 0o777], [100000, 200000, 0o700]);
+  t.is(statSync(path.join(dir, 'shifted/rootfs/srv')).uid, 100001);
+  // The work directory is 0700, as a home directory is: the container's root cannot pass it.
+  const refused = state.oci(['run', '-b', path.join(dir, 'shifted')], { cwd: dir });
+  t.is(refused.status, 1);
+  t.regex(refused.stderr, /^oci: run: bind rootfs \S+ \(every directory above it must be searchable by the host uid the container's root maps to\): EACCES\n$/);
+  chmodSync(dir, 0o711);
+  const ran = state.oci(['run', '-b', path.join(dir, 'shifted')], { cwd: dir });
+  t.is(ran.status, 0, ran.stderr);
+  t.is(ran.stdout, 'hello from 1:1 groups 1 in /srv\n');
 });
 
 test('oci spec --rootless writes what runc spec --rootless does', (t) => {

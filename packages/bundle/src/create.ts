@@ -5,9 +5,9 @@
  * in only once it and its config are whole, so a failure leaves the bundle as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { unpack, type ImageConfig, type IdMapping, type Platform, type SkippedItem, type StoredImage, type Store, type UnpackOptions, type UnpackSource } from '@oci/image';
+import { mapId, unpack, type ImageConfig, type IdMapping, type Platform, type SkippedItem, type StoredImage, type Store, type UnpackOptions, type UnpackSource } from '@oci/image';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
@@ -57,7 +57,9 @@ export async function createBundle(source: BundleSource, bundle: string, options
   const old = exists(rootfs) ? path.join(dir, `.rootfs-old-${randomBytes(6).toString('hex')}`) : undefined;
   if (old) renameSync(rootfs, old);
   renameSync(fresh, rootfs);
-  for (const mount of spec.mounts ?? []) if (isVolume(mount)) mkdirSync(path.join(dir, mount.source!), { recursive: true, mode: 0o755 });
+  const volumes = (spec.mounts ?? []).filter(isVolume).map((mount) => path.join(dir, mount.source!));
+  for (const volume of volumes) mkdirSync(volume, { recursive: true, mode: 0o755 });
+  if (!rootless && (options.uidMap || options.gidMap)) giveToContainerRoot([dir, ...volumes], options);
   writeConfig(dir, spec);
   if (old) rmSync(old, { recursive: true, force: true });
   return { spec, image: unpacked.image, skipped: unpacked.skipped };
@@ -75,6 +77,16 @@ export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {
     rmSync(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * A user-namespaced container's root reaches its rootfs through the bundle directory (0700) and
+ * writes to its volumes: both belong to the host ids container root maps to, as podman does.
+ */
+function giveToContainerRoot(dirs: string[], { uidMap, gidMap }: Pick<BundleOptions, 'uidMap' | 'gidMap'>): void {
+  const uid = mapId(uidMap, 0, 'uid');
+  const gid = mapId(gidMap, 0, 'gid');
+  for (const dir of dirs) chownSync(dir, uid, gid);
 }
 
 function isVolume(mount: Mount): boolean {

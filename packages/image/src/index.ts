@@ -15,7 +15,7 @@ export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/host
 export { listImages, removeImage, type ImageSummary } from './images.js';
 export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';
 export { cleanPath, resolveFileInRoot } from './layer/root.js';
-export { parseIdMap, type IdMapping } from './layer/ids.js';
+export { mapId, parseIdMap, type IdMapping } from './layer/ids.js';
 export type { SkippedItem } from './layer/apply.js';
 export { unpack, type LayerInput, type UnpackOptions, type UnpackProgress, type UnpackResult, type UnpackSource } from './layer/unpack.js';
 export { importDockerSave, type ImportedImage } from './import/docker-save.js';

@@ -36,7 +36,11 @@ void op_propagate(struct helper *h, char **args, int nargs) {
    root that every later container path resolves in. */
 void op_rootfs(struct helper *h, char **args, int nargs) {
   const char *path = args[0];
-  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) die(h, errno, "bind rootfs %s", path);
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    /* Only a user-namespaced root is refused its own rootfs: say what it lacks. */
+    if (errno == EACCES) die(h, errno, "bind rootfs %s (every directory above it must be searchable by the host uid the container's root maps to)", path);
+    die(h, errno, "bind rootfs %s", path);
+  }
   h->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (h->root_fd < 0) die(h, errno, "open rootfs %s", path);
 }
