@@ -37,8 +37,10 @@ test.before(async () => {
     }),
     corrupt: corruptImage(busybox),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
+    // 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up.
+    large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
   });
-  for (const name of ['latest', 'app', 'corrupt', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
 });
 test.after.always(async () => {
@@ -117,6 +119,23 @@ test('a corrupt layer: one line, non-zero, and no bundle that looks complete', (
   t.is(result.status, 1);
   t.regex(result.stderr, /^oci: unpack busybox:corrupt: layer 2: corrupt gzip data \(unexpected end of file\)\n$/);
   t.deepEqual(readdirSync(path.join(dir, 'b')), [], 'no config.json, no rootfs, no temp dirs');
+});
+
+test('a full disk fails the unpack with one line, mid-layer, and leaves no bundle', (t) => {
+  const { run } = workspace(t);
+  const disk = tempDir('tmpfs');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk.dir], { encoding: 'utf8' });
+  t.teardown(() => {
+    spawnSync('umount', [disk.dir]);
+    disk.remove();
+  });
+  t.is(mounted.status, 0, `mounting a small tmpfs needs root: ${mounted.stderr}`);
+  t.is(run(['pull', '--quiet', 'busybox:large']).status, 0);
+  const bundle = path.join(disk.dir, 'bundle');
+  const full = run(['unpack', 'busybox:large', bundle]);
+  t.is(full.status, 1);
+  t.regex(full.stderr, /^oci: unpack busybox:large: layer 1: data: ENOSPC: no space left on device, write\n$/);
+  t.deepEqual(readdirSync(bundle), []);
 });
 
 test('an unknown user: one line, non-zero, no config.json', (t) => {

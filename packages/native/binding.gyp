@@ -7,7 +7,9 @@
       "target_name": "oci_native",
       "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      # An addon call in a worker that is being terminated (the inflater, when an unpack fails)
+      # cannot throw: without SWALLOW, node-addon-api aborts the whole process instead.
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
       "libraries": ["-l:libseccomp.a", "-Wl,--exclude-libs,ALL"],
       "conditions": [
