@@ -69,7 +69,7 @@ async function breakdown(store: Store, ref: string, layers: string[], dir: (name
   const cases: Case[] = [
     command('gzip -dc (both layers, to /dev/null)', 'sh', ['-c', layers.map((l) => `gzip -dc < ${l} > /dev/null`).join(' && ')]),
     ...([
-      ['ISA-L in a worker', addon],
+      ["ISA-L in the addon's thread", addon],
       ['zlib in a worker, without the addon', null],
     ] as const).map(([how, native]) => ({
       name: `inflate + diff_id hash only (${how}, nothing written)`,

@@ -74,10 +74,12 @@ export interface NativeAddon {
    */
   seccompSyscalls(architecture: string, names: readonly string[]): { token: number; numbers: number[] };
   /**
-   * A gzip inflater (ISA-L's igzip); null when libisal is not installed. Absent when the addon
-   * was built without ISA-L's headers (libisal-dev).
+   * A gzip inflater (ISA-L's igzip) running in a thread of its own, which also hashes what it
+   * inflates; null when libisal is not installed. Absent when the addon was built without
+   * ISA-L's headers (libisal-dev). `onChange` is called (on this thread, from the event loop)
+   * when the inflater consumed a chunk, filled a buffer, finished or failed.
    */
-  createGzipInflater?(): NativeInflater | null;
+  createGunzip?(algorithm: 'sha256' | 'sha512' | '', onChange: () => void): NativeGunzip | null;
 }
 
 export interface SeccompRule {
@@ -87,14 +89,31 @@ export interface SeccompRule {
   conditions: readonly { index: number; op: number; a: bigint; b: bigint }[];
 }
 
-export interface NativeInflater {
+/**
+ * A gzip stream being inflated in the addon's thread. Members one after another are one stream
+ * (as gzip and Node's zlib read them); zeros after one are padding. The thread reads and writes
+ * the caller's memory in place: a chunk written must stay untouched until unconsumed() no longer
+ * counts it, a buffer lent until take() has given its length.
+ */
+export interface NativeGunzip {
+  /** Compressed bytes, after those written before. */
+  write(chunk: Uint8Array): void;
+  /** No more input: a stream not complete by then is truncated. */
+  end(): void;
+  /** An empty buffer to inflate into; buffers are filled whole, in the order lent. */
+  lend(buffer: Uint8Array): void;
   /**
-   * Inflates from `input` into `output` until one of them is used up or the stream ends: the
-   * bytes consumed and produced, and whether the gzip stream is complete (members one after
-   * another are one stream; zeros after one are padding). Throws an error with code EINFLATE
-   * and zlib's wording on corrupt data.
+   * How many bytes the oldest buffer lent and not yet taken back holds, once the thread filled
+   * it: -1 while it has not, -2 when the stream is complete and every byte was taken. Throws an
+   * error with code EINFLATE and zlib's wording on corrupt or truncated data.
    */
-  inflate(input: Uint8Array, output: Uint8Array): [consumed: number, produced: number, finished: boolean];
+  take(): number;
+  /** How many of the newest chunks written are not yet consumed. */
+  unconsumed(): number;
+  /** `algorithm:hex` of the inflated bytes once take() returned -2; '' without an algorithm. */
+  digest(): string;
+  /** Stops the thread wherever it is; the memory lent to it is the caller's again. */
+  close(): void;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */
@@ -144,17 +163,12 @@ export function helperPath(): string {
   return built('oci-helper');
 }
 
-/** Absolute path of the addon, for worker threads that load it themselves (process.dlopen). */
-export function addonPath(): string {
-  return built('oci_native.node');
-}
-
 let addon: NativeAddon | null | undefined;
 
 /** The addon, or null when it was not built (callers that can do without it degrade). */
 export function loadAddon(): NativeAddon | null {
   if (addon === undefined) {
-    const file = addonPath();
+    const file = built('oci_native.node');
     if (existsSync(file)) {
       const module = { exports: {} as NativeAddon };
       process.dlopen(module, file); // what require() does with a .node file, without node:module

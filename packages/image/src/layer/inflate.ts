@@ -6,10 +6,10 @@
  * a layer takes as long as the slower of the two. (So does a chain of thread-pool jobs, tried:
  * each job is queued from the main thread, which the applier keeps busy between chunks.)
  *
- * The worker inflates gzip with ISA-L's igzip through the native addon when it has it (2.4x
- * zlib's speed here), else with Node's zlib; zstd with zstd-napi. Its code is the source text
- * of `inflaterMain` (the `oci` command is a single bundled file, so there is no worker file to
- * point at); it loads the addon and zstd-napi from the paths resolved here. It hashes what it
+ * The worker inflates gzip with Node's zlib (when the native addon cannot: gunzip.ts inflates
+ * with ISA-L in a thread of the addon's, without a worker) and zstd with zstd-napi. Its code is
+ * the source text of `inflaterMain` (the `oci` command is a single bundled file, so there is no
+ * worker file to point at); it loads zstd-napi from the path resolved here. It hashes what it
  * inflates (the layer's diff_id). Flow control both ways: the worker asks for a compressed chunk
  * for each one it has inflated (INPUT_WINDOW of them in flight), and pauses when more than
  * OUTPUT_WINDOW bytes it sent are not yet taken, so memory stays bounded.
@@ -77,8 +77,6 @@ type FromWorker = { type: 'output'; data: ArrayBuffer; length: number } | { type
 interface WorkerData {
   compression: 'gzip' | 'zstd';
   zstdPath: string | undefined;
-  /** The native addon, to inflate gzip with ISA-L. */
-  addonPath: string | undefined;
   window: number;
   /** Compressed chunks in flight to the worker, so it never waits for the next. */
   inputWindow: number;
@@ -93,60 +91,14 @@ function inflaterMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const zlib = require('node:zlib') as typeof import('node:zlib');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const { Transform } = require('node:stream') as typeof import('node:stream');
-  const { compression, zstdPath, addonPath, window, inputWindow, chunkSize, algorithm } = workerData as WorkerData;
+  const { compression, zstdPath, window, inputWindow, chunkSize, algorithm } = workerData as WorkerData;
   const hash = algorithm ? createHash(algorithm) : undefined;
   const port = parentPort!;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
-  // ISA-L's output goes in buffers of ours, which go to the main thread as they are.
-  const ours = new WeakSet<ArrayBuffer>();
-  const outputBuffer = () => {
-    const buffer = new ArrayBuffer(chunkSize);
-    ours.add(buffer);
-    return Buffer.from(buffer);
-  };
-
-  // ISA-L's inflater as a stream, like zlib's: each output chunk in a buffer of its own.
-  const isalGunzip = () => {
-    const addon = { exports: {} as { createGzipInflater(): import('@oci/native').NativeInflater } };
-    process.dlopen(addon, addonPath!);
-    const native = addon.exports.createGzipInflater();
-    let finished = false;
-    let full = false;
-    const pump = (stream: import('node:stream').Transform, input: Buffer) => {
-      do {
-        const output = outputBuffer();
-        const [consumed, produced, done] = native.inflate(input, output);
-        input = input.subarray(consumed);
-        finished = done;
-        full = produced === chunkSize;
-        if (produced > 0) stream.push(full ? output : output.subarray(0, produced));
-      } while (input.length > 0 || (full && !finished));
-    };
-    return new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        try {
-          pump(this, chunk);
-          done();
-        } catch (error) {
-          done(error as Error);
-        }
-      },
-      flush(done) {
-        try {
-          if (!finished) pump(this, Buffer.alloc(0)); // what a last full buffer left inside
-          done(finished ? null : new Error('unexpected end of file'));
-        } catch (error) {
-          done(error as Error);
-        }
-      },
-    });
-  };
-
   let inflater: import('node:stream').Transform;
   try {
     if (compression === 'gzip') {
-      inflater = addonPath ? isalGunzip() : zlib.createGunzip({ chunkSize });
+      inflater = zlib.createGunzip({ chunkSize });
     } else {
       const zstd = require(zstdPath!) as { DecompressStream: new () => import('node:stream').Transform };
       inflater = new zstd.DecompressStream();
@@ -158,8 +110,8 @@ function inflaterMain(): void {
   let outstanding = 0;
   inflater.on('data', (chunk: Buffer) => {
     hash?.update(chunk);
-    // A buffer of ours goes as it is; zlib's and zstd's are theirs (they write on), so a copy goes.
-    const data = ours.has(chunk.buffer as ArrayBuffer) && chunk.byteOffset === 0 ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer;
+    // zlib's and zstd's output buffers are theirs (they write on): a copy goes.
+    const data = new Uint8Array(chunk).buffer;
     outstanding += chunk.byteLength;
     post({ type: 'output', data, length: chunk.byteLength }, [data]);
     if (outstanding > window) inflater.pause();
@@ -180,15 +132,14 @@ function inflaterMain(): void {
 }
 
 /**
- * The decompressed stream of `source`, inflated in a worker thread (gzip with ISA-L when the
- * addon has it); its return value is the digest of the inflated bytes when an algorithm is given.
+ * The decompressed stream of `source`, inflated in a worker thread; its return value is the
+ * digest of the inflated bytes when an algorithm is given.
  */
 export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', options: DecompressOptions): AsyncGenerator<Buffer, string | undefined> {
-  const { algorithm, addon, ownedChunks } = options;
+  const { algorithm, ownedChunks } = options;
   const workerData: WorkerData = {
     compression,
     zstdPath: compression === 'zstd' ? resolveZstd() : undefined,
-    addonPath: compression === 'gzip' && addon?.createGzipInflater?.() ? (await import('@oci/native')).addonPath() : undefined,
     window: OUTPUT_WINDOW,
     inputWindow: INPUT_WINDOW,
     chunkSize: CHUNK_SIZE,
@@ -233,7 +184,7 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
   }
 }
 
-function corrupt(compression: Compression, why: string): ImageError {
+export function corrupt(compression: Compression, why: string): ImageError {
   return new ImageError('ELAYER', `corrupt ${compression} data (${why})`);
 }
 

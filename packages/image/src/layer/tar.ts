@@ -90,7 +90,7 @@ export class TarReader {
 
   constructor(private readonly handler: TarHandler) {}
 
-  /** Feeds the next chunk of the uncompressed archive. */
+  /** Feeds the next chunk of the uncompressed archive; nothing of it is kept after the call. */
   feed(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
@@ -116,7 +116,8 @@ export class TarReader {
         }
         case State.Meta: {
           const n = Math.min(this.#remaining, chunk.length - at);
-          this.#meta!.chunks.push(chunk.subarray(at, at + n));
+          // A copy: the record may go on in the next chunk, and a chunk is only valid during feed().
+          this.#meta!.chunks.push(Buffer.from(chunk.subarray(at, at + n)));
           at += n;
           this.#remaining -= n;
           if (this.#remaining === 0) this.#endMeta();

@@ -94,7 +94,7 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
     // The rootfs belongs to the container's root (shifted by the maps), unless the image says otherwise.
     if (!rootless) chownSync(work, mapId(options.uidMap, 0, 'uid'), mapId(options.gidMap, 0, 'gid'));
     const rootDir = realpathSync(work);
-    // Each layer is opened (and starts inflating, in its worker) while the one before it is
+    // Each layer is opened (and starts inflating, in its own thread) while the one before it is
     // applied: the applier's syscalls and the next layer's inflating overlap.
     let upcoming = layers.length > 0 ? openLayer(layers[0]!, addon) : undefined;
     for (const [i, layer] of layers.entries()) {
@@ -162,10 +162,10 @@ async function openNow(layer: SourceLayer, addon: NativeAddon | null): Promise<O
     addon,
     ownedChunks: layer.ownedChunks,
   });
-  const first = tar.next(); // starts the worker now
+  const first = tar.next(); // starts inflating now
   first.catch(() => {});
   const close = async () => {
-    await tar.return(undefined); // stops the inflating worker when the applier gave up early
+    await tar.return(undefined); // stops the inflating thread when the applier gave up early
     (stored as { destroy?: () => void }).destroy?.(); // a file stream left half-read keeps its fd
   };
   return {
