@@ -7,7 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { mapId, unpack, type ImageConfig, type IdMapping, type Platform, type SkippedItem, type StoredImage, type Store, type UnpackOptions, type UnpackSource } from '@oci/image';
+import type { ImageConfig, IdMapping, Platform, SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
+// The modules themselves, not the package's index: `oci unpack` then loads no registry client.
+import { mapId } from '@oci/image/layer/ids';
+import { unpack } from '@oci/image/layer/unpack';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';

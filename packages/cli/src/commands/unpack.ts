@@ -16,7 +16,14 @@ export default defineCommand({
   },
   positionals: { min: 0, max: 2 },
   async run({ options, positionals }, { globals, log }) {
-    const [{ Store, parseIdMap, parsePlatform, parseReference }, { createBundle }] = await Promise.all([import('@oci/image'), import('@oci/bundle')]);
+    // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
+    const [{ Store }, { parseIdMap }, { parsePlatform }, { parseReference }, { createBundle }] = await Promise.all([
+      import('@oci/image/store/layout'),
+      import('@oci/image/layer/ids'),
+      import('@oci/image/platform'),
+      import('@oci/image/reference'),
+      import('@oci/bundle'),
+    ]);
     const store = await Store.open(storeDir(globals), { create: true });
     const name = positionals[0] !== undefined ? await storeName(store, positionals[0], parseReference) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');

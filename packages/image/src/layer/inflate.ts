@@ -14,8 +14,6 @@
  * for each one it has inflated (INPUT_WINDOW of them in flight), and pauses when more than
  * OUTPUT_WINDOW bytes it sent are not yet taken, so memory stays bounded.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
 import type { DecompressOptions } from './decompress.js';
@@ -145,6 +143,8 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
     chunkSize: CHUNK_SIZE,
     algorithm,
   };
+  // Loaded here, not at the top: gzip layers mostly inflate without a worker (gunzip.ts).
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   const worker = new Worker(`(${inflaterMain.toString()})()`, { eval: true, workerData });
   const input = source[Symbol.asyncIterator]();
   const handoff = new Handoff<string | undefined>();
@@ -190,7 +190,8 @@ export function corrupt(compression: Compression, why: string): ImageError {
 
 function resolveZstd(): string | undefined {
   try {
-    return createRequire(import.meta.url).resolve('zstd-napi');
+    // node:module only here: it loads Node's ES module loader too.
+    return process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve('zstd-napi');
   } catch {
     return undefined;
   }
