@@ -3,7 +3,7 @@
 // that otherwise cost every command 5-10 ms (measured by `pnpm bench runtime`). V8 checks a
 // cache against its own version and flags but only the length of the source, so the cache's
 // name carries the file's size and mtime: a rebuilt file never meets an old cache (the build
-// removes them). A cache V8 rejects is written again at exit; one that cannot be written (a
+// removes them). A cache V8 rejects is written again (see below); one that cannot be written (a
 // read-only install) is simply not used. The cache holds what the .cjs holds: whoever can
 // write it could as well write the code.
 // The files are loaded by their known paths, not through require(): Node's resolution stats
@@ -54,8 +54,12 @@ function useCodeCache(dist) {
     require.cache = Module._cache;
     script.runInThisContext().call(loaded.exports, loaded.exports, require, loaded, filename, dir);
   };
-  // At exit the functions this run compiled are in the script: the cache holds them too.
-  process.once('exit', () => {
+  // At exit the functions this run compiled are in the script: the cache holds them too. Only
+  // a run that succeeded writes it: an accepted cache is never written again, and one made by
+  // an error path (`oci state` of a container that does not exist, as engines ask) would leave
+  // every later run compiling what the working path needs (oci state: ~1 ms more each time).
+  process.once('exit', (status) => {
+    if (status !== 0) return;
     for (const { script, cacheFile } of compiled) {
       const temp = `${cacheFile}.${process.pid}`;
       try {
