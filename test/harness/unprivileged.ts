@@ -6,7 +6,7 @@
  * are bound over the system's (newuidmap reads those). Nothing of it is seen outside.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ociBin, type Result } from './cli.js';
 import { tempDir } from './tmp.js';
@@ -62,12 +62,14 @@ export function unprivileged({ subordinate }: UnprivilegedOptions = {}): Unprivi
     env.SUBUID = env.SUBGID = path.join(dir, 'subid');
     writeFileSync(env.SUBUID, subordinate, { mode: 0o644 });
   }
+  let calls = 0;
   return {
     dir: work,
     runtimeDir,
     oci(args, cwd = work) {
-      const out = path.join(dir, '.out');
-      const err = path.join(dir, '.err');
+      // Files of this call's own: a container started by an earlier call still writes to those it got.
+      const out = path.join(dir, `.out-${++calls}`);
+      const err = path.join(dir, `.err-${calls}`);
       const fds = [openSync(out, 'w'), openSync(err, 'w')];
       try {
         const { status } = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', ...args], {
@@ -77,6 +79,8 @@ export function unprivileged({ subordinate }: UnprivilegedOptions = {}): Unprivi
         return { status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
       } finally {
         fds.forEach((fd) => closeSync(fd));
+        rmSync(out, { force: true });
+        rmSync(err, { force: true });
       }
     },
     remove() {
