@@ -17,7 +17,9 @@ if (setAside !== undefined) {
 // With --debug, stack traces name the TypeScript sources (maps are read as modules load).
 const debug = process.argv.includes('--debug');
 if (debug) process.setSourceMapsEnabled(true);
-const load = debug ? (name) => require(`../dist/${name}`) : require('../scripts/code-cache.cjs').useCodeCache(`${__dirname}/../dist`);
+// Help loads a command's file without running it: what it compiles would make a poor cache.
+const help = process.argv.some((arg) => arg === '--help' || arg === '-h' || arg === 'help');
+const load = debug ? (name) => require(`../dist/${name}`) : require('../scripts/code-cache.cjs').useCodeCache(`${__dirname}/../dist`, { write: !help });
 load('oci.cjs')
   .main(process.argv.slice(2))
   .then((status) => {

@@ -15,8 +15,11 @@ const Module = module.constructor;
 const path = require('node:path');
 const vm = require('node:vm');
 
-/** A loader of dist/NAME.cjs files: `load('oci.cjs')` runs it and returns its exports. */
-function useCodeCache(dist) {
+/**
+ * A loader of dist/NAME.cjs files: `load('oci.cjs')` runs it and returns its exports. With
+ * `write: false` no cache is written at exit, only used.
+ */
+function useCodeCache(dist, { write = true } = {}) {
   const compiled = [];
   const load = (filename, parent) => {
     const cached = Module._cache[filename];
@@ -56,10 +59,10 @@ function useCodeCache(dist) {
   };
   // At exit the functions this run compiled are in the script: the cache holds them too. Only
   // a run that succeeded writes it: an accepted cache is never written again, and one made by
-  // an error path (`oci state` of a container that does not exist, as engines ask) would leave
-  // every later run compiling what the working path needs (oci state: ~1 ms more each time).
+  // an error path (`oci state` of a container that does not exist, as engines ask) or by help
+  // would leave every later run compiling what the working path needs (~1-3 ms each time).
   process.once('exit', (status) => {
-    if (status !== 0) return;
+    if (status !== 0 || !write) return;
     for (const { script, cacheFile } of compiled) {
       const temp = `${cacheFile}.${process.pid}`;
       try {
