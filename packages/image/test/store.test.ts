@@ -135,6 +135,14 @@ test('concurrent processes naming images lose no update of index.json', async (t
   t.deepEqual(names.filter((n) => n.startsWith('c-')).length, 15);
 });
 
+test('processes making the same store at once all open a whole layout', async (t) => {
+  for (let round = 0; round < 10; round++) {
+    const dir = path.join(tempStore(t), 'store');
+    const at = String(Date.now() + 500); // all started by then: their opens meet
+    t.deepEqual(await Promise.all(Array.from({ length: 6 }, () => run([dir, 'create', at]))), [0, 0, 0, 0, 0, 0]);
+  }
+});
+
 test('lastPulled names the image most recently set with a pull time, not the last one named', async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
   t.is(await store.lastPulled(), undefined);

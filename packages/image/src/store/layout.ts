@@ -12,7 +12,7 @@
  *   but not yet named. A lease whose process died leaves a directory that gc removes.
  * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Digester, parseDigest } from '../digest.js';
@@ -351,11 +351,20 @@ function emptyIndex(): ImageIndex {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
 }
 
+/**
+ * Creates `file` with `content` unless it exists, whole: written beside it, then linked into
+ * place (link(2) fails on an existing name). A store opened while another process makes it
+ * must never read a half-written oci-layout or index.json.
+ */
 async function writeIfAbsent(file: string, content: string): Promise<void> {
+  const temp = `${file}.${newId()}`;
+  await writeFile(temp, content, { flag: 'wx' });
   try {
-    await writeFile(file, content, { flag: 'wx' });
+    await link(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(temp);
   }
 }
 
