@@ -33,8 +33,6 @@ export interface Context {
 
 export interface Command<T extends OptionSpecs = OptionSpecs> {
   readonly name: string;
-  /** One line for `oci --help`. */
-  readonly summary: string;
   /** What follows `oci NAME` in the usage line, e.g. `[options] REF`. */
   readonly usage: string;
   readonly options: T;

@@ -3,16 +3,16 @@ import { formatOptions } from './args.js';
 import { globalOptions, type Command } from './command.js';
 import { commands } from './commands/index.js';
 
-export async function generalHelp(): Promise<string> {
-  const loaded = await Promise.all(Object.values(commands).map(async (load) => (await load()).default));
-  const width = Math.max(...loaded.map((c) => c.name.length));
+export function generalHelp(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((name) => name.length));
   return [
     'oci: pull OCI and Docker images, unpack them into bundles, run them (a runc-compatible runtime)',
     '',
     'Usage: oci [global options] COMMAND [options] [arguments]',
     '',
     'Commands:',
-    ...loaded.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...names.map((name) => `  ${name.padEnd(width)}  ${commands[name]!.summary}`),
     '',
     'Global options:',
     ...formatOptions(globalOptions),
@@ -27,7 +27,7 @@ export function commandHelp(command: Command): string {
   return [
     `Usage: oci ${command.name} ${command.usage}`,
     '',
-    command.summary,
+    commands[command.name]!.summary,
     ...(options.length > 0 ? ['', 'Options:', ...options] : []),
     '',
     'Global options:',

@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (at < 0 || argv[at] === 'help') {
       const topic = at < 0 ? undefined : argv[at + 1];
       const help = await import('./help.js');
-      print(topic ? help.commandHelp(await loadCommand(topic)) : await help.generalHelp());
+      print(topic ? help.commandHelp(await loadCommand(topic)) : help.generalHelp());
       return 0;
     }
     const command = await loadCommand(argv[at]!);
@@ -63,9 +63,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function loadCommand(name: string): Promise<Command> {
-  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!load) throw new UsageError(`unknown command '${name}'`);
-  return (await load()).default;
+  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!entry) throw new UsageError(`unknown command '${name}'`);
+  return (await entry.load()).default;
 }
 
 function parseCommandLine(command: Command, argv: readonly string[]) {

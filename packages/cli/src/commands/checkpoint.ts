@@ -6,7 +6,6 @@ const hidden = (type: 'string' | 'boolean') => ({ type, describe: '', hidden: tr
 
 export default defineCommand({
   name: 'checkpoint',
-  summary: 'checkpoint a running container (not supported: it needs CRIU)',
   usage: 'ID',
   options: {
     'image-path': hidden('string'),

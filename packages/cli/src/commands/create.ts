@@ -14,7 +14,6 @@ export const createOptions = {
 
 export default defineCommand({
   name: 'create',
-  summary: 'create a container from a bundle; its program runs on `oci start`',
   usage: '[options] ID',
   options: createOptions,
   positionals: { min: 1, max: 1 },

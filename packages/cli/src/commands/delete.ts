@@ -3,7 +3,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'delete',
-  summary: 'remove a stopped (or created) container: its cgroups and state',
   usage: '[options] ID',
   options: {
     force: { type: 'boolean', short: 'f', describe: 'kill a running container first; succeed if it does not exist' },

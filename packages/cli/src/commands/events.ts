@@ -8,7 +8,6 @@ import { parseDuration } from '../units.js';
 
 export default defineCommand({
   name: 'events',
-  summary: "print a container's stats at an interval and its OOM events, as JSON lines, until it stops",
   usage: '[options] ID',
   options: {
     stats: { type: 'boolean', describe: 'print the stats once and exit' },

@@ -9,7 +9,6 @@ const EXEC_FAILED_STATUS = 255;
 
 export default defineCommand({
   name: 'exec',
-  summary: 'run another process in a running container; exit with its status',
   usage: '[options] ID [COMMAND [ARG…]]',
   options: {
     process: { type: 'string', short: 'p', value: 'FILE', describe: 'the process as runtime-spec JSON (other process options are then ignored)' },

@@ -3,7 +3,6 @@ import { print } from '../print.js';
 
 export default defineCommand({
   name: 'features',
-  summary: 'print what the runtime implements (runtime-spec features.md JSON)',
   usage: '',
   options: {},
   positionals: { min: 0, max: 0 },

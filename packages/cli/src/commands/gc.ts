@@ -3,7 +3,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'gc',
-  summary: 'remove the blobs of the content store that no image name reaches',
   usage: '[options]',
   options: {
     quiet: { type: 'boolean', short: 'q', describe: 'print nothing' },

@@ -3,7 +3,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'images',
-  summary: 'list the images in the content store',
   usage: '[options]',
   options: {
     format: { type: 'string', value: 'FORMAT', choices: ['table', 'json'], describe: 'table (default) or json' },

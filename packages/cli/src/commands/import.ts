@@ -5,7 +5,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'import',
-  summary: 'import a `docker save` archive into the store, or a `docker export` one as an image or a bundle',
   usage: '[options] FILE.tar [REF]',
   options: {
     export: { type: 'boolean', describe: 'FILE.tar is a `docker export` filesystem: make an image named REF, or a bundle with --bundle' },

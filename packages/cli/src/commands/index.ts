@@ -1,35 +1,39 @@
 /**
- * Every command, by name, loaded only when it runs (or when help lists them all).
- * To add a command: write commands/NAME.ts exporting `defineCommand({...})` as default, list it here.
+ * Every command: the line `oci --help` shows for it (listed without loading any command) and its
+ * module, loaded only when it runs. To add a command: write commands/NAME.ts exporting
+ * `defineCommand({...})` as default, and list it here.
  */
 import type { Command } from '../command.js';
 
-type Loader = () => Promise<{ default: Command<any> }>;
+export interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<{ default: Command<any> }>;
+}
 
-export const commands: Readonly<Record<string, Loader>> = {
-  checkpoint: () => import('./checkpoint.js'),
-  create: () => import('./create.js'),
-  delete: () => import('./delete.js'),
-  events: () => import('./events.js'),
-  exec: () => import('./exec.js'),
-  features: () => import('./features.js'),
-  gc: () => import('./gc.js'),
-  images: () => import('./images.js'),
-  import: () => import('./import.js'),
-  inspect: () => import('./inspect.js'),
-  kill: () => import('./kill.js'),
-  list: () => import('./list.js'),
-  pause: () => import('./pause.js'),
-  ps: () => import('./ps.js'),
-  pull: () => import('./pull.js'),
-  push: () => import('./push.js'),
-  resume: () => import('./resume.js'),
-  restore: () => import('./restore.js'),
-  rmi: () => import('./rmi.js'),
-  run: () => import('./run.js'),
-  spec: () => import('./spec.js'),
-  start: () => import('./start.js'),
-  state: () => import('./state.js'),
-  unpack: () => import('./unpack.js'),
-  update: () => import('./update.js'),
+export const commands: Readonly<Record<string, CommandEntry>> = {
+  checkpoint: { summary: 'checkpoint a running container (not supported: it needs CRIU)', load: () => import('./checkpoint.js') },
+  create: { summary: 'create a container from a bundle; its program runs on `oci start`', load: () => import('./create.js') },
+  delete: { summary: 'remove a stopped (or created) container: its cgroups and state', load: () => import('./delete.js') },
+  events: { summary: "print a container's stats at an interval and its OOM events, as JSON lines, until it stops", load: () => import('./events.js') },
+  exec: { summary: 'run another process in a running container; exit with its status', load: () => import('./exec.js') },
+  features: { summary: 'print what the runtime implements (runtime-spec features.md JSON)', load: () => import('./features.js') },
+  gc: { summary: 'remove the blobs of the content store that no image name reaches', load: () => import('./gc.js') },
+  images: { summary: 'list the images in the content store', load: () => import('./images.js') },
+  import: { summary: 'import a `docker save` archive into the store, or a `docker export` one as an image or a bundle', load: () => import('./import.js') },
+  inspect: { summary: 'print an image of the content store: its manifest and config, as JSON', load: () => import('./inspect.js') },
+  kill: { summary: "send a signal (default SIGTERM) to a container's process", load: () => import('./kill.js') },
+  list: { summary: 'list the containers under the state root', load: () => import('./list.js') },
+  pause: { summary: "freeze every process of a container (its cgroup's freezer)", load: () => import('./pause.js') },
+  ps: { summary: "list the processes in a container's cgroups", load: () => import('./ps.js') },
+  pull: { summary: 'pull an image from a registry into the content store', load: () => import('./pull.js') },
+  push: { summary: 'push an image from the content store to a registry', load: () => import('./push.js') },
+  restore: { summary: 'restore a container from a checkpoint (not supported: it needs CRIU)', load: () => import('./restore.js') },
+  resume: { summary: 'thaw a paused container', load: () => import('./resume.js') },
+  rmi: { summary: "remove images' names from the content store (`oci gc` then frees their blobs)", load: () => import('./rmi.js') },
+  run: { summary: 'create and start a container, wait for it and delete it; exit with its status', load: () => import('./run.js') },
+  spec: { summary: 'write a default config.json into a bundle directory, like `runc spec`', load: () => import('./spec.js') },
+  start: { summary: 'run the program of a created container', load: () => import('./start.js') },
+  state: { summary: "print a container's state (runtime-spec JSON)", load: () => import('./state.js') },
+  unpack: { summary: 'unpack an image from the store into a bundle (rootfs/ and config.json)', load: () => import('./unpack.js') },
+  update: { summary: "change a running container's cgroup limits", load: () => import('./update.js') },
 };

@@ -3,7 +3,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'inspect',
-  summary: 'print an image of the content store: its manifest and config, as JSON',
   usage: '[options] REF',
   options: {
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to show when REF names a multi-platform index (default: this host's)" },

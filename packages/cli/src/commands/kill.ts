@@ -3,7 +3,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'kill',
-  summary: "send a signal (default SIGTERM) to a container's process",
   usage: '[options] ID [SIGNAL]',
   options: {
     all: { type: 'boolean', short: 'a', describe: "signal every process in the container's cgroup" },

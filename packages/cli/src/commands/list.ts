@@ -4,7 +4,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'list',
-  summary: 'list the containers under the state root',
   usage: '[options]',
   options: {
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format (default table)' },

@@ -3,7 +3,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'pause',
-  summary: "freeze every process of a container (its cgroup's freezer)",
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },

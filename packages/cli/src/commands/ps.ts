@@ -4,7 +4,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'ps',
-  summary: "list the processes in a container's cgroups",
   usage: '[options] ID',
   options: {
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format: a table, or a JSON array of host pids (default table)' },

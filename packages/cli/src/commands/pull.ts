@@ -6,7 +6,6 @@ import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
   name: 'pull',
-  summary: 'pull an image from a registry into the content store',
   usage: '[options] REF',
   options: {
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to take from a multi-platform image (default: this host's)" },

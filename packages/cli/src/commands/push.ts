@@ -6,7 +6,6 @@ import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
   name: 'push',
-  summary: 'push an image from the content store to a registry',
   usage: '[options] REF [TARGET]',
   options: {
     'chunk-size': { type: 'number', value: 'BYTES', describe: 'upload blobs bigger than this in chunks of this size (default: in one request)' },

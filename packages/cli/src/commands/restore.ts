@@ -6,7 +6,6 @@ const hidden = (type: 'string' | 'boolean') => ({ type, describe: '', hidden: tr
 
 export default defineCommand({
   name: 'restore',
-  summary: 'restore a container from a checkpoint (not supported: it needs CRIU)',
   usage: '[options] ID',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },

@@ -3,7 +3,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'resume',
-  summary: 'thaw a paused container',
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },

@@ -3,7 +3,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'rmi',
-  summary: "remove images' names from the content store (`oci gc` then frees their blobs)",
   usage: 'REF...',
   options: {},
   positionals: { min: 1, max: Infinity },

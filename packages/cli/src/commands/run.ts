@@ -4,7 +4,6 @@ import { createOptions, toCreateOptions } from './create.js';
 
 export default defineCommand({
   name: 'run',
-  summary: 'create and start a container, wait for it and delete it; exit with its status',
   usage: '[options] [ID]',
   options: {
     ...createOptions,

@@ -4,7 +4,6 @@ import { defineCommand } from '../command.js';
 
 export default defineCommand({
   name: 'spec',
-  summary: 'write a default config.json into a bundle directory, like `runc spec`',
   usage: '[options]',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },

@@ -3,7 +3,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'start',
-  summary: 'run the program of a created container',
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },

@@ -4,7 +4,6 @@ import { openRuntime } from '../runtime.js';
 
 export default defineCommand({
   name: 'state',
-  summary: "print a container's state (runtime-spec JSON)",
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },

@@ -4,7 +4,6 @@ import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'unpack',
-  summary: 'unpack an image from the store into a bundle (rootfs/ and config.json)',
   usage: '[options] [REF] [BUNDLE]',
   options: {
     force: { type: 'boolean', describe: 'replace the bundle if BUNDLE already holds one' },

@@ -29,7 +29,6 @@ const options = {
 
 export default defineCommand({
   name: 'update',
-  summary: "change a running container's cgroup limits",
   usage: '[options] ID',
   options,
   positionals: { min: 1, max: 1 },
