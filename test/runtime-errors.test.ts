@@ -5,7 +5,7 @@
 import test from 'ava';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
@@ -13,12 +13,6 @@ test.before(() => {
   state = stateRoot();
 });
 test.after.always(() => state?.remove());
-
-async function bundle(t: { teardown(fn: () => void): void }, args: string[] = ['true'], adjust?: (spec: TestBundle['spec']) => void) {
-  const b = await busyboxBundle(args, adjust);
-  t.teardown(b.remove);
-  return b;
-}
 
 /** Asserts one line on stderr matching `pattern`, exit status 1, and no trace of the container. */
 function refused(t: import('ava').ExecutionContext, result: { status: number | null; stderr: string }, pattern: RegExp, id?: string) {
@@ -30,7 +24,7 @@ function refused(t: import('ava').ExecutionContext, result: { status: number | n
 }
 
 test('a config.json that is not JSON, or of an unknown version, is refused', async (t) => {
-  const b = await bundle(t);
+  const b = await testBundle(t, ['true']);
   writeFileSync(path.join(b.dir, 'config.json'), '{"ociVersion": ');
   const id = uniqueId('bad');
   refused(t, state.ociDetached(['create', '--bundle', b.dir, id]), /^oci: create \S+: .*config\.json: not valid JSON/, id);
@@ -40,7 +34,7 @@ test('a config.json that is not JSON, or of an unknown version, is refused', asy
 });
 
 test('a missing rootfs or bundle is refused', async (t) => {
-  const b = await bundle(t);
+  const b = await testBundle(t, ['true']);
   rmSync(b.rootfs, { recursive: true });
   const id = uniqueId('bad');
   refused(t, state.ociDetached(['create', '--bundle', b.dir, id]), new RegExp(`rootfs ${b.rootfs} does not exist`), id);
@@ -56,13 +50,13 @@ test('relative paths where the spec wants absolute ones are refused', async (t) 
     [(spec) => spec.linux!.namespaces!.push({ type: 'time', path: 'ns/time' }), /linux\.namespaces\[6\]\.path: 'ns\/time' is not an absolute path/],
   ];
   for (const [adjust, pattern] of cases) {
-    const b = await bundle(t, ['true'], adjust);
+    const b = await testBundle(t, ['true'], adjust);
     refused(t, state.ociDetached(['create', '--bundle', b.dir, id]), pattern, id);
   }
 });
 
 test('an invalid container id and a duplicate id are refused', async (t) => {
-  const b = await bundle(t, ['sleep', '30']);
+  const b = await testBundle(t, ['sleep', '30']);
   refused(t, state.ociDetached(['create', '--bundle', b.dir, '../escape']), /invalid container id/);
   const id = uniqueId('dup');
   t.teardown(() => void state.oci(['delete', '--force', id]));
@@ -74,7 +68,7 @@ test('an invalid container id and a duplicate id are refused', async (t) => {
 });
 
 test('start of a container that is not created, and commands on one that does not exist', async (t) => {
-  const b = await bundle(t, ['true']);
+  const b = await testBundle(t, ['true']);
   const id = uniqueId('start');
   t.teardown(() => void state.oci(['delete', '--force', id]));
   t.is(state.ociDetached(['create', '--bundle', b.dir, id]).status, 0);
@@ -91,7 +85,7 @@ test('start of a container that is not created, and commands on one that does no
 });
 
 test('an unknown signal is refused and the container keeps running', async (t) => {
-  const b = await bundle(t, ['sleep', '30']);
+  const b = await testBundle(t, ['sleep', '30']);
   const id = uniqueId('sig');
   t.teardown(() => void state.oci(['delete', '--force', id]));
   t.is(state.ociDetached(['create', '--bundle', b.dir, id]).status, 0);
@@ -101,7 +95,7 @@ test('an unknown signal is refused and the container keeps running', async (t) =
 });
 
 test('nothing is left in the state root by failed creates', async (t) => {
-  const b = await bundle(t, ['true'], (spec) => {
+  const b = await testBundle(t, ['true'], (spec) => {
     spec.linux!.sysctl = { 'kernel.panic': '1' };
   });
   refused(t, state.ociDetached(['create', '--bundle', b.dir, uniqueId('sysctl')]), /kernel\.panic is not in a separate kernel namespace/);

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { busyboxBundle, uniqueId } from './harness/bundle.js';
+import { busyboxBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { ociAsync, ociBin } from './harness/cli.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
@@ -20,15 +20,9 @@ test.after.always(() => state?.remove());
 type T = { teardown(fn: () => void): void; is(a: unknown, b: unknown, m?: string): void };
 type Adjust = Parameters<typeof busyboxBundle>[1];
 
-async function bundle(t: T, args: string[], adjust?: Adjust) {
-  const b = await busyboxBundle(args, adjust);
-  t.teardown(b.remove);
-  return b;
-}
-
 /** A container created (`run -d` when `start`) from `args`. */
 async function container(t: T, args: string[], { start = true, adjust }: { start?: boolean; adjust?: Adjust } = {}) {
-  const b = await bundle(t, args, adjust);
+  const b = await testBundle(t, args, adjust);
   const id = uniqueId('events');
   t.teardown(() => void state.oci(['delete', '--force', id]));
   const result = state.ociDetached(start ? ['run', '--detach', '--bundle', b.dir, id] : ['create', '--bundle', b.dir, id]);

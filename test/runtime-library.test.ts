@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSyn
 import path from 'node:path';
 import { helperPath } from '@oci/native';
 import { Runtime, type RuntimeError } from '@oci/runtime';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
 import { tempDir } from './harness/tmp.js';
 
 let root: ReturnType<typeof tempDir>;
@@ -26,12 +26,6 @@ test.after.always(async () => {
   if (devNull !== undefined) closeSync(devNull);
 });
 
-async function bundle(t: { teardown(fn: () => void): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
-  const b = await busyboxBundle(args, adjust);
-  t.teardown(b.remove);
-  return b;
-}
-
 function created(t: { teardown(fn: () => Promise<void> | void): void }, b: TestBundle, id = uniqueId('lib')) {
   t.teardown(() => runtime.delete(id, { force: true }));
   return runtime.create(id, { bundle: b.dir, stdio: [devNull, devNull, devNull] });
@@ -41,7 +35,7 @@ const procs = (dir: string) => readFileSync(path.join(dir, 'cgroup.procs'), 'utf
 const stateFile = (id: string) => path.join(root.dir, id, 'state.json');
 
 test('create, start, wait and delete from a Node process; the exit status comes back', async (t) => {
-  const b = await bundle(t, ['sh', '-c', 'exit 7']);
+  const b = await testBundle(t, ['sh', '-c', 'exit 7']);
   const container = await created(t, b);
   t.is((await runtime.state(container.id)).status, 'created');
   await runtime.start(container.id);
@@ -52,7 +46,7 @@ test('create, start, wait and delete from a Node process; the exit status comes 
 });
 
 test("Node is never in the container's cgroups; the container's first process is in each", async (t) => {
-  const b = await bundle(t, ['sleep', '30']);
+  const b = await testBundle(t, ['sleep', '30']);
   const container = await created(t, b);
   const { cgroup } = JSON.parse(readFileSync(stateFile(container.id), 'utf8')) as { cgroup: { dirs: string[] } };
   t.true(cgroup.dirs.length >= 2);
@@ -67,7 +61,7 @@ test("Node is never in the container's cgroups; the container's first process is
 });
 
 test('the first process runs the helper from a sealed copy, not the file on disk (CVE-2019-5736)', async (t) => {
-  const b = await bundle(t, ['true']);
+  const b = await testBundle(t, ['true']);
   const container = await created(t, b);
   t.regex(readlinkSync(`/proc/${container.pid}/exe`), /^\/memfd:oci-helper \(deleted\)$/);
   t.not(statSync(`/proc/${container.pid}/exe`).ino, statSync(helperPath()).ino);
@@ -78,7 +72,7 @@ test('the first process runs the helper from a sealed copy, not the file on disk
 });
 
 test('status is read from the system: a dead process is stopped, a reused pid is not the container', async (t) => {
-  const b = await bundle(t, ['sleep', '30']);
+  const b = await testBundle(t, ['sleep', '30']);
   const container = await created(t, b);
   await runtime.start(container.id);
   t.is((await runtime.state(container.id)).status, 'running');
@@ -99,7 +93,7 @@ test('status is read from the system: a dead process is stopped, a reused pid is
 test('50 containers created and started concurrently all run, and all are deleted with nothing left', async (t) => {
   const out = tempDir('fifty');
   t.teardown(out.remove);
-  const b = await bundle(t, ['sh', '-c', 'echo "$$ $(hostname)" >> /out/ran'], (spec) => {
+  const b = await testBundle(t, ['sh', '-c', 'echo "$$ $(hostname)" >> /out/ran'], (spec) => {
     spec.mounts!.push({ destination: '/out', type: 'bind', source: out.dir, options: ['rbind', 'rw'] });
   });
   const ids = Array.from({ length: 50 }, () => uniqueId('fifty'));

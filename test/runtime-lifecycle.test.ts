@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
 import { oci, ociBin } from './harness/cli.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
@@ -18,15 +18,9 @@ test.before(() => {
 });
 test.after.always(() => state?.remove());
 
-async function bundle(t: { teardown(fn: () => void): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
-  const b = await busyboxBundle(args, adjust);
-  t.teardown(b.remove);
-  return b;
-}
-
 /** A created container; deleted (forcibly) when the test ends, whatever happened. */
 async function created(t: { teardown(fn: () => void): void; is(a: unknown, b: unknown, m?: string): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
-  const b = await bundle(t, args, adjust);
+  const b = await testBundle(t, args, adjust);
   const id = uniqueId('life');
   t.teardown(() => void state.oci(['delete', '--force', id]));
   const result = state.ociDetached(['create', '--bundle', b.dir, id]);
@@ -109,13 +103,13 @@ test('delete of a created container kills its waiting process, as runc does', as
 });
 
 test("run exits with the program's exit code, or 128+N when signal N killed it", async (t) => {
-  const b = await bundle(t, ['sh', '-c', 'echo out; echo err >&2; exit 42']);
+  const b = await testBundle(t, ['sh', '-c', 'echo out; echo err >&2; exit 42']);
   const result = state.oci(['run', '--bundle', b.dir, uniqueId('exit')]);
   t.is(result.status, 42);
   t.is(result.stdout, 'out\n');
   t.is(result.stderr, 'err\n');
 
-  const sleeper = await bundle(t, ['sleep', '30']);
+  const sleeper = await testBundle(t, ['sleep', '30']);
   const id = uniqueId('killed');
   const child = spawn(process.execPath, [ociBin, '--root', state.root, 'run', '--bundle', sleeper.dir, id], { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -126,7 +120,7 @@ test("run exits with the program's exit code, or 128+N when signal N killed it",
 });
 
 test('run forwards the signals it gets to the container', async (t) => {
-  const b = await bundle(t, ['sh', '-c', 'trap "exit 3" INT; while :; do sleep 1 & wait; done']);
+  const b = await testBundle(t, ['sh', '-c', 'trap "exit 3" INT; while :; do sleep 1 & wait; done']);
   const id = uniqueId('fwd');
   const child = spawn(process.execPath, [ociBin, '--root', state.root, 'run', '--bundle', b.dir, id], { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -138,7 +132,7 @@ test('run forwards the signals it gets to the container', async (t) => {
 test('create writes the pid file; list shows the containers', async (t) => {
   const dir = tempDir('pid');
   t.teardown(dir.remove);
-  const b = await bundle(t, ['sleep', '30']);
+  const b = await testBundle(t, ['sleep', '30']);
   const id = uniqueId('pidfile');
   t.teardown(() => void state.oci(['delete', '--force', id]));
   const pidFile = path.join(dir.dir, 'init.pid');
@@ -151,7 +145,7 @@ test('create writes the pid file; list shows the containers', async (t) => {
 });
 
 test('a failed create names the step and errno, and leaves nothing behind', async (t) => {
-  const b = await bundle(t, ['true'], (spec) => {
+  const b = await testBundle(t, ['true'], (spec) => {
     spec.mounts!.push({ destination: '/mnt', type: 'bind', source: '/nonexistent-oci-source', options: ['rbind'] });
   });
   const id = uniqueId('fail');
@@ -161,11 +155,11 @@ test('a failed create names the step and errno, and leaves nothing behind', asyn
   t.false(state.exists(id));
   for (const hierarchy of ['pids', 'cpu', 'devices', 'freezer']) t.false(existsSync(`/sys/fs/cgroup/${hierarchy}/${id}`), hierarchy);
 
-  const missing = await bundle(t, ['/bin/nothing-here']);
+  const missing = await testBundle(t, ['/bin/nothing-here']);
   const other = uniqueId('fail');
   const exec = state.ociDetached(['create', '--bundle', missing.dir, other]);
   t.is(exec.stderr, `oci: create ${other}: exec: "/bin/nothing-here": stat /bin/nothing-here: no such file or directory\n`);
-  const notInPath = await bundle(t, ['nothing-here']);
+  const notInPath = await testBundle(t, ['nothing-here']);
   t.regex(state.ociDetached(['create', '--bundle', notInPath.dir, other]).stderr, /exec: "nothing-here": executable file not found in \$PATH/);
   t.false(state.exists(other));
 });
@@ -173,7 +167,7 @@ test('a failed create names the step and errno, and leaves nothing behind', asyn
 test('--preserve-fds passes fds to the program; other fds are closed', async (t) => {
   const out = tempDir('fds');
   t.teardown(out.remove);
-  const b = await bundle(t, ['sh', '-c', 'ls /proc/self/fd; echo via-fd3 >&3']);
+  const b = await testBundle(t, ['sh', '-c', 'ls /proc/self/fd; echo via-fd3 >&3']);
   const fd = openSync(path.join(out.dir, 'file'), 'w');
   t.teardown(() => closeSync(fd));
   const result = state.oci(['run', '--bundle', b.dir, '--preserve-fds', '1', uniqueId('fds')], { stdio: ['ignore', 'pipe', 'pipe', fd] });
@@ -187,7 +181,7 @@ test('a state root too long for a socket address still works (the start socket i
   const deep = tempDir('deep');
   t.teardown(deep.remove);
   const root = path.join(deep.dir, 'a-directory-name-that-makes-the-path-long'.repeat(3));
-  const b = await bundle(t, ['true']);
+  const b = await testBundle(t, ['true']);
   const id = uniqueId('long');
   t.true(path.join(root, id, 'start.sock').length > 108);
   // The container keeps the stdio it inherits: not pipes that spawnSync would wait on.

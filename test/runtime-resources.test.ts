@@ -8,7 +8,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { testBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
@@ -19,16 +19,10 @@ test.before(() => {
 });
 test.after.always(() => state?.remove());
 
-async function bundle(t: { teardown(fn: () => void): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
-  const b = await busyboxBundle(args, adjust);
-  t.teardown(b.remove);
-  return b;
-}
-
 test('limits are written to the cgroup files of each controller; an absolute cgroupsPath and its parent go on delete', async (t) => {
   const id = uniqueId('limits');
   const parent = `/oci-test-${process.pid}`;
-  const b = await bundle(t, ['sleep', '30'], (spec) => {
+  const b = await testBundle(t, ['sleep', '30'], (spec) => {
     spec.linux!.cgroupsPath = `${parent}/${id}`;
     spec.linux!.resources = {
       ...spec.linux!.resources,
@@ -61,7 +55,7 @@ test('limits are written to the cgroup files of each controller; an absolute cgr
 
 test('devices: linux.devices are made and usable; others can be made but not opened', async (t) => {
   const script = ["stat -c '%A %u %g %t:%T' /dev/extra-null", 'echo x > /dev/extra-null && echo wrote', 'mknod /tmp/kmsg c 1 11 && echo made', 'head -c1 /tmp/kmsg 2>&1 || true'].join('; ');
-  const b = await bundle(t, ['sh', '-c', script], (spec) => {
+  const b = await testBundle(t, ['sh', '-c', script], (spec) => {
     spec.root!.readonly = false;
     spec.linux!.devices = [{ path: '/dev/extra-null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 1000, gid: 1000 }];
     for (const set of ['bounding', 'effective', 'permitted'] as const) spec.process!.capabilities![set]!.push('CAP_MKNOD');
@@ -76,7 +70,7 @@ test('devices: linux.devices are made and usable; others can be made but not ope
 
 test('oom score, sysctls, domain name, umask and a cwd made for the process', async (t) => {
   const script = 'cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/domainname; umask; pwd';
-  const b = await bundle(t, ['sh', '-c', script], (spec) => {
+  const b = await testBundle(t, ['sh', '-c', script], (spec) => {
     spec.process!.oomScoreAdj = 300;
     spec.process!.user.umask = 0o077;
     spec.process!.cwd = '/srv/work';
@@ -90,7 +84,7 @@ test('oom score, sysctls, domain name, umask and a cwd made for the process', as
 });
 
 test('--no-pivot runs the container chrooted (for a rootfs on ramfs)', async (t) => {
-  const b = await bundle(t, ['sh', '-c', 'echo $$; ls /bin/busybox']);
+  const b = await testBundle(t, ['sh', '-c', 'echo $$; ls /bin/busybox']);
   const result = state.oci(['run', '--no-pivot', '--bundle', b.dir, uniqueId('nopivot')]);
   t.is(result.status, 0, result.stderr);
   t.deepEqual(result.stdout.trim().split('\n'), ['1', '/bin/busybox']);
@@ -99,7 +93,7 @@ test('--no-pivot runs the container chrooted (for a rootfs on ramfs)', async (t)
 test('socket activation: LISTEN_FDS handed to oci are passed on and announced, as runc does', async (t) => {
   const out = tempDir('listen');
   t.teardown(out.remove);
-  const b = await bundle(t, ['sh', '-c', 'echo "$LISTEN_FDS $LISTEN_PID"; echo via-listen-fd >&3']);
+  const b = await testBundle(t, ['sh', '-c', 'echo "$LISTEN_FDS $LISTEN_PID"; echo via-listen-fd >&3']);
   // LISTEN_PID must be the pid of oci itself: the shell's, which exec keeps.
   const line = `exec 3>${path.join(out.dir, 'socket')}; LISTEN_FDS=1 LISTEN_PID=$$ exec ${process.execPath} ${ociBin} --root ${state.root} run --bundle ${b.dir} ${uniqueId('listen')}`;
   const result = spawnSync('sh', ['-c', line], { encoding: 'utf8' });

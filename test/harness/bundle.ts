@@ -47,6 +47,13 @@ export async function busyboxBundle(args: string[] = ['sh'], adjust: (spec: Spec
   return bundle;
 }
 
+/** A busybox bundle removed when the test ends. */
+export async function testBundle(t: { teardown(fn: () => void): void }, args: string[], adjust?: (spec: Spec) => void): Promise<TestBundle> {
+  const bundle = await busyboxBundle(args, adjust);
+  t.teardown(bundle.remove);
+  return bundle;
+}
+
 let counter = 0;
 /** A container id no other test (or test process) uses. */
 export const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
