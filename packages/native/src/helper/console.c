@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -48,9 +49,30 @@ void op_console(struct helper *h, char **args, int nargs) {
   if (ioctl(0, TIOCSCTTY, 0) < 0) die(h, errno, "make the terminal controlling");
 }
 
-/* dev_console: binds the terminal `console` opened onto /dev/console (a new container's). */
+/*
+ * dev_console: binds the terminal `console` opened (now our stdin) onto a new container's
+ * /dev/console. The image's /dev/console may be a symlink: bound through, the terminal would
+ * cover whatever it points to (CVE-2025-31133's sibling). So /dev must be a directory reached
+ * without symlinks, and /dev/console, unless it is a plain file or a device, is replaced by one.
+ */
 void op_dev_console(struct helper *h, char **args, int nargs) {
   if (!h->terminal[0]) die(h, 0, "plan: dev_console before console");
-  close(open_in_root(h, "/dev/console", CREATE_FILE, "create /dev/console"));
-  if (mount(h->terminal, "/dev/console", NULL, MS_BIND, NULL) < 0) die(h, errno, "mount %s on /dev/console", h->terminal);
+  int dev = find_exact_in_root(h, "/dev");
+  if (dev < 0) die(h, errno, "open /dev for /dev/console");
+  struct stat st;
+  bool exists = fstatat(dev, "console", &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!exists && errno != ENOENT) die(h, errno, "stat /dev/console");
+  if (exists && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    if (unlinkat(dev, "console", 0) < 0) die(h, errno, "replace /dev/console");
+    exists = false;
+  }
+  int made = exists ? -1 : openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (!exists && made < 0) die(h, errno, "create /dev/console");
+  if (made >= 0) close(made);
+  int target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0 || fstat(target, &st) < 0) die(h, errno, "open /dev/console");
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) die(h, 0, "/dev/console is neither a file nor a device");
+  if (bind_fd_at(0, false, target) < 0) die(h, errno, "mount %s on /dev/console", h->terminal);
+  close(target);
+  close(dev);
 }

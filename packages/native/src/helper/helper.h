@@ -76,8 +76,16 @@ int find_in_root(struct helper *h, const char *path);
 int open_in_root(struct helper *h, const char *path, enum create create, const char *what);
 /* Opens (creating) the directory holding `path`; *name is then its last component. */
 int open_parent_in_root(struct helper *h, const char *path, const char **name, const char *what);
-/* What mount(2) should be given for a path opened by open_in_root (fd) or, once pivoted, the path. */
-const char *mount_target(struct helper *h, int fd, const char *path, char buf[static 64]);
+/* Opens `path` (O_PATH) inside the root without following any symlink on the way, or returns -1
+   with errno set (ELOOP for a symlink). For what must be exactly what its name says: the null
+   device a mask binds, the /dev/console a terminal is bound over. */
+int find_exact_in_root(struct helper *h, const char *path);
+
+/* Mounts on an open target (mounts.c), so that no container path is walked twice: mount(2) with
+   the flags and data of the mount op, and a bind of the open `source` (whole or, with
+   `recursive`, with what is mounted under it). Both return -1 with errno set on failure. */
+int mount_at(int target, const char *source, const char *fstype, unsigned long flags, const char *data);
+int bind_fd_at(int source, bool recursive, int target);
 
 /* Copies the tree under the open directory `from` into `to` (copy.c): owners, modes, times;
    symlinks as symlinks; dies naming `what`. */

@@ -1,6 +1,10 @@
 /*
  * The container's mount tree: propagation, the rootfs bind, each mount of config.json (flags
  * and data computed by the runtime), remounts, masked and read-only paths, pivot_root.
+ *
+ * Every mount lands on an fd that paths.c opened inside the root, never on a path: the kernel
+ * would walk a path again, and after pivot_root through the container's own /proc and files,
+ * which the image (or another container sharing a volume) can arrange to lead elsewhere.
  */
 #include "helper.h"
 
@@ -12,13 +16,70 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* Mount flags a read-only remount must keep: the kernel refuses to clear locked ones. */
-#define KEPT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_MANDLOCK | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
+#define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
 static void close_fd(int fd) {
   if (fd >= 0) close(fd);
+}
+
+/* A bind remount's flags as mount_setattr(2) attributes: exactly these per-mount flags, and the
+   atime ones kept unless some are given (what MS_REMOUNT|MS_BIND does). */
+static struct mount_attr bind_attributes(unsigned long flags) {
+  static const struct { unsigned long flag; uint64_t attr; } plain[] = {
+      {MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID}, {MS_NODEV, MOUNT_ATTR_NODEV},
+      {MS_NOEXEC, MOUNT_ATTR_NOEXEC}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
+  struct mount_attr attr = {0};
+  for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+    if (flags & plain[i].flag) attr.attr_set |= plain[i].attr;
+    else attr.attr_clr |= plain[i].attr;
+  }
+  if (flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= flags & MS_NOATIME ? MOUNT_ATTR_NOATIME : flags & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+    if (flags & MS_NODIRATIME) attr.attr_set |= MOUNT_ATTR_NODIRATIME;
+    else attr.attr_clr |= MOUNT_ATTR_NODIRATIME;
+  }
+  return attr;
+}
+
+/* Clones the mount tree at `path` under `dirfd` (the fd itself with an empty path) onto `target`. */
+static int bind_tree_at(int dirfd, const char *path, bool recursive, int target) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (*path ? 0 : AT_EMPTY_PATH);
+  int tree = open_tree(dirfd, path, flags);
+  if (tree < 0) return -1;
+  int moved = move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int err = errno;
+  close(tree);
+  errno = err;
+  return moved;
+}
+
+int bind_fd_at(int source, bool recursive, int target) {
+  return bind_tree_at(source, "", recursive, target);
+}
+
+/*
+ * A directory is mounted on as our cwd ("." is never a symlink and needs no /proc). A file can
+ * only be bound over and have its mount's flags changed: the mount API does both on fds.
+ */
+int mount_at(int target, const char *source, const char *fstype, unsigned long flags, const char *data) {
+  struct stat st;
+  if (fstat(target, &st) < 0) return -1;
+  if (S_ISDIR(st.st_mode)) return fchdir(target) < 0 ? -1 : mount(source, ".", fstype, flags, data);
+  if (flags & PROPAGATION_FLAGS) {
+    struct mount_attr attr = {.propagation = flags & PROPAGATION_FLAGS};
+    return mount_setattr(target, "", AT_EMPTY_PATH | (flags & MS_REC ? AT_RECURSIVE : 0), &attr, sizeof attr);
+  }
+  if ((flags & (MS_BIND | MS_REMOUNT)) == MS_BIND) return bind_tree_at(AT_FDCWD, source, flags & MS_REC, target);
+  if ((flags & (MS_BIND | MS_REMOUNT)) == (MS_BIND | MS_REMOUNT)) {
+    struct mount_attr attr = bind_attributes(flags);
+    return mount_setattr(target, "", AT_EMPTY_PATH, &attr, sizeof attr);
+  }
+  errno = ENOTDIR;
+  return -1;
 }
 
 /* propagate PATH FLAGS: mount(2) with only propagation flags (MS_SLAVE|MS_REC…). PATH is a host
@@ -27,8 +88,8 @@ void op_propagate(struct helper *h, char **args, int nargs) {
   const char *path = args[0];
   unsigned long flags = arg_uint(h, args[1]);
   int fd = h->root_fd < 0 ? -1 : open_in_root(h, path, CREATE_NOTHING, path);
-  char buf[64];
-  if (mount(NULL, mount_target(h, fd, path, buf), NULL, flags, NULL) < 0) die(h, errno, "set propagation of %s", path);
+  int done = fd < 0 ? mount(NULL, path, NULL, flags, NULL) : mount_at(fd, NULL, NULL, flags, NULL);
+  if (done < 0) die(h, errno, "set propagation of %s", path);
   close_fd(fd);
 }
 
@@ -69,6 +130,8 @@ void op_mount(struct helper *h, char **args, int nargs) {
 
   enum create kind = CREATE_DIRECTORY;
   if (flags & MS_BIND) {
+    /* Resolved by the runtime: a relative one would be taken from wherever mount_at left us. */
+    if (source[0] != '/') die(h, 0, "%s: plan: the source is not an absolute path", what);
     struct stat st;
     if (stat(source, &st) < 0) die(h, errno, "%s", what);
     if (!S_ISDIR(st.st_mode)) kind = CREATE_FILE;
@@ -82,9 +145,7 @@ void op_mount(struct helper *h, char **args, int nargs) {
   if (fill && copy_up && under < 0) die(h, errno, "%s: open what it covers", what);
   /* Writable until its mode and contents are in place. */
   unsigned long first = fill ? flags & ~MS_RDONLY : flags;
-  char buf[64];
-  if (mount(source, mount_target(h, fd, dest, buf), *fstype ? fstype : NULL, first, *data ? data : NULL) < 0)
-    die(h, errno, "%s", what);
+  if (mount_at(fd, source, *fstype ? fstype : NULL, first, *data ? data : NULL) < 0) die(h, errno, "%s", what);
   close(fd);
   if (!fill) return;
   int top = open_mounted(h, dest, what);
@@ -93,7 +154,7 @@ void op_mount(struct helper *h, char **args, int nargs) {
     close(under);
   }
   if (fchmod(top, before.st_mode & 07777) < 0) die(h, errno, "%s: chmod", what);
-  if (first != flags && mount(NULL, mount_target(h, top, dest, buf), NULL, flags | MS_REMOUNT, *data ? data : NULL) < 0)
+  if (first != flags && mount_at(top, NULL, NULL, flags | MS_REMOUNT, *data ? data : NULL) < 0)
     die(h, errno, "%s: remount read-only", what);
   close(top);
 }
@@ -104,9 +165,7 @@ void op_remount(struct helper *h, char **args, int nargs) {
   const char *dest = args[0], *data = args[2];
   unsigned long flags = arg_uint(h, args[1]);
   int fd = open_in_root(h, dest, CREATE_NOTHING, dest);
-  char buf[64];
-  const char *target = mount_target(h, fd, dest, buf);
-  int done = mount(NULL, target, NULL, flags | MS_REMOUNT, *data ? data : NULL);
+  int done = mount_at(fd, NULL, NULL, flags | MS_REMOUNT, *data ? data : NULL);
   /* In a user namespace, mounts copied from the host have their nosuid, nodev, noexec and atime
      flags locked: a bind remount must keep the ones they have (runc does the same). Without
      atime flags a remount keeps the mount's own; the other three have the same bits in statvfs. */
@@ -114,20 +173,18 @@ void op_remount(struct helper *h, char **args, int nargs) {
   if (done < 0 && errno == EPERM && (flags & MS_BIND) && fstatvfs(fd, &st) == 0) {
     flags &= ~(unsigned long)(MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
     flags |= st.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
-    done = mount(NULL, target, NULL, flags | MS_REMOUNT, *data ? data : NULL);
+    done = mount_at(fd, NULL, NULL, flags | MS_REMOUNT, *data ? data : NULL);
     if (done < 0) errno = EPERM;
   }
   if (done < 0) die(h, errno, "remount %s", dest);
   close(fd);
 }
 
+/* Read-only, the mount's other flags as they are. */
 static void remount_readonly(struct helper *h, const char *path) {
   int fd = open_in_root(h, path, CREATE_NOTHING, path);
-  struct statvfs st;
-  if (fstatvfs(fd, &st) < 0) die(h, errno, "remount %s read-only: statvfs", path);
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | (st.f_flag & KEPT_FLAGS);
-  char buf[64];
-  if (mount(NULL, mount_target(h, fd, path, buf), NULL, flags, NULL) < 0) die(h, errno, "remount %s read-only", path);
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) die(h, errno, "remount %s read-only", path);
   close(fd);
 }
 
@@ -174,6 +231,21 @@ void op_chroot(struct helper *h, char **args, int nargs) {
   if (h->root_fd < 0) die(h, errno, "chroot: open the new root");
 }
 
+/*
+ * The container's /dev/null, checked to be the null device before a mask binds it: an image
+ * whose /dev/null is a symlink (with no tmpfs over /dev) would otherwise have a file of its
+ * choosing, /proc/sys/kernel/core_pattern say, bound writable over a masked path
+ * (CVE-2025-31133).
+ */
+static int null_device(struct helper *h, const char *path) {
+  int fd = find_exact_in_root(h, "/dev/null");
+  struct stat st;
+  if (fd < 0 && errno == ELOOP) die(h, 0, "mask %s: /dev/null is a symlink, not the null device", path);
+  if (fd < 0 || fstat(fd, &st) < 0) die(h, errno, "mask %s: open /dev/null", path);
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) die(h, 0, "mask %s: /dev/null is not the null device", path);
+  return fd;
+}
+
 /* mask PATH: hides PATH (a read-only empty tmpfs over a directory, /dev/null over a file);
    a path the container does not have is already hidden. */
 void op_mask(struct helper *h, char **args, int nargs) {
@@ -183,11 +255,13 @@ void op_mask(struct helper *h, char **args, int nargs) {
   if (fd < 0) die(h, errno, "mask %s", path);
   struct stat st;
   if (fstat(fd, &st) < 0) die(h, errno, "mask %s", path);
-  char buf[64];
-  const char *target = mount_target(h, fd, path, buf);
-  int masked = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL)
-                                   : mount("/dev/null", target, NULL, MS_BIND, NULL);
-  if (masked < 0) die(h, errno, "mask %s", path);
+  if (S_ISDIR(st.st_mode)) {
+    if (mount_at(fd, "tmpfs", "tmpfs", MS_RDONLY, NULL) < 0) die(h, errno, "mask %s", path);
+  } else {
+    int null = null_device(h, path);
+    if (bind_fd_at(null, false, fd) < 0) die(h, errno, "mask %s", path);
+    close(null);
+  }
   close(fd);
 }
 
@@ -197,9 +271,7 @@ void op_readonly_path(struct helper *h, char **args, int nargs) {
   int fd = find_in_root(h, path);
   if (fd < 0 && errno == ENOENT) return;
   if (fd < 0) die(h, errno, "make %s read-only", path);
-  char buf[64];
-  const char *target = mount_target(h, fd, path, buf);
-  if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0) die(h, errno, "make %s read-only: bind", path);
+  if (bind_fd_at(fd, true, fd) < 0) die(h, errno, "make %s read-only: bind", path);
   close(fd);
   remount_readonly(h, path); /* looks PATH up again: the fd still names what is under the bind */
 }

@@ -92,6 +92,9 @@ void op_clone(struct helper *h, char **args, int nargs) {
   if (h->maps.uid && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_DUMPABLE");
   pid_t pid = (pid_t)syscall(SYS_clone3, &clone, sizeof clone);
   if (pid < 0) die(h, errno, *cgroup ? "clone into cgroup %s" : "clone", cgroup);
+  /* A directory of the host: left open, the container could reach the host's tree through
+     /proc/self/fd (CVE-2024-21626). */
+  if (*cgroup) close((int)clone.cgroup);
   if (pid > 0) {
     send_message(h->sync_fd, "pid %d", pid);
     if (h->maps.uid) write_id_maps(h, pid, go[1]);

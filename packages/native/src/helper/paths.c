@@ -2,8 +2,8 @@
  * Container paths. A mount destination, a device node or a symlink named by config.json lives
  * inside the container's root, and the rootfs is not trusted: every lookup goes through
  * openat2(RESOLVE_IN_ROOT), so a symlink in the image resolves as if the root were "/" and can
- * never lead out of it. Mounts then target the opened fd through /proc/self/fd, so the kernel
- * does not walk the path a second time.
+ * never lead out of it. Mounts then target the opened fd (mounts.c), so the kernel does not walk
+ * the path a second time.
  */
 #include "helper.h"
 
@@ -24,6 +24,11 @@ static int openat2_in(int dirfd, const char *path, uint64_t resolve) {
 int find_in_root(struct helper *h, const char *path) {
   if (h->root_fd < 0) die(h, 0, "plan: '%s' used before the rootfs op", path);
   return openat2_in(h->root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int find_exact_in_root(struct helper *h, const char *path) {
+  if (h->root_fd < 0) die(h, 0, "plan: '%s' used before the rootfs op", path);
+  return openat2_in(h->root_fd, path, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
 }
 
 int open_in_root(struct helper *h, const char *path, enum create create, const char *what) {
@@ -53,12 +58,4 @@ int open_parent_in_root(struct helper *h, const char *path, const char **name, c
   memcpy(parent, path, length);
   parent[length] = '\0';
   return open_in_root(h, parent, CREATE_DIRECTORY, what);
-}
-
-const char *mount_target(struct helper *h, int fd, const char *path, char buf[static 64]) {
-  /* Once pivoted, "/" is the container's root and a plain path cannot leave it; the container's
-     /proc may not even be mounted. */
-  if (h->pivoted || fd < 0) return path;
-  snprintf(buf, 64, "/proc/self/fd/%d", fd);
-  return buf;
 }

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* setsid: a new session, so a terminal can become the controlling one and job control works. */
@@ -48,8 +49,17 @@ void op_umask(struct helper *h, char **args, int nargs) {
   umask((mode_t)arg_uint(h, args[0]));
 }
 
+/*
+ * chdir PATH, then a check that the cwd is inside the container's root: reached through an fd
+ * of the host (a /proc/self/fd/N link, CVE-2024-21626), it would give the program the host's
+ * tree. The kernel's getcwd marks a cwd the root cannot reach "(unreachable)".
+ */
 void op_chdir(struct helper *h, char **args, int nargs) {
   if (chdir(args[0]) < 0) die(h, errno, "chdir to cwd %s", args[0]);
+  char cwd[PATH_MAX];
+  long length = syscall(SYS_getcwd, cwd, sizeof cwd);
+  if (length < 0) die(h, errno, "chdir to cwd %s: getcwd", args[0]);
+  if (cwd[0] != '/') die(h, 0, "chdir to cwd %s: it is outside the container's root", args[0]);
 }
 
 /* close_fds FIRST: every fd from FIRST up is closed when the program is exec'd (the ones below
