@@ -139,13 +139,12 @@ serial('a blob whose connection breaks off is resumed with a Range request', asy
   t.deepEqual(events, [ranges[1]!.slice(6, -1)]);
 });
 
-serial('a blob download that stalls times out and resumes', async (t) => {
-  const { store } = await emptyStore(t);
-  proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), times: 1, action: { stall: 200_000 } });
-  proxy.requests.length = 0;
-  await pull(store, `${proxy.host}/library/busybox`, { ...quick, timeout: 500 });
-  t.true(await store.hasBlob(layer));
-  t.regex(proxy.requests.filter((r) => r.path.endsWith(layer)).at(-1)?.range ?? '', /^bytes=[1-9]\d*-$/);
+serial('a blob download that stalls mid-body fails once the timeout passes without a byte, storing nothing', async (t) => {
+  const started = Date.now();
+  const error = await pullFails(t, [{ path: new RegExp(`/blobs/${layer}$`), action: { stall: 200_000 } }], undefined, { timeout: 500 });
+  t.is(error.code, 'ETIMEOUT');
+  t.is(error.message, `${proxy.host} sent nothing for 0.5 s (GET /v2/library/busybox/blobs/${layer})`);
+  t.true(Date.now() - started < 1500, `gave up after ${Date.now() - started} ms`);
 });
 
 serial('a 5xx answer is retried', async (t) => {
@@ -215,6 +214,17 @@ serial('a mirror that lacks the image falls back to the registry itself', async 
   const result = await pull(store, `${registry.host}/library/busybox`, { ...quick, hosts });
   t.is(result.descriptor.digest, image.manifest.digest);
   t.true(proxy.requests.some((r) => r.path === '/v2/library/busybox/manifests/latest'), 'the mirror was asked first');
+});
+
+serial('a mirror that never answers is left after the timeout, and the registry itself gets a timeout of its own', async (t) => {
+  const { store } = await emptyStore(t);
+  proxy.faults.push({ path: /./, action: { hang: true } });
+  t.teardown(() => (proxy.faults.length = 0));
+  const hosts: HostsConfig = { mirrors: new Map([[registry.host, [new URL(proxy.url)]]]), insecure: new Set() };
+  const started = Date.now();
+  const result = await pull(store, `${registry.host}/library/busybox`, { ...quick, hosts, timeout: 1000 });
+  t.is(result.descriptor.digest, image.manifest.digest);
+  t.true(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
 });
 
 serial('a mirror serves the whole pull when it has the image', async (t) => {

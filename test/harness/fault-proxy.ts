@@ -1,8 +1,9 @@
 /**
  * A small HTTP proxy in front of the real registry that injects the faults a real registry
- * cannot produce on demand: error statuses, connections cut or stalled mid-body, corrupted,
- * truncated or replaced bodies. Each fault matches requests by method and path and applies
- * `times` times (default: always); requests that match none pass through untouched.
+ * cannot produce on demand: error statuses, requests never answered, connections cut or stalled
+ * mid-body, bodies trickled a byte at a time, corrupted, truncated, replaced or padded without
+ * end. Each fault matches requests by method and path and applies `times` times (default:
+ * always); requests that match none pass through untouched.
  */
 import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,10 +12,16 @@ import { listen } from './token-server.js';
 export type FaultAction =
   /** Answer with this status (and body) without asking the registry. */
   | { status: number; headers?: Record<string, string>; body?: string }
-  /** Send the first `after` bytes of the body, then drop the connection. */
+  /** Accept the request and never answer it (the connection stays open and silent). */
+  | { hang: true }
+  /** Send the first `cut` bytes of the body, then drop the connection. */
   | { cut: number }
-  /** Send the first `after` bytes of the body, then send nothing more (until the client gives up). */
+  /** Send the headers and the first `stall` bytes of the body, then nothing more (until the client gives up). */
   | { stall: number }
+  /** Send the headers (with these changed), then the body one byte every `trickle` ms. */
+  | { trickle: number; headers?: Record<string, string> }
+  /** Send the body without a Content-Length, followed by spaces without end (JSON stays valid). */
+  | { endless: true }
   /** Flip one bit of the body at byte `at`. */
   | { corrupt: number }
   /** Send only the first `truncate` bytes, as a complete response of that length. */
@@ -57,6 +64,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers }).end(action.body ?? '');
       return;
     }
+    if (action && 'hang' in action) {
+      req.resume();
+      return;
+    }
     forward(req, res, target, action);
   });
   server.on('connection', (socket) => {
@@ -93,8 +104,20 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, action:
       res.writeHead(answer.statusCode!, { ...outHeaders, ...action.headers, 'content-length': String(body.length) }).end(body);
       return;
     }
+    if ('trickle' in action) {
+      res.writeHead(answer.statusCode!, { ...outHeaders, ...action.headers }).flushHeaders();
+      trickle(answer, res, action.trickle);
+      return;
+    }
+    if ('endless' in action) {
+      delete outHeaders['content-length'];
+      res.writeHead(answer.statusCode!, outHeaders);
+      answer.pipe(res, { end: false });
+      answer.on('end', () => padWithoutEnd(res));
+      return;
+    }
     if ('truncate' in action) outHeaders['content-length'] = String(Math.min(action.truncate, Number(outHeaders['content-length'] ?? Infinity)));
-    res.writeHead(answer.statusCode!, outHeaders);
+    res.writeHead(answer.statusCode!, outHeaders).flushHeaders();
     const limit = 'cut' in action ? action.cut : 'stall' in action ? action.stall : 'truncate' in action ? action.truncate : Infinity;
     let sent = 0;
     answer.on('data', (chunk: Buffer) => {
@@ -120,4 +143,31 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, action:
   });
   upstream.on('error', () => res.destroy());
   req.pipe(upstream);
+}
+
+/** Writes the whole of `answer` into `res` one byte every `interval` ms, then ends it. */
+function trickle(answer: IncomingMessage, res: ServerResponse, interval: number): void {
+  const chunks: Buffer[] = [];
+  answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+  answer.on('end', () => {
+    const body = Buffer.concat(chunks);
+    let sent = 0;
+    const timer = setInterval(() => {
+      res.write(body.subarray(sent, ++sent));
+      if (sent < body.length) return;
+      clearInterval(timer);
+      res.end();
+    }, interval);
+    res.on('close', () => clearInterval(timer));
+  });
+}
+
+/** Spaces for as long as the client reads them (the proxy's sockets close when it stops). */
+function padWithoutEnd(res: ServerResponse): void {
+  const spaces = Buffer.alloc(64 << 10, ' ');
+  const write = () => {
+    while (!res.destroyed && res.write(spaces));
+  };
+  res.on('drain', write);
+  write();
 }

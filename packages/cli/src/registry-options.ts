@@ -5,7 +5,12 @@ export const registryOptions = {
   creds: { type: 'string', value: 'USER:PASS', describe: 'credentials for the registry (default: from ~/.docker/config.json)' },
   insecure: { type: 'boolean', describe: 'allow plain HTTP and HTTPS fallback to it for any registry (loopback hosts always may)' },
   'ca-cert': { type: 'string', multiple: true, value: 'FILE', describe: 'also trust the certificate authority in FILE (PEM)' },
-  timeout: { type: 'number', value: 'SECONDS', describe: 'give up on a registry that sends nothing for this long (default 30)' },
+  // What it bounds, precisely: packages/image/src/registry/deadline.ts.
+  timeout: {
+    type: 'number',
+    value: 'SECONDS',
+    describe: 'give up once the registry, or one of its mirrors, has kept oci waiting this long, retries included: for an answer, for a whole manifest or token, or for the next bytes of a blob (default 30; 0: never)',
+  },
   quiet: { type: 'boolean', short: 'q', describe: 'print nothing but the digest' },
   format: { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'json: progress events as JSON lines on stdout' },
 } as const satisfies OptionSpecs;

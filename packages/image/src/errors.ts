@@ -13,6 +13,7 @@ export type ImageErrorCode =
   | 'EREGISTRY' // the registry answered with an error
   | 'EAUTH' // the registry refused the credentials
   | 'ENETWORK' // the registry could not be reached
+  | 'ETIMEOUT' // the registry kept a step waiting longer than the timeout (registry/deadline.ts)
   | 'ELAYER' // a layer that cannot be applied (corrupt, hostile, or unsupported)
   | 'EIMPORT'; // an archive that is not a docker save or docker export tarball
 

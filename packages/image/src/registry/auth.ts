@@ -6,6 +6,7 @@
  */
 import { ImageError } from '../errors.js';
 import type { Credentials } from './credentials.js';
+import type { Deadline } from './deadline.js';
 import type { Http } from './http.js';
 
 export interface Challenge {
@@ -77,19 +78,20 @@ export class Authenticator {
 
   /**
    * Takes in a 401's `WWW-Authenticate`. Returns false when there is nothing new to try (the
-   * scheme is unknown, or Basic with no credentials).
+   * scheme is unknown, or Basic with no credentials). A token is fetched within `deadline`, the
+   * one of the request that was refused.
    */
-  async answer(header: string | undefined, scopes: readonly string[]): Promise<boolean> {
+  async answer(header: string | undefined, scopes: readonly string[], deadline?: Deadline): Promise<boolean> {
     const challenge = parseChallenges(header ?? '').find((c) => c.scheme === 'bearer' || c.scheme === 'basic');
     if (!challenge) return false;
     this.#challenge = challenge;
     if (challenge.scheme === 'basic') return (await this.credentials()) !== undefined;
     const wanted = [...new Set([...scopes, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])];
-    this.#tokens.set(scopes.join(' '), await this.#fetchToken(challenge.params, wanted));
+    this.#tokens.set(scopes.join(' '), await this.#fetchToken(challenge.params, wanted, deadline));
     return true;
   }
 
-  async #fetchToken(params: Record<string, string>, scopes: readonly string[]): Promise<Token> {
+  async #fetchToken(params: Record<string, string>, scopes: readonly string[], deadline: Deadline | undefined): Promise<Token> {
     let realm: URL;
     try {
       realm = new URL(params.realm ?? '');
@@ -101,6 +103,7 @@ export class Authenticator {
       ? await this.http.request({
           method: 'POST',
           url: realm,
+          deadline,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body: Buffer.from(
             new URLSearchParams({
@@ -115,6 +118,7 @@ export class Authenticator {
       : await this.http.request({
           method: 'GET',
           url: tokenURL(realm, params.service, scopes),
+          deadline,
           headers: basicHeaders(credentials),
         });
     if (response.status === 401 || response.status === 403) {

@@ -1,7 +1,8 @@
 /**
  * Blob downloads into the store: streamed, hashed as they land (never held in memory), resumed
- * with a Range request when the connection breaks off or stalls, and stored only whole and
- * matching their descriptor.
+ * with a Range request when the connection breaks off, and stored only whole and matching their
+ * descriptor. A download is one step (deadline.ts): it fails when no byte came for the timeout,
+ * whatever its resumes.
  */
 import { ImageError } from '../errors.js';
 import type { Descriptor } from '../oci-types.js';
@@ -9,6 +10,7 @@ import type { ProgressListener } from '../progress.js';
 import type { Ingest } from '../store/ingest.js';
 import type { Store } from '../store/layout.js';
 import type { RegistryClient } from './client.js';
+import type { Deadline } from './deadline.js';
 import { isTransient, networkError } from './http.js';
 
 /** How many times a broken-off download goes on before giving up. */
@@ -20,10 +22,11 @@ const RESUMES = 5;
  */
 export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, store: Store, onProgress?: ProgressListener): Promise<Ingest> {
   const ingest = await store.ingest(descriptor);
+  const deadline = client.http.deadline('data');
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await fetchInto(ingest, client, repository, descriptor, onProgress);
+        await fetchInto(ingest, client, repository, descriptor, deadline, onProgress);
         break;
       } catch (error) {
         await ingest.settled();
@@ -42,7 +45,7 @@ export async function downloadBlob(client: RegistryClient, repository: string, d
 }
 
 /** One request: from the start, or from `ingest.written` with Range. */
-async function fetchInto(ingest: Ingest, client: RegistryClient, repository: string, descriptor: Descriptor, onProgress?: ProgressListener): Promise<void> {
+async function fetchInto(ingest: Ingest, client: RegistryClient, repository: string, descriptor: Descriptor, deadline: Deadline, onProgress?: ProgressListener): Promise<void> {
   const offset = ingest.written;
   const what = `blob ${descriptor.digest}`;
   const response = await client.request({
@@ -50,6 +53,7 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
     repository,
     path: `blobs/${descriptor.digest}`,
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+    deadline,
   });
   if (response.status === 206 && offset > 0) {
     const start = /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1];
@@ -64,6 +68,7 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
   }
   let done = ingest.written;
   await ingest.appendFrom(response.body, (chunk) => {
+    deadline.restart();
     done += chunk.length;
     if (done > descriptor.size) throw new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`);
     onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });

@@ -6,6 +6,7 @@
 import { ImageError } from '../errors.js';
 import { Authenticator, describeCredentials, repositoryScope } from './auth.js';
 import { dockerCredentials, parseCreds, type Credentials } from './credentials.js';
+import type { Deadline } from './deadline.js';
 import { endpointsFor, isLoopback, loadHostsConfig, type Endpoint, type HostsConfig } from './hosts.js';
 import { Http, isNotTls, networkError, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
 
@@ -35,6 +36,8 @@ export interface RegistryRequest {
   upstream?: boolean;
   /** Statuses the caller handles itself; anything else from a mirror moves on to the next endpoint. */
   ok?: (status: number) => boolean;
+  /** The step this request is part of (deadline.ts); default: a step of its own. */
+  deadline?: Deadline;
 }
 
 export interface RegistryResponse extends HttpResponse {
@@ -65,21 +68,24 @@ export class RegistryClient {
   /**
    * Sends a request about a repository. Pull requests (GET, HEAD) go to the mirrors first and
    * fall back to the registry when a mirror fails or lacks the content; others go to the registry.
+   * Each endpoint gets the whole timeout: the deadline restarts when the request moves on.
    */
   async request(request: RegistryRequest): Promise<RegistryResponse> {
     const pulling = (request.method === 'GET' || request.method === 'HEAD') && !request.upstream;
     const endpoints = (pulling ? this.#pullEndpoints : this.#pushEndpoints).filter((e) => !this.#dead.has(e));
     const ok = request.ok ?? ((status: number) => status < 400);
+    const deadline = request.deadline ?? this.http.deadline();
     const failures: string[] = [];
     for (const [i, endpoint] of endpoints.entries()) {
       const last = i === endpoints.length - 1;
+      if (i > 0) deadline.restart();
       try {
-        const response = await this.#send(endpoint, request);
+        const response = await this.#send(endpoint, request, deadline);
         if (last || ok(response.status)) return response;
         failures.push(`mirror ${endpoint.url.host}: ${await describeFailure(response)}`);
       } catch (error) {
         const failure = networkError(error, endpoint.url);
-        if (failure.code === 'ENETWORK') this.#dead.add(endpoint);
+        if (failure.code === 'ENETWORK' || failure.code === 'ETIMEOUT') this.#dead.add(endpoint);
         if (last) {
           if (failures.length === 0) throw failure;
           throw new ImageError(failure.code, `${failures.join('; ')}; then ${failure.message}`, { cause: error });
@@ -112,8 +118,8 @@ export class RegistryClient {
     await this.http.close();
   }
 
-  async #send(endpoint: Endpoint, request: RegistryRequest): Promise<RegistryResponse> {
-    await this.#settleScheme(endpoint);
+  async #send(endpoint: Endpoint, request: RegistryRequest, deadline: Deadline): Promise<RegistryResponse> {
+    await this.#settleScheme(endpoint, deadline);
     const auth = this.#authFor(endpoint);
     const scopes = [repositoryScope(request.repository, request.actions ?? ['pull']), ...(request.scopes ?? [])];
     const url = request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository}/${request.path}`);
@@ -121,12 +127,12 @@ export class RegistryClient {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify });
+      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline });
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;
         try {
-          answered = await auth.answer(typeof challenge === 'string' ? challenge : challenge?.[0], scopes);
+          answered = await auth.answer(typeof challenge === 'string' ? challenge : challenge?.[0], scopes, deadline);
         } catch (error) {
           await response.body.dump();
           throw error;
@@ -140,12 +146,13 @@ export class RegistryClient {
     }
   }
 
-  // A loopback or --insecure registry may speak plain HTTP: find out once per endpoint.
-  #settleScheme(endpoint: Endpoint): Promise<void> {
+  // A loopback or --insecure registry may speak plain HTTP: find out once per endpoint, within
+  // the deadline of the request that first needs to know.
+  #settleScheme(endpoint: Endpoint, deadline: Deadline): Promise<void> {
     if (!endpoint.plainHttpAllowed || endpoint.url.protocol === 'http:') return Promise.resolve();
     let settled = this.#schemes.get(endpoint);
     if (!settled) {
-      settled = this.#findScheme(endpoint);
+      settled = this.#findScheme(endpoint, deadline);
       this.#schemes.set(endpoint, settled);
     }
     return settled;
@@ -156,30 +163,33 @@ export class RegistryClient {
   // registry (200, or 401 asking for credentials) cannot be speaking TLS on that port, and the
   // pull then neither loads Node's TLS nor makes a failing handshake (~20 ms of a fresh `oci
   // pull`); its connection serves the next request. The ping carries no credentials. Any other
-  // answer (an HTTPS port's 400, a reset) leads to the TLS ping, as for other hosts.
-  async #findScheme(endpoint: Endpoint): Promise<void> {
+  // answer (an HTTPS port's 400, a reset) leads to the TLS ping, as for other hosts. A ping that
+  // timed out ends the request: its time is up.
+  async #findScheme(endpoint: Endpoint, deadline: Deadline): Promise<void> {
     const ping = new URL(`${base(endpoint)}/v2/`);
-    if (isLoopback(ping.hostname) && (await this.#answersPlainHttp(ping))) return usePlainHttp(endpoint);
+    if (isLoopback(ping.hostname) && (await this.#answersPlainHttp(ping, deadline))) return usePlainHttp(endpoint);
     try {
-      await this.#ping(ping, { insecure: true });
+      await this.#ping(ping, deadline, { insecure: true });
     } catch (error) {
+      if (isTimeout(error)) throw error;
       if (isNotTls(error)) usePlainHttp(endpoint);
     }
   }
 
-  async #answersPlainHttp(ping: URL): Promise<boolean> {
+  async #answersPlainHttp(ping: URL, deadline: Deadline): Promise<boolean> {
     const plain = new URL(ping);
     plain.protocol = 'http:';
     try {
-      const status = await this.#ping(plain);
+      const status = await this.#ping(plain, deadline);
       return status === 200 || status === 401;
-    } catch {
+    } catch (error) {
+      if (isTimeout(error)) throw error;
       return false;
     }
   }
 
-  async #ping(url: URL, { insecure = false } = {}): Promise<number> {
-    const response = await this.http.request({ method: 'GET', url, insecure }, { retries: 0 });
+  async #ping(url: URL, deadline: Deadline, { insecure = false } = {}): Promise<number> {
+    const response = await this.http.request({ method: 'GET', url, insecure, deadline }, { retries: 0 });
     await response.body.dump();
     return response.status;
   }
@@ -198,6 +208,8 @@ export class RegistryClient {
     return auth;
   }
 }
+
+const isTimeout = (error: unknown) => error instanceof ImageError && error.code === 'ETIMEOUT';
 
 function usePlainHttp(endpoint: Endpoint): void {
   endpoint.url = new URL(endpoint.url);

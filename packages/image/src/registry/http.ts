@@ -1,9 +1,10 @@
 /**
  * HTTP for the registry client, on Node's own http and https modules: keep-alive connections,
- * TLS with the system CAs plus `--ca-cert`, a stall timeout (no headers, or no body bytes, for
- * `timeout` ms), redirects followed by hand so that credentials never travel to another host
- * (blob storage behind a signed URL), and retries with backoff for what a later attempt may fix:
- * 5xx, 429, lost connections.
+ * TLS with the system CAs plus `--ca-cert`, every wait bounded by the deadline of the step it
+ * belongs to (deadline.ts: connecting, the headers, the body), redirects followed by hand so
+ * that credentials never travel to another host (blob storage behind a signed URL), and retries
+ * with backoff, within that deadline, for what a later attempt may fix: 5xx, 429, lost
+ * connections. A timeout is not retried: the step's time is up.
  *
  * Why not undici (the stack's first choice, used here before): a registry client runs in a
  * fresh `oci pull` process, and undici's start is what such a process waits for. Loading its
@@ -17,11 +18,12 @@ import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ImageError } from '../errors.js';
+import { Deadline, type DeadlineKind } from './deadline.js';
 
 export interface HttpOptions {
   /** PEM files of extra certificate authorities to trust. */
   caCerts?: readonly string[];
-  /** Milliseconds without response headers, or between body bytes, before giving up. Default 30 s. */
+  /** Milliseconds a step may wait for progress (deadline.ts). Default 30 s; 0 waits for ever. */
   timeout?: number;
   /** Attempts after the first for requests that may be repeated. Default 3. */
   retries?: number;
@@ -37,12 +39,18 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** A Buffer may be sent again on a retry or redirect; a stream is sent once. */
   body?: Buffer | Readable;
+  /** The step's deadline, shared by its requests; default: a new `answer` deadline. */
+  deadline?: Deadline;
 }
 
 /** A response's body: a stream of its bytes, with ways to read it whole or throw it away. */
 export interface ResponseBody extends Readable {
-  /** Reads the rest and discards it (the connection then serves the next request). */
+  /**
+   * Throws the rest away: reads a short rest (the connection then serves the next request),
+   * closes the connection on a long one.
+   */
   dump(): Promise<void>;
+  /** The whole body; EREGISTRY when it is longer than MAX_TEXT. */
   text(): Promise<string>;
   json(): Promise<unknown>;
 }
@@ -60,10 +68,12 @@ const MAX_REDIRECTS = 5;
 const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const RETRY_AFTER_CAP_MS = 10_000;
 const KEEP_ALIVE_MS = 10_000;
-
-/** Codes of the errors a stall ends a request with. */
-const HEADERS_TIMEOUT = 'EHEADERSTIMEOUT';
-const BODY_TIMEOUT = 'EBODYTIMEOUT';
+/** Bodies read whole by text() (tokens, error details) are small; a longer one is refused. */
+const MAX_TEXT = 1 << 20;
+/** A body thrown away longer than this closes its connection rather than be read. */
+const MAX_DUMP = 64 << 10;
+/** setTimeout's limit; a longer wait is made of several. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A module to send with and its keep-alive agent: plain HTTP, verified TLS, or unverified TLS. */
 interface Transport {
@@ -79,29 +89,35 @@ export class Http {
     this.#options = options;
   }
 
-  get timeout(): number {
-    return this.#options.timeout ?? 30_000;
+  /** A deadline for a new step (deadline.ts). */
+  deadline(kind?: DeadlineKind): Deadline {
+    return new Deadline(this.#options.timeout ?? 30_000, kind);
   }
 
   /**
    * Sends the request, following redirects, and repeating it (when it may be repeated) after a
-   * lost connection, a 5xx or a 429. The caller reads or dumps the body of what is returned.
+   * lost connection, a 5xx or a 429, while its deadline leaves time for the pause. The caller
+   * reads or dumps the body of what is returned, before the deadline too.
    */
   async request(request: HttpRequest, { retries = this.#options.retries ?? 3 } = {}): Promise<HttpResponse> {
+    const deadline = request.deadline ?? this.deadline();
     const repeatable = request.body === undefined || Buffer.isBuffer(request.body);
     if (!repeatable) retries = 0;
     for (let attempt = 0; ; attempt++) {
       let response: HttpResponse;
       try {
-        response = await this.#follow(request);
+        response = await this.#follow(request, deadline);
       } catch (error) {
-        if (attempt >= retries || !isTransient(error)) throw networkError(error, request.url);
-        await this.#pause(attempt);
+        const pause = this.#backoff(attempt);
+        if (attempt >= retries || !isTransient(error) || pause >= deadline.remaining) throw networkError(error, request.url);
+        await sleep(pause);
         continue;
       }
       if (attempt >= retries || !(response.status >= 500 || response.status === 429)) return response;
+      const pause = this.#backoff(attempt, retryAfter(response));
+      if (pause >= deadline.remaining) return response;
       await response.body.dump();
-      await this.#pause(attempt, retryAfter(response));
+      await sleep(pause);
     }
   }
 
@@ -110,12 +126,12 @@ export class Http {
     this.#transports.clear();
   }
 
-  async #follow(request: HttpRequest): Promise<HttpResponse> {
+  async #follow(request: HttpRequest, deadline: Deadline): Promise<HttpResponse> {
     let { url, method, body } = request;
     const { insecure } = request;
     const headers = { ...request.headers };
     for (let redirects = 0; ; redirects++) {
-      const response = await this.#send({ method, url, headers, body, insecure });
+      const response = await this.#send({ method, url, headers, body, insecure }, deadline);
       const location = response.headers.location;
       if (![301, 302, 303, 307, 308].includes(response.status) || typeof location !== 'string') return response;
       await response.body.dump();
@@ -131,22 +147,37 @@ export class Http {
     }
   }
 
-  /** One exchange. A stall (no bytes for `timeout` ms) ends it: before the headers, or in the body. */
-  async #send({ method, url, headers, body, insecure }: HttpRequest): Promise<HttpResponse> {
+  /**
+   * One exchange. When the deadline passes it ends, with ETIMEOUT: before the headers (the
+   * request fails), or in the body (the body's reader fails). Progress moves the deadline on,
+   * so the timer, when it fires early, only looks again.
+   */
+  async #send({ method, url, headers, body, insecure }: HttpRequest, deadline: Deadline): Promise<HttpResponse> {
     const { request, agent } = await this.#transport(url.protocol === 'https:' ? (insecure ? 'insecure' : 'https') : 'http');
-    const timeout = this.timeout;
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
+      let timer: NodeJS.Timeout | undefined;
       const req = request(url, { method, headers, agent });
-      req.setTimeout(timeout, () => {
-        if (response) response.destroy(stall(BODY_TIMEOUT, `${url.host} sent nothing for ${timeout} ms`));
-        else req.destroy(stall(HEADERS_TIMEOUT, `no answer from ${url.host} in ${timeout} ms`));
-      });
+      const watch = () => {
+        const left = deadline.remaining;
+        if (left > 0) {
+          timer = setTimeout(watch, Math.min(left, MAX_TIMER_MS));
+        } else if (response) {
+          response.destroy(timeoutError(deadline, method, url, 'body'));
+        } else {
+          req.destroy(timeoutError(deadline, method, url, 'headers'));
+        }
+      };
       req.on('error', (error) => (response ? response.destroy(error) : reject(error)));
+      req.once('close', () => {
+        if (!response) clearTimeout(timer);
+      });
       req.once('response', (message: IncomingMessage) => {
         response = message;
-        resolve({ status: message.statusCode ?? 0, headers: message.headers, body: withReaders(message), url });
+        message.once('close', () => clearTimeout(timer));
+        resolve({ status: message.statusCode ?? 0, headers: message.headers, body: withReaders(message, method, url), url });
       });
+      watch();
       if (body instanceof Readable) {
         body.once('error', (error) => req.destroy(error));
         body.pipe(req);
@@ -204,37 +235,57 @@ export class Http {
     return [...system, ...extra];
   }
 
-  #pause(attempt: number, after?: number): Promise<void> {
-    const delay = after ?? (this.#options.retryDelay ?? 200) * 2 ** attempt;
-    return new Promise((resolve) => setTimeout(resolve, delay));
+  /** Milliseconds to wait before attempt `attempt + 1`. */
+  #backoff(attempt: number, after?: number): number {
+    return after ?? (this.#options.retryDelay ?? 200) * 2 ** attempt;
   }
 }
 
-function stall(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What timed out and after how long, naming the request by method and path (a query may hold upload state). */
+function timeoutError(deadline: Deadline, method: string, url: URL, phase: 'headers' | 'body'): ImageError {
+  const request = `(${method} ${url.pathname})`;
+  const message =
+    phase === 'headers'
+      ? `no answer from ${url.host} in ${deadline} ${request}`
+      : deadline.kind === 'answer'
+        ? `${url.host} did not send all of its answer in ${deadline} ${request}`
+        : `${url.host} sent nothing for ${deadline} ${request}`;
+  return new ImageError('ETIMEOUT', message);
 }
 
 /** The message as a ResponseBody. An error nobody reads (a body left unread) must not crash the process. */
-function withReaders(message: IncomingMessage): ResponseBody {
+function withReaders(message: IncomingMessage, method: string, url: URL): ResponseBody {
   message.on('error', () => {});
-  return Object.assign(message, { dump, text, json });
+  const text = () => readText(message, `${url.host} (${method} ${url.pathname})`);
+  return Object.assign(message, { dump: () => dump(message), text, json: async () => JSON.parse(await text()) as unknown });
 }
 
-async function dump(this: Readable): Promise<void> {
-  if (this.readableEnded || this.destroyed) return;
+async function dump(message: IncomingMessage): Promise<void> {
+  if (message.readableEnded || message.destroyed) return;
+  // A HEAD's or a short answer is complete already; waiting for more than a short one is not worth it.
+  if (!message.complete && Number(message.headers['content-length'] ?? Infinity) > MAX_DUMP) {
+    message.destroy();
+    return;
+  }
   await new Promise<void>((resolve) => {
-    this.once('end', resolve).once('close', resolve).resume();
+    message.once('end', resolve).once('close', resolve).resume();
   });
 }
 
-async function text(this: Readable): Promise<string> {
+async function readText(message: IncomingMessage, from: string): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of this) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of message) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_TEXT) {
+      message.destroy();
+      throw new ImageError('EREGISTRY', `an answer longer than ${MAX_TEXT} bytes from ${from}`);
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-async function json(this: Readable): Promise<unknown> {
-  return JSON.parse(await text.call(this));
 }
 
 function retryAfter(response: HttpResponse): number | undefined {
@@ -245,9 +296,9 @@ function retryAfter(response: HttpResponse): number | undefined {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), RETRY_AFTER_CAP_MS) : undefined;
 }
 
-const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', HEADERS_TIMEOUT, BODY_TIMEOUT]);
+const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 
-/** True for errors a later attempt may not meet: lost or refused connections, stalls. */
+/** True for errors a later attempt may not meet: lost or refused connections (not a step's timeout: its time is up). */
 export function isTransient(error: unknown): boolean {
   return TRANSIENT.has(errorCode(error) ?? '');
 }
@@ -276,12 +327,8 @@ export function networkError(error: unknown, url: URL): ImageError {
       ? `unknown host ${url.hostname}`
       : code === 'ECONNREFUSED'
         ? `connection refused by ${host}`
-        : code === HEADERS_TIMEOUT
-          ? `no answer from ${host} in time`
-          : code === BODY_TIMEOUT
-            ? `${host} stopped sending data`
-            : /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code ?? '')
-              ? `TLS with ${host} failed: ${(error as Error).message} (trust its CA with --ca-cert)`
-              : `cannot reach ${host}: ${(error as Error).message ?? String(error)}`;
+        : /^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code ?? '')
+          ? `TLS with ${host} failed: ${(error as Error).message} (trust its CA with --ca-cert)`
+          : `cannot reach ${host}: ${(error as Error).message ?? String(error)}`;
   return new ImageError('ENETWORK', why, { cause: error });
 }

@@ -24,12 +24,14 @@ export interface FetchedManifest {
 /** Fetches `version` (a tag or a digest) of `repository`; `expected` is the descriptor that named it, if any. */
 export async function fetchManifest(client: RegistryClient, repository: string, version: string, expected?: Descriptor): Promise<FetchedManifest> {
   const what = `${client.registry}/${repository}${isDigest(version) ? '@' : ':'}${version}`;
+  if (expected && expected.size > MAX_MANIFEST_SIZE) tooLarge(what, expected.size);
   const response = await client.request({ method: 'GET', repository, path: `manifests/${version}`, headers: { accept: MANIFEST_ACCEPT } });
   if (response.status !== 200) throw await client.error(response, `manifest ${what}`, repository);
+  // Refused at its headers, or as soon as it has sent too much: never read to its end.
   const length = Number(response.headers['content-length'] ?? 0);
   if (length > MAX_MANIFEST_SIZE) {
-    await response.body.dump();
-    throw new ImageError('EMANIFEST', `manifest ${what} is ${length} bytes, more than ${MAX_MANIFEST_SIZE}`);
+    response.body.destroy();
+    tooLarge(what, length);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -37,7 +39,7 @@ export async function fetchManifest(client: RegistryClient, repository: string, 
     size += (chunk as Buffer).length;
     if (size > MAX_MANIFEST_SIZE) {
       response.body.destroy();
-      throw new ImageError('EMANIFEST', `manifest ${what} is larger than ${MAX_MANIFEST_SIZE} bytes`);
+      tooLarge(what);
     }
     chunks.push(chunk as Buffer);
   }
@@ -56,6 +58,11 @@ export async function fetchManifest(client: RegistryClient, repository: string, 
     throw new ImageError('EMANIFEST', `manifest ${what} is ${mediaType}, but its index said ${expected.mediaType}`);
   }
   return { descriptor: { mediaType, digest, size: bytes.length }, bytes, document };
+}
+
+function tooLarge(what: string, size?: number): never {
+  const is = size === undefined ? `larger than ${MAX_MANIFEST_SIZE} bytes` : `${size} bytes, more than ${MAX_MANIFEST_SIZE}`;
+  throw new ImageError('EMANIFEST', `manifest ${what} is ${is}`);
 }
 
 /** The manifest or index in `bytes`, or EMANIFEST / EMEDIATYPE saying what is wrong with it. */
