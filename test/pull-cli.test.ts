@@ -6,11 +6,12 @@ import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readImage, Store } from '@oci/image';
+import { gzipSync } from 'node:zlib';
+import { MediaType, readImage, Store } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
 import { ociAsync, ociBin, oci } from './harness/cli.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildImage, buildIndex, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
+import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { refNames, snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
@@ -19,18 +20,44 @@ let registry: Registry;
 let image: BuiltImage;
 let layer: string;
 let arm: BuiltImage;
+/** Its second layer has a media type no unpacker knows. */
+let strange: BuiltImage;
+/** A Helm chart: an OCI artifact, not a container image. */
+let chart: BuiltImage;
+/** Its layer is non-distributable, and in the registry all the same. */
+let nondistributable: BuiltImage;
+
+const STRANGE_LAYER = 'application/vnd.example.layer.v1.tar+lz4';
+const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
 
 test.before(async () => {
   registry = await startRegistry();
   image = await busyboxImage();
   layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
   arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });
+  const files = [await tarLayer([{ path: 'a', content: 'a' }]), await tarLayer([{ path: 'b', content: 'b' }])];
+  strange = buildImage(files, undefined, (tar, i) => ({ data: gzipSync(tar), mediaType: i === 1 ? STRANGE_LAYER : MediaType.ociLayerGzip }));
+  chart = helmChart();
+  nondistributable = buildImage(files.slice(0, 1), { architecture: 'amd64', os: 'linux', config: { Cmd: ['/a'] } }, (tar) => ({ data: gzipSync(tar), mediaType: MediaType.ociLayerNondistributableGzip }));
   const layout = tempDir('layout');
-  writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]) });
+  writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]), strange, chart, nondistributable });
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
   pushLayout(layout.dir, 'multi', `${registry.host}/library/multi:latest`);
+  for (const name of ['strange', 'chart', 'nondistributable']) pushLayout(layout.dir, name, `${registry.host}/library/${name}:latest`);
   layout.remove();
 });
+
+function helmChart(): BuiltImage {
+  const blobs = new Map<string, Buffer>();
+  const add = (data: Buffer, mediaType: string) => {
+    blobs.set(sha256(data), data);
+    return { mediaType, digest: sha256(data), size: data.length };
+  };
+  const config = add(Buffer.from('{"name":"chart","version":"1.0.0","apiVersion":"v2"}'), HELM_CONFIG);
+  const content = add(gzipSync(Buffer.from('chart')), 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
+  const manifest = add(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [content] })), MediaType.ociManifest);
+  return { manifest, config: {} as BuiltImage['config'], blobs };
+}
 test.after.always(async () => {
   await registry?.stop();
 });
@@ -149,6 +176,51 @@ test('concurrent pulls of the same image into one store all succeed and agree', 
   t.deepEqual(refNames(store), [`${registry.host}/library/busybox:latest`]);
   t.deepEqual(snapshotStore(store).ingest, []);
   t.is(snapshotStore(store).blobs.length, 1 + image.blobs.size);
+});
+
+/** `oci pull` through a proxy that notes the requests; the store must be as it was after it. */
+async function pullRefused(t: import('ava').ExecutionContext, name: string): Promise<{ stderr: string; blobRequests: string[] }> {
+  const store = storeDir(t);
+  t.is(oci(['--store', store, 'gc']).status, 0, 'the store is made');
+  const before = snapshotStore(store);
+  const proxy = await startFaultProxy(registry.url);
+  t.teardown(() => proxy.stop());
+  const result = await ociAsync(['--store', store, 'pull', `${proxy.host}/library/${name}`], { env: env() });
+  t.is(result.status, 1);
+  t.deepEqual(snapshotStore(store), before, 'the store is as it was');
+  return { stderr: result.stderr.replaceAll(proxy.host, 'HOST'), blobRequests: proxy.requests.filter((r) => r.path.includes('/blobs/')).map((r) => r.path) };
+}
+
+test('an image with a layer of a media type oci cannot unpack is refused before any blob is fetched; umoci cannot unpack it either', async (t) => {
+  const refused = await pullRefused(t, 'strange');
+  const second = JSON.parse(strange.blobs.get(strange.manifest.digest)!.toString()).layers[1] as { digest: string };
+  t.is(refused.stderr, `oci: pull HOST/library/strange: layer 2 (${second.digest}) is ${STRANGE_LAYER}, which oci cannot unpack\n`);
+  t.deepEqual(refused.blobRequests, []);
+
+  // skopeo copies it as it is (it unpacks nothing); umoci refuses to unpack it.
+  const { dir, remove } = tempDir('peers');
+  t.teardown(remove);
+  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/strange`, `oci:${dir}/layout:strange`], { encoding: 'utf8' });
+  t.is(copy.status, 0, copy.stderr);
+  const unpack = spawnSync('umoci', ['unpack', '--image', `${dir}/layout:strange`, `${dir}/bundle`], { encoding: 'utf8' });
+  t.not(unpack.status, 0);
+});
+
+test('an artifact (a Helm chart) is refused as not a container image, before any blob is fetched', async (t) => {
+  const refused = await pullRefused(t, 'chart');
+  t.is(refused.stderr, `oci: pull HOST/library/chart: not a container image: its config is ${HELM_CONFIG}\n`);
+  t.deepEqual(refused.blobRequests, []);
+});
+
+test('an image with a non-distributable layer the registry holds is pulled and unpacked', (t) => {
+  const store = storeDir(t);
+  const pulled = oci(['--store', store, 'pull', `${registry.host}/library/nondistributable`], { env: env() });
+  t.is(pulled.status, 0, pulled.stderr);
+  const { dir, remove } = tempDir('bundle');
+  t.teardown(remove);
+  const unpacked = oci(['--store', store, 'unpack', `${registry.host}/library/nondistributable`, path.join(dir, 'b')], { env: env() });
+  t.is(unpacked.status, 0, unpacked.stderr);
+  t.is(readFileSync(path.join(dir, 'b', 'rootfs', 'a'), 'utf8'), 'a');
 });
 
 test('a pull killed with SIGKILL mid-download leaves a store the next pull and gc repair', async (t) => {

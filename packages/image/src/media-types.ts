@@ -35,5 +35,8 @@ export function layerCompression(mediaType: string): Compression | undefined {
   return LAYER_COMPRESSION[mediaType];
 }
 
+/** True for the config of a container image (not an artifact's: a Helm chart's, a signature's). */
+export const isImageConfig = (mediaType: string) => mediaType === MediaType.ociConfig || mediaType === MediaType.dockerConfig;
+
 export const isIndex = (mediaType: string | undefined) => mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
 export const isManifest = (mediaType: string | undefined) => mediaType === MediaType.ociManifest || mediaType === MediaType.dockerManifest;

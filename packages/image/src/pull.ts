@@ -1,14 +1,17 @@
 /**
  * `pull`: a reference from a registry into the store. The manifest (the platform's, from an
- * index) is resolved first; config and layers download concurrently, each checked against its
+ * index) is resolved first, and refused when it is not an image that unpack can apply (an
+ * artifact, a layer of a media type it does not know), so that the store never holds blobs of
+ * an image it cannot use; config and layers download concurrently, each checked against its
  * digest before it lands; the manifest is stored last and named by the full normalised
  * reference (`docker.io/library/busybox:latest`). Blobs the store has are not fetched again, so
- * pulling a present image costs one manifest request.
+ * pulling a present image costs one manifest request. Non-distributable layers come from the
+ * registry like others (their `urls` are not followed).
  */
 import { readFile } from 'node:fs/promises';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError, storeError } from './errors.js';
-import { isIndex, isManifest } from './media-types.js';
+import { isImageConfig, isIndex, isManifest, layerCompression } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci-types.js';
 import { formatPlatform, hostPlatform, normalizePlatform, platformMatches, selectPlatform } from './platform.js';
 import type { ProgressListener } from './progress.js';
@@ -72,6 +75,7 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   if (!isManifest(descriptor.mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
     throw new ImageError('EMANIFEST', `${name}: ${descriptor.digest} is not an image manifest`);
   }
+  checkUnpackable(manifest);
   onProgress?.({ type: 'resolved', reference: name, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(descriptor.platform && { platform: formatPlatform(descriptor.platform) }) });
 
   if (manifest.config.size > MAX_CONFIG_SIZE) throw new ImageError('EMANIFEST', `${name}: the image config is ${manifest.config.size} bytes, more than ${MAX_CONFIG_SIZE}`);
@@ -108,6 +112,14 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   await store.setRef(name, descriptor, { pulled: new Date() });
   onProgress?.({ type: 'done', name, digest: descriptor.digest });
   return { name, descriptor, manifest, config };
+}
+
+/** Refuses, before anything is fetched, what unpack would refuse after: the same media type rules (media-types.ts). */
+function checkUnpackable(manifest: ImageManifest): void {
+  if (!isImageConfig(manifest.config.mediaType)) throw new ImageError('EMEDIATYPE', `not a container image: its config is ${manifest.config.mediaType}`);
+  manifest.layers.forEach(({ mediaType, digest }, i) => {
+    if (!layerCompression(mediaType)) throw new ImageError('EMEDIATYPE', `layer ${i + 1} (${digest}) is ${mediaType}, which oci cannot unpack`);
+  });
 }
 
 function parseConfig(bytes: Buffer, manifest: ImageManifest, name: string): ImageConfig {
