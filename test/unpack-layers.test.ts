@@ -239,21 +239,24 @@ test('--uid-map/--gid-map shift owners into a user namespace range', async (t) =
   t.deepEqual(owner(''), [100000, 200000], 'the rootfs itself belongs to the container root');
 });
 
-test('zstd layers unpack, like gzip and plain ones', async (t) => {
+test('zstd, gzip and plain layers unpack, under OCI and Docker media types (containerd accepts Docker\'s plain and zstd ones too)', async (t) => {
   const files = (n: number) => tarLayer([{ path: `layer${n}`, content: `content ${n}`.repeat(1000) }]);
   const zstd = (tar: Buffer) => spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
-  const image = buildImage([await files(1), await files(2), await files(3)], undefined, (tar, i) =>
-    i === 0
-      ? { data: zstd(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }
-      : i === 1
-        ? { data: tar, mediaType: 'application/vnd.oci.image.layer.v1.tar' }
-        : { data: Buffer.from(spawnSync('gzip', ['-c'], { input: tar }).stdout), mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' },
-  );
+  const gzip = (tar: Buffer) => Buffer.from(spawnSync('gzip', ['-c'], { input: tar }).stdout);
+  const encodings = [
+    (tar: Buffer) => ({ data: zstd(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }),
+    (tar: Buffer) => ({ data: tar, mediaType: 'application/vnd.oci.image.layer.v1.tar' }),
+    (tar: Buffer) => ({ data: gzip(tar), mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }),
+    (tar: Buffer) => ({ data: tar, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' }),
+    (tar: Buffer) => ({ data: zstd(tar), mediaType: 'application/vnd.docker.image.rootfs.diff.tar.zstd' }),
+  ];
+  const layers = await Promise.all(encodings.map((_, i) => files(i + 1)));
+  const image = buildImage(layers, undefined, (tar, i) => encodings[i]!(tar));
   const { store, name } = throughRegistry(t, image, 'test/zstd');
   const out = tempDir('out');
   t.teardown(out.remove);
   await unpack({ store: await Store.open(store), image: name }, `${out.dir}/rootfs`);
-  for (const n of [1, 2, 3]) t.is(readFileSync(`${out.dir}/rootfs/layer${n}`, 'utf8'), `content ${n}`.repeat(1000));
+  for (const n of [1, 2, 3, 4, 5]) t.is(readFileSync(`${out.dir}/rootfs/layer${n}`, 'utf8'), `content ${n}`.repeat(1000));
 });
 
 test('GNU long names and long link targets (a GNU-format tar from Python\'s tarfile)', async (t) => {

@@ -13,7 +13,10 @@ export const MediaType = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** Not in Docker's spec, but containerd and BuildKit write it. */
+  dockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
 
@@ -26,7 +29,9 @@ const LAYER_COMPRESSION: Readonly<Record<string, Compression>> = {
   [MediaType.ociLayerNondistributable]: 'none',
   [MediaType.ociLayerNondistributableGzip]: 'gzip',
   [MediaType.ociLayerNondistributableZstd]: 'zstd',
+  [MediaType.dockerLayer]: 'none',
   [MediaType.dockerLayerGzip]: 'gzip',
+  [MediaType.dockerLayerZstd]: 'zstd',
   [MediaType.dockerLayerForeignGzip]: 'gzip',
 };
 
