@@ -11,7 +11,10 @@ import { BundleError } from './errors.js';
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups: the groups of /etc/group that list the user, the primary one left out. */
+  /**
+   * Supplementary groups: the groups of /etc/group that list the user, the primary one left out;
+   * none when the group is given (`user:group`), as image-spec's conversion.md says and runc does.
+   */
   additionalGids: number[];
   /** From /etc/passwd, when the user is there. */
   name?: string;
@@ -52,7 +55,7 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     if (numericGroup === undefined && !group) throw new BundleError('EUSER', `unknown group '${groupPart}': not in the image's /etc/group`);
     gid = numericGroup ?? group!.gid;
   }
-  const additionalGids = entry ? [...new Set(groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))] : [];
+  const additionalGids = entry && groupPart === undefined ? [...new Set(groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))] : [];
   return { uid, gid, additionalGids, ...(entry && { name: entry.name, home: entry.home }) };
 }
 

@@ -16,13 +16,15 @@ function rootfs(t: { teardown(fn: () => void): void }, files: Record<string, str
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:33:33::/var/www:/bin/false\n';
 const GROUP = 'root:x:0:\napp:x:1000:\nstaff:x:50:app,web\naudio:x:29:app\nwww:x:33:\n';
 
-test('User: names, ids, name:group, uid:gid, and supplementary groups from /etc/group', (t) => {
+test('User: names, ids, name:group, uid:gid, and supplementary groups from /etc/group unless the group is given', (t) => {
   const dir = rootfs(t, { 'etc/passwd': PASSWD, 'etc/group': GROUP });
   t.deepEqual(resolveUser(dir, undefined), { uid: 0, gid: 0, additionalGids: [], name: 'root', home: '/root' });
   t.deepEqual(resolveUser(dir, 'app'), { uid: 1000, gid: 1000, additionalGids: [50, 29], name: 'app', home: '/home/app' });
   t.deepEqual(resolveUser(dir, '1000'), { uid: 1000, gid: 1000, additionalGids: [50, 29], name: 'app', home: '/home/app' });
-  t.deepEqual(resolveUser(dir, 'app:staff'), { uid: 1000, gid: 50, additionalGids: [29], name: 'app', home: '/home/app' });
-  t.deepEqual(resolveUser(dir, 'web:7'), { uid: 33, gid: 7, additionalGids: [50], name: 'web', home: '/var/www' });
+  // conversion.md: a converter SHOULD NOT add the supplementary groups when the group is given.
+  t.deepEqual(resolveUser(dir, 'app:staff'), { uid: 1000, gid: 50, additionalGids: [], name: 'app', home: '/home/app' });
+  t.deepEqual(resolveUser(dir, 'app:1000'), { uid: 1000, gid: 1000, additionalGids: [], name: 'app', home: '/home/app' });
+  t.deepEqual(resolveUser(dir, 'web:7'), { uid: 33, gid: 7, additionalGids: [], name: 'web', home: '/var/www' });
   t.deepEqual(resolveUser(dir, '4242'), { uid: 4242, gid: 0, additionalGids: [] }, 'a uid without a passwd entry is taken as is');
   t.deepEqual(resolveUser(dir, '4242:4343'), { uid: 4242, gid: 4343, additionalGids: [] });
 });
@@ -70,7 +72,7 @@ test('image config → config.json by the conversion rules', (t) => {
   t.deepEqual(spec.process!.args, ['/entry.sh', 'serve', '--port', '80']);
   t.deepEqual(spec.process!.env, ['PATH=/app/bin:/usr/bin', 'HOME=/home/app', 'LANG=C.UTF-8']);
   t.is(spec.process!.cwd, '/srv');
-  t.deepEqual(spec.process!.user, { uid: 1000, gid: 50, additionalGids: [29] });
+  t.deepEqual(spec.process!.user, { uid: 1000, gid: 50 });
   t.false(spec.process!.terminal);
   t.deepEqual(spec.root, { path: 'rootfs', readonly: false });
   t.deepEqual(spec.mounts!.at(-1), { destination: '/var/lib/data', type: 'bind', source: 'volumes/var_lib_data', options: ['rbind', 'rw'] });
