@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
@@ -15,6 +15,7 @@ import { startRegistry, type Registry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
 import { stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
+import { snapshot } from './harness/tree.js';
 
 let registry: Registry;
 let busybox: Buffer;
@@ -37,15 +38,31 @@ test.before(async () => {
     }),
     corrupt: corruptImage(busybox),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
+    ...volumeImages(),
     // 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up.
     large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
   });
-  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large', ...Object.keys(volumeImages())]) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
 });
 test.after.always(async () => {
   await registry?.stop();
 });
+
+/** Images whose Volumes aim at the bundle directory (refused), and tricky ones that are not. */
+function volumeImages(): Record<string, BuiltImage> {
+  const image = (Volumes: Record<string, object>, script = 'true') => buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh', '-c', script], Volumes } });
+  return {
+    'volume-up': image({ '/..': {} }, 'echo pwned > /../config.json'),
+    'volume-dot': image({ '/.': {} }),
+    'volume-up-twice': image({ '/a/../..': {} }),
+    'volume-relative': image({ '../x': {} }),
+    volumes: image(
+      { '/../data': {}, '/data/': {}, '/a/b': {}, '/a_b': {}, '/x/./y/..': {} },
+      'for f in /../config.json /../../config.json /data/../../config.json; do echo pwned > $f; done; echo b > /a/b/f; echo ab > /a_b/f; echo x > /x/f',
+    ),
+  };
+}
 
 /** busybox plus a second layer whose gzip stream is cut short. */
 function corruptImage(layer: Buffer): BuiltImage {
@@ -136,6 +153,50 @@ test('a full disk fails the unpack with one line, mid-layer, and leaves no bundl
   t.is(full.status, 1);
   t.regex(full.stderr, /^oci: unpack busybox:large: layer 1: data: ENOSPC: no space left on device, write\n$/);
   t.deepEqual(readdirSync(bundle), []);
+});
+
+test('an image volume never becomes a host path outside BUNDLE/volumes, and two volumes never share one', (t) => {
+  const { dir, run } = workspace(t);
+  for (const [tag, volume] of [['volume-up', '/..'], ['volume-dot', '/.'], ['volume-up-twice', '/a/../..']]) {
+    t.is(run(['pull', '--quiet', `busybox:${tag}`]).status, 0);
+    const refused = run(['unpack', `busybox:${tag}`, tag]);
+    t.is(refused.status, 1, tag);
+    t.is(refused.stderr, `oci: unpack busybox:${tag}: volume '${volume}' is the container's root directory, which cannot be a volume\n`);
+    t.deepEqual(readdirSync(path.join(dir, tag)), [], `${tag}: no bundle, no temp copies`);
+  }
+  t.is(run(['pull', '--quiet', 'busybox:volume-relative']).status, 0);
+  t.is(run(['unpack', 'busybox:volume-relative', 'relative']).stderr, "oci: unpack busybox:volume-relative: volume '../x' is not an absolute path\n");
+
+  t.is(run(['pull', '--quiet', 'busybox:volumes']).status, 0);
+  const bundle = path.join(dir, 'volumes');
+  const unpacked = run(['unpack', 'busybox:volumes', bundle]);
+  t.is(unpacked.status, 0, unpacked.stderr);
+  const volumes = spec(bundle).mounts!.filter((m) => m.source?.startsWith('volumes/'));
+  t.deepEqual(
+    volumes.map((m) => [m.destination, m.source]),
+    [
+      ['/a/b', 'volumes/a_b'],
+      ['/a_b', 'volumes/a%5Fb'],
+      ['/data', 'volumes/data'],
+      ['/x', 'volumes/x'],
+    ],
+  );
+  for (const { source } of volumes) t.is(path.dirname(realpathSync(path.resolve(bundle, source!))), path.join(realpathSync(bundle), 'volumes'), source);
+
+  // The container writes to every path that climbs: they stay in its rootfs and its volumes.
+  const outside = () => Object.entries(snapshot(bundle)).filter(([name]) => !/^(rootfs|volumes)\//.test(name));
+  const before = outside();
+  const config = readFileSync(path.join(bundle, 'config.json'));
+  const state = stateRoot();
+  t.teardown(state.remove);
+  const ran = state.oci(['run', '-b', bundle], { cwd: dir });
+  t.is(ran.status, 0, ran.stderr);
+  t.deepEqual(readFileSync(path.join(bundle, 'config.json')), config, "the bundle's config.json is unchanged");
+  t.deepEqual(outside(), before, 'nothing outside rootfs/ and volumes/ changed');
+  t.is(readFileSync(path.join(bundle, 'rootfs/config.json'), 'utf8'), 'pwned\n', '/.. is / in the container');
+  t.is(readFileSync(path.join(bundle, 'volumes/a_b/f'), 'utf8'), 'b\n');
+  t.is(readFileSync(path.join(bundle, 'volumes/a%5Fb/f'), 'utf8'), 'ab\n');
+  t.is(readFileSync(path.join(bundle, 'volumes/x/f'), 'utf8'), 'x\n');
 });
 
 test('an unknown user: one line, non-zero, no config.json', (t) => {

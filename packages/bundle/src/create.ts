@@ -5,14 +5,14 @@
  * in only once it and its config are whole, so a failure leaves the bundle as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageConfig, IdMapping, Platform, SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
 import { mapId } from '@oci/image/layer/ids';
 import { unpack } from '@oci/image/layer/unpack';
 import { BundleError } from './errors.js';
-import { specFromImage, type SpecOptions } from './from-image.js';
+import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
 
 export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon'> {
@@ -46,10 +46,12 @@ export async function createBundle(source: BundleSource, bundle: string, options
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
   const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon });
   let spec: Spec;
+  let volumes: string[];
   try {
     const config = unpacked.config ?? options.config;
     if (!config) throw new BundleError('ECONFIG', 'no image config to make config.json from');
     spec = specFromImage(config, { ...options, rootless, rootfs: fresh, uidMappings: options.uidMap, gidMappings: options.gidMap });
+    volumes = volumeDirs(dir, spec);
   } catch (error) {
     rmSync(fresh, { recursive: true, force: true });
     throw error;
@@ -60,12 +62,36 @@ export async function createBundle(source: BundleSource, bundle: string, options
   const old = exists(rootfs) ? path.join(dir, `.rootfs-old-${randomBytes(6).toString('hex')}`) : undefined;
   if (old) renameSync(rootfs, old);
   renameSync(fresh, rootfs);
-  const volumes = (spec.mounts ?? []).filter(isVolume).map((mount) => path.join(dir, mount.source!));
-  for (const volume of volumes) mkdirSync(volume, { recursive: true, mode: 0o755 });
+  makeVolumeDirs(dir, volumes);
   if (!rootless && (options.uidMap || options.gidMap)) giveToContainerRoot([dir, ...volumes], options);
   writeConfig(dir, spec);
   if (old) rmSync(old, { recursive: true, force: true });
   return { spec, image: unpacked.image, skipped: unpacked.skipped };
+}
+
+/**
+ * The host directories backing the spec's volumes: children of BUNDLE/volumes, never anything
+ * else, whatever the image's Volumes said (volumeSource normalised them; this holds it to that).
+ */
+function volumeDirs(dir: string, spec: Spec): string[] {
+  const parent = path.join(dir, VOLUMES_DIR);
+  return (spec.mounts ?? []).filter(isVolume).map((mount) => {
+    const volume = path.join(dir, mount.source!);
+    if (path.dirname(volume) !== parent) throw new BundleError('ECONFIG', `volume ${mount.destination}: its directory ${mount.source} is not inside ${VOLUMES_DIR}/`);
+    return volume;
+  });
+}
+
+/** Creates BUNDLE/volumes and each volume's directory in it (kept when there from before), following no symlink. */
+function makeVolumeDirs(dir: string, volumes: string[]): void {
+  if (volumes.length === 0) return;
+  for (const volume of [path.join(dir, VOLUMES_DIR), ...volumes]) {
+    try {
+      mkdirSync(volume, 0o755);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !lstatSync(volume).isDirectory()) throw error;
+    }
+  }
 }
 
 /** Writes BUNDLE/config.json whole or not at all (a temp file renamed over it). */
@@ -93,7 +119,7 @@ function giveToContainerRoot(dirs: string[], { uidMap, gidMap }: Pick<BundleOpti
 }
 
 function isVolume(mount: Mount): boolean {
-  return mount.type === 'bind' && mount.source !== undefined && mount.source.startsWith('volumes/');
+  return mount.type === 'bind' && mount.source !== undefined && mount.source.startsWith(`${VOLUMES_DIR}/`);
 }
 
 function exists(file: string): boolean {

@@ -4,6 +4,7 @@
  * Volumes as mounts, and the config's other facts as annotations. The rest is the default spec
  * (`runc spec`'s), with a writable rootfs and no terminal unless asked, as Docker runs images.
  */
+import path from 'node:path';
 import type { ImageConfig } from '@oci/image';
 import { defaultSpec, DEFAULT_PATH } from './default-spec.js';
 import { BundleError } from './errors.js';
@@ -47,8 +48,9 @@ export function specFromImage(image: Pick<ImageConfig, 'config' | 'os' | 'archit
   const user = resolveUser(options.rootfs, options.user ?? config.User);
   proc.user = { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 && { additionalGids: user.additionalGids }) };
   proc.env = mergeEnv([DEFAULT_PATH, ...(user.home ? [`HOME=${user.home}`] : []), ...(options.tty ? ['TERM=xterm'] : [])], [...(config.Env ?? []), ...(options.env ?? [])]);
-  proc.cwd = options.cwd ?? (config.WorkingDir || '/');
-  if (!proc.cwd.startsWith('/')) throw new BundleError('ECONFIG', `working directory '${proc.cwd}' is not absolute`);
+  const cwd = options.cwd ?? (config.WorkingDir || '/');
+  if (!cwd.startsWith('/')) throw new BundleError('ECONFIG', `working directory '${cwd}' is not absolute`);
+  proc.cwd = path.posix.normalize(cwd);
   proc.terminal = options.tty ?? false;
   spec.root = { path: 'rootfs', readonly: false };
 
@@ -69,18 +71,31 @@ export function mergeEnv(base: readonly string[], overrides: readonly string[]):
   return [...merged.values()];
 }
 
-/** Each volume is a bind mount of a bundle-local directory, `volumes/` + its path with `/` as `_`. */
+/**
+ * The bundle-local directory that backs the volume at `destination`: `volumes/` and the
+ * destination, normalised, as one name: `/` written `_`, and `_` and `%` escaped (`%5F`, `%25`)
+ * so that no two destinations share a directory (`/a/b` is `a_b`, `/a_b` is `a%5Fb`).
+ */
 export function volumeSource(destination: string): string {
-  return `${VOLUMES_DIR}/${destination.replace(/^\/+|\/+$/g, '').replace(/\//g, '_') || 'root'}`;
+  const name = volumeDestination(destination).slice(1).replace(/[%_]/g, (c) => (c === '%' ? '%25' : '%5F')).replace(/\//g, '_');
+  return `${VOLUMES_DIR}/${name}`;
+}
+
+/**
+ * A volume's path normalised ("/a/../b/" is "/b"): it names a directory in the container and,
+ * through volumeSource, one on the host, which "/.." must not make the bundle directory itself.
+ * Like Docker, refuses a relative path and the container's root.
+ */
+function volumeDestination(volume: string): string {
+  if (!volume.startsWith('/')) throw new BundleError('ECONFIG', `volume '${volume}' is not an absolute path`);
+  const destination = path.posix.normalize(volume).replace(/(.)\/+$/, '$1');
+  if (destination === '/') throw new BundleError('ECONFIG', `volume '${volume}' is the container's root directory, which cannot be a volume`);
+  return destination;
 }
 
 function volumeMounts(volumes: Record<string, object> | undefined): Mount[] {
-  return Object.keys(volumes ?? {})
-    .sort()
-    .map((destination) => {
-      if (!destination.startsWith('/')) throw new BundleError('ECONFIG', `volume '${destination}' is not an absolute path`);
-      return { destination, type: 'bind', source: volumeSource(destination), options: ['rbind', 'rw'] };
-    });
+  const destinations = new Set(Object.keys(volumes ?? {}).map(volumeDestination));
+  return [...destinations].sort().map((destination) => ({ destination, type: 'bind', source: volumeSource(destination), options: ['rbind', 'rw'] }));
 }
 
 // conversion.md, "Annotation Fields": facts of the config that have no place in config.json.

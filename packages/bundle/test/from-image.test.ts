@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless } from '../src/index.js';
+import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless, volumeSource } from '../src/index.js';
 import { subordinateIds } from '../src/subordinate-ids.js';
 
 function rootfs(t: { teardown(fn: () => void): void }, files: Record<string, string> = {}): string {
@@ -92,6 +92,20 @@ test('image config → config.json by the conversion rules', (t) => {
   t.deepEqual(tty.env, ['PATH=/app/bin:/usr/bin', 'HOME=/root', 'TERM=xterm', 'LANG=fr_FR.UTF-8']);
   t.is(specFromImage({ ...image, config: { ...image.config, Env: [] } }, { rootfs: dir }).process!.env![0], 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PATH defaults');
   t.is(t.throws(() => specFromImage({ ...image, config: {} }, { rootfs: dir }), { instanceOf: BundleError })!.code, 'ECONFIG');
+});
+
+test('volumes: destinations normalised, each its own directory under volumes/, the root refused', (t) => {
+  const dir = rootfs(t);
+  const sources = ['/a/b', '/a_b', '/a%5Fb', '/a/../c/', '//d//e'].map(volumeSource);
+  t.deepEqual(sources, ['volumes/a_b', 'volumes/a%5Fb', 'volumes/a%255Fb', 'volumes/c', 'volumes/d_e']);
+  t.is(new Set(sources).size, sources.length);
+  for (const volume of ['/', '/..', '/.', '/a/../..', '//']) {
+    const error = t.throws(() => specFromImage({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { [volume]: {} } } }, { rootfs: dir }), { instanceOf: BundleError });
+    t.is(error!.message, `volume '${volume}' is the container's root directory, which cannot be a volume`);
+  }
+  const spec = specFromImage({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { '/../data': {}, '/data/': {} }, WorkingDir: '/srv/../..' } }, { rootfs: dir });
+  t.deepEqual(spec.mounts!.filter((m) => m.source?.startsWith('volumes/')).map((m) => [m.destination, m.source]), [['/data', 'volumes/data']]);
+  t.is(spec.process!.cwd, '/');
 });
 
 test('the rootless spec is runc spec --rootless', (t) => {
