@@ -3,19 +3,19 @@
  * real registry and pulled with `oci pull`, bundles run by Debian's runc.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
-import { oci, ociBin } from './harness/cli.js';
+import { oci, ociAsync, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
-import { stateRoot } from './harness/runtime.js';
+import { eventually, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
-import { snapshot } from './harness/tree.js';
+import { snapshot, treeDiff } from './harness/tree.js';
 
 let registry: Registry;
 let busybox: Buffer;
@@ -81,7 +81,8 @@ function workspace(t: { teardown(fn: () => void): void }) {
   t.teardown(store.remove);
   t.teardown(work.remove);
   const run = (args: string[], cwd = work.dir) => oci(['--store', store.dir, ...args], { cwd, env: env() });
-  return { store: store.dir, dir: work.dir, run };
+  const runAsync = (args: string[]) => ociAsync(['--store', store.dir, ...args], { cwd: work.dir, env: env() });
+  return { store: store.dir, dir: work.dir, run, runAsync };
 }
 
 test('oci pull busybox && oci unpack in an empty directory makes a bundle that runc runs', (t) => {
@@ -127,6 +128,48 @@ test('a bundle that is there is replaced only with --force', (t) => {
   t.is(forced.status, 0, forced.stderr);
   t.false(existsSync(path.join(dir, 'b/rootfs/extra')), 'the rootfs was replaced');
   t.deepEqual(readdirSync(path.join(dir, 'b')).sort(), ['config.json', 'rootfs']);
+});
+
+test('two unpacks racing into one new bundle directory: one makes the bundle, the other finds it there', async (t) => {
+  const { dir, run, runAsync } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', 'busybox', 'reference']).status, 0);
+  const reference = snapshot(path.join(dir, 'reference/rootfs'));
+  for (let round = 1; round <= 4; round++) {
+    const bundle = `race-${round}`;
+    const results = await Promise.all([runAsync(['unpack', 'busybox', bundle]), runAsync(['unpack', 'busybox', bundle])]);
+    t.deepEqual(results.map((r) => r.status).sort(), [0, 1], `round ${round}: ${results.map((r) => r.stderr).join('')}`);
+    const loser = results.find((r) => r.status === 1)!;
+    t.regex(loser.stderr, /^oci: unpack busybox: \S+ already holds a bundle \(config\.json\): use --force to replace it\n$/);
+    t.deepEqual(readdirSync(path.join(dir, bundle)).sort(), ['config.json', 'rootfs']);
+    t.deepEqual(treeDiff(snapshot(path.join(dir, bundle, 'rootfs')), reference), [], "the winner's rootfs is whole");
+  }
+});
+
+test('temp copies of an unpack killed with -9 are removed by the next unpack of that bundle, even one that fails', async (t) => {
+  const { dir, run, store } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:large']).status, 0);
+  t.is(run(['pull', '--quiet', 'busybox:corrupt']).status, 0);
+  const bundle = path.join(dir, 'b');
+  const temps = () => (existsSync(bundle) ? readdirSync(bundle).filter((name) => name.startsWith('.')) : []);
+  let killedMidway = 0;
+  for (let round = 0; round < 6; round++) {
+    const child = spawn(ociBin, ['--store', store, 'unpack', '--force', 'busybox:large', bundle], { env: env(), stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Once its temp copy is there, at a random point of the unpack.
+    await eventually(() => temps().length > 0 || child.exitCode !== null, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
+    child.kill('SIGKILL');
+    await exited;
+    if (temps().length > 0) killedMidway++;
+  }
+  t.true(killedMidway > 0, 'some kill landed while an unpack was under way');
+  const failed = run(['unpack', '--force', 'busybox:corrupt', bundle]);
+  t.is(failed.status, 1);
+  t.deepEqual(temps(), [], 'a failed unpack removed them, and left none of its own');
+  const unpacked = run(['unpack', '--force', 'busybox:large', bundle]);
+  t.is(unpacked.status, 0, unpacked.stderr);
+  t.deepEqual(readdirSync(bundle).sort(), ['config.json', 'rootfs']);
 });
 
 test('a corrupt layer: one line, non-zero, and no bundle that looks complete', (t) => {

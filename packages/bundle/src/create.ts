@@ -3,6 +3,11 @@
  * 0700 (the rootfs may hold setuid files and secrets). A bundle is complete when config.json is
  * there, so it is written last, by rename; the rootfs is unpacked beside the old one and swapped
  * in only once it and its config are whole, so a failure leaves the bundle as it was.
+ *
+ * One unpack at a time works in a bundle directory: it holds the bundle's lock (released by the
+ * kernel when its process dies, even by kill -9) from its check that no bundle is there to its
+ * config.json. So of two racing into one directory, the second finds the first's bundle, and
+ * whatever temp copies a lock holder finds are a dead unpack's, which it removes.
  */
 import { randomBytes } from 'node:crypto';
 import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,7 +15,8 @@ import path from 'node:path';
 import type { ImageConfig, IdMapping, Platform, SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
 import { mapId } from '@oci/image/layer/ids';
-import { unpack } from '@oci/image/layer/unpack';
+import { removeTree, unpack } from '@oci/image/layer/unpack';
+import { LockNames, withLock } from '@oci/image/store/lock';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
@@ -35,6 +41,14 @@ export type BundleSource = UnpackSource | { store: Store; image: string; platfor
 export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
   const dir = path.resolve(bundle);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const locks = await LockNames.of(dir, 'bundle');
+  return withLock(locks.name('unpack'), async () => {
+    removeLeftovers(dir);
+    return unpackInto(source, dir, options);
+  });
+}
+
+async function unpackInto(source: BundleSource, dir: string, options: BundleOptions): Promise<BundleResult> {
   const rootfs = path.join(dir, 'rootfs');
   const configFile = path.join(dir, 'config.json');
   if (!options.force) {
@@ -42,31 +56,36 @@ export async function createBundle(source: BundleSource, bundle: string, options
     if (exists(rootfs) && readdirSync(rootfs).length > 0) throw new BundleError('EBUNDLE', `${rootfs} is not empty: use --force to replace it`);
   }
 
-  const fresh = path.join(dir, `.rootfs-${randomBytes(6).toString('hex')}`);
+  const fresh = path.join(dir, `${TEMP_ROOTFS}${randomBytes(6).toString('hex')}`);
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
   const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon });
-  let spec: Spec;
-  let volumes: string[];
+  const old = exists(rootfs) ? path.join(dir, `${TEMP_ROOTFS}old-${randomBytes(6).toString('hex')}`) : undefined;
   try {
     const config = unpacked.config ?? options.config;
     if (!config) throw new BundleError('ECONFIG', 'no image config to make config.json from');
-    spec = specFromImage(config, { ...options, rootless, rootfs: fresh, uidMappings: options.uidMap, gidMappings: options.gidMap });
-    volumes = volumeDirs(dir, spec);
-  } catch (error) {
-    rmSync(fresh, { recursive: true, force: true });
-    throw error;
-  }
+    const spec = specFromImage(config, { ...options, rootless, rootfs: fresh, uidMappings: options.uidMap, gidMappings: options.gidMap });
+    const volumes = volumeDirs(dir, spec);
 
-  // The swap: from here the old bundle is incomplete (no config.json) until the new one is.
-  rmSync(configFile, { force: true });
-  const old = exists(rootfs) ? path.join(dir, `.rootfs-old-${randomBytes(6).toString('hex')}`) : undefined;
-  if (old) renameSync(rootfs, old);
-  renameSync(fresh, rootfs);
-  makeVolumeDirs(dir, volumes);
-  if (!rootless && (options.uidMap || options.gidMap)) giveToContainerRoot([dir, ...volumes], options);
-  writeConfig(dir, spec);
-  if (old) rmSync(old, { recursive: true, force: true });
-  return { spec, image: unpacked.image, skipped: unpacked.skipped };
+    // The swap: from here the old bundle is incomplete (no config.json) until the new one is.
+    rmSync(configFile, { force: true });
+    if (old) renameSync(rootfs, old);
+    renameSync(fresh, rootfs);
+    makeVolumeDirs(dir, volumes);
+    if (!rootless && (options.uidMap || options.gidMap)) giveToContainerRoot([dir, ...volumes], options);
+    writeConfig(dir, spec);
+    return { spec, image: unpacked.image, skipped: unpacked.skipped };
+  } finally {
+    // The new rootfs when it was not swapped in, the old one when it was.
+    for (const temp of [fresh, old]) if (temp && exists(temp)) removeTree(temp);
+  }
+}
+
+/** How the rootfs copies an unpack makes in the bundle directory begin (unpack's `.partial-` ones too). */
+const TEMP_ROOTFS = '.rootfs-';
+
+/** Removes the rootfs copies of unpacks killed before they finished (only ever called under the lock). */
+function removeLeftovers(dir: string): void {
+  for (const name of readdirSync(dir)) if (name.startsWith(TEMP_ROOTFS)) removeTree(path.join(dir, name));
 }
 
 /**

@@ -237,7 +237,7 @@ function inLayer(error: unknown, layer: number): unknown {
  * Removes what a failed unpack left. Unprivileged, directories of finished layers already have
  * their final modes (0555, say), which rm cannot enter: give them back to their owner first.
  */
-function removeTree(dir: string): void {
+export function removeTree(dir: string): void {
   try {
     rmSync(dir, { recursive: true, force: true });
   } catch (error) {

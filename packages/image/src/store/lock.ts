@@ -1,8 +1,9 @@
 /**
- * Locks between processes that share a store, which the kernel releases when their holder dies,
- * even by kill -9: a lock is a bound Linux abstract unix socket (`\0oci-store/…`), and binding a
- * name that another socket holds fails with EADDRINUSE. No lock file is left behind by a crash,
- * so there is nothing stale to detect or break, and a reused pid cannot be mistaken for a holder.
+ * Locks between processes that share a store (or a bundle directory being unpacked into), which
+ * the kernel releases when their holder dies, even by kill -9: a lock is a bound Linux abstract
+ * unix socket (`\0oci-store/…`), and binding a name that another socket holds fails with
+ * EADDRINUSE. No lock file is left behind by a crash, so there is nothing stale to detect or
+ * break, and a reused pid cannot be mistaken for a holder.
  *
  * Limit: abstract socket names are per network namespace; processes sharing one store must share
  * a network namespace (the host's, as `oci` runs) to exclude each other.
@@ -16,13 +17,14 @@ export interface Held {
   release(): Promise<void>;
 }
 
-/** The names of one store's locks: keyed by the store directory's device and inode, not its path. */
+/** The names of one directory's locks: keyed by its device and inode, not its path. */
 export class LockNames {
   private constructor(private readonly prefix: string) {}
 
-  static async of(dir: string): Promise<LockNames> {
+  /** `kind` keeps the locks of a store and of a bundle apart. */
+  static async of(dir: string, kind: 'store' | 'bundle' = 'store'): Promise<LockNames> {
     const info = await stat(dir, { bigint: true });
-    return new LockNames(`\0oci-store/${info.dev.toString(36)}.${info.ino.toString(36)}/`);
+    return new LockNames(`\0oci-${kind}/${info.dev.toString(36)}.${info.ino.toString(36)}/`);
   }
 
   name(lock: string): string {
