@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { parseIdMap, Store, unpack, type SkippedItem, type UnpackProgress } from '@oci/image';
 import { buildImage, pullImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
@@ -296,4 +296,120 @@ test('a symlink is replaced, never followed, by a later entry of another type', 
   t.is(lstatSync(`${out.dir}/rootfs/dir-link`).uid, 4242);
   t.is(statSync(outside.dir).mode, before, 'the directory the symlink pointed at is untouched');
   t.not(statSync(outside.dir).uid, 4242);
+});
+
+/** A file of `size` bytes holding `data` at each offset and holes elsewhere. */
+function sparseFile(file: string, size: number, data: ReadonlyArray<[offset: number, bytes: Buffer]>): void {
+  const fd = openSync(file, 'w');
+  for (const [offset, bytes] of data) writeSync(fd, bytes, 0, bytes.length, offset);
+  ftruncateSync(fd, size);
+  closeSync(fd);
+}
+
+test('sparse files as GNU tar writes them (PAX 0.0, 0.1 and 1.0, and old GNU) unpack as umoci and GNU tar unpack them, holes kept as holes', async (t) => {
+  const src = tempDir('sparse-src');
+  t.teardown(src.remove);
+  const MiB = 1 << 20;
+  const formats = { 'pax-0.0': ['--format=posix', '--sparse-version=0.0'], 'pax-0.1': ['--format=posix', '--sparse-version=0.1'], 'pax-1.0': ['--format=posix', '--sparse-version=1.0'], gnu: ['--format=gnu'] };
+  const layers: Buffer[] = [];
+  for (const [format, options] of Object.entries(formats)) {
+    const dir = path.join(src.dir, format);
+    mkdirSync(dir);
+    sparseFile(`${dir}/three-pieces`, 4 * MiB, [[0, Buffer.alloc(4096, 'a')], [MiB, Buffer.alloc(8192, 'b')], [3 * MiB + 100, Buffer.from('c'.repeat(100))]]);
+    // 60 pieces: old GNU needs extension blocks for the map, PAX 1.0 a map of several blocks.
+    sparseFile(`${dir}/many-pieces`, 4 * MiB, Array.from({ length: 60 }, (_, i): [number, Buffer] => [i * 65536, Buffer.alloc(4096, 0x41 + (i % 26))]));
+    sparseFile(`${dir}/only-a-hole`, MiB, []);
+    sparseFile(`${dir}/data-at-the-end`, 2 * MiB, [[2 * MiB - 10, Buffer.from('0123456789')]]);
+    sparseFile(`${dir}/plain-after`, 11, [[0, Buffer.from('not sparse\n')]]);
+    const tar = spawnSync('tar', ['--sparse', ...options, '-cf', '-', '-C', src.dir, format], { maxBuffer: 1 << 28 });
+    t.is(tar.status, 0, String(tar.stderr));
+    t.true(tar.stdout.length < MiB, `${format}: the archive holds the data, not the holes`);
+    layers.push(tar.stdout);
+  }
+  const [pax00, pax01, pax10, gnu] = layers as [Buffer, Buffer, Buffer, Buffer];
+  t.true(pax00.includes('GNU.sparse.offset='), 'PAX 0.0');
+  t.true(pax01.includes('GNU.sparse.map='), 'PAX 0.1');
+  t.true(pax10.includes('GNU.sparse.major=1'), 'PAX 1.0');
+
+  // The PAX formats, against umoci (Go's archive/tar).
+  const { store, name } = throughRegistry(t, buildImage([pax00, pax01, pax10]), 'test/sparse');
+  const ours = tempDir('ours');
+  const theirs = tempDir('umoci');
+  t.teardown(ours.remove);
+  t.teardown(theirs.remove);
+  await unpack({ store: await Store.open(store), image: name }, `${ours.dir}/rootfs`);
+  const umoci = spawnSync('umoci', ['unpack', '--image', `${store}:${name}`, `${theirs.dir}/bundle`], { encoding: 'utf8' });
+  t.is(umoci.status, 0, umoci.stderr);
+  t.deepEqual(treeDiff(snapshot(`${ours.dir}/rootfs`), snapshot(`${theirs.dir}/bundle/rootfs`)), []);
+  // Old GNU ('S' entries), which umoci 0.4.7 refuses ("unknown typeflag"), against GNU tar itself.
+  await unpack({ layers: [{ stream: [gnu] as unknown as AsyncIterable<Uint8Array> }] }, `${ours.dir}/gnu`);
+  mkdirSync(`${theirs.dir}/gnu`);
+  const extracted = spawnSync('tar', ['-x', '-C', `${theirs.dir}/gnu`], { input: gnu });
+  t.is(extracted.status, 0, String(extracted.stderr));
+  t.deepEqual(treeDiff(snapshot(`${ours.dir}/gnu`), snapshot(`${theirs.dir}/gnu`)), []);
+  t.deepEqual(treeDiff(snapshot(`${ours.dir}/gnu/gnu`, { mtimes: false }), snapshot(`${ours.dir}/rootfs/pax-1.0`, { mtimes: false })), [], 'every format gives the same files');
+
+  for (const dir of [...Object.keys(formats).filter((f) => f !== 'gnu').map((f) => `rootfs/${f}`), 'gnu/gnu']) {
+    for (const file of ['three-pieces', 'many-pieces', 'only-a-hole', 'data-at-the-end']) {
+      const info = statSync(`${ours.dir}/${dir}/${file}`);
+      t.true(info.blocks * 512 < info.size / 2, `${dir}/${file}: ${info.blocks * 512} bytes on disk for ${info.size}`);
+    }
+  }
+});
+
+test('names and link targets that are not UTF-8 stay byte-exact (GNU and PAX archives from Python\'s tarfile), as umoci unpacks them', async (t) => {
+  // Python writes names given as bytes (surrogate-escaped) byte for byte, in GNU long-name records and PAX path records too.
+  const script = [
+    'import io, os, sys, tarfile',
+    'def layer(format, entries):',
+    '    out = io.BytesIO()',
+    '    with tarfile.open(fileobj=out, mode="w", format=format, encoding="utf-8", errors="surrogateescape") as tar:',
+    '        for name, kind, value in entries:',
+    '            info = tarfile.TarInfo(os.fsdecode(name)); info.mtime = 1700000000',
+    '            if kind == "dir": info.type = tarfile.DIRTYPE; info.mode = 0o755; tar.addfile(info)',
+    '            elif kind == "file": info.size = len(value); tar.addfile(info, io.BytesIO(value))',
+    '            else: info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE; info.linkname = os.fsdecode(value); tar.addfile(info)',
+    '    return out.getvalue()',
+    'one = layer(tarfile.GNU_FORMAT, [',
+    '    (b"d\\xff/", "dir", None),',
+    '    (b"d\\xff/caf\\xe9", "file", b"e acute"),',
+    '    (b"d\\xff/caf\\xe8", "file", b"e grave"),',
+    '    (b"d\\xff/gone\\xe7", "file", b"whited out by layer 2"),',
+    '    (b"d\\xff/link\\xfe", "symlink", b"caf\\xe9"),',
+    '    (b"d\\xff/hard\\xe9", "hardlink", b"d\\xff/caf\\xe9"),',
+    '    (b"long/" + b"\\xe9" * 120, "file", b"a GNU long name"),',
+    '    (b"long-target", "symlink", b"/" + b"\\xfe" * 120),',
+    '    (b"implied\\xff/old", "file", b"hidden by layer 2"),',
+    '])',
+    'two = layer(tarfile.PAX_FORMAT, [',
+    '    (b"d\\xff/.wh.gone\\xe7", "file", b""),',
+    '    (b"pax/" + b"\\xe0" * 110 + b"/f", "file", b"a PAX path"),',
+    '    (b"implied\\xff/.wh..wh..opq", "file", b""),',
+    '    (b"implied\\xff/new\\xff", "file", b"layer 2"),',
+    '])',
+    'sys.stdout.buffer.write(len(one).to_bytes(8, "big") + one + two)',
+  ].join('\n');
+  const out = spawnSync('python3', ['-c', script], { maxBuffer: 1 << 20 });
+  t.is(out.status, 0, String(out.stderr));
+  const split = Number(out.stdout.readBigUInt64BE(0)) + 8;
+  const layers = [out.stdout.subarray(8, split), out.stdout.subarray(split)];
+  t.true(layers[0]!.includes(Buffer.from('d\xff/caf\xe9', 'latin1')), 'layer 1 holds the raw bytes');
+  t.true(layers[1]!.includes('hdrcharset=BINARY'), 'layer 2 has PAX path records of raw bytes');
+  const { store, name } = throughRegistry(t, buildImage(layers), 'test/non-utf8');
+  const ours = tempDir('ours');
+  const theirs = tempDir('umoci');
+  t.teardown(ours.remove);
+  t.teardown(theirs.remove);
+  await unpack({ store: await Store.open(store), image: name }, `${ours.dir}/rootfs`);
+  const umoci = spawnSync('umoci', ['unpack', '--image', `${store}:${name}`, `${theirs.dir}/bundle`], { encoding: 'utf8' });
+  t.is(umoci.status, 0, umoci.stderr);
+  const tree = snapshot(`${ours.dir}/rootfs`);
+  t.deepEqual(treeDiff(tree, snapshot(`${theirs.dir}/bundle/rootfs`)), []);
+  const bytes = (rel: string) => Buffer.concat([Buffer.from(`${ours.dir}/rootfs/`), Buffer.from(rel, 'latin1')]);
+  t.is(readFileSync(bytes('d\xff/caf\xe9'), 'utf8'), 'e acute');
+  t.is(readFileSync(bytes('d\xff/caf\xe8'), 'utf8'), 'e grave', 'two names that decode alike are two files');
+  t.is(tree['d\\xff/link\\xfe']!.link, 'caf\\xe9');
+  t.is(tree['d\\xff/hard\\xe9']!.hardlinkGroup, 'd\\xff/caf\\xe9');
+  t.false('d\\xff/gone\\xe7' in tree, 'the whiteout named the file by its bytes');
+  t.deepEqual(Object.keys(tree).filter((key) => key.startsWith('implied')).sort(), ['implied\\xff', 'implied\\xff/new\\xff']);
 });

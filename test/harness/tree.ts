@@ -1,11 +1,11 @@
 /**
  * A directory tree as a comparable value: per path its type, mode, owner, size, content hash,
  * link target, device numbers, xattrs, mtime (files and symlinks) and hardlink group. Two unpacks
- * of the same image must give equal snapshots (ours against umoci's, in the tests).
+ * of the same image must give equal snapshots (ours against umoci's, in the tests). Names are
+ * read as bytes: one that is not UTF-8 shows its bytes as \xNN, so no two names look alike.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import path from 'node:path';
 import { loadAddon } from '@oci/native';
 
 export interface TreeEntry {
@@ -35,10 +35,10 @@ export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}):
   const tree: Tree = {};
   const inodes = new Map<string, string>();
   const addon = loadAddon();
-  const walk = (dir: string, rel: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      const key = rel ? `${rel}/${name}` : name;
+  const walk = (dir: Buffer, rel: string) => {
+    for (const name of readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare)) {
+      const full = Buffer.concat([dir, SLASH, name]);
+      const key = rel ? `${rel}/${printable(name)}` : printable(name);
       const info = lstatSync(full);
       const entry: TreeEntry = { type: typeOf(info), mode: (info.mode & 0o7777).toString(8).padStart(4, '0'), uid: info.uid, gid: info.gid };
       if (info.isFile()) {
@@ -50,7 +50,7 @@ export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}):
           entry.hardlinkGroup = inodes.get(inode);
         }
       }
-      if (info.isSymbolicLink()) entry.link = readlinkSync(full);
+      if (info.isSymbolicLink()) entry.link = printable(readlinkSync(full, { encoding: 'buffer' }));
       if (info.isCharacterDevice() || info.isBlockDevice()) entry.rdev = info.rdev;
       if (mtimes && (info.isFile() || info.isSymbolicLink())) entry.mtime = Math.floor(info.mtimeMs / 1000);
       const names = addon?.llistxattr(full).sort() ?? [];
@@ -60,8 +60,17 @@ export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}):
       if (info.isDirectory()) walk(full, key);
     }
   };
-  walk(root, '');
+  walk(Buffer.from(root), '');
   return tree;
+}
+
+const SLASH = Buffer.from('/');
+
+/** A name as text: as it is when it is UTF-8, else with every byte above 0x7f as \xNN. */
+export function printable(name: Buffer): string {
+  const text = name.toString();
+  if (Buffer.from(text).equals(name)) return text;
+  return [...name].map((byte) => (byte < 0x80 ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
 }
 
 function typeOf(info: Stats): TreeEntry['type'] {

@@ -4,7 +4,8 @@
  * was overwritten in between.
  */
 import test from 'ava';
-import { TarReader, type TarHeader } from '../src/layer/tar.js';
+import { ImageError } from '../src/errors.js';
+import { readTar, TarReader, type TarHeader } from '../src/layer/tar.js';
 
 function block(name: string, flag: string, size: number): Buffer {
   const header = Buffer.alloc(512);
@@ -27,14 +28,15 @@ function padded(data: Buffer): Buffer {
   return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
 
+function record(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = body.length;
+  while (`${length}`.length + body.length !== length) length = `${length}`.length + body.length;
+  return `${length}${body}`;
+}
+
 test('a PAX record cut across chunks is read whole, though the chunk before was reused', (t) => {
   const name = `${'long-directory-name/'.repeat(8)}file`;
-  const record = (key: string, value: string) => {
-    const body = ` ${key}=${value}\n`;
-    let length = body.length;
-    while (`${length}`.length + body.length !== length) length = `${length}`.length + body.length;
-    return `${length}${body}`;
-  };
   const pax = Buffer.from(record('path', name) + record('mtime', '1700000000.5'));
   const archive = Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax), block('short', '0', 3), padded(Buffer.from('abc')), Buffer.alloc(1024)]);
   const headers: TarHeader[] = [];
@@ -47,6 +49,41 @@ test('a PAX record cut across chunks is read whole, though the chunk before was 
   reader.feed(archive.subarray(cut));
   reader.finish();
   t.is(headers.length, 1);
-  t.is(headers[0]!.path, name);
+  t.is(headers[0]!.path.toString(), name);
   t.is(headers[0]!.mtime, 1700000000.5);
+});
+
+/** A PAX 0.1 sparse file: `data` goes to the segments of `map` in a file of `size` bytes. */
+function sparseArchive(map: string, size: number, data: string): Buffer {
+  const pax = Buffer.from(record('GNU.sparse.map', map) + record('GNU.sparse.numblocks', `${map.split(',').length / 2}`) + record('GNU.sparse.size', `${size}`));
+  return Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax), block('sparse', '0', data.length), padded(Buffer.from(data)), Buffer.alloc(1024)]);
+}
+
+test('a sparse file\'s data comes with the offsets it goes to; readTar gives its holes as zeros', async (t) => {
+  const archive = sparseArchive('2,3,6,1', 9, 'abcd');
+  const pieces: [string, number][] = [];
+  const reader = new TarReader({ entry: (header) => t.is(header.size, 9), data: (chunk, offset) => pieces.push([chunk.toString(), offset]), end: () => {} });
+  const cut = 3 * 512 + 2; // the data cut after 'ab', inside the first segment's chunk
+  reader.feed(archive.subarray(0, cut));
+  reader.feed(archive.subarray(cut));
+  reader.finish();
+  t.deepEqual(pieces, [['ab', 2], ['c', 4], ['d', 6]]);
+  const source = (async function* () {
+    yield archive;
+  })();
+  for await (const entry of readTar(source)) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.content) chunks.push(chunk);
+    t.deepEqual(Buffer.concat(chunks), Buffer.from('\0\0abc\0d\0\0'));
+  }
+});
+
+test('a sparse map that overlaps, runs past the file, or misses data is refused', (t) => {
+  const refuse = (archive: Buffer) => t.throws(() => new TarReader({ entry() {}, data() {}, end() {} }).feed(archive), { instanceOf: ImageError })!.message;
+  t.regex(refuse(sparseArchive('0,4,2,4', 10, 'abcdefgh')), /^sparse: sparse map out of order, overlapping/);
+  t.regex(refuse(sparseArchive('0,4,8,4', 10, 'abcdefgh')), /beyond the file's 10 bytes/);
+  t.regex(refuse(sparseArchive('0,4', 10, 'abcdefgh')), /sparse map of 4 bytes of data, where the archive holds 8$/);
+  t.regex(refuse(sparseArchive('0,x', 10, 'abcdefgh')), /invalid sparse map entry 'x'/);
+  const nul = Buffer.from(record('path', 'a\0b'));
+  t.regex(refuse(Buffer.concat([block('PaxHeader', 'x', nul.length), padded(nul)])), /PAX path with a NUL byte/);
 });

@@ -5,22 +5,28 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Paths the addon takes are strings (UTF-8) or Buffers: a Buffer is the path's bytes as they
+ * are, for names that are not UTF-8 (the layer applier passes every path so).
+ */
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
-  mknod(path: string, mode: number, major: number, minor: number): void;
+  mknod(path: string | Buffer, mode: number, major: number, minor: number): void;
   /** umount2(2) with MNT_DETACH: the mount on top at path, and every mount under it. */
   detachMount(path: string): void;
   /** lsetxattr(2): sets an extended attribute without following a final symlink. */
-  lsetxattr(path: string, name: string, value: Buffer): void;
+  lsetxattr(path: string | Buffer, name: string, value: Buffer): void;
   /** lgetxattr(2) */
-  lgetxattr(path: string, name: string): Buffer;
+  lgetxattr(path: string | Buffer, name: string): Buffer;
   /** llistxattr(2): the attribute names. */
-  llistxattr(path: string): string[];
+  llistxattr(path: string | Buffer): string[];
   /**
    * The absolute path of the directory `path` names when `root` is "/": openat2(2) with
-   * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`.
+   * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`. A Buffer
+   * `path` gives a Buffer.
    */
-  resolveInRoot(root: string, path: string): string;
+  resolveInRoot(root: string | Buffer, path: string): string;
+  resolveInRoot(root: string | Buffer, path: Buffer): Buffer;
 
   /** A sealed memfd holding a copy of the file, to execute as /proc/PID/fd/FD (CVE-2019-5736). */
   sealedCopy(path: string): number;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { constants } from 'node:fs';
@@ -69,4 +69,19 @@ test('resolveInRoot keeps "..", absolute paths and symlinks inside the root', (t
   t.is(resolveInRoot(dir, '/usr/up/usr'), path.join(dir, 'usr'));
   t.is((t.throws(() => resolveInRoot(dir, 'missing')) as NodeJS.ErrnoException).code, 'ENOENT');
   t.is((t.throws(() => resolveInRoot(dir, 'magic')) as NodeJS.ErrnoException).code, 'ENOENT');
+});
+
+test('paths as Buffers keep names that are not UTF-8: resolveInRoot answers in bytes, mknod and xattrs take them', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { resolveInRoot, mknod, lsetxattr, lgetxattr } = requireAddon();
+  const bytes = (name: string) => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')]);
+  mkdirSync(bytes('caf\xe9'));
+  symlinkSync(Buffer.from('/caf\xe9', 'latin1'), bytes('link\xff'));
+  t.deepEqual(resolveInRoot(dir, Buffer.from('link\xff', 'latin1')), bytes('caf\xe9'));
+  mknod(bytes('caf\xe9/fifo\xfe'), 0o10600, 0, 0);
+  t.true(lstatSync(bytes('caf\xe9/fifo\xfe')).isFIFO());
+  lsetxattr(bytes('caf\xe9'), 'user.k', Buffer.from('v')); // user.* xattrs: files and directories only
+  t.deepEqual(lgetxattr(bytes('caf\xe9'), 'user.k'), Buffer.from('v'));
+  t.throws(() => resolveInRoot(dir, Buffer.from('a\0b')), { instanceOf: TypeError, message: 'a path must not contain NUL' });
 });

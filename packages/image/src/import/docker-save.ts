@@ -65,9 +65,11 @@ async function readArchive(store: Store, file: string): Promise<Archive> {
   const archive: Archive = { files: new Map(), links: new Map() };
   try {
     for await (const { header, content } of readTar(createReadStream(file, { highWaterMark: 1 << 20 }))) {
-      const name = cleanPath(header.path);
-      if (header.type === 'symlink') archive.links.set(name, cleanPath(header.linkname.startsWith('/') ? header.linkname : `${name}/../${header.linkname}`));
-      if (header.type === 'hardlink') archive.links.set(name, cleanPath(header.linkname));
+      // manifest.json names these files in JSON strings: their names as text.
+      const name = cleanPath(header.path.toString());
+      const target = header.linkname.toString();
+      if (header.type === 'symlink') archive.links.set(name, cleanPath(target.startsWith('/') ? target : `${name}/../${target}`));
+      if (header.type === 'hardlink') archive.links.set(name, cleanPath(target));
       if (header.type !== 'file') continue;
       if (header.size <= SMALL_FILE) {
         const chunks: Buffer[] = [];

@@ -7,12 +7,15 @@
  * Everything here is synchronous: entries arrive in order from the tar reader, and a layer is
  * one long sequence of small syscalls, which Node's sync fs calls make without a round trip
  * through the thread pool (decompression meanwhile runs in that pool).
+ *
+ * Paths are BytePaths (byte-path.ts), given to fs as their bytes: names stay exact, UTF-8 or not.
  */
 import {
   closeSync,
   constants,
   fchmodSync,
   fchownSync,
+  ftruncateSync,
   futimesSync,
   lchownSync,
   linkSync,
@@ -30,6 +33,7 @@ import {
 } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
+import { bytePath, fsPath, showPath, type BytePath } from './byte-path.js';
 import { mapId, type IdMapping } from './ids.js';
 import { cleanPath, RootFS, splitPath } from './root.js';
 import type { TarHandler, TarHeader } from './tar.js';
@@ -59,7 +63,7 @@ const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 const IMPLIED_OWNER = { uid: 0, gid: 0 };
 
 interface DirectoryMetadata {
-  path: string;
+  path: BytePath;
   mode: number;
   atime: number;
   mtime: number;
@@ -68,10 +72,11 @@ interface DirectoryMetadata {
 export class LayerApplier implements TarHandler {
   readonly root: RootFS;
   /** Host paths this layer created or changed: whiteouts spare them, opaque directories keep them. */
-  #touched = new Set<string>();
+  #touched = new Set<BytePath>();
   /** Set once the layer is done: a directory's mtime changes while its children are created. */
   #directories: DirectoryMetadata[] = [];
-  #file: { fd: number; path: string; header: TarHeader } | undefined;
+  /** The file being written; `end`: where its data written so far ends (a sparse file's holes may follow). */
+  #file: { fd: number; path: BytePath; header: TarHeader; end: number } | undefined;
   entries = 0;
 
   constructor(rootDir: string, resolver: Pick<NativeAddon, 'resolveInRoot'> | null, private readonly options: ApplyOptions) {
@@ -91,11 +96,12 @@ export class LayerApplier implements TarHandler {
     }
   }
 
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, offset: number): void {
     const file = this.#file;
     if (!file) return;
     try {
-      for (let at = 0; at < chunk.length; ) at += writeSync(file.fd, chunk, at, chunk.length - at);
+      for (let at = 0; at < chunk.length; ) at += writeSync(file.fd, chunk, at, chunk.length - at, offset + at);
+      file.end = offset + chunk.length;
     } catch (error) {
       throw describe(error, file.header.path);
     }
@@ -107,6 +113,7 @@ export class LayerApplier implements TarHandler {
     this.#file = undefined;
     try {
       const { fd, path, header } = file;
+      if (file.end < header.size) ftruncateSync(fd, header.size); // a hole at the end: no data makes it
       this.#chown(path, header, fd);
       fchmodSync(fd, header.mode);
       this.#xattrs(path, header);
@@ -122,9 +129,10 @@ export class LayerApplier implements TarHandler {
   finish(): void {
     for (const dir of this.#directories.reverse()) {
       // A later entry of the layer may have replaced it (with a symlink, even): never follow.
-      if (!lstatSync(dir.path, { throwIfNoEntry: false })?.isDirectory()) continue;
-      if (this.options.rootless) chmodSync(dir.path, dir.mode);
-      lutimesSync(dir.path, dir.atime, dir.mtime);
+      const path = fsPath(dir.path);
+      if (!lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) continue;
+      if (this.options.rootless) chmodSync(path, dir.mode);
+      lutimesSync(path, dir.atime, dir.mtime);
     }
     this.#directories = [];
   }
@@ -136,7 +144,7 @@ export class LayerApplier implements TarHandler {
   }
 
   #entry(header: TarHeader): void {
-    const rel = cleanPath(header.path);
+    const rel = cleanPath(bytePath(header.path));
     if (rel === '') return this.#rootEntry(header);
     const { parent, name } = splitPath(rel);
     if (name.startsWith(WHITEOUT_PREFIX)) return this.#whiteout(parent, name);
@@ -148,16 +156,16 @@ export class LayerApplier implements TarHandler {
 
     switch (header.type) {
       case 'file':
-        this.#file = { fd: this.#make(path, () => openSync(path, CREATE_FILE, 0o600))!, path, header };
+        this.#file = { fd: this.#make(path, () => openSync(fsPath(path), CREATE_FILE, 0o600))!, path, header, end: 0 };
         return;
       case 'directory':
-        this.#make(path, () => mkdirSync(path, 0o700), { keepDirectory: true });
+        this.#make(path, () => mkdirSync(fsPath(path), 0o700), { keepDirectory: true });
         return this.#directory(path, header);
       case 'symlink':
-        this.#make(path, () => symlinkSync(header.linkname, path));
+        this.#make(path, () => symlinkSync(header.linkname, fsPath(path)));
         this.#chown(path, header);
         this.#xattrs(path, header);
-        return lutimesSync(path, header.atime ?? header.mtime, header.mtime);
+        return lutimesSync(fsPath(path), header.atime ?? header.mtime, header.mtime);
       default:
         return this.#special(path, header);
     }
@@ -168,13 +176,13 @@ export class LayerApplier implements TarHandler {
    * layer's, found by EEXIST rather than a stat of every path), removes it and makes it again,
    * except a directory that a directory entry keeps (then `make`'s result is undefined).
    */
-  #make<T>(path: string, make: () => T, { keepDirectory = false } = {}): T | undefined {
+  #make<T>(path: BytePath, make: () => T, { keepDirectory = false } = {}): T | undefined {
     try {
       return make();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const existing = lstatSync(path);
+    const existing = lstatSync(fsPath(path));
     if (keepDirectory && existing.isDirectory()) return undefined;
     this.#remove(path, existing);
     return make();
@@ -186,88 +194,88 @@ export class LayerApplier implements TarHandler {
     this.#directory(this.root.dir, header);
   }
 
-  #directory(path: string, header: TarHeader): void {
+  #directory(path: BytePath, header: TarHeader): void {
     this.#chown(path, header);
-    chmodSync(path, this.options.rootless ? header.mode | 0o700 : header.mode);
+    chmodSync(fsPath(path), this.options.rootless ? header.mode | 0o700 : header.mode);
     this.#xattrs(path, header);
     this.#directories.push({ path, mode: header.mode, atime: header.atime ?? header.mtime, mtime: header.mtime });
   }
 
-  #hardlink(path: string, header: TarHeader): void {
-    const targetRel = cleanPath(header.linkname);
+  #hardlink(path: BytePath, header: TarHeader): void {
+    const targetRel = cleanPath(bytePath(header.linkname));
     const { parent, name } = splitPath(targetRel);
     const targetDir = name === '' ? undefined : this.root.resolveDir(parent, false);
     const target = targetDir === undefined ? undefined : `${targetDir}/${name}`;
-    const info = target === undefined ? undefined : lstatSync(target, { throwIfNoEntry: false });
-    if (!info) throw new ImageError('ELAYER', `hardlink to /${targetRel}, which does not exist`);
-    if (info.isDirectory()) throw new ImageError('ELAYER', `hardlink to /${targetRel}, a directory`);
+    const info = target === undefined ? undefined : lstatSync(fsPath(target), { throwIfNoEntry: false });
+    if (!info) throw new ImageError('ELAYER', `hardlink to /${showPath(targetRel)}, which does not exist`);
+    if (info.isDirectory()) throw new ImageError('ELAYER', `hardlink to /${showPath(targetRel)}, a directory`);
     if (target === path) return; // a link to itself: already there
-    const existing = lstatSync(path, { throwIfNoEntry: false });
+    const existing = lstatSync(fsPath(path), { throwIfNoEntry: false });
     if (existing) this.#remove(path, existing);
     this.#touched.add(path);
     // link(2) does not follow a symlink it is given: the link is to the symlink itself, as in tar.
-    linkSync(target!, path);
+    linkSync(fsPath(target!), fsPath(path));
   }
 
   // Devices and fifos: mknod through the addon, when we may.
-  #special(path: string, header: TarHeader): void {
+  #special(path: BytePath, header: TarHeader): void {
     const fifo = header.type === 'fifo';
     const { addon, rootless } = this.options;
     const why = !addon ? 'the native addon is not built' : rootless && !fifo ? 'rootless' : undefined;
     if (why) return this.options.skip({ path: this.root.show(path), what: fifo ? 'fifo' : 'device', reason: why });
     const kind = fifo ? constants.S_IFIFO : header.type === 'block-device' ? constants.S_IFBLK : constants.S_IFCHR;
-    this.#make(path, () => addon!.mknod(path, kind | 0o600, header.devmajor, header.devminor));
+    this.#make(path, () => addon!.mknod(fsPath(path), kind | 0o600, header.devmajor, header.devminor));
     this.#chown(path, header);
-    chmodSync(path, header.mode);
+    chmodSync(fsPath(path), header.mode);
     this.#xattrs(path, header);
-    lutimesSync(path, header.atime ?? header.mtime, header.mtime);
+    lutimesSync(fsPath(path), header.atime ?? header.mtime, header.mtime);
   }
 
-  #whiteout(parent: string, name: string): void {
+  #whiteout(parent: BytePath, name: BytePath): void {
     if (name === OPAQUE_WHITEOUT) return this.#opaque(this.root.resolveDir(parent, true)!);
     const hidden = name.slice(WHITEOUT_PREFIX.length);
-    if (hidden === '' || hidden === '.' || hidden === '..') throw new ImageError('ELAYER', `invalid whiteout '${name}'`);
+    if (hidden === '' || hidden === '.' || hidden === '..') throw new ImageError('ELAYER', `invalid whiteout '${showPath(name)}'`);
     // Other .wh..wh.* names are aufs' own bookkeeping, which Docker skips too.
     if (hidden.startsWith(WHITEOUT_PREFIX)) return;
     const dir = this.root.resolveDir(parent, false);
     if (dir === undefined) return; // nothing below to hide
     const path = `${dir}/${hidden}`;
     if (this.#touched.has(path)) return; // a whiteout hides lower layers only
-    const existing = lstatSync(path, { throwIfNoEntry: false });
+    const existing = lstatSync(fsPath(path), { throwIfNoEntry: false });
     if (existing) this.#remove(path, existing);
   }
 
   // Removes every child of `dir` that this layer did not put there, at any depth.
-  #opaque(dir: string): void {
-    for (const child of readdirSync(dir)) {
-      const path = `${dir}/${child}`;
+  #opaque(dir: BytePath): void {
+    for (const child of readdirSync(fsPath(dir), { encoding: 'buffer' })) {
+      const path = `${dir}/${bytePath(child)}`;
       if (!this.#touched.has(path)) {
-        this.#remove(path, lstatSync(path));
-      } else if (lstatSync(path).isDirectory()) {
+        this.#remove(path, lstatSync(fsPath(path)));
+      } else if (lstatSync(fsPath(path)).isDirectory()) {
         this.#opaque(path);
       }
     }
   }
 
-  #remove(path: string, existing: Stats): void {
+  #remove(path: BytePath, existing: Stats): void {
     if (existing.isDirectory()) {
-      rmSync(path, { recursive: true, force: true });
+      rmSync(fsPath(path), { recursive: true, force: true });
       this.root.forget();
     } else {
-      unlinkSync(path);
+      unlinkSync(fsPath(path));
       if (existing.isSymbolicLink()) this.root.forget();
     }
   }
 
-  #chown(path: string, header: Pick<TarHeader, 'uid' | 'gid'>, fd?: number): void {
+  #chown(path: BytePath, header: Pick<TarHeader, 'uid' | 'gid'>, fd?: number): void {
     if (this.options.rootless) return;
     const uid = mapId(this.options.uidMap, header.uid, 'uid');
     const gid = mapId(this.options.gidMap, header.gid, 'gid');
-    if (fd === undefined) lchownSync(path, uid, gid);
+    if (fd === undefined) lchownSync(fsPath(path), uid, gid);
     else fchownSync(fd, uid, gid);
   }
 
-  #xattrs(path: string, header: TarHeader): void {
+  #xattrs(path: BytePath, header: TarHeader): void {
     if (!header.xattrs) return;
     const { addon, skip } = this.options;
     for (const [name, value] of header.xattrs) {
@@ -276,7 +284,7 @@ export class LayerApplier implements TarHandler {
         continue;
       }
       try {
-        addon.lsetxattr(path, name, value);
+        addon.lsetxattr(fsPath(path), name, value);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         // Unprivileged, or a filesystem without that namespace: report, as umoci does.
@@ -287,8 +295,8 @@ export class LayerApplier implements TarHandler {
   }
 }
 
-// Errors name the entry as the archive does; fs errors keep their code in the cause.
-function describe(error: unknown, entry: string): unknown {
+// Errors name the entry as the archive does (as text); fs errors keep their code in the cause.
+function describe(error: unknown, entry: Buffer): unknown {
   if (!(error instanceof ImageError) && typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
   return new ImageError('ELAYER', `${entry}: ${(error as Error).message}`, { cause: error });
 }

@@ -8,18 +8,21 @@
  * Layers are applied one entry at a time by this process alone, so a directory resolved once
  * stays where it is until an entry removes or replaces a directory or symlink; then `forget()`
  * drops every resolution (that is rare, and it keeps the common case at one map lookup).
+ *
+ * Paths here are BytePaths (byte-path.ts): names that are not UTF-8 stay as they are.
  */
 import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
+import { bytePath, fsPath, pathBytes, showPath, type BytePath } from './byte-path.js';
 
 /** Linux's limit on symlinks followed in one lookup. */
 const MAX_SYMLINKS = 40;
 
 /**
- * An archive path as a path relative to the root: "/a//b/./c/../d/" → "a/b/d"; "" is the root.
- * ".." at the top stays at the top, as it does in "/".
+ * An archive path (text or a BytePath) as a path relative to the root: "/a//b/./c/../d/" →
+ * "a/b/d"; "" is the root. ".." at the top stays at the top, as it does in "/".
  */
 export function cleanPath(name: string): string {
   const parts: string[] = [];
@@ -37,22 +40,26 @@ export function splitPath(rel: string): { parent: string; name: string } {
 }
 
 export class RootFS {
+  /** Absolute path of the rootfs, itself free of symlinks. */
+  readonly dir: BytePath;
   /** Resolved directories: cleaned relative path → absolute path on the host. */
-  #dirs = new Map<string, string>();
+  #dirs = new Map<BytePath, BytePath>();
 
   constructor(
     /** Absolute path of the rootfs, itself free of symlinks. */
-    readonly dir: string,
+    rootDir: string,
     private readonly addon: Pick<NativeAddon, 'resolveInRoot'> | null,
     /** Told about every directory created on the way to an entry. */
-    private readonly onCreate: (dir: string) => void = () => {},
-  ) {}
+    private readonly onCreate: (dir: BytePath) => void = () => {},
+  ) {
+    this.dir = bytePath(rootDir);
+  }
 
   /**
    * Where directory `rel` (cleaned) really is. Missing directories are created (mode 0755) with
    * `create`, else the result is undefined. A non-directory on the way is an ELAYER error.
    */
-  resolveDir(rel: string, create: boolean): string | undefined {
+  resolveDir(rel: BytePath, create: boolean): BytePath | undefined {
     if (rel === '') return this.dir;
     const known = this.#dirs.get(rel);
     if (known !== undefined) return known;
@@ -67,18 +74,18 @@ export class RootFS {
     this.#dirs.clear();
   }
 
-  /** Host path → path inside the root, for messages. */
-  show(hostPath: string): string {
-    return `/${path.relative(this.dir, hostPath)}`;
+  /** Host path → path inside the root, as text for messages. */
+  show(hostPath: BytePath): string {
+    return showPath(`/${path.relative(this.dir, hostPath)}`);
   }
 
   // The kernel's answer when it has one; undefined when something on the way is missing
   // (the walk then creates it, or reports it missing).
-  #kernelResolve(rel: string): string | undefined {
+  #kernelResolve(rel: BytePath): BytePath | undefined {
     if (!this.addon) return undefined;
-    let resolved: string;
+    let resolved: BytePath;
     try {
-      resolved = this.addon.resolveInRoot(this.dir, rel);
+      resolved = bytePath(this.addon.resolveInRoot(pathBytes(this.dir), pathBytes(rel)));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined;
@@ -89,7 +96,7 @@ export class RootFS {
   }
 
   // Component by component, following symlinks as if the root were "/".
-  #walk(rel: string, create: boolean): string | undefined {
+  #walk(rel: BytePath, create: boolean): BytePath | undefined {
     const todo = rel.split('/').reverse();
     let current = this.dir;
     let links = 0;
@@ -101,15 +108,15 @@ export class RootFS {
         continue;
       }
       const next = `${current}/${part}`;
-      const info = lstatSync(next, { throwIfNoEntry: false });
+      const info = lstatSync(fsPath(next), { throwIfNoEntry: false });
       if (info === undefined) {
         if (!create) return undefined;
-        mkdirSync(next, 0o755);
+        mkdirSync(fsPath(next), 0o755);
         this.onCreate(next);
         current = next;
       } else if (info.isSymbolicLink()) {
         if (++links > MAX_SYMLINKS) throw this.#error(rel, 'ELOOP');
-        const target = readlinkSync(next);
+        const target = bytePath(readlinkSync(fsPath(next), { encoding: 'buffer' }));
         if (target.startsWith('/')) current = this.dir;
         todo.push(...target.split('/').reverse());
       } else if (info.isDirectory()) {
@@ -121,10 +128,10 @@ export class RootFS {
     return current;
   }
 
-  #error(rel: string, code: string | undefined): ImageError {
+  #error(rel: BytePath, code: string | undefined): ImageError {
     const why =
       code === 'ENOTDIR' ? 'a parent is not a directory' : code === 'ELOOP' ? 'too many levels of symlinks' : code === 'EXDEV' ? 'it resolves outside the rootfs' : code;
-    return new ImageError('ELAYER', `/${rel}: cannot resolve: ${why}`);
+    return new ImageError('ELAYER', `/${showPath(rel)}: cannot resolve: ${why}`);
   }
 }
 
@@ -135,10 +142,10 @@ export class RootFS {
  */
 export function resolveFileInRoot(rootDir: string, name: string, addon: Pick<NativeAddon, 'resolveInRoot'> | null = null): string | undefined {
   const root = new RootFS(rootDir, addon);
-  let rel = cleanPath(name);
+  let rel = cleanPath(bytePath(name));
   for (let links = 0; links <= MAX_SYMLINKS; links++) {
     const { parent, name: last } = splitPath(rel);
-    let dir: string | undefined;
+    let dir: BytePath | undefined;
     try {
       dir = root.resolveDir(parent, false);
     } catch {
@@ -146,10 +153,10 @@ export function resolveFileInRoot(rootDir: string, name: string, addon: Pick<Nat
     }
     if (dir === undefined || last === '') return undefined;
     const file = `${dir}/${last}`;
-    const info = lstatSync(file, { throwIfNoEntry: false });
-    if (!info?.isSymbolicLink()) return info ? file : undefined;
-    const target = readlinkSync(file);
-    rel = cleanPath(target.startsWith('/') ? target : `${path.relative(rootDir, dir)}/${target}`);
+    const info = lstatSync(fsPath(file), { throwIfNoEntry: false });
+    if (!info?.isSymbolicLink()) return info ? showPath(file) : undefined;
+    const target = bytePath(readlinkSync(fsPath(file), { encoding: 'buffer' }));
+    rel = cleanPath(target.startsWith('/') ? target : `${path.relative(root.dir, dir)}/${target}`);
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "errno.h"
+#include "path.h"
 
 namespace oci {
 namespace {
@@ -13,11 +14,12 @@ namespace {
 // mknod(path, mode, major, minor): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO).
 Napi::Value Mknod(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
-    Napi::TypeError::New(env, "mknod(path: string, mode: number, major: number, minor: number)").ThrowAsJavaScriptException();
+  if (info.Length() != 4 || !IsPath(info[0]) || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "mknod(path: string | Buffer, mode: number, major: number, minor: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string path = info[0].As<Napi::String>();
+  std::string path;
+  if (!PathBytes(info[0], &path)) return env.Undefined();
   mode_t mode = info[1].As<Napi::Number>().Uint32Value();
   dev_t dev = makedev(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
   if (mknod(path.c_str(), mode, dev) != 0) ErrnoError(env, errno, "mknod", path).ThrowAsJavaScriptException();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "errno.h"
+#include "path.h"
 
 namespace oci {
 namespace {
@@ -28,15 +29,16 @@ class Fd {
 };
 
 // resolveInRoot(root, path) → the absolute path `path` names when `root` is "/"; the path must
-// name an existing directory. Magic links (/proc/self/...) are refused.
+// name an existing directory. Magic links (/proc/self/...) are refused. Paths are strings or
+// Buffers (bytes), and the result is what `path` is.
 Napi::Value ResolveInRoot(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) {
-    Napi::TypeError::New(env, "resolveInRoot(root: string, path: string)").ThrowAsJavaScriptException();
+  if (info.Length() != 2 || !IsPath(info[0]) || !IsPath(info[1])) {
+    Napi::TypeError::New(env, "resolveInRoot(root: string | Buffer, path: string | Buffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string root = info[0].As<Napi::String>();
-  std::string path = info[1].As<Napi::String>();
+  std::string root, path;
+  if (!PathBytes(info[0], &root) || !PathBytes(info[1], &path)) return env.Undefined();
   Fd rootFd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (rootFd.get() < 0) {
     ErrnoError(env, errno, "open", root).ThrowAsJavaScriptException();
@@ -61,7 +63,7 @@ Napi::Value ResolveInRoot(const Napi::CallbackInfo &info) {
     ErrnoError(env, length < 0 ? errno : ENAMETOOLONG, "readlink", link).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::String::New(env, target, length);
+  return PathResult(env, info[1], target, length);
 }
 
 }  // namespace

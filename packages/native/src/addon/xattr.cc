@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "errno.h"
+#include "path.h"
 
 namespace oci {
 namespace {
 
-bool IsPath(const Napi::CallbackInfo &info, size_t count) {
-  if (info.Length() != count || !info[0].IsString()) return false;
+// (path: string | Buffer, then `count` - 1 strings or Buffers)
+bool IsPathCall(const Napi::CallbackInfo &info, size_t count) {
+  if (info.Length() != count || !IsPath(info[0])) return false;
   for (size_t i = 1; i < count; i++) {
     if (!info[i].IsString() && !info[i].IsBuffer()) return false;
   }
@@ -22,11 +24,12 @@ bool IsPath(const Napi::CallbackInfo &info, size_t count) {
 // lsetxattr(path, name, value: Buffer)
 Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsPath(info, 3) || !info[1].IsString() || !info[2].IsBuffer()) {
-    Napi::TypeError::New(env, "lsetxattr(path: string, name: string, value: Buffer)").ThrowAsJavaScriptException();
+  if (!IsPathCall(info, 3) || !info[1].IsString() || !info[2].IsBuffer()) {
+    Napi::TypeError::New(env, "lsetxattr(path: string | Buffer, name: string, value: Buffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string path = info[0].As<Napi::String>();
+  std::string path;
+  if (!PathBytes(info[0], &path)) return env.Undefined();
   std::string name = info[1].As<Napi::String>();
   Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
   if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) != 0) {
@@ -38,11 +41,12 @@ Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
 // lgetxattr(path, name) → Buffer
 Napi::Value Lgetxattr(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsPath(info, 2)) {
-    Napi::TypeError::New(env, "lgetxattr(path: string, name: string)").ThrowAsJavaScriptException();
+  if (!IsPathCall(info, 2)) {
+    Napi::TypeError::New(env, "lgetxattr(path: string | Buffer, name: string)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string path = info[0].As<Napi::String>();
+  std::string path;
+  if (!PathBytes(info[0], &path)) return env.Undefined();
   std::string name = info[1].As<Napi::String>();
   for (;;) {
     ssize_t size = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
@@ -59,11 +63,12 @@ Napi::Value Lgetxattr(const Napi::CallbackInfo &info) {
 // llistxattr(path) → string[]
 Napi::Value Llistxattr(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsPath(info, 1)) {
-    Napi::TypeError::New(env, "llistxattr(path: string)").ThrowAsJavaScriptException();
+  if (!IsPathCall(info, 1)) {
+    Napi::TypeError::New(env, "llistxattr(path: string | Buffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string path = info[0].As<Napi::String>();
+  std::string path;
+  if (!PathBytes(info[0], &path)) return env.Undefined();
   for (;;) {
     ssize_t size = llistxattr(path.c_str(), nullptr, 0);
     if (size < 0) break;
