@@ -28,11 +28,26 @@ function padded(data: Buffer): Buffer {
   return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
 
+/** A PAX record: "LENGTH KEY=VALUE\n", LENGTH counting itself. */
 function record(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
   let length = body.length;
   while (`${length}`.length + body.length !== length) length = `${length}`.length + body.length;
   return `${length}${body}`;
+}
+
+/** A PAX header holding `records`, then an empty file. */
+function paxThenFile(...records: string[]): Buffer {
+  const pax = Buffer.from(records.join(''));
+  return Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax), block('file', '0', 0), Buffer.alloc(1024)]);
+}
+
+function readAll(archive: Buffer): TarHeader[] {
+  const headers: TarHeader[] = [];
+  const reader = new TarReader({ entry: (header) => headers.push(header), data: () => {}, end: () => {} });
+  reader.feed(archive);
+  reader.finish();
+  return headers;
 }
 
 test('a PAX record cut across chunks is read whole, though the chunk before was reused', (t) => {
@@ -86,4 +101,25 @@ test('a sparse map that overlaps, runs past the file, or misses data is refused'
   t.regex(refuse(sparseArchive('0,x', 10, 'abcdefgh')), /invalid sparse map entry 'x'/);
   const nul = Buffer.from(record('path', 'a\0b'));
   t.regex(refuse(Buffer.concat([block('PaxHeader', 'x', nul.length), padded(nul)])), /PAX path with a NUL byte/);
+});
+
+// Found by test/fuzz-tar.test.ts: numbers that reached the applier as a uid chown refuses with a
+// RangeError (not an ImageError), or as a fractional size that the content loop cannot count down.
+test('a uid, gid or size that is no 32-bit id or whole number is refused as ELAYER', (t) => {
+  const cases: [Buffer, RegExp][] = [
+    [paxThenFile(record('uid', '18446744073709551616')), /invalid PAX uid/],
+    [paxThenFile(record('uid', '1.5')), /invalid PAX uid/],
+    [paxThenFile(record('gid', '4294967296')), /gid 4294967296 in tar header is out of range/],
+    [paxThenFile(record('size', '1.5')), /invalid PAX size/],
+    [paxThenFile(record('size', '9007199254740993')), /invalid PAX size/],
+  ];
+  const base256 = block('file', '0', 0);
+  Buffer.from([0x80, 0, 1, 0, 0, 0, 0, 0]).copy(base256, 108); // uid 2^40 in GNU base-256
+  base256.write('        ', 148);
+  let sum = 0;
+  for (const byte of base256) sum += byte;
+  base256.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  cases.push([Buffer.concat([base256, Buffer.alloc(1024)]), /uid 1099511627776 in tar header is out of range/]);
+  for (const [archive, message] of cases) t.throws(() => readAll(archive), { instanceOf: ImageError, message });
+  t.is(readAll(paxThenFile(record('uid', '4294967294'), record('mtime', '1.5')))[0]!.uid, 4294967294);
 });

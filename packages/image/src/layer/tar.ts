@@ -237,8 +237,8 @@ export class TarReader {
       path: name,
       type,
       mode: readNumber(block, 100, 8, 'mode') & 0o7777,
-      uid: pending.uid ?? readNumber(block, 108, 8, 'uid'),
-      gid: pending.gid ?? readNumber(block, 116, 8, 'gid'),
+      uid: checkId(pending.uid ?? readNumber(block, 108, 8, 'uid'), 'uid'),
+      gid: checkId(pending.gid ?? readNumber(block, 116, 8, 'gid'), 'gid'),
       size: 0,
       mtime: pending.mtime ?? readNumber(block, 136, 12, 'mtime'),
       atime: pending.atime,
@@ -326,11 +326,16 @@ export class TarReader {
         if (!Number.isFinite(parsed) || parsed < 0) fail(`invalid PAX ${key} '${text()}'`);
         return parsed;
       };
+      const integer = () => {
+        const parsed = number();
+        if (!Number.isSafeInteger(parsed)) fail(`invalid PAX ${key} '${text()}'`);
+        return parsed;
+      };
       if (key === 'path') this.#pending.path = name(key, value);
       else if (key === 'linkpath') this.#pending.linkname = name(key, value);
-      else if (key === 'size') this.#pending.size = number();
-      else if (key === 'uid') this.#pending.uid = number();
-      else if (key === 'gid') this.#pending.gid = number();
+      else if (key === 'size') this.#pending.size = integer();
+      else if (key === 'uid') this.#pending.uid = integer();
+      else if (key === 'gid') this.#pending.gid = integer();
       else if (key === 'mtime') this.#pending.mtime = number();
       else if (key === 'atime') this.#pending.atime = number();
       else if (key.startsWith('SCHILY.xattr.')) (this.#pending.xattrs ??= new Map()).set(key.slice('SCHILY.xattr.'.length), value);
@@ -459,6 +464,12 @@ function readNumber(block: Buffer, offset: number, length: number, field: string
     value = value * 8 + (byte - 0x30);
   }
   return value;
+}
+
+/** Linux ids are 32 bits; base-256 and PAX numbers go far past that, and chown would throw a RangeError. */
+function checkId(id: number, field: string): number {
+  if (id > 0xffffffff) fail(`${field} ${id} in tar header is out of range`);
+  return id;
 }
 
 function printable(flag: string): string {
