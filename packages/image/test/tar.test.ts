@@ -123,3 +123,16 @@ test('a uid, gid or size that is no 32-bit id or whole number is refused as ELAY
   for (const [archive, message] of cases) t.throws(() => readAll(archive), { instanceOf: ImageError, message });
   t.is(readAll(paxThenFile(record('uid', '4294967294'), record('mtime', '1.5')))[0]!.uid, 4294967294);
 });
+
+// The fuzzer's bounded-memory property: each PAX header is at most 1 MiB, but the xattrs of
+// consecutive ones piled up (16 headers: 14400 xattrs, 15 MB), so a stream of them grew without bound.
+test('the xattrs of consecutive PAX headers replace each other: an entry holds at most one header\'s', (t) => {
+  const value = 'v'.repeat(1000);
+  const headers = Array.from({ length: 16 }, (_, h) => {
+    const pax = Buffer.from(Array.from({ length: 900 }, (_, i) => record(`SCHILY.xattr.user.h${h}.${i}`, value)).join(''));
+    return Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax)]);
+  });
+  const [entry] = readAll(Buffer.concat([...headers, block('file', '0', 0), Buffer.alloc(1024)]));
+  t.is(entry!.xattrs!.size, 900);
+  t.true([...entry!.xattrs!.keys()].every((key) => key.startsWith('user.h15.')));
+});

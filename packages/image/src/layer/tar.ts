@@ -319,6 +319,9 @@ export class TarReader {
   }
 
   #applyPax(data: Buffer): void {
+    // One PAX header's xattrs apply, the last one's, as in Go's archive/tar (Python's tarfile keeps
+    // the first's): piled up, a stream of 1 MiB headers would hold memory without bound.
+    this.#pending.xattrs = undefined;
     for (const [key, value] of paxRecords(data)) {
       const text = () => value.toString('utf8');
       const number = () => {
