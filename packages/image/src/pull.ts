@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { forEachConcurrent } from './concurrent.js';
+import { parseConfig } from './documents.js';
 import { ImageError, storeError } from './errors.js';
 import { isImageConfig, isIndex, isManifest, layerCompression } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci-types.js';
@@ -122,19 +123,3 @@ function checkUnpackable(manifest: ImageManifest): void {
   });
 }
 
-function parseConfig(bytes: Buffer, manifest: ImageManifest, name: string): ImageConfig {
-  let config: ImageConfig;
-  try {
-    config = JSON.parse(bytes.toString('utf8')) as ImageConfig;
-  } catch {
-    throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} is not valid JSON`);
-  }
-  if (typeof config !== 'object' || config === null || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
-    throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} has no os and architecture`);
-  }
-  const diffIds = config.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
-    throw new ImageError('EMANIFEST', `${name}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff_ids for ${manifest.layers.length} layers`);
-  }
-  return config;
-}

@@ -3,7 +3,7 @@ import { ImageError, MediaType, parseMirrors } from '../src/index.js';
 import { parseChallenges } from '../src/registry/auth.js';
 import { parseCreds } from '../src/registry/credentials.js';
 import { endpointsFor, type HostsConfig } from '../src/registry/hosts.js';
-import { parseManifest } from '../src/registry/manifests.js';
+import { parseManifest } from '../src/documents.js';
 
 const none = (): HostsConfig => ({ mirrors: new Map(), insecure: new Set() });
 
