@@ -25,6 +25,18 @@ test('refuses a directory that is not a layout', async (t) => {
   t.is(error?.code, 'ESTORE');
 });
 
+// Found by test/fuzz-documents.test.ts: `null` where index.json should hold a descriptor (or an
+// object) was a TypeError in every command that reads names.
+test('an index.json that is not an index of descriptors is ESTORE, not a TypeError', async (t) => {
+  const dir = tempStore(t);
+  const store = await Store.open(dir, { create: true });
+  for (const content of ['null', '{"schemaVersion":2,"manifests":[null]}', '{"schemaVersion":2,"manifests":[{"annotations":null}]}']) {
+    writeFileSync(path.join(dir, 'index.json'), content);
+    const error = await t.throwsAsync(store.refs(), { instanceOf: ImageError }, content);
+    t.is(error?.code, 'ESTORE');
+  }
+});
+
 test('a blob lands under its digest only when digest and size match', async (t) => {
   const dir = tempStore(t);
   const store = await Store.open(dir, { create: true });

@@ -175,7 +175,10 @@ export class Store {
     } catch (error) {
       throw new ImageError('ESTORE', `${file}: ${describe(error)}`, { cause: error });
     }
-    if (index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw new ImageError('ESTORE', `${file} is not an image index`);
+    // Another tool may have written it: everything that reads names relies on this shape.
+    if (!isObject(index) || index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw new ImageError('ESTORE', `${file} is not an image index`);
+    const bad = index.manifests.findIndex((entry) => !isObject(entry) || (entry.annotations !== undefined && !isObject(entry.annotations)));
+    if (bad >= 0) throw new ImageError('ESTORE', `${file}: manifests[${bad}] is not a descriptor`);
     return index;
   }
 
@@ -366,6 +369,10 @@ async function writeIfAbsent(file: string, content: string): Promise<void> {
   } finally {
     await unlink(temp);
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(error: unknown): string {
