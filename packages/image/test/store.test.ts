@@ -117,6 +117,27 @@ test('readImage follows a name through an index to this platform\'s manifest and
   t.is(error?.message, 'multi has no image for linux/arm64/v8; it offers linux/amd64');
 });
 
+// Found by test/fuzz-documents.test.ts: readImage took stored documents on trust, and an index
+// without manifests, a manifest that is `null` or a config that is `null` were TypeErrors in
+// `oci unpack` and `oci inspect`. They are checked as pull checks what a registry serves.
+test('readImage checks stored indexes, manifests and configs as pull does: EMANIFEST, not a TypeError', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  const layer = await store.writeBlob([Buffer.from('layer')]);
+  const name = async (document: unknown, mediaType: string) => store.setRef('bad', await store.writeJSON(document, mediaType));
+  const manifestOf = async (config: unknown) => ({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: await store.writeJSON(config, MediaType.ociConfig), layers: [{ mediaType: MediaType.ociLayer, ...layer }] });
+  const cases: [() => Promise<void>, RegExp][] = [
+    [() => name({ schemaVersion: 2, mediaType: MediaType.ociIndex }, MediaType.ociIndex), /bad@sha256:\w+ is malformed: an index without a manifests list/],
+    [() => name(null, MediaType.ociManifest), /is malformed: not a JSON object/],
+    [async () => name(await manifestOf(null), MediaType.ociManifest), /the image config sha256:\w+ has no os and architecture/],
+    [async () => name(await manifestOf({ os: 'linux', architecture: 'amd64', rootfs: null }), MediaType.ociManifest), /the config lists 0 diff_ids for 1 layers/],
+  ];
+  for (const [write, message] of cases) {
+    await write();
+    const error = await t.throwsAsync(readImage(store, 'bad'), { instanceOf: ImageError, message });
+    t.is(error?.code, 'EMANIFEST');
+  }
+});
+
 const child = new URL('./helpers/store-child.js', import.meta.url).pathname;
 
 function run(args: string[]): Promise<number | null> {

@@ -1,4 +1,5 @@
 /** Reading a named image out of the store: its manifest and config, for unpacking or inspecting. */
+import { parseConfig, parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { isIndex, isManifest } from '../media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci-types.js';
@@ -22,19 +23,20 @@ export async function readImage(store: Store, input: string, platform: Platform 
   const name = await store.resolveName(input);
   let descriptor = await store.resolve(name);
   if (isIndex(descriptor.mediaType)) {
-    const index = await store.readJSON<ImageIndex>(descriptor);
+    const index = await readDocument(store, descriptor, name);
+    if (!('manifests' in index)) throw new ImageError('EMANIFEST', `${name}: ${descriptor.digest} is not an image index`);
     descriptor = selectPlatform(index.manifests, platform, name);
   }
   if (!isManifest(descriptor.mediaType)) {
     throw new ImageError('EMEDIATYPE', `${name}: ${descriptor.mediaType} is not an image manifest`);
   }
-  const manifest = await store.readJSON<ImageManifest>(descriptor);
-  if (manifest.schemaVersion !== 2 || !manifest.config || !Array.isArray(manifest.layers)) {
-    throw new ImageError('EMANIFEST', `${name}: manifest ${descriptor.digest} is malformed`);
-  }
-  const config = await store.readJSON<ImageConfig>(manifest.config);
-  if (config.rootfs?.diff_ids?.length !== manifest.layers.length) {
-    throw new ImageError('EMANIFEST', `${name}: config lists ${config.rootfs?.diff_ids?.length ?? 0} diff_ids for ${manifest.layers.length} layers`);
-  }
+  const manifest = await readDocument(store, descriptor, name);
+  if (!('layers' in manifest)) throw new ImageError('EMANIFEST', `${name}: ${descriptor.digest} is not an image manifest`);
+  const config = parseConfig(await store.readBlob(manifest.config), manifest, name);
   return { name, descriptor, manifest, config };
+}
+
+/** A stored manifest or index, checked as one from a registry is: another tool may have written it. */
+async function readDocument(store: Store, descriptor: Descriptor, name: string): Promise<ImageManifest | ImageIndex> {
+  return parseManifest(await store.readBlob(descriptor), '', `${name}@${descriptor.digest}`);
 }
