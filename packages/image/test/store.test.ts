@@ -208,6 +208,18 @@ test('gc removes blobs no name reaches and keeps those that one does', async (t)
   t.is((await store.gc()).removed.length, 4);
 });
 
+// Found by test/fuzz-documents.test.ts: a named document that is `null`, or whose layers list is
+// a number, was a TypeError that stopped gc; what is well-formed in a damaged one is still kept.
+test('gc keeps what damaged documents reach and is not stopped by them', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  const layer = await store.writeBlob([Buffer.from('layer')]);
+  const orphan = await store.writeBlob([Buffer.from('orphan')]);
+  await store.setRef('null', await store.writeJSON(null, MediaType.ociManifest));
+  await store.setRef('odd', await store.writeJSON({ schemaVersion: 2, config: 'x', layers: 5, manifests: [null, 7, { ...layer, mediaType: MediaType.ociLayer }] }, MediaType.ociIndex));
+  t.deepEqual((await store.gc()).removed, [orphan.digest]);
+  t.true(await store.hasBlob(layer.digest));
+});
+
 test('gc waits for a live writer in another process, and cleans up after one killed with SIGKILL', async (t) => {
   const dir = tempStore(t);
   const store = await Store.open(dir, { create: true });

@@ -13,15 +13,17 @@ export async function reachableBlobs(store: Store): Promise<Set<string>> {
     if (seen.has(descriptor.digest)) return;
     seen.add(descriptor.digest);
     if (!isIndex(descriptor.mediaType) && !isManifest(descriptor.mediaType)) return;
-    let document: Partial<ImageIndex & ImageManifest>;
+    let document: Partial<Record<keyof (ImageIndex & ImageManifest), unknown>> | null;
     try {
       document = await store.readJSON(descriptor);
     } catch {
       return;
     }
-    const children = [...(document.manifests ?? []), ...(document.config ? [document.config] : []), ...(document.layers ?? [])];
-    if (document.subject) children.push(document.subject);
-    for (const child of children) if (typeof child?.digest === 'string') await visit(child);
+    // Not checked whole (as readImage does): what is well-formed in a damaged document is kept.
+    if (typeof document !== 'object' || document === null) return;
+    const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+    const children = [...list(document.manifests), document.config, ...list(document.layers), document.subject] as (Partial<Descriptor> | null | undefined)[];
+    for (const child of children) if (typeof child?.digest === 'string') await visit(child as Descriptor);
   };
   for (const descriptor of (await store.readIndex()).manifests) await visit(descriptor);
   return seen;
