@@ -66,5 +66,39 @@ export function parseConfig(bytes: Buffer, manifest: ImageManifest, name: string
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
     throw new ImageError('EMANIFEST', `${name}: the config lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff_ids for ${manifest.layers.length} layers`);
   }
+  const wrong = CONFIG_FIELDS.find(([field, check]) => {
+    const value = field.reduce<unknown>((at, key) => (at as Record<string, unknown> | null | undefined)?.[key], config);
+    return value !== undefined && value !== null && !check(value);
+  });
+  if (wrong) throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} is malformed: ${wrong[0].join('.')} is not ${wrong[2]}`);
+  if (!diffIds.every((id) => typeof id === 'string' && isDigest(id))) {
+    throw new ImageError('EMANIFEST', `${name}: the image config ${manifest.config.digest} is malformed: a diff_id is not a digest`);
+  }
   return config;
 }
+
+const isString = (value: unknown) => typeof value === 'string';
+const isStrings = (value: unknown) => Array.isArray(value) && value.every(isString);
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The config's fields that bundles and annotations are made from, and the type each must have.
+ * Docker writes null for many of them (`"Labels": null`): null is taken as absent.
+ */
+const CONFIG_FIELDS: readonly [field: readonly string[], check: (value: unknown) => boolean, type: string][] = [
+  [['created'], isString, 'a string'],
+  [['author'], isString, 'a string'],
+  [['variant'], isString, 'a string'],
+  [['os.version'], isString, 'a string'],
+  [['os.features'], isStrings, 'a list of strings'],
+  [['config'], isObject, 'an object'],
+  [['config', 'User'], isString, 'a string'],
+  [['config', 'WorkingDir'], isString, 'a string'],
+  [['config', 'StopSignal'], isString, 'a string'],
+  [['config', 'Env'], isStrings, 'a list of strings'],
+  [['config', 'Entrypoint'], isStrings, 'a list of strings'],
+  [['config', 'Cmd'], isStrings, 'a list of strings'],
+  [['config', 'ExposedPorts'], isObject, 'an object'],
+  [['config', 'Volumes'], isObject, 'an object'],
+  [['config', 'Labels'], (value) => isObject(value) && Object.values(value as object).every(isString), 'an object of strings'],
+];

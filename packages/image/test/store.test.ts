@@ -138,6 +138,34 @@ test('readImage checks stored indexes, manifests and configs as pull does: EMANI
   }
 });
 
+// Found by test/fuzz-documents.test.ts: config fields of the wrong type passed, and making the
+// bundle's config.json from them was a TypeError (`"User": 5`: spec?.trim is not a function).
+test('image config fields of the wrong type are EMANIFEST; the nulls Docker writes are absent fields', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  const layer = await store.writeBlob([Buffer.from('layer')]);
+  const named = async (fields: Record<string, unknown>) => {
+    const config = await store.writeJSON({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [layer.digest] }, ...fields }, MediaType.ociConfig);
+    await store.setRef('img', await store.writeJSON({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [{ mediaType: MediaType.ociLayer, ...layer }] }, MediaType.ociManifest));
+  };
+  const cases: [Record<string, unknown>, string][] = [
+    [{ config: { User: 5 } }, 'config.User is not a string'],
+    [{ config: { Env: 5 } }, 'config.Env is not a list of strings'],
+    [{ config: { Cmd: 'sh' } }, 'config.Cmd is not a list of strings'],
+    [{ config: { WorkingDir: ['/'] } }, 'config.WorkingDir is not a string'],
+    [{ config: { Labels: { a: 1 } } }, 'config.Labels is not an object of strings'],
+    [{ 'os.features': 'x' }, 'os.features is not a list of strings'],
+    [{ rootfs: { type: 'layers', diff_ids: [''] } }, 'a diff_id is not a digest'],
+  ];
+  for (const [fields, why] of cases) {
+    await named(fields);
+    const error = await t.throwsAsync(readImage(store, 'img'), { instanceOf: ImageError });
+    t.is(error?.code, 'EMANIFEST');
+    t.true(error?.message.endsWith(`is malformed: ${why}`), error?.message);
+  }
+  await named({ config: { User: null, Env: null, Entrypoint: null, Cmd: ['sh'], Volumes: null, ExposedPorts: null, Labels: null } });
+  t.deepEqual((await readImage(store, 'img')).config.config?.Cmd, ['sh']);
+});
+
 const child = new URL('./helpers/store-child.js', import.meta.url).pathname;
 
 function run(args: string[]): Promise<number | null> {
