@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -164,6 +164,22 @@ test('image config fields of the wrong type are EMANIFEST; the nulls Docker writ
   }
   await named({ config: { User: null, Env: null, Entrypoint: null, Cmd: ['sh'], Volumes: null, ExposedPorts: null, Labels: null } });
   t.deepEqual((await readImage(store, 'img')).config.config?.Cmd, ['sh']);
+});
+
+// The fuzzers' bounded-memory property: a document blob is read up to the size its descriptor
+// gives, not whole; a 3 GB file under a small manifest's digest was a RangeError (over 2 GiB) after
+// trying to read it all.
+test('a stored document bigger than its descriptor says is EDIGEST without reading it whole', async (t) => {
+  const store = await Store.open(tempStore(t), { create: true });
+  const manifest = await store.writeJSON({ schemaVersion: 2, layers: [] }, MediaType.ociManifest);
+  truncateSync(store.blobPath(manifest.digest), 3 * 2 ** 30); // sparse: no disk used
+  const before = process.memoryUsage.rss();
+  const error = await t.throwsAsync(store.readBlob(manifest), { instanceOf: ImageError });
+  t.is(error?.code, 'EDIGEST');
+  t.regex(error!.message, new RegExp(`size ${manifest.size + 1}, expected ${manifest.size}`));
+  t.true(process.memoryUsage.rss() - before < 64 * 2 ** 20);
+  const odd = await t.throwsAsync(store.readBlob({ digest: manifest.digest, size: 'x' as unknown as number }), { instanceOf: ImageError });
+  t.is(odd?.code, 'EDIGEST');
 });
 
 const child = new URL('./helpers/store-child.js', import.meta.url).pathname;

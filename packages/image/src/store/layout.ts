@@ -111,10 +111,11 @@ export class Store {
 
   /** A small blob (manifest, index, config), read whole and checked against its descriptor. */
   async readBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
+    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) throw new ImageError('EDIGEST', `${descriptor.digest}: invalid size ${JSON.stringify(descriptor.size)}`);
     if (descriptor.size > MAX_DOCUMENT_SIZE) throw new ImageError('EMANIFEST', `${descriptor.digest}: ${descriptor.size} bytes is too large for a document`);
     let data: Buffer;
     try {
-      data = await readFile(this.blobPath(descriptor.digest));
+      data = await readAtMost(this.blobPath(descriptor.digest), descriptor.size + 1);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from the store`);
       throw error;
@@ -338,6 +339,26 @@ export class Store {
       }
       await rename(temp, path.join(this.dir, 'index.json'));
     });
+  }
+}
+
+/**
+ * The file's first `limit` bytes (all of it when shorter): a blob bigger than its descriptor says
+ * (another tool's, a damaged one) must not be read whole into memory to find out it is wrong.
+ */
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const { bytesRead } = await handle.read(buffer, filled, limit - filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
   }
 }
 
