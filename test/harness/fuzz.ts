@@ -71,33 +71,48 @@ export function peakRssMB(): number {
 export const MEMORY_GROWTH_MB = 256;
 
 /**
- * Variations of a valid JSON document: each field is kept (and varied in turn), replaced by an
- * arbitrary JSON value, or left out; lists grow and shrink. Most inputs stay close to valid, so
- * they get past the first checks to the code behind them.
+ * Variations of a valid JSON document: none, or up to four mutations, each at a random place in it (a
+ * field, an element, the whole): replaced by an arbitrary JSON value, left out, or (in a list)
+ * repeated. Few mutations at a time keep most documents close to valid, so they get past the
+ * first checks to the code behind them.
  */
 export function mutatedJSON(template: unknown): fc.Arbitrary<unknown> {
-  const anything = fc.jsonValue({ maxDepth: 3 });
-  if (Array.isArray(template)) {
-    const element = template.length > 0 ? fc.oneof(...template.map((item) => mutatedJSON(item))) : anything;
-    return fc.oneof({ weight: 6, arbitrary: fc.array(element, { maxLength: template.length + 2 }) }, { weight: 1, arbitrary: anything });
-  }
-  if (typeof template === 'object' && template !== null) {
-    const fields = Object.fromEntries(
-      Object.entries(template).map(([key, value]) => [
-        key,
-        fc.oneof({ weight: 8, arbitrary: mutatedJSON(value) }, { weight: 1, arbitrary: anything }, { weight: 1, arbitrary: fc.constant(ABSENT) }),
-      ]),
-    );
-    return fc.oneof(
-      { weight: 12, arbitrary: fc.record(fields).map(withoutAbsent) },
-      { weight: 1, arbitrary: anything },
-    );
-  }
-  return fc.oneof({ weight: 4, arbitrary: fc.constant(template) }, { weight: 1, arbitrary: anything });
+  const places = placesIn(template);
+  const mutation = fc.record({
+    place: fc.constantFrom(...places),
+    action: fc.oneof({ weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ value })) }, { weight: 1, arbitrary: fc.constantFrom('delete', 'repeat') }),
+  });
+  const mutated = fc.array(mutation, { minLength: 1, maxLength: 4 }).map((mutations) => {
+    let document = structuredClone(template);
+    for (const { place, action } of mutations) document = mutate(document, place, action);
+    return document;
+  });
+  // Unchanged half the time: in a chain of documents (config, manifest, index) one broken at a
+  // time lets the others' checks pass and the broken one's reach deep.
+  return fc.oneof(fc.constant(template), mutated);
 }
 
-const ABSENT = Symbol('absent');
+type Place = (string | number)[];
 
-function withoutAbsent(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ABSENT));
+function placesIn(value: unknown, at: Place = []): Place[] {
+  if (typeof value !== 'object' || value === null) return [at];
+  return [at, ...Object.entries(value).flatMap(([key, child]) => placesIn(child, [...at, Array.isArray(value) ? Number(key) : key]))];
+}
+
+/** `document` with the mutation applied at `place` (a place earlier mutations removed is skipped). */
+function mutate(document: unknown, place: Place, action: { value: unknown } | 'delete' | 'repeat'): unknown {
+  if (place.length === 0) return typeof action === 'object' ? action.value : document;
+  let parent = document;
+  for (const key of place.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return document;
+    parent = (parent as Record<string | number, unknown>)[key];
+  }
+  if (typeof parent !== 'object' || parent === null) return document;
+  const key = place.at(-1)!;
+  const container = parent as Record<string | number, unknown>;
+  if (!(key in container)) return document;
+  if (typeof action === 'object') container[key] = action.value;
+  else if (Array.isArray(container)) container.splice(Number(key), action === 'delete' ? 1 : 0, ...(action === 'repeat' ? [container[key]] : []));
+  else if (action === 'delete') delete container[key];
+  return document;
 }
