@@ -61,10 +61,30 @@ export function checkSpec(spec: Spec): string | undefined {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return 'not a JSON object';
   if (typeof spec.ociVersion !== 'string') return 'ociVersion is missing';
   if (!SUPPORTED_VERSION.test(spec.ociVersion)) return `ociVersion '${spec.ociVersion}' is not supported (this runtime runs 1.x)`;
-  // The helper's plan is NUL-separated; no field of a real config holds NUL.
-  if (JSON.stringify(spec).includes('\\u0000')) return 'a string holds a NUL character';
+  const shape = checkStrings(spec);
+  if (shape) return shape;
   if (typeof spec.root?.path !== 'string' || spec.root.path === '') return 'root.path is missing';
   return checkProcess(spec.process) ?? checkMounts(spec) ?? checkLinux(spec) ?? checkUserNamespace(spec) ?? checkHooks(spec.hooks);
+}
+
+/** Far deeper than any real config (runc's is 6 levels); deeper ones only serve to exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/**
+ * A NUL in any string (the helper's plan is NUL-separated; no field of a real config holds one),
+ * or nesting past MAX_DEPTH (JSON.stringify of it, here or later, overflows the stack). Walked
+ * without recursion, so any depth is safe to look at.
+ */
+function checkStrings(value: unknown): string | undefined {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item === 'string' && item.includes('\0')) return 'a string holds a NUL character';
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth === MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+    for (const [key, child] of Object.entries(item)) pending.push([key, depth + 1], [child, depth + 1]);
+  }
+  return undefined;
 }
 
 const isAbsolute = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/');
@@ -76,7 +96,8 @@ const isId = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as 
 export function checkProcess(process: Process | undefined): string | undefined {
   if (process === undefined) return 'process is missing';
   if (typeof process !== 'object' || process === null || Array.isArray(process)) return 'process is not a JSON object';
-  if (JSON.stringify(process).includes('\\u0000')) return 'a string holds a NUL character';
+  const shape = checkStrings(process);
+  if (shape) return shape;
   if (!isStrings(process.args) || process.args.length === 0) return 'process.args must list the program and its arguments';
   if (!isAbsolute(process.cwd)) return notAbsolute('process.cwd', process.cwd);
   if (process.env !== undefined && !isStrings(process.env)) return 'process.env must be a list of strings';

@@ -39,6 +39,16 @@ test('each invalid part of a config is named', (t) => {
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });
 
+// Found by test/fuzz-config.test.ts: the NUL check serialised the whole config, and a config
+// nested 100000 deep (anywhere, a field no one reads) overflowed the stack: a RangeError, not EINVALID.
+test('a config nested past 64 levels is refused by name, however deep', (t) => {
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  t.is(problem((s) => ((s as unknown as Record<string, unknown>).extension = deep)), 'nested deeper than 64 levels');
+  t.is(problem((s) => ((s.process as unknown as Record<string, unknown>).extension = deep)), 'nested deeper than 64 levels');
+  t.is(problem((s) => (s.annotations = { '\0': 'x' })), 'a string holds a NUL character');
+});
+
 test('user namespaces: maps exactly with a new one, mapping the process\'s ids', (t) => {
   const withUserns = (s: Spec) => {
     s.linux!.namespaces!.push({ type: 'user' });
