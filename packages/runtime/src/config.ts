@@ -89,6 +89,7 @@ function checkStrings(value: unknown): string | undefined {
 
 const isAbsolute = (p: unknown): p is string => typeof p === 'string' && p.startsWith('/');
 const notAbsolute = (where: string, p: unknown) => `${where}: '${String(p)}' is not an absolute path`;
+const isOptionalList = (v: unknown) => v === undefined || Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 const isId = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
@@ -107,6 +108,7 @@ export function checkProcess(process: Process | undefined): string | undefined {
     return 'process.user.additionalGids must be a list of gids';
   for (const [set, names] of Object.entries(process.capabilities ?? {}))
     if (!isStrings(names)) return `process.capabilities.${set} must be a list of names`;
+  if (!isOptionalList(process.rlimits)) return 'process.rlimits must be a list';
   for (const [i, r] of (process.rlimits ?? []).entries())
     if (typeof r?.type !== 'string' || !Number.isInteger(r.soft) || !Number.isInteger(r.hard) || r.soft < 0 || r.hard < 0)
       return `process.rlimits[${i}] needs a type and integer soft and hard limits`;
@@ -124,6 +126,7 @@ function checkMounts({ mounts = [] }: Spec): string | undefined {
 
 function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
   if (!linux) return 'linux is missing';
+  for (const field of ['namespaces', 'devices'] as const) if (!isOptionalList(linux[field])) return `linux.${field} must be a list`;
   const namespaces: Namespace[] = linux.namespaces ?? [];
   const seen = new Set<string>();
   for (const [i, ns] of namespaces.entries()) {
@@ -204,6 +207,7 @@ export function checkResources(resources: Resources): string | undefined {
     const value = resources.cpu?.[field];
     if (value !== undefined && typeof value !== 'string') return `cpu.${field} must be a string like "0-3,5"`;
   }
+  if (!isOptionalList(resources.hugepageLimits)) return 'hugepageLimits must be a list';
   for (const [i, h] of (resources.hugepageLimits ?? []).entries())
     if (typeof h?.pageSize !== 'string' || !Number.isSafeInteger(h.limit)) return `hugepageLimits[${i}] needs a pageSize and an integer limit`;
   return undefined;

@@ -35,6 +35,11 @@ test('each invalid part of a config is named', (t) => {
     [(s) => (s.linux!.resources = { memory: { limit: '64m' as unknown as number } }), /linux\.resources: memory\.limit must be an integer \(got "64m"\)/],
     [(s) => (s.linux!.resources = { cpu: { cpus: 3 as unknown as string } }), /cpu\.cpus must be a string/],
     [(s) => (s.linux!.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 1.5 }] }), /hugepageLimits\[0\] needs a pageSize and an integer limit/],
+    // Found by test/fuzz-config.test.ts: each was a TypeError ("….entries is not a function").
+    [(s) => (s.process!.rlimits = {} as never), /process\.rlimits must be a list/],
+    [(s) => (s.linux!.namespaces = 'pid' as never), /linux\.namespaces must be a list/],
+    [(s) => (s.linux!.devices = {} as never), /linux\.devices must be a list/],
+    [(s) => (s.linux!.resources = { hugepageLimits: {} as never }), /linux\.resources: hugepageLimits must be a list/],
   ];
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });
