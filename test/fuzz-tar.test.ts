@@ -25,7 +25,10 @@ import { tempDir } from './harness/tmp.js';
 
 interface ReadEntry {
   header: TarHeader;
+  /** The data pieces, joined (a sparse file's holes left out). */
   content: Buffer;
+  /** Where each piece goes in the file, as [offset, length]. */
+  pieces: [number, number][];
   /** False for the entry an error cut short. */
   ended: boolean;
 }
@@ -40,19 +43,25 @@ interface ReadResult {
 function read(archive: Buffer, cuts: readonly number[] = []): ReadResult {
   const entries: ReadEntry[] = [];
   let pieces: Buffer[] | undefined;
+  let placed: [number, number][] = [];
   const reader = new TarReader({
     entry(header) {
       if (pieces) throw new Error('entry() before the previous entry ended');
-      entries.push({ header, content: Buffer.alloc(0), ended: false });
+      entries.push({ header, content: Buffer.alloc(0), pieces: [], ended: false });
       pieces = [];
+      placed = [];
     },
-    data(chunk) {
+    data(chunk, offset) {
       if (!pieces) throw new Error('data() outside an entry');
       pieces.push(Buffer.from(chunk)); // valid only during the call
+      // Pieces cut where the chunks were cut are one piece of the file.
+      const last = placed.at(-1);
+      if (last && last[0] + last[1] === offset) last[1] += chunk.length;
+      else placed.push([offset, chunk.length]);
     },
     end() {
       if (!pieces) throw new Error('end() outside an entry');
-      Object.assign(entries.at(-1)!, { content: Buffer.concat(pieces), ended: true });
+      Object.assign(entries.at(-1)!, { content: Buffer.concat(pieces), pieces: placed, ended: true });
       pieces = undefined;
     },
   });
@@ -77,11 +86,12 @@ const ENTRY_TYPES = new Set(['file', 'hardlink', 'symlink', 'character-device', 
 const MAX_META_SIZE = 1 << 20;
 
 /** What every header must be, whatever the archive said: the applier relies on it. */
-function checkContract({ header, content, ended }: ReadEntry): void {
+function checkContract({ header, pieces, ended }: ReadEntry): void {
   const fail = (what: string) => {
     throw new Error(`${what} in ${JSON.stringify({ ...header, xattrs: header.xattrs && [...header.xattrs.keys()] })}`);
   };
-  if (typeof header.path !== 'string' || typeof header.linkname !== 'string') fail('path or linkname not a string');
+  if (!Buffer.isBuffer(header.path) || !Buffer.isBuffer(header.linkname)) fail('path or linkname not bytes');
+  if (header.path.includes(0) || header.linkname.includes(0)) fail('a NUL byte in path or linkname');
   if (!ENTRY_TYPES.has(header.type)) fail('unknown type');
   if (!Number.isInteger(header.mode) || header.mode < 0 || header.mode > 0o7777) fail('mode out of range');
   for (const field of ['uid', 'gid', 'size', 'devmajor', 'devminor'] as const) {
@@ -91,18 +101,24 @@ function checkContract({ header, content, ended }: ReadEntry): void {
   let metadata = Buffer.byteLength(header.path) + Buffer.byteLength(header.linkname);
   for (const [key, value] of header.xattrs ?? []) metadata += Buffer.byteLength(key) + value.length;
   if (metadata > 2 * MAX_META_SIZE) fail(`${metadata} bytes of metadata`);
-  if (ended && content.length !== header.size) fail(`${content.length} bytes of content for size ${header.size}`);
+  // In order, apart, inside the file: where a sparse file's pieces go, and a plain file's one.
+  let end = 0;
+  for (const [offset, length] of pieces) {
+    if (offset < end || offset + length > header.size) fail(`a piece at ${offset} (${length} bytes) after ${end}, in ${header.size}`);
+    end = offset + length;
+  }
 }
 
 /** A result as plain data, to compare two readings of the same archive. */
 function summary(result: ReadResult): unknown {
   return {
     error: result.error,
-    entries: result.entries.map(({ header, content, ended }) => ({
+    entries: result.entries.map(({ header, content, pieces, ended }) => ({
       ...header,
       ended,
       xattrs: header.xattrs && [...header.xattrs].map(([key, value]) => [key, value.toString('base64')]),
       content: content.toString('base64'),
+      pieces,
     })),
   };
 }
@@ -309,11 +325,13 @@ function linkHardlinks(entries: PeerEntry[]): PeerEntry[] {
   });
 }
 
-/** Our reading in tarfile's terms: directories without their trailing slash, content as a digest. */
+/** Our reading in tarfile's terms: directories without their trailing slash, names as UTF-8
+    (the generated names all are), content as a digest. */
 function asPeerMember({ header, content }: ReadEntry): PeerMember {
   const isDevice = header.type.endsWith('device');
+  const name = header.path.toString('utf8');
   return {
-    name: header.type === 'directory' ? header.path.replace(/(?<=.)\/+$/, '') : header.path,
+    name: header.type === 'directory' ? name.replace(/(?<=.)\/+$/, '') : name,
     type: header.type,
     mode: header.mode,
     uid: header.uid,
@@ -321,7 +339,7 @@ function asPeerMember({ header, content }: ReadEntry): PeerMember {
     size: header.size,
     mtime: header.mtime,
     atime: header.atime ?? null,
-    linkname: header.linkname,
+    linkname: header.linkname.toString('utf8'),
     devmajor: isDevice ? header.devmajor : 0,
     devminor: isDevice ? header.devminor : 0,
     xattrs: Object.fromEntries([...(header.xattrs ?? [])].map(([key, value]) => [key, value.toString('utf8')])),
