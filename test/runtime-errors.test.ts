@@ -6,6 +6,7 @@ import test from 'ava';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { runcRun } from './harness/runc.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
@@ -65,6 +66,23 @@ test('an invalid container id and a duplicate id are refused', async (t) => {
   refused(t, state.ociDetached(['create', '--bundle', b.dir, id]), new RegExp(`container ${id} already exists`));
   // The first one is untouched.
   t.like(JSON.parse(state.oci(['state', id]).stdout), { status: 'created', pid });
+});
+
+test("ids runc accepts work, '...' and '.x' included; one with a newline is refused in one line, as runc refuses it", async (t) => {
+  const b = await testBundle(t, ['true']);
+  for (const id of ['...', `.${uniqueId('dot')}`]) {
+    const ours = state.oci(['run', '--bundle', b.dir, id]);
+    t.is(ours.status, 0, ours.stderr);
+    t.false(state.exists(id));
+  }
+  t.is(runcRun(b.dir, '...').status, 0, "runc's rule: '...' is a valid id");
+
+  const id = `nl-${process.pid}\nwith: another line`;
+  const refusal = state.ociDetached(['create', '--bundle', b.dir, id]);
+  refused(t, refusal, /^oci: create nl-\d+\\nwith: another line: invalid container id "nl-\d+\\nwith: another line": use letters/);
+  t.not(runcRun(b.dir, id).status, 0);
+  // Whatever the error echoes, it stays one line: a bundle path with a newline and an escape.
+  refused(t, state.ociDetached(['create', '--bundle', `${b.dir}/no\nsuch\x1b[2J`, uniqueId('nl')]), /bundle \S+\/no\\nsuch\\x1b\[2J: config\.json does not exist$/m);
 });
 
 test('start of a container that is not created, and commands on one that does not exist', async (t) => {

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { hostname } from 'node:os';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { runcRun } from './harness/runc.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
@@ -133,13 +134,24 @@ test('the kernel enforces the pids limit: forking past it fails', async (t) => {
   t.is(roomy.status, 0, roomy.stderr);
 });
 
-test('the container has its own session keyring, named after it, unless --no-new-keyring', async (t) => {
+test('the container has its own session keyring, named after it as runc names it, unless --no-new-keyring', async (t) => {
   const unmaskKeys = (spec: TestBundle['spec']) => {
     spec.linux!.maskedPaths = spec.linux!.maskedPaths!.filter((p) => p !== '/proc/keys');
   };
   const own = await run(t, ['cat', '/proc/keys'], unmaskKeys);
   t.is(own.status, 0, own.stderr);
-  t.regex(own.stdout, new RegExp(`keyring\\s+${own.id}: empty`));
+  t.regex(own.stdout, new RegExp(`keyring\\s+_ses\\.${own.id}: empty`));
+  // runc's name for it, "_ses.ID" (its id here is runcRun's own).
+  const runc = runcRun(own.bundle.dir);
+  t.is(runc.status, 0, runc.stderr);
+  t.regex(runc.stdout, /keyring\s+_ses\.oci-test-[0-9a-f]+: empty/);
+
+  // A name that starts with a dot is the kernel's: an id that does (runc allows it) still works.
+  const dotted = `.${own.id}`;
+  const result = state.oci(['run', '--bundle', own.bundle.dir, dotted]);
+  t.is(result.status, 0, result.stderr);
+  t.regex(result.stdout, new RegExp(`keyring\\s+_ses\\.\\.${own.id}: empty`));
+
   const bundle = await busyboxBundle(['cat', '/proc/keys'], unmaskKeys);
   t.teardown(bundle.remove);
   const id = uniqueId('iso');

@@ -9,10 +9,9 @@ export interface RunResult {
   stderr: string;
 }
 
-/** `runc run` of `bundle` under a fresh state dir and id, stdin empty; waits for it to exit. */
-export function runcRun(bundle: string): RunResult {
+/** `runc run` of `bundle` under a fresh state dir and id (or `id`), stdin empty; waits for it to exit. */
+export function runcRun(bundle: string, id = `oci-test-${randomBytes(4).toString('hex')}`): RunResult {
   const state = tempDir('runc');
-  const id = `oci-test-${randomBytes(4).toString('hex')}`;
   try {
     const result = spawnSync('runc', ['--root', state.dir, 'run', '--bundle', bundle, id], { encoding: 'utf8', input: '', timeout: 60_000 });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr || String(result.error ?? '') };

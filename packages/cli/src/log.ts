@@ -6,6 +6,7 @@
  * is, as runc opens it before parsing its command line: it exists after every call.
  */
 import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { oneLine } from './one-line.js';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
@@ -24,7 +25,7 @@ export interface LogOptions {
 }
 
 export function createLogger({ file, format = 'text', debug = false }: LogOptions): Logger {
-  const toStderr = (level: Level, message: string) => process.stderr.write(`oci: ${level === 'error' ? '' : `${level}: `}${message}\n`);
+  const toStderr = (level: Level, message: string) => process.stderr.write(`${oneLine(`oci: ${level === 'error' ? '' : `${level}: `}${message}`)}\n`);
   if (file) {
     try {
       closeSync(openSync(file, 'a', 0o644));

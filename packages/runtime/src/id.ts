@@ -5,6 +5,6 @@ const ID = /^[\w+\-.]+$/;
 
 export function validateId(id: string): void {
   if (!ID.test(id) || id === '.' || id === '..' || id.length > 1024) {
-    throw invalid(`invalid container id '${id}': use letters, digits and _ + - . only`);
+    throw invalid(`invalid container id ${JSON.stringify(id)}: use letters, digits and _ + - . only`);
   }
 }

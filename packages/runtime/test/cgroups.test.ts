@@ -96,6 +96,10 @@ test('cgroupsPath: absolute from the hierarchy root, relative from our own cgrou
   const nested: Layout = { ...hybrid, hierarchies: [{ ...memory!, mountRoot: '/docker/x' }] };
   t.throws(() => cgroupDir(nested, nested.hierarchies[0]!, '/elsewhere'), { message: /outside the cgroup hierarchy/ });
   t.throws(() => cgroupDir(hybrid, memory!, '/'), { message: /outside the cgroup hierarchy/ });
+  // Names that start with dots are names (runc's ids allow '...'); only '..' climbs.
+  t.is(cgroupDir(hybrid, memory!, '...'), '/sys/fs/cgroup/memory/session/1/...');
+  t.is(cgroupDir(hybrid, memory!, '..x'), '/sys/fs/cgroup/memory/session/1/..x');
+  t.throws(() => cgroupDir(nested, nested.hierarchies[0]!, '/docker/..'), { message: /outside the cgroup hierarchy/ });
 });
 
 test('mountinfo: escaped paths, optional fields and super options', (t) => {

@@ -85,8 +85,10 @@ test('hooks: absolute paths, lists of strings, timeouts above zero', (t) => {
 });
 
 test('container ids: runc\'s alphabet, no path tricks', (t) => {
-  for (const id of ['abc', 'a.b-c_d+e', 'x'.repeat(64)]) t.notThrows(() => validateId(id));
+  for (const id of ['abc', 'a.b-c_d+e', 'x'.repeat(64), '...', '.x']) t.notThrows(() => validateId(id));
   for (const id of ['', '.', '..', 'a/b', '../x', 'a b', 'é']) t.throws(() => validateId(id), { message: /invalid container id/ });
+  // Echoed quoted and escaped: one line whatever the id holds.
+  t.throws(() => validateId('a\nb'), { message: 'invalid container id "a\\nb": use letters, digits and _ + - . only' });
 });
 
 test('signals by name (with or without SIG, any case) or number', (t) => {

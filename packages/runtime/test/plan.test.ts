@@ -121,7 +121,7 @@ test('the plan for the default spec runs the steps in runc\'s order', (t) => {
   t.deepEqual(find(ops, 'exec'), ['exec', 1, 'sh', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/root']);
   t.deepEqual(find(ops, 'find_program'), ['find_program', 'sh', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   t.deepEqual(find(ops, 'umask'), ['umask', 0o22]);
-  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', 'c1']);
+  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', '_ses.c1']);
   t.falsy(find(plan(undefined, { noNewKeyring: true }), 'session_keyring'));
 });
 
@@ -366,7 +366,7 @@ test('the exec plan enters the container (its cgroups, namespaces, pid namespace
   t.deepEqual(joins, [['join', CLONE_NEW.pid | CLONE_NEW.network | CLONE_NEW.uts | CLONE_NEW.ipc], ['join', CLONE_NEW.mount]]);
   t.deepEqual(find(ops, 'clone'), ['clone', 0, '/sys/fs/cgroup/unified/c1']);
   t.deepEqual(find(ops, 'exec'), ['exec', 2, 'ps', 'x', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm', 'HOME=/root']);
-  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', 'c1'], "the container's keyring, joined by name");
+  t.deepEqual(find(ops, 'session_keyring'), ['session_keyring', '_ses.c1'], "the container's keyring, joined by name");
   // A container sharing every namespace but the mount one with the host.
   t.deepEqual(names(planExec((o) => (o.namespaces = CLONE_NEW.mount))).slice(0, 5), ['cgroup', 'container', 'clone', 'join', 'setsid']);
 });

@@ -37,7 +37,8 @@ export function cgroupDir(layout: Layout, h: Hierarchy, cgroupsPath: string): st
   const base = cgroupsPath.startsWith('/') ? '/' : (layout.own.get(h.key) ?? '/');
   const full = path.posix.join('/', base, cgroupsPath);
   const inside = path.posix.relative(h.mountRoot, full);
-  if (inside === '' || inside.startsWith('..')) throw invalid(`linux.cgroupsPath '${cgroupsPath}' is outside the cgroup hierarchy mounted at ${h.mountPoint}`);
+  // '...' is a name like any other (runc's ids allow it): only '..' itself climbs.
+  if (inside === '' || inside === '..' || inside.startsWith('../')) throw invalid(`linux.cgroupsPath ${JSON.stringify(cgroupsPath)} is outside the cgroup hierarchy mounted at ${h.mountPoint}`);
   return path.join(h.mountPoint, inside);
 }
 

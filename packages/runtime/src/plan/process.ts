@@ -91,9 +91,10 @@ export function searchPath(env: readonly string[]): string {
 }
 
 /** A new session (so a terminal can become the controlling one) and, unless the caller's is
-    kept, the container's session keyring: joined by name, so exec'd processes share it. */
+    kept, the container's session keyring: joined by name, so exec'd processes share it. The
+    name is runc's, "_ses.ID": the kernel reserves names that start with a dot (ids may). */
 export function sessionOps(id: string, noNewKeyring = false): Op[] {
-  return [['setsid'], ...(noNewKeyring ? [] : [['session_keyring', id] as Op])];
+  return [['setsid'], ...(noNewKeyring ? [] : [['session_keyring', `_ses.${id}`] as Op])];
 }
 
 export interface ProcessOpsOptions {
