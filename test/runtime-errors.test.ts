@@ -3,11 +3,14 @@
  * not exist", "container not running"), a non-zero exit, and nothing left behind.
  */
 import test from 'ava';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import { ociBin } from './harness/cli.js';
 import { runcRun } from './harness/runc.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
 test.before(() => {
@@ -110,6 +113,58 @@ test('an unknown signal is refused and the container keeps running', async (t) =
   refused(t, state.oci(['kill', id, 'SIGNOPE']), /unknown signal 'SIGNOPE'/);
   refused(t, state.oci(['kill', id, '99']), /unknown signal '99'/);
   t.regex(state.oci(['state', id]).stdout, /"created"/);
+});
+
+/** The host mounts the cgroup v1 `controller` somewhere. */
+const hasController = (controller: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => / - cgroup /.test(line) && line.split(' ').at(-1)!.split(',').includes(controller));
+
+test('what cannot be honoured is refused in one line naming the field, as runc refuses it: network limits without their controllers, AppArmor, SELinux', async (t) => {
+  const cases: [string, (spec: TestBundle['spec']) => void, RegExp][] = [
+    ['net_cls', (spec) => (spec.linux!.resources!.network = { classID: 0x100001 }), /linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller, which this host does not have$/m],
+    ['net_prio', (spec) => (spec.linux!.resources!.network = { priorities: [{ name: 'lo', priority: 2 }] }), /linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/],
+    ['apparmor', (spec) => (spec.process!.apparmorProfile = 'oci-test'), /process\.apparmorProfile is set, but oci does not apply AppArmor profiles: the process would run unconfined$/m],
+    ['selinux', (spec) => (spec.process!.selinuxLabel = 'system_u:system_r:container_t:s0'), /process\.selinuxLabel is set, but oci does not apply SELinux labels/],
+    ['selinux', (spec) => (spec.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'), /linux\.mountLabel is set, but oci does not apply SELinux labels/],
+  ];
+  for (const [need, adjust, pattern] of cases) {
+    // A host that has what is asked for would honour it (runc would too): nothing to refuse.
+    if (need.startsWith('net_') ? hasController(need) : existsSync(need === 'apparmor' ? '/sys/kernel/security/apparmor' : '/sys/fs/selinux/enforce')) {
+      t.log(`this host has ${need}: not refused`);
+      continue;
+    }
+    const b = await testBundle(t, ['true'], adjust);
+    const id = uniqueId('refuse');
+    refused(t, state.ociDetached(['create', '--bundle', b.dir, id]), pattern, id);
+    t.not(runcRun(b.dir).status, 0, `runc refuses it too: ${pattern}`);
+  }
+});
+
+test('process.terminal without a console socket or a terminal of ours is refused by run and exec -t, as runc refuses it', async (t) => {
+  const b = await testBundle(t, ['true'], (spec) => {
+    spec.process!.terminal = true;
+  });
+  // setsid: no controlling terminal (/dev/tty), and stdin, stdout and stderr are not terminals.
+  const detached = (command: string, args: string[]) => {
+    const result = spawnSync('setsid', ['--wait', command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const pattern = /process\.terminal is true, but there is no terminal here to attach it to/;
+  const id = uniqueId('tty');
+  refused(t, detached(ociBin, ['--root', state.root, 'run', '--bundle', b.dir, id]), pattern, id);
+  const runcRoot = tempDir('runc-tty');
+  t.teardown(runcRoot.remove);
+  t.not(detached('runc', ['--root', runcRoot.dir, 'run', '--bundle', b.dir, `oci-tty-${process.pid}`]).status, 0, 'runc refuses it too');
+
+  const running = await testBundle(t, ['sleep', '30']);
+  const container = uniqueId('tty');
+  t.teardown(() => void state.oci(['delete', '--force', container]));
+  t.is(state.ociDetached(['run', '--detach', '--bundle', running.dir, container]).status, 0);
+  const exec = detached(ociBin, ['--root', state.root, 'exec', '--tty', container, 'true']);
+  t.is(exec.status, 255, exec.stderr);
+  t.regex(exec.stderr, /^oci: exec \S+: process\.terminal is true, but there is no terminal here to attach it to/);
 });
 
 test('nothing is left in the state root by failed creates', async (t) => {

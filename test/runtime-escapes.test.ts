@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writ
 import path from 'node:path';
 import { testBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
+import { atTerminal } from './harness/pty.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -112,8 +113,8 @@ test('/dev/console planted as a symlink is replaced, not followed: the terminal 
   mkdirSync(path.join(b.rootfs, 'dev'), { recursive: true });
   rmSync(path.join(b.rootfs, 'dev', 'console'), { force: true });
   symlinkSync('/victim', path.join(b.rootfs, 'dev', 'console'));
-  const result = spawnSync(ociBin, ['--root', state.root, 'run', '--bundle', b.dir, uniqueId('console')], { input: '', encoding: 'utf8', ...BOUNDED });
-  t.is(result.status, 0, result.stderr);
-  t.deepEqual(result.stdout.split('\r\n').filter(Boolean), ['regular file', 'character special file', 'untouched']);
+  const result = atTerminal([ociBin, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('console')], { timeout: BOUNDED.timeout });
+  t.is(result.status, 0, result.output);
+  t.deepEqual(result.output.split('\r\n').filter(Boolean), ['regular file', 'character special file', 'untouched']);
   t.is(readFileSync(path.join(b.rootfs, 'victim'), 'utf8'), 'untouched\n');
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Spec } from '@oci/bundle/runtime-spec';
 import { busyboxBundle, busyboxRootfs, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
-import { consoleReceiver, runWithResize } from './harness/pty.js';
+import { atTerminal, consoleReceiver, runWithResize } from './harness/pty.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -20,14 +20,6 @@ test.before(() => {
   state = stateRoot();
 });
 test.after.always(() => state?.remove());
-
-/** Runs a command on a fresh pty (util-linux `script`), as a user at a terminal would. */
-function atTerminal(command: string[], cwd: string) {
-  const line = command.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  const result = spawnSync('script', ['-qec', line, '/dev/null'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  // script echoes its stdin's end as ^@ (NUL) at a moment that depends on timing.
-  return { status: result.status, output: result.stdout.replaceAll('\0', '').replaceAll('^@', '') };
-}
 
 test('a bundle made by `runc spec` gives the same result under oci run as under runc run', async (t) => {
   const { dir, remove } = tempDir('runc-spec');
@@ -57,8 +49,8 @@ test('a bundle made by `runc spec` gives the same result under oci run as under 
   const id = uniqueId('same');
   const runcRoot = tempDir('runc-root');
   t.teardown(runcRoot.remove);
-  const expected = atTerminal(['runc', '--root', runcRoot.dir, 'run', id], dir);
-  const actual = atTerminal([process.execPath, ociBin, '--root', state.root, 'run', id], dir);
+  const expected = atTerminal(['runc', '--root', runcRoot.dir, 'run', id], { cwd: dir });
+  const actual = atTerminal([process.execPath, ociBin, '--root', state.root, 'run', id], { cwd: dir });
   t.is(expected.status, 3, expected.output);
   t.is(actual.status, expected.status);
   t.is(actual.output, expected.output);
@@ -71,12 +63,13 @@ test('run with process.terminal gives the program a pty and proxies input and ou
     spec.process!.consoleSize = { height: 30, width: 100 };
   });
   t.teardown(b.remove);
-  const result = spawnSync(process.execPath, [ociBin, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('tty')], { input: 'hello\n', encoding: 'utf8' });
-  t.is(result.status, 0, result.stderr);
-  const lines = result.stdout.split('\r\n');
-  t.true(lines.includes('got hello'), result.stdout);
-  t.true(lines.includes('/dev/pts/0'), result.stdout);
-  t.true(lines.includes('30 100'), result.stdout);
+  // At a terminal of 30 rows and 100 columns: the container's follows ours.
+  const result = atTerminal([process.execPath, ociBin, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('tty')], { input: 'hello\n', size: [30, 100] });
+  t.is(result.status, 0, result.output);
+  const lines = result.output.split('\r\n');
+  t.true(lines.includes('got hello'), result.output);
+  t.true(lines.includes('/dev/pts/0'), result.output);
+  t.true(lines.includes('30 100'), result.output);
 });
 
 test('create --console-socket sends the terminal to the socket; without one it is refused', async (t) => {
@@ -127,15 +120,12 @@ async function running(t: { teardown(fn: () => void): void }) {
 
 test('exec -t gives the program a pty in the container and proxies input and output', async (t) => {
   const id = await running(t);
-  const result = spawnSync(process.execPath, [ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'], {
-    input: 'hello\n',
-    encoding: 'utf8',
-  });
-  t.is(result.status, 0, result.stderr);
-  const lines = result.stdout.split('\r\n');
-  t.true(lines.includes('got hello'), result.stdout);
+  const result = atTerminal([process.execPath, ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'], { input: 'hello\n' });
+  t.is(result.status, 0, result.output);
+  const lines = result.output.split('\r\n');
+  t.true(lines.includes('got hello'), result.output);
   t.true(lines.includes('/dev/pts/0'), 'the first pty of the container\'s own devpts');
-  t.true(lines.includes('all-tty'), result.stdout);
+  t.true(lines.includes('all-tty'), result.output);
 });
 
 test('exec --tty --console-socket sends the master of a pty opened in the container; the program talks through it', async (t) => {

@@ -2,9 +2,28 @@
  * Terminals from the other side, through Python (a peer: Node cannot receive an fd over a unix
  * socket, nor resize a terminal it does not own): a console socket that receives a pty master
  * as engines do, and a terminal of a chosen size that a command runs on and that is resized
- * while it runs.
+ * while it runs; and a command run at a terminal as a user runs it (util-linux `script`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+
+export interface AtTerminal {
+  cwd?: string;
+  /** Typed at the terminal. */
+  input?: string;
+  /** [rows, columns] of the terminal (`script` leaves it 0 by 0). */
+  size?: readonly [number, number];
+  /** ms before the command is killed. */
+  timeout?: number;
+}
+
+/** Runs a command on a fresh pty (util-linux `script`), its controlling terminal, as a user at a terminal would. */
+export function atTerminal(command: readonly string[], { cwd, input, size, timeout = 60_000 }: AtTerminal = {}): { status: number | null; output: string } {
+  const quoted = command.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const line = size ? `stty rows ${size[0]} cols ${size[1]}; exec ${quoted}` : quoted;
+  const result = spawnSync('script', ['-qec', line, '/dev/null'], { cwd, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+  // script echoes its stdin's end as ^@ (NUL) at a moment that depends on timing.
+  return { status: result.status, output: result.stdout.replaceAll('\0', '').replaceAll('^@', '') };
+}
 
 /** What a console socket received: the message, how many fds, and what the master then read. */
 export interface ReceivedConsole {

@@ -112,6 +112,10 @@ export function checkProcess(process: Process | undefined): string | undefined {
   for (const [i, r] of (process.rlimits ?? []).entries())
     if (typeof r?.type !== 'string' || !Number.isInteger(r.soft) || !Number.isInteger(r.hard) || r.soft < 0 || r.hard < 0)
       return `process.rlimits[${i}] needs a type and integer soft and hard limits`;
+  // Asked-for confinement that cannot be given is refused (as runc does where the host lacks
+  // the LSM), never dropped: the process would run unconfined.
+  if (process.apparmorProfile) return 'process.apparmorProfile is set, but oci does not apply AppArmor profiles: the process would run unconfined';
+  if (process.selinuxLabel) return 'process.selinuxLabel is set, but oci does not apply SELinux labels: the process would run unlabelled';
   return undefined;
 }
 
@@ -136,6 +140,7 @@ function checkLinux({ linux, hostname, domainname }: Spec): string | undefined {
     if (ns.path !== undefined && !isAbsolute(ns.path)) return notAbsolute(`linux.namespaces[${i}].path`, ns.path);
   }
   if ((hostname || domainname) && !seen.has('uts')) return 'hostname needs a uts namespace';
+  if (linux.mountLabel) return 'linux.mountLabel is set, but oci does not apply SELinux labels: the mounts would be unlabelled';
   for (const field of ['maskedPaths', 'readonlyPaths'] as const) {
     const paths = linux[field] ?? [];
     if (!isStrings(paths)) return `linux.${field} must be a list of paths`;

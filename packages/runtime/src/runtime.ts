@@ -150,6 +150,7 @@ export class Runtime {
     const caller = callerOf();
     if (caller.uid !== 0 && !hasNamespace(bundle.spec, 'user'))
       throw new RuntimeError('EINVALID', 'an unprivileged user needs a user namespace mapping it to root: see `oci spec --rootless`');
+    if (proc.terminal && !options.consoleSocket && options.receiveTerminal) await requireOurTerminal();
     const lock = await this.store.reserve(id);
     let consoleSocket: ConsoleSocket | undefined;
     let seccompAgent: number | undefined;
@@ -321,6 +322,7 @@ export class Runtime {
     if (problem) throw invalid(problem);
     // A terminal proxied to ours starts at our size: the program runs before the proxy does.
     if (proc.terminal && !proc.consoleSize && !options.consoleSocket && !options.detach) proc = { ...proc, consoleSize: (await import('./terminal.js')).ourSize() };
+    if (proc.terminal && !options.consoleSocket && !options.detach) await requireOurTerminal();
     const passFds = options.preserveFds ?? 0;
     const consoleSocket = openConsoleSocket(proc.terminal ?? false, { consoleSocket: options.consoleSocket, receive: !options.detach });
     let seccompAgent: number | undefined;
@@ -637,6 +639,18 @@ async function requestStart(socketPath: string): Promise<string> {
   }
   const text = (await readToEnd(fd)).toString('utf8').replace(/\0$/, '');
   return text.startsWith('error ') ? text.slice('error '.length) : text;
+}
+
+/**
+ * A terminal proxied to ours needs one of ours, as in runc (stderr, stdout or stdin, else the
+ * controlling terminal): without, the program would get a terminal that nobody reads.
+ */
+async function requireOurTerminal(): Promise<void> {
+  const { ourTerminal } = await import('./terminal.js');
+  const terminal = ourTerminal();
+  if (terminal === undefined)
+    throw invalid('process.terminal is true, but there is no terminal here to attach it to (stdin, stdout, stderr and /dev/tty are none): give --console-socket, or set process.terminal to false');
+  terminal.close();
 }
 
 /** Who runs the runtime: root or not decides how user namespace maps are written. */

@@ -1,8 +1,8 @@
 /**
  * The foreground side of a container's terminal (`oci run` with process.terminal): this
- * process's stdin goes to the pty master, the master's output to stdout, our controlling
- * terminal is put in raw mode (the container's pty does the line discipline, so output is
- * translated once, not twice) and the pty's size follows ours.
+ * process's stdin goes to the pty master, the master's output to stdout, our terminal is put
+ * in raw mode (the container's pty does the line discipline, so output is translated once, not
+ * twice) and the pty's size follows ours.
  */
 import { closeSync, openSync } from 'node:fs';
 import { isatty, ReadStream } from 'node:tty';
@@ -15,24 +15,27 @@ export interface AttachedTerminal {
   detach(): void;
 }
 
-/**
- * Puts our controlling terminal (stdin's, else /dev/tty's, as runc does) in raw mode; returns
- * how to restore it. Without a controlling terminal there is nothing to do.
- */
+/** A terminal of ours: the first of stderr, stdout and stdin that is one, else /dev/tty (runc's order). */
+export function ourTerminal(): { fd: number; close(): void } | undefined {
+  const standard = [2, 1, 0].find((fd) => isatty(fd));
+  if (standard !== undefined) return { fd: standard, close: () => {} };
+  try {
+    const fd = openSync('/dev/tty', 'r');
+    return { fd, close: () => closeSync(fd) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Puts our terminal in raw mode; returns how to restore it. Without one there is nothing to do. */
 function rawControllingTerminal(): () => void {
   const { makeRaw, restoreTerminal } = requireAddon();
-  let fd = 0;
-  if (!isatty(0)) {
-    try {
-      fd = openSync('/dev/tty', 'r');
-    } catch {
-      return () => {};
-    }
-  }
-  const saved = makeRaw(fd);
+  const terminal = ourTerminal();
+  if (!terminal) return () => {};
+  const saved = makeRaw(terminal.fd);
   return () => {
-    restoreTerminal(fd, saved);
-    if (fd !== 0) closeSync(fd);
+    restoreTerminal(terminal.fd, saved);
+    terminal.close();
   };
 }
 

@@ -88,6 +88,16 @@ test('each limit goes to the hierarchy that has its controller: v1 first, else v
   t.throws(() => plannedWrites(hybrid, { pids: { limit: 5 } }, []), { message: /pids\.max needs the pids cgroup controller/ });
 });
 
+test('net_cls and net_prio limits without their v1 controllers are refused, naming the field: v2 has no counterpart', (t) => {
+  const v2Only: Layout = { mode: 'v2', hierarchies: [{ version: 2, mountPoint: '/sys/fs/cgroup', mountRoot: '/', controllers: ['memory', 'pids'], key: '' }], own: new Map([['', '/']]) };
+  for (const layout of [hybrid, v2Only]) {
+    t.throws(() => plannedWrites(layout, { network: { classID: 0x100001 } }, []), { message: /^linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller/ });
+    t.throws(() => plannedWrites(layout, { network: { priorities: [{ name: 'lo', priority: 2 }] } }, []), { message: /^linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/ });
+  }
+  const withNetCls: Layout = { ...hybrid, hierarchies: [...hybrid.hierarchies, { version: 1, mountPoint: '/sys/fs/cgroup/net_cls', mountRoot: '/', controllers: ['net_cls'], key: 'net_cls' }] };
+  t.deepEqual(plannedWrites(withNetCls, { network: { classID: 0x100001 } }, []).map((w) => w.write.file), ['net_cls.classid']);
+});
+
 test('cgroupsPath: absolute from the hierarchy root, relative from our own cgroup, never above the mount', (t) => {
   const [memory, devices] = hybrid.hierarchies;
   t.is(cgroupDir(hybrid, memory!, '/oci/c1'), '/sys/fs/cgroup/memory/oci/c1');

@@ -40,6 +40,10 @@ test('each invalid part of a config is named', (t) => {
     [(s) => (s.linux!.namespaces = 'pid' as never), /linux\.namespaces must be a list/],
     [(s) => (s.linux!.devices = {} as never), /linux\.devices must be a list/],
     [(s) => (s.linux!.resources = { hugepageLimits: {} as never }), /linux\.resources: hugepageLimits must be a list/],
+    // Confinement asked for and not applied would leave the process unconfined.
+    [(s) => (s.process!.apparmorProfile = 'docker-default'), /^process\.apparmorProfile is set, but oci does not apply AppArmor profiles/],
+    [(s) => (s.process!.selinuxLabel = 'system_u:system_r:container_t:s0'), /^process\.selinuxLabel is set, but oci does not apply SELinux labels/],
+    [(s) => (s.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'), /^linux\.mountLabel is set, but oci does not apply SELinux labels/],
   ];
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });

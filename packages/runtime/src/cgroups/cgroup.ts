@@ -15,7 +15,7 @@ import type { CgroupMountSource } from '../plan/mounts.js';
 import { deviceFilterProgram } from './device-filter.js';
 import { freezerFor, type FreezerRecord } from './freezer.js';
 import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
-import { v1Writes } from './v1.js';
+import { network, v1Writes } from './v1.js';
 import { v2Writes } from './v2.js';
 import type { CgroupWrite } from './writes.js';
 
@@ -45,16 +45,23 @@ export function cgroupDir(layout: Layout, h: Hierarchy, cgroupsPath: string): st
 /** v2 names io what v1 names blkio. */
 const V1_NAME: Readonly<Record<string, string>> = { io: 'blkio' };
 
-/** Each limit routed to the hierarchy that enforces its controller: v1 where mounted, else v2. */
+/** v1 controllers that v2 has no counterpart for: without them mounted, their limits cannot be set. */
+const V1_ONLY = new Set(['net_cls', 'net_prio']);
+
+/**
+ * Each limit routed to the hierarchy that enforces its controller: v1 where mounted, else v2. A
+ * limit no hierarchy can enforce is refused (runc refuses it too), never dropped.
+ */
 export function plannedWrites(layout: Layout, resources: Resources, deviceRules: readonly DeviceRule[]): { hierarchy: Hierarchy; write: CgroupWrite }[] {
   const v1Controllers = new Set(layout.hierarchies.filter((h) => h.version === 1).flatMap((h) => h.controllers));
   const v2 = layout.hierarchies.find((h) => h.version === 2);
   const out: { hierarchy: Hierarchy; write: CgroupWrite }[] = [];
-  const v1 = v1Controllers.size > 0 ? v1Writes(resources, deviceRules) : [];
+  // Without v1, what only v1 could enforce is still asked for: it is refused below.
+  const v1 = v1Controllers.size > 0 ? v1Writes(resources, deviceRules) : network(resources);
   for (const w of v1) {
     if (v1Controllers.has(w.controller)) out.push({ hierarchy: hierarchyOf(layout, w.controller)!, write: w });
     // Without a v1 devices controller, v2 enforces device rules with an eBPF program instead.
-    else if (!v2 && (w.controller !== 'devices' || v1Controllers.size === 0)) throw unavailable(w);
+    else if (V1_ONLY.has(w.controller) || (!v2 && (w.controller !== 'devices' || v1Controllers.size === 0))) throw unavailable(w);
   }
   if (v2) {
     for (const w of v2Writes(resources)) {
@@ -67,7 +74,7 @@ export function plannedWrites(layout: Layout, resources: Resources, deviceRules:
 }
 
 const unavailable = (w: CgroupWrite) =>
-  new RuntimeError('EINVALID', `linux.resources: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`);
+  new RuntimeError('EINVALID', `linux.resources${w.field ? `.${w.field}` : ''}: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`);
 
 export interface CreatedCgroup {
   record: CgroupRecord;

@@ -81,10 +81,11 @@ export function hugetlb({ hugepageLimits }: Resources, suffix = 'limit_in_bytes'
   });
 }
 
-function network({ network: n }: Resources): CgroupWrite[] {
+/** net_cls and net_prio: v1 only (cgroup v2 has no counterpart). */
+export function network({ network: n }: Resources): CgroupWrite[] {
   const out: CgroupWrite[] = [];
-  if (n?.classID !== undefined) out.push(write('net_cls', 'net_cls.classid', n.classID));
-  for (const p of n?.priorities ?? []) out.push(write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`));
+  if (n?.classID !== undefined) out.push({ ...write('net_cls', 'net_cls.classid', n.classID), field: 'network.classID' });
+  for (const p of n?.priorities ?? []) out.push({ ...write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`), field: 'network.priorities' });
   return out;
 }
 

@@ -5,6 +5,8 @@ export interface CgroupWrite {
   value: string;
   /** The file to write instead where `file` does not exist (blkio.bfq.weight under BFQ). */
   otherwise?: string;
+  /** The field of linux.resources it comes from, where the file's name does not say it. */
+  field?: string;
 }
 
 export const write = (controller: string, file: string, value: string | number, otherwise?: string): CgroupWrite => ({
