@@ -18,6 +18,7 @@ import { busyboxLayer } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
+import { seeded } from './harness/seeded.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -44,19 +45,6 @@ test.after.always(async () => {
 });
 
 const env = () => ({ ...process.env, OCI_REGISTRY_MIRRORS: '', HOME: '/nonexistent' });
-
-/** mulberry32: a small seeded generator, so a failing run's kill points can be chosen again. */
-function seeded(t: ExecutionContext): () => number {
-  const seed = Number(process.env.OCI_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  t.log(`crash seed ${seed} (replay with OCI_CRASH_SEED=${seed})`);
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(state ^ (state >>> 15), state | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Runs `oci args`, SIGKILLs it after `delay` ms unless it exits first; true when it was killed. */
 async function killAfter(args: string[], delay: number): Promise<boolean> {

@@ -37,7 +37,8 @@
         "src/helper/state.c",
         "src/helper/seccomp.c",
         "src/helper/hooks.c",
-        "src/helper/userns.c"
+        "src/helper/userns.c",
+        "src/helper/lifeline.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"]

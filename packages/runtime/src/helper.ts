@@ -4,9 +4,10 @@
  * console socket, then (with SCMP_ACT_NOTIFY rules) the connection to the seccomp agent. It
  * reads the plan from the sync socket and answers with NUL-terminated messages: "pid N" (the
  * process exists), "sync NAME" (it waits for our go-ahead: a byte), "ready" (a container's first
- * process waits for start), "exec" (an exec'd process is about to run its program), or "error
- * <step>: <ERRNO>". The socket closes once both the helper and the process are done with it
- * (the process's end closes on exec), which is when the outcome is known.
+ * process is created: it too waits for our go-ahead, dying with us until then, so that we record
+ * it first), "exec" (an exec'd process is about to run its program), or "error <step>: <ERRNO>".
+ * The socket closes once both the helper and the process are done with it (the process's end
+ * closes on exec, or after "ready"), which is when the outcome is known.
  */
 import { closeSync } from 'node:fs';
 import { helperPath, requireAddon } from '@oci/native';
@@ -40,8 +41,9 @@ export interface HelperOptions {
 
 let executable: string | undefined;
 
-/** What a `sync` op waits for. */
+/** What a `sync` op and `ready` wait for. */
 const GO_AHEAD = Buffer.from([1]);
+const READY = Symbol('ready');
 
 /**
  * The helper is executed from a sealed memfd copy (CVE-2019-5736): the container's first
@@ -58,6 +60,11 @@ export interface PlanCallbacks {
   onPid?(pid: number): void;
   /** The container's process waits at a `sync` op until this resolves; a rejection fails the plan. */
   onSync?(name: string, pid: number): Promise<void>;
+  /**
+   * The container's process is ready; it dies with us until this returns, so what must know of
+   * it (the state) is written here. A throw fails the plan.
+   */
+  onReady?(pid: number): void;
 }
 
 export interface PlanResult {
@@ -103,7 +110,7 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
       let pid: number | undefined;
       let error: string | undefined;
       let done = false;
-      let waiting: string | undefined;
+      let waiting: string | typeof READY | undefined;
       try {
         for await (const message of readMessages(ours)) {
           if (message.startsWith('pid ')) {
@@ -112,10 +119,14 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
           }
           else if (message.startsWith('error ')) error ??= message.slice(6);
           else if (message.startsWith('sync ')) waiting = message.slice(5);
-          else if (message === until) done = true;
+          else if (message === until) {
+            done = true;
+            if (until === 'ready') waiting = READY;
+          }
           // The helper reports the pid as it clones; the container's process may speak first.
           if (waiting !== undefined && pid !== undefined) {
-            await callbacks.onSync?.(waiting, pid);
+            if (waiting === READY) callbacks.onReady?.(pid);
+            else await callbacks.onSync?.(waiting, pid);
             writeAll(ours, GO_AHEAD);
             waiting = undefined;
           }

@@ -8,11 +8,11 @@ import { closeSync, readFileSync, renameSync, unlinkSync, writeFileSync } from '
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/bundle/runtime-spec';
-import { cgroupPids, createCgroup, removeCgroup, type CreatedCgroup } from './cgroups/cgroup.js';
+import { cgroupPids, makeCgroup, planCgroup, removeCgroup, type CgroupRecord, type CreatedCgroup, type PlannedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';
 import { updateCgroup } from './cgroups/update.js';
-import { checkProcess, checkResources, loadBundle, type Bundle } from './config.js';
+import { checkProcess, checkResources, loadBundle } from './config.js';
 import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocket } from './console.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
@@ -120,7 +120,9 @@ export class Runtime {
   /**
    * create, start, wait, delete: the program runs in the foreground with our stdio (or, with
    * process.terminal, a pty proxied to it), our signals are passed on, and the result is its
-   * exit code (128+N when signal N killed it). With `detach` it returns 0 once started.
+   * exit code (128+N when signal N killed it). It dies with this process, even one killed by
+   * SIGKILL, which cannot be passed on (runc's `run` would leave it running); its state then
+   * stays until deleted. With `detach` it returns 0 once started, and the program outlives us.
    */
   async run(id: string, options: RunOptions): Promise<number> {
     if (options.detach) {
@@ -131,7 +133,7 @@ export class Runtime {
       });
       return 0;
     }
-    const container = await this.#create(id, { ...options, receiveTerminal: true });
+    const container = await this.#create(id, { ...options, receiveTerminal: true, foreground: true });
     try {
       return await inForeground(container.pid, container.terminal, async () => {
         await this.start(id);
@@ -142,8 +144,16 @@ export class Runtime {
     }
   }
 
-  /** Internal form of create: with `receiveTerminal`, the terminal's master comes back to us. */
-  async #create(id: string, options: CreateOptions & { receiveTerminal?: boolean }): Promise<Container & { terminal?: number }> {
+  /**
+   * Internal form of create: with `receiveTerminal`, the terminal's master comes back to us;
+   * with `foreground`, the program dies with this process (a foreground `run`).
+   *
+   * Killed at any moment, a create leaves nothing `delete --force` cannot find: before it makes
+   * anything that needs undoing (cgroups, the rootfs bind) its state directory records them
+   * (creating.json), and the container's process dies with this one until state.json names it
+   * (the helper's parent-death signal, released only once we answer its "ready").
+   */
+  async #create(id: string, options: CreateOptions & { receiveTerminal?: boolean; foreground?: boolean }): Promise<Container & { terminal?: number }> {
     validateId(id);
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
@@ -151,6 +161,8 @@ export class Runtime {
     if (caller.uid !== 0 && !hasNamespace(bundle.spec, 'user'))
       throw new RuntimeError('EINVALID', 'an unprivileged user needs a user namespace mapping it to root: see `oci spec --rootless`');
     if (proc.terminal && !options.consoleSocket && options.receiveTerminal) await requireOurTerminal();
+    const linux = bundle.spec.linux ?? {};
+    const plannedCgroup = planCgroup(cgroupLayout(), linux.cgroupsPath ?? id, linux.resources ?? {}, deviceRules(bundle.spec));
     const lock = await this.store.reserve(id);
     let consoleSocket: ConsoleSocket | undefined;
     let seccompAgent: number | undefined;
@@ -160,6 +172,18 @@ export class Runtime {
     let terminal: number | undefined;
     const state = (status: ContainerStateJson['status'], at?: number) => hookState(id, bundle.dir, bundle.spec.annotations ?? {}, status, at);
     const hostMount = hasNamespace(bundle.spec, 'mount') ? undefined : beforeHostMount(bundle.rootfs);
+    const stored = (cgroupRecord: CgroupRecord): StoredState => ({
+      ociVersion: RUNTIME_SPEC_VERSION,
+      id,
+      pid: 0,
+      startTime: '',
+      bundle: bundle.dir,
+      rootfs: bundle.rootfs,
+      created: '',
+      annotations: bundle.spec.annotations ?? {},
+      cgroup: cgroupRecord,
+      ...(hostMount && { hostMount }),
+    });
     try {
       consoleSocket = openConsoleSocket(proc.terminal ?? false, { consoleSocket: options.consoleSocket, receive: options.receiveTerminal });
       if (needsAgent(bundle.spec.linux?.seccomp)) seccompAgent = connectSeccompAgent(bundle.spec.linux!.seccomp!.listenerPath);
@@ -168,18 +192,22 @@ export class Runtime {
       if (listenFds > 0) proc.env = [...(proc.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
       // Spawned first: its exec overlaps with the cgroup and plan work below.
       helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
-      cgroup = await this.#createCgroup(id, bundle);
+      // Before anything needs undoing: the cgroups made next, the rootfs bind the plan makes.
+      this.store.writeCreating(stored(plannedCgroup.record));
+      const made = await this.#makeCgroup(id, plannedCgroup, linux.resources);
+      cgroup = made;
       const plan = initPlan({
         id,
         bundle,
         stateDir: this.store.dir(id),
-        cgroup: cgroup.record,
-        cgroupMounts: cgroup.mountSources,
+        cgroup: made.record,
+        cgroupMounts: made.mountSources,
         host: hostFacts(),
         caller,
         home: homeOf(bundle.rootfs, proc.user.uid),
         noPivot: options.noPivot,
         noNewKeyring: options.noNewKeyring,
+        foreground: options.foreground,
         passFds,
         consoleFd: consoleSocket === undefined ? undefined : fdLayout(passFds).console,
         seccompAgentFd: seccompAgent === undefined ? undefined : fdLayout(passFds, { console: consoleSocket !== undefined }).seccompAgent,
@@ -194,25 +222,16 @@ export class Runtime {
         onSync: async (name, at) => {
           if (name === CREATE_RUNTIME_SYNC) await runHooks(bundle.spec.hooks, ['prestart', 'createRuntime'], state('creating', at), bundle.dir);
         },
+        // The process waits for this before it may outlive us: it is recorded first.
+        onReady: (ready) => {
+          const stat = readProcessStat(ready);
+          if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
+          this.store.write({ ...stored(made.record), pid: ready, startTime: stat.startTime, created: new Date().toISOString(), ...laterHooks(bundle.spec.hooks) });
+        },
       });
       if (pid === undefined) throw new RuntimeError('ECREATE', 'the helper did not report the container process');
       if (consoleSocket) terminal = receiveMaster(consoleSocket);
-      const stat = readProcessStat(pid);
-      if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
       this.#children.set(id, { handle: ProcessHandle.open(pid)!, exit: undefined });
-      this.store.write({
-        ociVersion: RUNTIME_SPEC_VERSION,
-        id,
-        pid,
-        startTime: stat.startTime,
-        bundle: bundle.dir,
-        rootfs: bundle.rootfs,
-        created: new Date().toISOString(),
-        annotations: bundle.spec.annotations ?? {},
-        cgroup: cgroup.record,
-        ...laterHooks(bundle.spec.hooks),
-        ...(hostMount && { hostMount }),
-      });
       if (options.pidFile) writePidFile(options.pidFile, pid);
     } catch (error) {
       await helper?.abort();
@@ -233,20 +252,19 @@ export class Runtime {
    * limit, the container goes without (as runc does): it then stays in ours, and what needs a
    * cgroup of its own (pause, update, stats, kill --all) says so.
    */
-  async #createCgroup(id: string, bundle: Bundle): Promise<CreatedCgroup> {
-    const linux = bundle.spec.linux ?? {};
+  async #makeCgroup(id: string, planned: PlannedCgroup, resources: Resources | undefined): Promise<CreatedCgroup> {
     try {
-      return await createCgroup(cgroupLayout(), linux.cgroupsPath ?? id, linux.resources ?? {}, deviceRules(bundle.spec));
+      return await makeCgroup(planned);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const denied = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
-      if (!this.#rootless || !denied || hasLimits(linux.resources)) throw error;
+      if (!this.#rootless || !denied || hasLimits(resources)) throw error;
       this.#debug(`rootless: no cgroup for ${id} (${code})`);
       return { record: { dirs: [], created: [] }, mountSources: [] };
     }
   }
 
-  /** A failed create leaves nothing: its process, cgroups and state directory go. */
+  /** A failed create leaves nothing: its process, cgroups, rootfs bind and state directory go. */
   async #undoCreate(id: string, pid: number | undefined, cgroup: CreatedCgroup | undefined, hostMount: HostMount | undefined): Promise<void> {
     const child = this.#children.get(id);
     this.#children.delete(id);
@@ -343,6 +361,7 @@ export class Runtime {
         consoleFd: consoleSocket && fds.console,
         seccompAgentFd: seccompAgent === undefined ? undefined : fds.seccompAgent,
         setgroupsDenied: setgroupsDenied(state.pid),
+        foreground: !options.detach,
         warn: this.#warn,
         debug: this.#debug,
         seccompCacheDir: path.join(this.store.root, SECCOMP_CACHE),
@@ -532,9 +551,12 @@ export class Runtime {
       try {
         state = this.store.read(id);
       } catch (error) {
-        // A directory without state: a create that crashed midway. Nothing runs from it.
-        if ((error as RuntimeError).code === 'ENOTFOUND' && force) return this.store.remove(id);
-        throw error;
+        if ((error as RuntimeError).code !== 'ENOTFOUND' || !force) throw error;
+        // A create killed midway: what it recorded before making anything is undone like a
+        // container's (its process, if it ever had one, died with it or is in its cgroups).
+        const creating = this.store.readCreating(id);
+        if (!creating) return this.store.remove(id);
+        state = creating;
       }
       const status = statusOf(state, this.store.dir(id));
       if ((status === 'running' || status === 'paused') && !force)

@@ -39,6 +39,8 @@ struct helper {
   char program[PATH_MAX];
   /* The container process's pid as the runtime sees it (hooks and seccomp agents get it). */
   int pid;
+  /* The program dies with the runtime (op foreground); else it outlives it. */
+  bool foreground;
   /* The maps of the user namespace `clone` creates (op id_maps); uid NULL: none. */
   struct {
     const char *uid, *gid, *setgroups, *newuidmap, *newgidmap;
@@ -100,6 +102,14 @@ void remember_pid(struct helper *h);
 void write_id_maps(struct helper *h, pid_t pid, int go);
 void wait_id_maps(struct helper *h, int go);
 
+/* Dying with the runtime until it recorded us (lifeline.c): the parent-death signal, and an
+   exit if the runtime is gone already. outlive_runtime undoes it. */
+void die_with_runtime(struct helper *h);
+void outlive_runtime(struct helper *h);
+
+/* Waits for the runtime's one-byte go-ahead (hooks.c); dies naming `after` if it went away. */
+void wait_go_ahead(struct helper *h, const char *after);
+
 /* The ops, by concern. */
 op_fn op_cgroup;                                                                   /* cgroups.c */
 op_fn op_setns, op_clone, op_timens, op_hostname, op_domainname;                   /* namespaces.c */
@@ -116,6 +126,7 @@ op_fn op_session_keyring;                                                       
 op_fn op_seccomp;                                                                  /* seccomp.c */
 op_fn op_sync, op_hook;                                                            /* hooks.c */
 op_fn op_id_maps;                                                                  /* userns.c */
+op_fn op_foreground;                                                               /* lifeline.c */
 
 /* Runs a decoded plan (plan.c). */
 void run_plan(struct helper *h, char *plan, size_t length);

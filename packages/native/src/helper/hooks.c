@@ -19,15 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* sync NAME: tells the runtime "sync NAME" and waits for its one-byte go-ahead. */
-void op_sync(struct helper *h, char **args, int nargs) {
-  send_message(h->sync_fd, "sync %s", args[0]);
+void wait_go_ahead(struct helper *h, const char *after) {
   char go;
   ssize_t n;
   do n = read(h->sync_fd, &go, 1);
   while (n < 0 && errno == EINTR);
-  if (n < 0) die(h, errno, "wait for the runtime after %s", args[0]);
-  if (n == 0) die(h, 0, "wait for the runtime after %s: it went away", args[0]);
+  if (n < 0) die(h, errno, "wait for the runtime after %s", after);
+  if (n == 0) die(h, 0, "wait for the runtime after %s: it went away", after);
+}
+
+/* sync NAME: tells the runtime "sync NAME" and waits for its one-byte go-ahead. */
+void op_sync(struct helper *h, char **args, int nargs) {
+  send_message(h->sync_fd, "sync %s", args[0]);
+  wait_go_ahead(h, args[0]);
 }
 
 /* What the hook printed, kept for the error message: its first bytes are where it says why. */

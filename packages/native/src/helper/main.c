@@ -68,6 +68,8 @@ int main(int argc, char **argv) {
   /* Until it execs the container's program, nothing inside may ptrace us or read our /proc
      files (our fds reach outside the container); execve restores dumpability. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die(&h, errno, "prctl PR_SET_DUMPABLE");
+  /* Killed midway, the runtime would leave us joined to the container's cgroups or namespaces. */
+  die_with_runtime(&h);
   /* Modes in the plan (devices, mount points) are exact; the container's umask is an op. */
   umask(0);
   reset_signals();

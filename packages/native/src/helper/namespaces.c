@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -104,10 +103,10 @@ void op_clone(struct helper *h, char **args, int nargs) {
     close(go[1]);
     wait_id_maps(h, go[0]);
   }
-  /* If the runtime dies before the container is ready, nobody would ever start or delete it:
-     die with it (`ready` undoes this). Had it died already, before this prctl, writing "ready"
-     to its closed socket kills us with SIGPIPE. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_PDEATHSIG");
+  /* If the runtime dies before it recorded us, nobody would ever start or delete us: die with
+     it (`ready` undoes this, and `exec` outside the foreground; a clone does not inherit the
+     helper's). */
+  die_with_runtime(h);
   remember_pid(h);
 }
 

@@ -58,6 +58,7 @@ static const struct op ops[] = {
     {"credentials", 8, 8, op_credentials},
     {"umask", 1, 1, op_umask},
     {"find_program", 2, 2, op_find_program},
+    {"foreground", 0, 0, op_foreground},
     {"ready", 0, 0, op_ready},
     {"wait_start", 0, 0, op_wait_start},
     {"seccomp", 4, 4, op_seccomp},

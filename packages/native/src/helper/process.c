@@ -122,9 +122,10 @@ void op_exec(struct helper *h, char **args, int nargs) {
   memcpy(envp, &args[1 + argc], (size_t)(nargs - 1 - argc) * sizeof *envp);
   char *saved = argv[argc];
   argv[argc] = NULL;
-  /* The program outlives the runtime (`exec --detach`): the parent-death signal `clone` set
-     would survive execve. */
-  if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_PDEATHSIG");
+  /* The parent-death signal survives execve: a program in the runtime's foreground keeps it (set
+     again, as a change of credentials clears it), any other outlives the runtime. */
+  if (h->foreground) die_with_runtime(h);
+  else outlive_runtime(h);
   /* To an exec's runtime, still listening (a created container's went away at `ready`): its
      end of the socket closes on exec, or carries the error below. */
   if (h->sync_fd >= 0) send_message(h->sync_fd, "exec");

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,10 +35,12 @@ void op_start_socket(struct helper *h, char **args, int nargs) {
   close(dirfd);
 }
 
-/* ready: the container is created. The runtime may now exit, and we must outlive it. */
+/* ready: the container is created. Once the runtime answers, having recorded us in its state,
+   it may exit, and we must outlive it; until then we die with it. */
 void op_ready(struct helper *h, char **args, int nargs) {
-  if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) die(h, errno, "prctl PR_SET_PDEATHSIG");
   send_message(h->sync_fd, "ready");
+  wait_go_ahead(h, "ready");
+  outlive_runtime(h);
   close(h->sync_fd);
   h->sync_fd = h->report_fd = -1;
 }

@@ -5,7 +5,7 @@
  * cgroupfs calls are synchronous on purpose: they are in-kernel and take microseconds, less
  * than a trip through libuv's thread pool.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { DeviceRule, Resources } from '@oci/bundle/runtime-spec';
@@ -82,12 +82,33 @@ export interface CreatedCgroup {
   mountSources: CgroupMountSource[];
 }
 
-export async function createCgroup(layout: Layout, cgroupsPath: string, resources: Resources, deviceRules: readonly DeviceRule[]): Promise<CreatedCgroup> {
+/**
+ * The container's cgroup before anything is made: where its directories go (those that do not
+ * exist yet are the ones `makeCgroup` will make, and delete remove) and what its limits write,
+ * all checked. A create records it before it makes anything, so that a create killed midway
+ * leaves nothing that delete --force cannot find.
+ */
+export interface PlannedCgroup {
+  record: CgroupRecord;
+  dirs: ReadonlyMap<Hierarchy, string>;
+  writes: { hierarchy: Hierarchy; write: CgroupWrite }[];
+  layout: Layout;
+  deviceRules: readonly DeviceRule[];
+}
+
+export function planCgroup(layout: Layout, cgroupsPath: string, resources: Resources, deviceRules: readonly DeviceRule[]): PlannedCgroup {
   if (layout.hierarchies.length === 0) throw new RuntimeError('ECREATE', 'no cgroup hierarchy is mounted');
   const writes = plannedWrites(layout, resources, deviceRules);
   const dirs = new Map(layout.hierarchies.map((h) => [h, cgroupDir(layout, h, cgroupsPath)]));
   const v2 = layout.hierarchies.find((h) => h.version === 2);
-  const record: CgroupRecord = { dirs: [...dirs.values()], ...(v2 && { unified: dirs.get(v2) }), created: [] };
+  const created = [...new Set([...dirs.values()].flatMap(missingDirs))];
+  return { record: { dirs: [...dirs.values()], ...(v2 && { unified: dirs.get(v2) }), created }, dirs, writes, layout, deviceRules };
+}
+
+/** Makes the planned cgroup: its directories, limits, device filter; undone if any step fails. */
+export async function makeCgroup({ record: planned, dirs, writes, layout, deviceRules }: PlannedCgroup): Promise<CreatedCgroup> {
+  const v2 = layout.hierarchies.find((h) => h.version === 2);
+  const record: CgroupRecord = { ...planned, created: [] };
   try {
     for (const [h, dir] of dirs) {
       const made = makeDirs(dir);
@@ -104,6 +125,13 @@ export async function createCgroup(layout: Layout, cgroupsPath: string, resource
     throw error;
   }
   return { record, mountSources: mountSources(layout, dirs) };
+}
+
+/** `dir` and its ancestors that do not exist, parents first. */
+function missingDirs(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+  return missing;
 }
 
 /** mkdir -p, returning the directories it made, parents first. */

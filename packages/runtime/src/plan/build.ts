@@ -7,8 +7,9 @@
  *               createRuntime hooks (the runtime runs them while we wait), createContainer
  *               hooks, pivot_root, terminal, read-only remounts, hostname, sysctls, read-only
  *               and masked paths, rlimits, no_new_privs, cwd, fds, [seccomp without
- *               no_new_privs], credentials, umask, program lookup, "ready", wait for start,
- *               startContainer hooks, [seccomp with no_new_privs], exec.
+ *               no_new_privs], credentials, umask, program lookup, "ready" (answered once the
+ *               runtime recorded the container), wait for start, startContainer hooks, [seccomp
+ *               with no_new_privs], exec.
  *
  * seccomp goes as late as it can (fewer syscalls the profile must allow after it), but while
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
@@ -51,6 +52,8 @@ export interface InitPlanOptions {
   noPivot?: boolean;
   /** Keep the caller's session keyring (--no-new-keyring). */
   noNewKeyring?: boolean;
+  /** The program dies with the runtime (a foreground `run`). */
+  foreground?: boolean;
   /** fds 3… passed to the program; the rest are closed at exec. */
   passFds: number;
   /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
@@ -106,6 +109,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
       keepGroups: userns?.setgroupsDenied,
       warn: options.warn,
     }),
+    ...foregroundOps(options.foreground),
     ['ready'],
     ['wait_start'],
     ...hookOps('startContainer', spec.hooks?.startContainer, state('created')),
@@ -116,6 +120,10 @@ export function initPlan(options: InitPlanOptions): Op[] {
 /** The v1 cgroups the helper joins before it clones (the v2 one is cloned into). */
 export function cgroupOps(cgroup: { dirs: readonly string[]; unified?: string }): Op[] {
   return cgroup.dirs.filter((dir) => dir !== cgroup.unified).map((dir): Op => ['cgroup', dir]);
+}
+
+export function foregroundOps(foreground: boolean | undefined): Op[] {
+  return foreground ? [['foreground']] : [];
 }
 
 export function oomScoreOps(score: number | undefined): Op[] {

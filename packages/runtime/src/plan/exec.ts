@@ -14,7 +14,7 @@
  */
 import type { Process, Spec } from '@oci/bundle/runtime-spec';
 import { hookState, stateTemplate, type ContainerStateJson } from '../hooks.js';
-import { cgroupOps, consoleOp, oomScoreOps, seccompAgentState, type HostFacts } from './build.js';
+import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts } from './build.js';
 import { CLONE_NEW } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, sessionOps } from './process.js';
@@ -46,6 +46,8 @@ export interface ExecPlanOptions {
   seccompCacheDir?: string;
   /** The container's user namespace denies setgroups (a rootless one mapping one gid). */
   setgroupsDenied?: boolean;
+  /** The program dies with the runtime (an exec without --detach). */
+  foreground?: boolean;
   warn?: (message: string) => void;
   /** Told about what is left out quietly (syscalls libseccomp does not know). */
   debug?: (message: string) => void;
@@ -68,6 +70,7 @@ export function execPlan(options: ExecPlanOptions): Op[] {
     ...sessionOps(options.id),
     ...(process.terminal ? [consoleOp(process, options.consoleFd)] : []),
     ...processOps({ process, env, passFds: options.passFds, lastCap: options.host.lastCap, seccomp, keepGroups: options.setgroupsDenied, warn: options.warn }),
+    ...foregroundOps(options.foreground),
     ...execOps(process, env, seccomp),
   ];
 }

@@ -81,8 +81,13 @@ export interface OpArgs {
    * on its stdin, killed after timeout seconds (0: none); label names it in errors.
    */
   hook: [label: string, timeout: number, state: string, path: string, argc: number, ...argvThenEnv: string[]];
-  /** Tell the runtime the container is created. */
+  /**
+   * Tell the runtime the container is created and wait for its answer (it records the
+   * container's state meanwhile); only then stop dying with it.
+   */
   ready: [];
+  /** The program runs in the runtime's foreground: it dies with the runtime (set at exec). */
+  foreground: [];
   /** Block until `start` connects. */
   wait_start: [];
   /** argc, then argv, then the environment. */

@@ -1,7 +1,9 @@
 /**
  * The state root (--root, default /run/oci): a directory per container holding state.json,
  * the start socket, and a lock (flock on the directory itself). A container directory without
- * state.json is one being created, or what a crashed create left; delete --force removes it.
+ * state.json is one being created, or what a killed create left: its creating.json, written
+ * before create makes anything that needs undoing, names what that is (cgroups, the rootfs
+ * bind), and delete --force undoes it.
  */
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +38,7 @@ export const START_SOCKET = 'start.sock';
 /** Compiled seccomp filters, in the state root ('@' is not in a container id's alphabet). */
 export const SECCOMP_CACHE = '@seccomp';
 const STATE_FILE = 'state.json';
+const CREATING_FILE = 'creating.json';
 const LOCK_TIMEOUT_MS = 30_000;
 
 export interface Lock {
@@ -86,18 +89,44 @@ export class StateStore {
     return { release: () => closeSync(fd) };
   }
 
+  /** The state of a created container; ENOTFOUND for one whose create has not finished. */
   read(id: string): StoredState {
+    const state = this.#read(id, STATE_FILE);
+    if (!state) throw notFound(id);
+    return state;
+  }
+
+  /**
+   * What a create that has not finished recorded, if anything: the state without a pid (0), as
+   * the container's process is recorded only in state.json; until then it dies with the create.
+   */
+  readCreating(id: string): StoredState | undefined {
+    return this.#read(id, CREATING_FILE);
+  }
+
+  /** The container's state once created; what its create recorded before goes. */
+  write(state: StoredState): void {
+    this.#write(state, STATE_FILE);
+    unlinkSync(path.join(this.dir(state.id), CREATING_FILE));
+  }
+
+  /** Recorded by create before it makes anything delete --force would have to undo. */
+  writeCreating(state: StoredState): void {
+    this.#write(state, CREATING_FILE);
+  }
+
+  #read(id: string, name: string): StoredState | undefined {
     try {
-      return JSON.parse(readFileSync(path.join(this.dir(id), STATE_FILE), 'utf8')) as StoredState;
+      return JSON.parse(readFileSync(path.join(this.dir(id), name), 'utf8')) as StoredState;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notFound(id);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
       throw error;
     }
   }
 
   /** Written whole or not at all (a reader never sees half a file). */
-  write(state: StoredState): void {
-    const file = path.join(this.dir(state.id), STATE_FILE);
+  #write(state: StoredState, name: string): void {
+    const file = path.join(this.dir(state.id), name);
     writeFileSync(`${file}.tmp`, JSON.stringify(state));
     renameSync(`${file}.tmp`, file);
   }
