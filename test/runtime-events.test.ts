@@ -1,7 +1,7 @@
 /**
  * `oci events`: stats from the cgroup files in runc's JSON shape (checked key by key against
- * runc's own `events --stats` of the same bundle), stats at an interval until the container
- * stops, and `oom` events as the kernel's OOM killer acts.
+ * runc's stats types, which runc's own `events --stats` of the same bundle fits too), stats at
+ * an interval until the container stops, and `oom` events as the kernel's OOM killer acts.
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,12 +35,72 @@ const limits: Adjust = (spec) => {
   spec.linux!.resources!.pids = { limit: 40 };
 };
 
-/** Every path to a leaf of a JSON value ("data/memory/usage/limit", arrays as "[]"). */
+/** Every path to a leaf of a JSON value ("/data/memory/usage/limit"; a list's items "[]", a map's keys "*"). */
 function leaves(value: unknown, at = ''): Set<string> {
   const out = new Set<string>();
+  const key = (name: string) => (MAPS.has(at) ? '*' : name);
   if (Array.isArray(value)) for (const item of value) for (const leaf of leaves(item, `${at}[]`)) out.add(leaf);
-  else if (typeof value === 'object' && value !== null) for (const [key, item] of Object.entries(value)) for (const leaf of leaves(item, `${at}/${key}`)) out.add(leaf);
+  else if (typeof value === 'object' && value !== null) for (const [name, item] of Object.entries(value)) for (const leaf of leaves(item, `${at}/${key(name)}`)) out.add(leaf);
   else out.add(at);
+  return out;
+}
+
+const MAPS = new Set(['/data/hugetlb', '/data/memory/raw']);
+
+/** A JSON shape: a leaf (0) or an object; "?" ends a field Go omits when zero or empty, "[]" a list. */
+type Shape = 0 | { [field: string]: Shape };
+
+const MEMORY_ENTRY: Shape = { limit: 0, 'usage?': 0, 'max?': 0, failcnt: 0 };
+const BLKIO_ENTRY: Shape = { 'major?': 0, 'minor?': 0, 'op?': 0, 'value?': 0 };
+
+/**
+ * runc 1.1.5's `events --stats` line as its types define it (types/events.go, and
+ * libcontainer/intelrdt/stats.go): the fields it may print, and which it always prints. What it
+ * prints of the others depends on what the container did (memory.cache only with page cache,
+ * blkio entries only after I/O), so a comparison holds to the types, not to one run's output.
+ */
+const RUNC_STATS: Shape = {
+  type: 0,
+  id: 0,
+  data: {
+    cpu: {
+      usage: { 'total?': 0, 'percpu[]?': 0, 'percpu_kernel[]?': 0, 'percpu_user[]?': 0, kernel: 0, user: 0 },
+      throttling: { 'periods?': 0, 'throttledPeriods?': 0, 'throttledTime?': 0 },
+    },
+    cpuset: {
+      'cpus[]?': 0, cpu_exclusive: 0, 'mems[]?': 0, mem_hardwall: 0, mem_exclusive: 0, memory_migrate: 0,
+      memory_spread_page: 0, memory_spread_slab: 0, memory_pressure: 0, sched_load_balance: 0, sched_relax_domain_level: 0,
+    },
+    memory: { 'cache?': 0, usage: MEMORY_ENTRY, swap: MEMORY_ENTRY, kernel: MEMORY_ENTRY, kernelTCP: MEMORY_ENTRY, 'raw?': { '*': 0 } },
+    pids: { 'current?': 0, 'limit?': 0 },
+    blkio: Object.fromEntries(
+      ['ioServiceBytesRecursive', 'ioServicedRecursive', 'ioQueueRecursive', 'ioServiceTimeRecursive', 'ioWaitTimeRecursive', 'ioMergedRecursive', 'ioTimeRecursive', 'sectorsRecursive'].map((name) => [`${name}[]?`, BLKIO_ENTRY]),
+    ),
+    'hugetlb?': { '*': { 'usage?': 0, 'max?': 0, failcnt: 0 } },
+    intel_rdt: {
+      'l3_cache_info?': { 'cbm_mask?': 0, 'min_cbm_bits?': 0, 'num_closids?': 0 },
+      'l3_cache_schema_root?': 0,
+      'l3_cache_schema?': 0,
+      'mem_bw_info?': { 'bandwidth_gran?': 0, 'delay_linear?': 0, 'min_bandwidth?': 0, 'num_closids?': 0 },
+      'mem_bw_schema_root?': 0,
+      'mem_bw_schema?': 0,
+      'mbm_stats[]?': { mbm_total_bytes: 0, mbm_local_bytes: 0 },
+      'cmt_stats[]?': { llc_occupancy: 0 },
+    },
+    // A nil list: null.
+    network_interfaces: 0,
+  },
+};
+
+/** The leaf paths of a shape (as `leaves` writes them), each with whether it is always there. */
+function shapeLeaves(shape: Shape, at = '', always = true): Map<string, boolean> {
+  if (shape === 0) return new Map([[at, always]]);
+  const out = new Map<string, boolean>();
+  for (const [field, inner] of Object.entries(shape)) {
+    const optional = field.endsWith('?');
+    const name = field.replace(/\?$/, '');
+    for (const [leaf, there] of shapeLeaves(inner, `${at}/${name.replace(/\[\]$/, '')}${name.endsWith('[]') ? '[]' : ''}`, always && !optional)) out.set(leaf, there);
+  }
   return out;
 }
 
@@ -61,7 +121,12 @@ test('events --stats prints one line of stats from the cgroup files, in the shap
   // Counters are uint64: v1's "no limit" is written digit for digit, not rounded through a double.
   t.regex(result.stdout, /"kernel":\{"limit":9223372036854771712,/);
 
-  // runc's own stats of the same bundle have no key oci's lack.
+  // The keys runc's types define: oci prints none other and all that runc always prints; runc's
+  // own stats of the same bundle fit the same types (which proves their transcription here).
+  const shape = shapeLeaves(RUNC_STATS);
+  const ours = leaves(event);
+  t.deepEqual([...ours].filter((leaf) => !shape.has(leaf)), [], 'keys runc does not have');
+  t.deepEqual([...shape].filter(([leaf, always]) => always && !ours.has(leaf)).map(([leaf]) => leaf), [], 'keys runc always prints');
   const runcRoot = tempDir('runc-events');
   t.teardown(runcRoot.remove);
   const runcId = `oci-events-${randomBytes(4).toString('hex')}`;
@@ -69,8 +134,9 @@ test('events --stats prints one line of stats from the cgroup files, in the shap
   t.is(spawnSync('runc', ['--root', runcRoot.dir, 'run', '--detach', '--bundle', b.dir, runcId], { stdio: 'ignore' }).status, 0);
   const runc = spawnSync('runc', ['--root', runcRoot.dir, 'events', '--stats', runcId], { encoding: 'utf8' });
   t.is(runc.status, 0, runc.stderr);
-  const ours = leaves(event);
-  t.deepEqual([...leaves(JSON.parse(runc.stdout))].filter((leaf) => !ours.has(leaf) && !leaf.startsWith('/id')), []);
+  const theirs = leaves(JSON.parse(runc.stdout));
+  t.deepEqual([...theirs].filter((leaf) => !shape.has(leaf)), [], 'runc printed keys its types lack: the shape here is wrong');
+  t.deepEqual([...shape].filter(([leaf, always]) => always && !theirs.has(leaf)).map(([leaf]) => leaf), [], 'runc left out keys it always prints');
 });
 
 test('events prints stats at the interval until the container stops, then exits 0', async (t) => {
