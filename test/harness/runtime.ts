@@ -49,11 +49,20 @@ export function stateRoot(): StateRoot {
   };
 }
 
-/** Polls until `check` holds (containers start asynchronously); fails after `ms`. */
+/**
+ * Polls until `check` holds (containers start asynchronously); fails after `ms`. Before failing
+ * it lets pending I/O run and checks once more: a concurrent test's synchronous spawn can hold
+ * this worker's event loop past the deadline, and the events that would make `check` hold (a
+ * child's exit) are handled only after the timer that woke us.
+ */
 export async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (check()) return;
+      throw new Error('condition not met in time');
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

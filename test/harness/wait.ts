@@ -1,5 +1,5 @@
-/** Polls `probe` until it returns a value other than undefined or false; throws after `timeout` ms. */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeout = 10_000): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined or false; throws after `timeout` ms (a bound for a loaded machine, not a timing). */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeout = 30_000): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = await probe();
