@@ -95,7 +95,7 @@ test('token auth without credentials for a private repository says none were fou
   const error = await refused(t, `${tokenRegistry.host}/private/busybox:1`, {});
   t.is(
     error.message,
-    `${tokenRegistry.host} refused anonymous access (no credentials for ${tokenRegistry.host} in --creds or the Docker config) for private/busybox (UNAUTHORIZED: authentication required)`,
+    `${tokenRegistry.host} refused anonymous access (no credentials for ${tokenRegistry.host} from --creds, oci login or docker login) for private/busybox (UNAUTHORIZED: authentication required)`,
   );
 });
 
@@ -120,7 +120,7 @@ test('basic auth refusing a credential helper\'s credentials names the helper', 
 
 test('basic auth without credentials says none were found', async (t) => {
   const error = await refused(t, `${basicRegistry.host}/private/busybox:1`, {});
-  t.regex(error.message, new RegExp(`refused anonymous access \\(no credentials for ${basicRegistry.host} in --creds or the Docker config\\)`));
+  t.regex(error.message, new RegExp(`refused anonymous access \\(no credentials for ${basicRegistry.host} from --creds, oci login or docker login\\)`));
 });
 
 test.serial('a token is reused until it expires, then fetched again', async (t) => {

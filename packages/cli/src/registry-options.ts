@@ -1,8 +1,8 @@
-/** The options every command that talks to a registry takes (pull, push), and what they become. */
+/** The options of the commands that talk to a registry (pull, push, login), and what they become. */
 import type { OptionSpecs, OptionValues } from './args.js';
 
-export const registryOptions = {
-  creds: { type: 'string', value: 'USER:PASS', describe: 'credentials for the registry (default: from ~/.docker/config.json)' },
+/** How to reach a registry. */
+export const connectionOptions = {
   insecure: { type: 'boolean', describe: 'allow plain HTTP and HTTPS fallback to it for any registry (loopback hosts always may)' },
   'ca-cert': { type: 'string', multiple: true, value: 'FILE', describe: 'also trust the certificate authority in FILE (PEM)' },
   // What it bounds, precisely: packages/image/src/registry/deadline.ts.
@@ -11,16 +11,27 @@ export const registryOptions = {
     value: 'SECONDS',
     describe: 'give up once the registry, or one of its mirrors, has kept oci waiting this long, retries included: for an answer, for a whole manifest or token, or for the next bytes of a blob (default 30; 0: never)',
   },
+  authfile: {
+    type: 'string',
+    value: 'FILE',
+    describe: 'the auth file to use instead of $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json and the others (podman\'s --authfile)',
+  },
+} as const satisfies OptionSpecs;
+
+/** pull's and push's: the connection, credentials, and what to print. */
+export const registryOptions = {
+  creds: { type: 'string', value: 'USER:PASS', describe: 'credentials for the registry (default: from oci login, podman/skopeo login or docker login)' },
+  ...connectionOptions,
   quiet: { type: 'boolean', short: 'q', describe: 'print nothing but the digest' },
   format: { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'json: progress events as JSON lines on stdout' },
 } as const satisfies OptionSpecs;
 
-export function toRegistryOptions(options: OptionValues<typeof registryOptions>) {
+export function toRegistryOptions(options: OptionValues<typeof connectionOptions> & { creds?: string }) {
   return {
     ...(options.creds !== undefined && { creds: options.creds }),
     ...(options.insecure && { insecure: true }),
     ...(options['ca-cert'] && { caCerts: options['ca-cert'] }),
     ...(options.timeout !== undefined && { timeout: options.timeout * 1000 }),
+    ...(options.authfile !== undefined && { authFile: options.authfile }),
   };
 }
-

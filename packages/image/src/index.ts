@@ -20,3 +20,6 @@ export type { SkippedItem } from './layer/apply.js';
 export { unpack, type LayerInput, type UnpackOptions, type UnpackProgress, type UnpackResult, type UnpackSource } from './layer/unpack.js';
 export { importDockerSave, type ImportedImage } from './import/docker-save.js';
 export { exportConfig, importDockerExport } from './import/docker-export.js';
+export { authFiles, primaryAuthFile, type AuthFile } from './registry/auth-files.js';
+export { findCredentials, type Credentials } from './registry/credentials.js';
+export { checkCredentials, login, logout, logoutAll, parseLoginTarget, storedCredentials, type LoginTarget } from './registry/login.js';

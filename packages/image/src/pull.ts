@@ -45,7 +45,7 @@ export interface PullResult {
 
 export async function pull(store: Store, reference: string | Reference, options: PullOptions = {}): Promise<PullResult> {
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
-  const client = new RegistryClient(ref.registry, options);
+  const client = new RegistryClient(ref.registry, options, ref.repository);
   // The manifest is asked for while the lease is taken (store locks and files): one need not
   // wait for the other. A failure is thrown where it is awaited.
   const top = fetchManifest(client, ref.repository, ref.version);

@@ -43,7 +43,7 @@ export async function push(store: Store, source: string, target?: string, option
 
 /** Pushes the manifest or index `descriptor` (and all it references) from the store to `ref`. */
 export async function pushDescriptor(store: Store, descriptor: Descriptor, ref: Reference, options: PushOptions = {}): Promise<PushResult> {
-  const client = new RegistryClient(ref.registry, options);
+  const client = new RegistryClient(ref.registry, options, ref.repository);
   try {
     await pushTree(store, client, ref, descriptor, ref.tag ?? descriptor.digest, options);
     options.onProgress?.({ type: 'done', name: ref.toString(), digest: descriptor.digest });

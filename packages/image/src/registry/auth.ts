@@ -161,9 +161,9 @@ function basicHeaders(credentials: Credentials | undefined): Record<string, stri
   return header ? { authorization: header } : {};
 }
 
-/** "the credentials of user alice (from --creds)", or "anonymous access (no credentials for HOST in …)". */
+/** "the credentials of user alice (from --creds)", or "anonymous access (no credentials for HOST …)". */
 export function describeCredentials(credentials: Credentials | undefined, host: string): string {
-  if (!credentials) return `anonymous access (no credentials for ${host} in --creds or the Docker config)`;
+  if (!credentials) return `anonymous access (no credentials for ${host} from --creds, oci login or docker login)`;
   const who = credentials.identityToken ? 'an identity token' : `user ${credentials.username}`;
   return `the credentials of ${who} (from ${credentials.source})`;
 }

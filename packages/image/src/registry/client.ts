@@ -5,24 +5,29 @@
  */
 import { ImageError } from '../errors.js';
 import { Authenticator, describeCredentials, repositoryScope } from './auth.js';
-import { dockerCredentials, parseCreds, type Credentials } from './credentials.js';
+import { findCredentials, parseCreds, type Credentials } from './credentials.js';
 import type { Deadline } from './deadline.js';
 import { endpointsFor, isLoopback, loadHostsConfig, type Endpoint, type HostsConfig } from './hosts.js';
 import { Http, isNotTls, networkError, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
 
 export interface RegistryOptions extends HttpOptions {
-  /** `user:password` for the registry (not its mirrors), instead of the Docker config's. */
+  /** `user:password` for the registry (not its mirrors), instead of the auth files' (credentials.ts). */
   creds?: string;
+  /** Credentials for the registry (not its mirrors), as `creds` but from elsewhere (`oci login`). */
+  credentials?: Credentials;
+  /** The auth file to read instead of the default ones (auth-files.ts; `--authfile`). */
+  authFile?: string;
   /** Allow plain HTTP (and HTTPS fallback to it) to any host. */
   insecure?: boolean;
   /** Mirrors and insecure hosts; default: OCI_REGISTRY_MIRRORS and the config file. */
   hosts?: HostsConfig;
-  /** Where the Docker config and credential helpers are looked up (DOCKER_CONFIG, HOME, PATH). */
+  /** Where the auth files and credential helpers are looked up (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, DOCKER_CONFIG, HOME, PATH). */
   env?: NodeJS.ProcessEnv;
 }
 
 export interface RegistryRequest {
   method: HttpRequest['method'];
+  /** '' for the registry itself (`/v2/`, no scope). */
   repository: string;
   /** After `/v2/REPOSITORY/`, e.g. `manifests/latest`; or a full URL (an upload location). */
   path: string | URL;
@@ -57,6 +62,8 @@ export class RegistryClient {
     /** host[:port], `docker.io` for Docker Hub. */
     readonly registry: string,
     options: RegistryOptions = {},
+    /** The repository the requests are about, whose namespaced credentials (`host/team`) apply. */
+    private readonly repository?: string,
   ) {
     this.#options = options;
     this.http = new Http(options);
@@ -102,9 +109,9 @@ export class RegistryClient {
     const host = response.endpoint.url.host;
     switch (response.status) {
       case 401:
-        return new ImageError('EAUTH', `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} for ${repository} (${detail})`);
+        return new ImageError('EAUTH', `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)}${repository ? ` for ${repository}` : ''} (${detail})`);
       case 403:
-        return new ImageError('EAUTH', `${host} denied access to ${repository} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`);
+        return new ImageError('EAUTH', `${host} denied access${repository ? ` to ${repository}` : ''} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`);
       case 404:
         return new ImageError('ENOTFOUND', `${what} not found in ${host} (${detail})`);
       case 429:
@@ -114,6 +121,17 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Asks the registry itself for its API root (`GET /v2/`) with the credentials, through its
+   * authentication (a token without scope, or Basic): resolves when it accepts them, as
+   * `docker login` and `podman login` check before storing credentials.
+   */
+  async ping(): Promise<void> {
+    const response = await this.request({ method: 'GET', repository: '', path: '', upstream: true });
+    if (response.status !== 200) throw await this.error(response, `the API root of ${this.registry}`, '');
+    await response.body.dump();
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }
@@ -121,8 +139,8 @@ export class RegistryClient {
   async #send(endpoint: Endpoint, request: RegistryRequest, deadline: Deadline): Promise<RegistryResponse> {
     await this.#settleScheme(endpoint, deadline);
     const auth = this.#authFor(endpoint);
-    const scopes = [repositoryScope(request.repository, request.actions ?? ['pull']), ...(request.scopes ?? [])];
-    const url = request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository}/${request.path}`);
+    const scopes = [...(request.repository ? [repositoryScope(request.repository, request.actions ?? ['pull'])] : []), ...(request.scopes ?? [])];
+    const url = request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
     for (let round = 0; ; round++) {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
@@ -198,11 +216,13 @@ export class RegistryClient {
     const host = endpoint.url.host;
     let auth = this.#auth.get(host);
     if (!auth) {
-      const findCredentials = async (): Promise<Credentials | undefined> => {
-        if (this.#options.creds && !endpoint.mirror) return parseCreds(this.#options.creds);
-        return dockerCredentials(endpoint.mirror ? host : this.registry, this.#options.env);
+      const credentials = async (): Promise<Credentials | undefined> => {
+        if (endpoint.mirror) return findCredentials(host, undefined, this.#options);
+        if (this.#options.credentials) return this.#options.credentials;
+        if (this.#options.creds) return parseCreds(this.#options.creds);
+        return findCredentials(this.registry, this.repository, this.#options);
       };
-      auth = new Authenticator(host, this.http, findCredentials);
+      auth = new Authenticator(host, this.http, credentials);
       this.#auth.set(host, auth);
     }
     return auth;
