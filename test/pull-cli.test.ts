@@ -278,18 +278,18 @@ test('oci images, inspect, rmi and gc', (t) => {
   const ref = `${registry.host}/library/busybox:latest`;
   t.is(oci(['--store', store, 'pull', ref], { env: env() }).status, 0);
   const table = oci(['--store', store, 'images']).stdout.split('\n');
-  t.regex(table[0]!, /^REF +DIGEST +PLATFORM +SIZE +CREATED$/);
-  t.regex(table[1]!, new RegExp(`^${ref} +${image.manifest.digest.slice(7, 19)} +linux/amd64 +1\\.1 MB +2024-01-01T00:00:00Z$`));
+  t.regex(table[0]!, /^REF +ID +DIGEST +PLATFORM +SIZE +CREATED$/);
+  t.regex(table[1]!, new RegExp(`^${ref} +[0-9a-f]{12} +${image.manifest.digest.slice(7, 19)} +linux/amd64 +1\\.1 MB +2024-01-01T00:00:00Z$`));
 
-  const inspect = JSON.parse(oci(['--store', store, 'inspect', `${registry.host}/library/busybox`]).stdout) as { name: string; digest: string; config: { config: { Cmd: string[] } }; manifest: { layers: { digest: string }[] } };
-  t.is(inspect.name, ref, 'inspect finds the image by its short reference');
-  t.is(inspect.digest, image.manifest.digest);
-  t.deepEqual(inspect.config.config.Cmd, ['sh']);
-  t.is(inspect.manifest.layers[0]!.digest, layer);
+  const inspect = JSON.parse(oci(['--store', store, 'inspect', `${registry.host}/library/busybox`]).stdout) as { Name: string; Digest: string; Config: { Cmd: string[] }; Manifest: { layers: { digest: string }[] } };
+  t.is(inspect.Name, ref, 'inspect finds the image by its short reference');
+  t.is(inspect.Digest, image.manifest.digest);
+  t.deepEqual(inspect.Config.Cmd, ['sh']);
+  t.is(inspect.Manifest.layers[0]!.digest, layer);
 
   t.is(oci(['--store', store, 'gc']).stdout, 'removed 0 blobs, 0.0 MB\n');
   t.is(oci(['--store', store, 'rmi', `${registry.host}/library/busybox`]).stdout, `removed ${ref}\n`);
-  t.is(oci(['--store', store, 'images']).stdout, 'REF  DIGEST  PLATFORM  SIZE  CREATED\n');
+  t.is(oci(['--store', store, 'images']).stdout, 'REF  ID  DIGEST  PLATFORM  SIZE  CREATED\n');
   t.is(oci(['--store', store, 'gc']).stdout, 'removed 3 blobs, 1.1 MB\n');
   t.deepEqual(snapshotStore(store).blobs, ['sha256']);
   const missing = oci(['--store', store, 'inspect', 'busybox']);

@@ -12,7 +12,7 @@ export { pull, type PullOptions, type PullResult } from './pull.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export { RegistryClient, type RegistryOptions } from './registry/client.js';
 export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/hosts.js';
-export { listImages, removeImage, type ImageSummary } from './images.js';
+export { findImage, inspectImage, listImages, removeImage, tagImage, type FoundImage, type ImageInspection, type ImageSummary } from './images.js';
 export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';
 export { cleanPath, resolveFileInRoot } from './layer/root.js';
 export { mapId, parseIdMap, type IdMapping } from './layer/ids.js';

@@ -1,28 +1,38 @@
 import { defineCommand } from '../command.js';
+import { checkFormat, renderTemplate } from '../format.js';
 import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'images',
   usage: '[options]',
   options: {
-    format: { type: 'string', value: 'FORMAT', choices: ['table', 'json'], describe: 'table (default) or json' },
+    format: { type: 'string', value: 'FORMAT', describe: "table (default), json, or a Go template: '{{.Ref}} {{.ID}}'" },
+    quiet: { type: 'boolean', short: 'q', describe: 'print only the image IDs, once each (what oci inspect, tag and rmi take)' },
   },
   positionals: { min: 0, max: 0 },
   async run({ options }, { globals, stdout }) {
+    checkFormat(options.format, ['table', 'json'], 'images');
     const [{ Store }, { listImages }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);
     const images = await listImages(await Store.open(storeDir(globals), { create: true }));
-    if (options.format === 'json') {
+    if (options.quiet) {
+      stdout.write([...new Set(images.map((i) => `${shortId(i.id)}\n`))].join(''));
+    } else if (options.format === 'json') {
       stdout.write(`${JSON.stringify(images, null, 2)}\n`);
-      return;
+    } else if (options.format !== undefined && options.format !== 'table') {
+      stdout.write(renderTemplate(options.format, images, 'images'));
+    } else {
+      const rows = [
+        ['REF', 'ID', 'DIGEST', 'PLATFORM', 'SIZE', 'CREATED'],
+        ...images.map((i) => [i.ref, shortId(i.id), shortId(i.digest), i.platform, megabytes(i.size), i.created ?? '']),
+      ];
+      const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+      for (const row of rows) stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
     }
-    const rows = [
-      ['REF', 'DIGEST', 'PLATFORM', 'SIZE', 'CREATED'],
-      ...images.map((i) => [i.ref, i.digest.slice(7, 19), i.platform, megabytes(i.size), i.created ?? '']),
-    ];
-    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-    for (const row of rows) stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
   },
 });
+
+/** The first 12 hex digits, as docker and podman show IDs. */
+const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
 
 function megabytes(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;

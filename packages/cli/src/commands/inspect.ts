@@ -1,17 +1,20 @@
 import { defineCommand } from '../command.js';
+import { checkFormat, renderTemplate } from '../format.js';
 import { storeDir } from '../paths.js';
 
 export default defineCommand({
   name: 'inspect',
-  usage: '[options] REF',
+  usage: '[options] IMAGE',
   options: {
-    platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to show when REF names a multi-platform index (default: this host's)" },
+    platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to show when IMAGE names a multi-platform index (default: this host's)" },
+    format: { type: 'string', short: 'f', value: 'FORMAT', describe: "json (default), or a Go template as podman takes it: '{{.Config.Env}}', '{{json .Config}}'" },
   },
   positionals: { min: 1, max: 1 },
   async run({ options, positionals }, { globals, stdout }) {
-    const [{ Store }, { readImage }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/store/image'), import('@oci/image/platform')]);
+    checkFormat(options.format, ['json'], 'inspect');
+    const [{ Store }, { inspectImage }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images'), import('@oci/image/platform')]);
     const store = await Store.open(storeDir(globals));
-    const image = await readImage(store, positionals[0]!, ...(options.platform ? [parsePlatform(options.platform)] : []));
-    stdout.write(`${JSON.stringify({ name: image.name, digest: image.descriptor.digest, mediaType: image.descriptor.mediaType, manifest: image.manifest, config: image.config }, null, 2)}\n`);
+    const image = await inspectImage(store, positionals[0]!, ...(options.platform ? [parsePlatform(options.platform)] : []));
+    stdout.write(options.format === undefined || options.format === 'json' ? `${JSON.stringify(image, null, 2)}\n` : renderTemplate(options.format, [image], 'inspect'));
   },
 });
