@@ -107,6 +107,19 @@ test('--platform picks the image from a multi-platform index', (t) => {
   t.deepEqual(images.map((i) => [i.ref, i.platform, i.digest]), [[`${registry.host}/library/multi:latest`, 'linux/arm64/v8', arm.manifest.digest]]);
 });
 
+test('--debug logs each registry request: method, URL, status and time', (t) => {
+  const store = storeDir(t);
+  const result = oci(['--store', store, '--debug', 'pull', `${registry.host}/library/busybox`], { env: env() });
+  t.is(result.status, 0, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  const base = `http://${registry.host}/v2`;
+  t.deepEqual(lines.map((line) => line.replace(/ \(\d+ ms\)$/, ' (N ms)')).sort(), [
+    `oci: debug: GET ${base}/ 200 (N ms)`,
+    `oci: debug: GET ${base}/library/busybox/manifests/latest 200 (N ms)`,
+    ...[...image.blobs.keys()].filter((digest) => digest !== image.manifest.digest).map((digest) => `oci: debug: GET ${base}/library/busybox/blobs/${digest} 200 (N ms)`),
+  ].sort());
+});
+
 test('a malformed reference or platform is a one-line error', (t) => {
   const store = storeDir(t);
   const bad = oci(['--store', store, 'pull', 'Busybox'], { env: env() });

@@ -7,7 +7,6 @@ import { parse, positionalIndex, UsageError } from './args.js';
 import { globalOptions, type Command, type Context } from './command.js';
 import { commands } from './commands/index.js';
 import { createLogger, type LogOptions } from './log.js';
-import { oneLine } from './one-line.js';
 import { print } from './print.js';
 
 const USAGE_STATUS = 2;
@@ -118,15 +117,13 @@ function report(error: unknown, { name, subject, debug, log }: Failure): number 
   if (error instanceof Error && (error as UsageError).code === 'EUSAGE') {
     const usage = error as UsageError;
     const where = usage.command ?? name;
-    if (log.toFile) log.error(`${where ? `${where}: ` : ''}${usage.message}`);
-    process.stderr.write(`${oneLine(`oci: ${where ? `${where}: ` : ''}${usage.message} (see 'oci ${where ? `${where} ` : ''}--help')`)}\n`);
+    const message = `${where ? `${where}: ` : ''}${usage.message}`;
+    log.failure(message, `${message} (see 'oci ${where ? `${where} ` : ''}--help')`);
     return USAGE_STATUS;
   }
   const message = error instanceof Error ? error.message : String(error);
   const line = [name, subject].filter(Boolean).join(' ');
-  // With --log the line goes to the file in the engine's format, and to stderr as runc does.
-  if (log.toFile) log.error(message);
-  process.stderr.write(`${oneLine(`oci: ${line ? `${line}: ` : ''}${message}`)}\n`);
+  log.failure(message, `${line ? `${line}: ` : ''}${message}`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   const status = (error as { exitStatus?: unknown }).exitStatus;
   return typeof status === 'number' && status > 0 ? status : 1;

@@ -1,5 +1,6 @@
 /** The options of the commands that talk to a registry (pull, push, login), and what they become. */
 import type { OptionSpecs, OptionValues } from './args.js';
+import type { Context } from './command.js';
 
 /** How to reach a registry. */
 export const connectionOptions = {
@@ -26,8 +27,10 @@ export const registryOptions = {
   format: { type: 'string', value: 'FORMAT', choices: ['text', 'json'], describe: 'json: progress events as JSON lines on stdout' },
 } as const satisfies OptionSpecs;
 
-export function toRegistryOptions(options: OptionValues<typeof connectionOptions> & { creds?: string }) {
+/** The registry client's options; with --debug, each request is logged (method, URL, status, time). */
+export function toRegistryOptions(options: OptionValues<typeof connectionOptions> & { creds?: string }, { globals, log }: Pick<Context, 'globals' | 'log'>) {
   return {
+    ...(globals.debug && { debug: (message: string) => log.debug(message) }),
     ...(options.creds !== undefined && { creds: options.creds }),
     ...(options.insecure && { insecure: true }),
     ...(options['ca-cert'] && { caCerts: options['ca-cert'] }),

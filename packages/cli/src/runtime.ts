@@ -6,11 +6,36 @@ import { stateRoot } from './paths.js';
 export async function openRuntime(context: Context): Promise<Runtime> {
   const { Runtime } = await import('@oci/runtime');
   const { rootless = 'auto' } = context.globals;
-  return new Runtime({
+  const runtime = new Runtime({
     root: stateRoot(context.globals),
     warn: (message) => context.log.warn(message),
     debug: (message) => context.log.debug(message),
     rootless: rootless === 'auto' ? process.geteuid!() !== 0 : rootless === 'true',
+  });
+  return context.globals.debug ? timed(runtime, context.log) : runtime;
+}
+
+/** With --debug, each runtime operation the command asks for is logged with the time it took. */
+function timed(runtime: Runtime, log: Context['log']): Runtime {
+  return new Proxy(runtime, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const started = performance.now();
+        const result: unknown = value.apply(target, args);
+        // Only promises are timed: events() is an async generator, consumed by the caller.
+        if (!(result instanceof Promise)) return result;
+        const done = (outcome: string) => log.debug(`runtime ${String(key)} ${typeof args[0] === 'string' ? `${args[0]} ` : ''}${outcome} (${Math.round(performance.now() - started)} ms)`);
+        return result.then(
+          (resolved) => (done('done'), resolved),
+          (error: unknown) => {
+            done(`failed: ${(error as Error).message}`);
+            throw error;
+          },
+        );
+      };
+    },
   });
 }
 

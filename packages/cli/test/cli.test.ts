@@ -89,3 +89,30 @@ test('spec writes runc\'s default config.json into the bundle directory', (t) =>
   t.deepEqual(spec.root, { path: 'rootfs', readonly: true });
   t.deepEqual(spec.process.args, ['sh']);
 });
+
+test('--log-format json without --log writes runc\'s JSON lines to stderr, as runc does', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const result = oci(['--log-format', 'json', '--root', dir, 'state', 'nothing']);
+  t.is(result.status, 1);
+  const lines = result.stderr.trim().split('\n');
+  t.is(lines.length, 1, result.stderr);
+  const line = JSON.parse(lines[0]!) as Record<string, string>;
+  t.deepEqual(Object.keys(line), ['level', 'msg', 'time']);
+  t.is(line.level, 'error');
+  t.regex(line.msg!, /^state nothing: .*does not exist/);
+  const runc = spawnSync('runc', ['--log-format', 'json', '--root', dir, 'state', 'nothing'], { encoding: 'utf8' });
+  t.like(JSON.parse(runc.stderr.trim()), { level: 'error', msg: 'container does not exist' }, 'runc prints the same shape');
+  const usage = oci(['--log-format=json', 'spec', '--bogus']);
+  t.like(JSON.parse(usage.stderr), { level: 'error', msg: "spec: unknown option '--bogus' (see 'oci spec --help')" });
+});
+
+test('--debug logs each runtime operation with its time', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const result = oci(['--debug', '--root', dir, 'list']);
+  t.is(result.status, 0, result.stderr);
+  t.regex(result.stderr, /^oci: debug: runtime list done \(\d+ ms\)\n$/);
+  const failed = oci(['--debug', '--root', dir, 'state', 'nothing']);
+  t.regex(failed.stderr, /^oci: debug: runtime state nothing failed: .*does not exist.* \(\d+ ms\)\n/);
+});

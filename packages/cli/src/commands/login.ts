@@ -14,13 +14,14 @@ export default defineCommand({
     ...connectionOptions,
   },
   positionals: { min: 1, max: 1 },
-  async run({ options, positionals }, { log }) {
+  async run({ options, positionals }, context) {
+    const { log } = context;
     if (options.password !== undefined && options['password-stdin']) throw new UsageError('give --password or --password-stdin, not both', 'login');
     if (options['password-stdin'] && options.username === undefined) throw new UsageError('--password-stdin needs --username', 'login');
     if (options.password !== undefined) log.warn('a password on the command line is visible to other users: prefer --password-stdin');
     const { checkCredentials, login, parseLoginTarget, storedCredentials } = await import('@oci/image/registry/login');
     const target = parseLoginTarget(positionals[0]!);
-    const registry = toRegistryOptions(options);
+    const registry = toRegistryOptions(options, context);
     let username = options.username;
     let password = options['password-stdin'] ? await readStdin() : options.password;
     if (username === undefined && password === undefined) {

@@ -19,7 +19,7 @@ export default defineCommand({
     const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
     try {
       const result = await pull(store, positionals[0]!, {
-        ...toRegistryOptions(options),
+        ...toRegistryOptions(options, context),
         ...(options.platform && { platform: parsePlatform(options.platform) }),
         onProgress: progress.listener,
       });

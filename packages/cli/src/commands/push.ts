@@ -18,7 +18,7 @@ export default defineCommand({
     const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
     try {
       const result = await push(store, positionals[0]!, positionals[1], {
-        ...toRegistryOptions(options),
+        ...toRegistryOptions(options, context),
         ...(options['chunk-size'] !== undefined && { chunkSize: options['chunk-size'] }),
         onProgress: progress.listener,
       });

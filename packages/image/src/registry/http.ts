@@ -29,6 +29,8 @@ export interface HttpOptions {
   retries?: number;
   /** First pause between attempts in ms, doubled each time. Default 200. */
   retryDelay?: number;
+  /** Told of each exchange: method, URL, status (or why it failed) and the time to its headers (`oci --debug`). */
+  debug?: (message: string) => void;
 }
 
 export interface HttpRequest {
@@ -131,7 +133,7 @@ export class Http {
     const { insecure } = request;
     const headers = { ...request.headers };
     for (let redirects = 0; ; redirects++) {
-      const response = await this.#send({ method, url, headers, body, insecure }, deadline);
+      const response = await this.#logged({ method, url, headers, body, insecure }, deadline);
       const location = response.headers.location;
       if (![301, 302, 303, 307, 308].includes(response.status) || typeof location !== 'string') return response;
       await response.body.dump();
@@ -144,6 +146,21 @@ export class Http {
         body = undefined;
       }
       url = next;
+    }
+  }
+
+  async #logged(request: HttpRequest, deadline: Deadline): Promise<HttpResponse> {
+    const debug = this.#options.debug;
+    if (!debug) return this.#send(request, deadline);
+    const started = performance.now();
+    const took = () => `${Math.round(performance.now() - started)} ms`;
+    try {
+      const response = await this.#send(request, deadline);
+      debug(`${request.method} ${request.url.href} ${response.status} (${took()})`);
+      return response;
+    } catch (error) {
+      debug(`${request.method} ${request.url.href} failed: ${errorCode(error) ?? (error as Error).message} (${took()})`);
+      throw error;
     }
   }
 
