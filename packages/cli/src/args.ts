@@ -15,6 +15,8 @@ export interface OptionSpec {
   readonly value?: string;
   /** Accepted for runc compatibility, not listed in help. */
   readonly hidden?: boolean;
+  /** Another spelling of the option of this name (hidden): its value lands there. */
+  readonly aliasOf?: string;
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -68,7 +70,8 @@ export function parse<T extends OptionSpecs>(argv: readonly string[], options: T
   const set = (name: string, raw: string | boolean) => {
     const spec = options[name]!;
     const value = convert(name, spec, raw, command);
-    values[name] = spec.multiple ? [...((values[name] as unknown[] | undefined) ?? []), value] : value;
+    const key = spec.aliasOf ?? name;
+    values[key] = spec.multiple ? [...((values[key] as unknown[] | undefined) ?? []), value] : value;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -139,7 +142,7 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean, command?
 
 export function formatOptions(options: OptionSpecs): string[] {
   const rows = Object.entries(options)
-    .filter(([, o]) => !o.hidden)
+    .filter(([, o]) => !o.hidden && !o.aliasOf)
     .map(([name, o]) => {
       const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'boolean' ? '' : ` ${o.value ?? name.toUpperCase()}`}`;
       const choices = o.choices ? ` (${o.choices.join('|')})` : '';

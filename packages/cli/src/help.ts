@@ -1,6 +1,6 @@
 /** Help text, rendered from the commands' own declarations. */
 import { formatOptions } from './args.js';
-import { globalOptions, type Command } from './command.js';
+import { globalOptions, globalOptionsOf, type Command } from './command.js';
 import { commands } from './commands/index.js';
 
 export function generalHelp(): string {
@@ -31,7 +31,7 @@ export function commandHelp(command: Command): string {
     ...(options.length > 0 ? ['', 'Options:', ...options] : []),
     '',
     'Global options:',
-    ...formatOptions(globalOptions),
+    ...formatOptions(globalOptionsOf(command)),
     '',
   ].join('\n');
 }

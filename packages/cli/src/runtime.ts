@@ -5,7 +5,7 @@ import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
   const { Runtime } = await import('@oci/runtime');
-  const { rootless = 'auto' } = context.globals;
+  const { 'rootless-runtime': rootless = 'auto' } = context.globals;
   const runtime = new Runtime({
     root: stateRoot(context.globals),
     warn: (message) => context.log.warn(message),

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { parse, positionalIndex, UsageError, type OptionSpecs } from '../src/args.js';
+import { formatOptions, parse, positionalIndex, UsageError, type OptionSpecs } from '../src/args.js';
+import { globalOptions } from '../src/command.js';
 
 const options = {
   bundle: { type: 'string', short: 'b', describe: '' },
@@ -52,4 +53,12 @@ test('mistakes are usage errors naming the option', (t) => {
   t.is(message(['--detach=yes']), "option '--detach' takes no value");
   t.is(message(['-b']), "option '--bundle' needs a value");
   t.is(message(['--bundle', '--detach']), "option '--bundle' needs a value");
+});
+
+test('runc\'s global --rootless, as engines pass it, is another spelling of --rootless-runtime', (t) => {
+  for (const argv of [['--rootless=true'], ['--rootless', 'true'], ['--rootless-runtime', 'true']]) {
+    t.deepEqual(parse(argv, globalOptions).options, { 'rootless-runtime': 'true' }, argv.join(' '));
+  }
+  t.throws(() => parse(['--rootless=maybe'], globalOptions), { message: "--rootless must be one of true, false, auto (got 'maybe')" });
+  t.false(formatOptions(globalOptions).some((line) => /--rootless /.test(line)), 'the old spelling is not listed');
 });

@@ -116,3 +116,20 @@ test('--debug logs each runtime operation with its time', (t) => {
   const failed = oci(['--debug', '--root', dir, 'state', 'nothing']);
   t.regex(failed.stderr, /^oci: debug: runtime state nothing failed: .*does not exist.* \(\d+ ms\)\n/);
 });
+
+test('a command\'s help lists the global options it uses, and no other', (t) => {
+  const globalsOf = (command: string) => oci([command, '--help']).stdout.split('Global options:\n')[1]!.match(/--[\w-]+/g);
+  t.deepEqual(globalsOf('state'), ['--root', '--log', '--log-format', '--rootless-runtime', '--debug', '--help']);
+  t.deepEqual(globalsOf('pull'), ['--store', '--log', '--log-format', '--debug', '--help']);
+  t.deepEqual(globalsOf('spec'), ['--log', '--log-format', '--debug', '--help']);
+  t.regex(oci(['spec', '--help']).stdout, /^ {6}--rootless +a spec for an unprivileged user/m);
+});
+
+test('the global --rootless=true containerd passes still works', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const args of [['--rootless=true'], ['--rootless', 'false'], ['--rootless-runtime', 'auto']]) {
+    const result = oci([...args, '--root', dir, 'list', '--format', 'json']);
+    t.is(result.status, 0, result.stderr);
+  }
+});

@@ -17,6 +17,7 @@ export default defineCommand({
   usage: '[options] ID',
   options: createOptions,
   positionals: { min: 1, max: 1 },
+  uses: ['runtime'],
   async run({ options, positionals }, context) {
     const runtime = await openRuntime(context);
     await runtime.create(positionals[0]!, toCreateOptions(options));

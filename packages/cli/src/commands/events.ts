@@ -14,6 +14,7 @@ export default defineCommand({
     interval: { type: 'string', value: 'DURATION', describe: 'time between stats (default 5s; 100ms, 1m…)' },
   },
   positionals: { min: 1, max: 1 },
+  uses: ['runtime'],
   async run({ options, positionals }, context) {
     const interval = parseDuration(options.interval ?? '5s');
     if (interval === undefined) throw new UsageError(`--interval needs a duration like 5s or 100ms (got '${options.interval}')`, 'events');

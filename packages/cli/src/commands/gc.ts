@@ -8,6 +8,7 @@ export default defineCommand({
     quiet: { type: 'boolean', short: 'q', describe: 'print nothing' },
   },
   positionals: { min: 0, max: 0 },
+  uses: ['store'],
   async run({ options }, { globals, stdout }) {
     const { Store } = await import('@oci/image/store/layout');
     const store = await Store.open(storeDir(globals), { create: true });

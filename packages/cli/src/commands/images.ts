@@ -10,6 +10,7 @@ export default defineCommand({
     quiet: { type: 'boolean', short: 'q', describe: 'print only the image IDs, once each (what oci inspect, tag and rmi take)' },
   },
   positionals: { min: 0, max: 0 },
+  uses: ['store'],
   async run({ options }, { globals, stdout }) {
     checkFormat(options.format, ['table', 'json'], 'images');
     const [{ Store }, { listImages }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);

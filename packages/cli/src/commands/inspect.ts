@@ -10,6 +10,7 @@ export default defineCommand({
     format: { type: 'string', short: 'f', value: 'FORMAT', describe: "json (default), or a Go template as podman takes it: '{{.Config.Env}}', '{{json .Config}}'" },
   },
   positionals: { min: 1, max: 1 },
+  uses: ['store'],
   async run({ options, positionals }, { globals, stdout }) {
     checkFormat(options.format, ['json'], 'inspect');
     const [{ Store }, { inspectImage }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images'), import('@oci/image/platform')]);

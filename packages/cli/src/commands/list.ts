@@ -10,6 +10,7 @@ export default defineCommand({
     quiet: { type: 'boolean', short: 'q', describe: 'print only the ids' },
   },
   positionals: { min: 0, max: 0 },
+  uses: ['runtime'],
   async run({ options }, context) {
     const states = await (await openRuntime(context)).list();
     if (options.quiet) {

@@ -12,6 +12,7 @@ export default defineCommand({
     ...registryOptions,
   },
   positionals: { min: 1, max: 1 },
+  uses: ['store'],
   async run({ options, positionals }, context) {
     // The modules pull needs, not the whole library (layers, imports): `oci pull` starts faster.
     const [{ Store }, { pull }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/pull'), import('@oci/image/platform')]);

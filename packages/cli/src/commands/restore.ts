@@ -23,6 +23,7 @@ export default defineCommand({
     'manage-cgroups-mode': hidden('string'),
   },
   positionals: { min: 1, max: 1 },
+  uses: ['runtime'],
   async run({ options, positionals }, context) {
     await (await openRuntime(context)).restore(positionals[0]!, { bundle: options.bundle ?? '.' });
   },

@@ -10,6 +10,7 @@ export default defineCommand({
     detach: { type: 'boolean', short: 'd', describe: 'return once the program started, leaving the container running' },
   },
   positionals: { min: 0, max: 1 },
+  uses: ['runtime'],
   async run({ options, positionals }, context) {
     const runtime = await openRuntime(context);
     // Not node:crypto: loading it costs ~8 ms, and a taken id fails create with 'already exists'.
