@@ -133,3 +133,19 @@ test('the global --rootless=true containerd passes still works', (t) => {
     t.is(result.status, 0, result.stderr);
   }
 });
+
+test('oci version says what podman version says of itself: the packages, Node, libseccomp, the helper, OS/Arch', (t) => {
+  const result = oci(['version', '--format', 'json']);
+  t.is(result.status, 0, result.stderr);
+  const info = JSON.parse(result.stdout) as Record<string, unknown> & { Packages: Record<string, string> };
+  const packageVersion = (name: string) => (JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+  t.deepEqual(info.Packages, Object.fromEntries(['cli', 'image', 'bundle', 'runtime', 'native'].map((name) => [`@oci/${name}`, packageVersion(name)])));
+  t.is(info.NodeVersion, process.version);
+  t.is(`libseccomp: ${info.Libseccomp}`, oci(['--version']).stdout.split('\n')[3]);
+  const helper = spawnSync(fileURLToPath(new URL('../../../native/build/Release/oci-helper', import.meta.url)), ['--version'], { encoding: 'utf8' });
+  t.is(`oci-helper ${info.Helper}\n`, helper.stdout);
+  const podman = spawnSync('podman', ['version', '--format', '{{.Client.OsArch}}'], { encoding: 'utf8' });
+  t.is(info.OsArch, podman.stdout.trim());
+  t.is(oci(['version', '--format', '{{.OsArch}} {{.Version}}']).stdout, `${info.OsArch} ${info.Version}\n`);
+  t.regex(oci(['version']).stdout, /^Version: +\d+\.\d+\.\d+\nPackages: +@oci\/cli /);
+});

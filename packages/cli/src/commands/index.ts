@@ -39,4 +39,5 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
   tag: { summary: 'give an image of the content store another name', load: () => import('./tag.js') },
   unpack: { summary: 'unpack an image from the store into a bundle (rootfs/ and config.json)', load: () => import('./unpack.js') },
   update: { summary: "change a running container's cgroup limits", load: () => import('./update.js') },
+  version: { summary: 'print the versions of oci, its packages, Node, libseccomp and the helper (--format json)', load: () => import('./version.js') },
 };
