@@ -33,20 +33,24 @@ const externalNpmPackages = {
   },
 };
 
-/** In the entry, the command list's `import('./NAME.js')` requires the command's own file. */
-const commandFilesApart = {
+/**
+ * The command list's `import('./NAME.js')` requires the command's own file, from the entry and
+ * from the command that reads them all (completion): `from` is where those files are, seen
+ * from the bundle's own file.
+ */
+const commandFilesApart = (from) => ({
   name: 'command-files-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
       kind === 'dynamic-import' && importer === commandsIndex ? { path: path.basename(request, '.js'), namespace: 'command-file' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'command-file' }, ({ path: name }) => ({
-      contents: `export default require(${JSON.stringify(`./commands/${name}.cjs`)}).default;`,
+      contents: `export default require(${JSON.stringify(`${from}${name}.cjs`)}).default;`,
       loader: 'js',
     }));
-    b.onResolve({ filter: /^\.\/commands\/[\w-]+\.cjs$/ }, ({ path: request }) => ({ path: request, external: true }));
+    b.onResolve({ filter: /^\.\/(commands\/)?[\w-]+\.cjs$/ }, ({ path: request }) => ({ path: request, external: true }));
   },
-};
+});
 
 const common = {
   bundle: true,
@@ -84,13 +88,13 @@ await Promise.all([
     ...common,
     entryPoints: [path.join(dist, 'src', 'main.js')],
     outfile: path.join(dist, 'oci.cjs'),
-    plugins: [commandFilesApart, externalNpmPackages],
+    plugins: [commandFilesApart('./commands/'), externalNpmPackages],
   }),
   build({
     ...common,
     entryPoints: commandFiles.map((f) => path.join(commandsDir, f)),
     outdir: path.join(dist, 'commands'),
     outExtension: { '.js': '.cjs' },
-    plugins: [externalNpmPackages],
+    plugins: [commandFilesApart('./'), externalNpmPackages],
   }),
 ]);

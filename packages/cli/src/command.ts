@@ -55,6 +55,8 @@ export interface Command<T extends OptionSpecs = OptionSpecs> {
   readonly positionals: { readonly min: number; readonly max: number };
   /** After this many positionals the rest of the line is the container's command, passed untouched. */
   readonly restAfter?: number;
+  /** What its first argument is, for shell completion: an image in the store, a container, a file, or one of some words. */
+  readonly completes?: 'image' | 'container' | 'file' | readonly string[];
   /** The global options it reads beyond logging (its help lists those); every command accepts all of them. */
   readonly uses?: readonly GlobalUse[];
   /** Returns the exit status; undefined means 0. */

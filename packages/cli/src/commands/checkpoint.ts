@@ -20,6 +20,7 @@ export default defineCommand({
     'manage-cgroups-mode': hidden('string'),
   },
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ positionals }, context) {
     await (await openRuntime(context)).checkpoint(positionals[0]!);

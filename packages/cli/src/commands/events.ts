@@ -14,6 +14,7 @@ export default defineCommand({
     interval: { type: 'string', value: 'DURATION', describe: 'time between stats (default 5s; 100ms, 1m…)' },
   },
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ options, positionals }, context) {
     const interval = parseDuration(options.interval ?? '5s');

@@ -25,6 +25,7 @@ export default defineCommand({
     'preserve-fds': { type: 'number', value: 'N', describe: 'pass fds 3 to 3+N-1 to the program' },
   },
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   restAfter: 1,
   async run({ options, positionals, rest }, context) {

@@ -17,6 +17,7 @@ export default defineCommand({
     tty: { type: 'boolean', short: 't', describe: 'with --bundle: config.json asks for a terminal' },
   },
   positionals: { min: 1, max: 2 },
+  completes: 'file',
   uses: ['store'],
   async run({ options, positionals }, { globals, log, stdout }) {
     const [file, ref] = [path.resolve(positionals[0]!), positionals[1]];

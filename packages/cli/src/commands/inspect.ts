@@ -10,6 +10,7 @@ export default defineCommand({
     format: { type: 'string', short: 'f', value: 'FORMAT', describe: "json (default), or a Go template as podman takes it: '{{.Config.Env}}', '{{json .Config}}'" },
   },
   positionals: { min: 1, max: 1 },
+  completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, { globals, stdout }) {
     checkFormat(options.format, ['json'], 'inspect');

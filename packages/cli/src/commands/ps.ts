@@ -9,6 +9,7 @@ export default defineCommand({
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format: a table, or a JSON array of host pids (default table)' },
   },
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ options, positionals }, context) {
     const runtime = await openRuntime(context);

@@ -12,6 +12,7 @@ export default defineCommand({
     ...registryOptions,
   },
   positionals: { min: 1, max: 2 },
+  completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, context) {
     const [{ Store }, { push }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/push')]);

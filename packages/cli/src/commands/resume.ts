@@ -6,6 +6,7 @@ export default defineCommand({
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ positionals }, context) {
     await (await openRuntime(context)).resume(positionals[0]!);

@@ -6,6 +6,7 @@ export default defineCommand({
   usage: 'REF...',
   options: {},
   positionals: { min: 1, max: Infinity },
+  completes: 'image',
   uses: ['store'],
   async run({ positionals }, { globals, stdout }) {
     const [{ Store }, { removeImage }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);

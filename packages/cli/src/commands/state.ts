@@ -7,6 +7,7 @@ export default defineCommand({
   usage: 'ID',
   options: {},
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ positionals }, context) {
     const state = await (await openRuntime(context)).state(positionals[0]!);

@@ -6,6 +6,7 @@ export default defineCommand({
   usage: 'IMAGE NAME',
   options: {},
   positionals: { min: 2, max: 2 },
+  completes: 'image',
   uses: ['store'],
   async run({ positionals }, { globals }) {
     const [{ Store }, { tagImage }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);

@@ -14,6 +14,7 @@ export default defineCommand({
     tty: { type: 'boolean', short: 't', describe: 'config.json asks for a terminal' },
   },
   positionals: { min: 0, max: 2 },
+  completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, { globals, log }) {
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.

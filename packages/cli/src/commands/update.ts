@@ -32,6 +32,7 @@ export default defineCommand({
   usage: '[options] ID',
   options,
   positionals: { min: 1, max: 1 },
+  completes: 'container',
   uses: ['runtime'],
   async run({ options: o, positionals }, context) {
     const resources: Resources = o.resources === undefined ? {} : readResources(o.resources);
