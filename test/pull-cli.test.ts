@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
@@ -88,6 +88,24 @@ test('mirrors also come from the config file', (t) => {
   const result = oci(['--store', store, 'pull', 'library/busybox:latest'], { env: env({ OCI_CONFIG: config }) });
   t.is(result.status, 0, result.stderr);
   t.deepEqual(refNames(store), ['docker.io/library/busybox:latest']);
+});
+
+test('a config file with a misspelt key or a value of the wrong type is one line naming the file, the key and what was expected', (t) => {
+  const store = storeDir(t);
+  const { dir, remove } = tempDir('config');
+  t.teardown(remove);
+  const config = path.join(dir, 'config.json');
+  const pullWith = (content: unknown) => {
+    writeFileSync(config, JSON.stringify(content));
+    return oci(['--store', store, 'pull', `${registry.host}/library/busybox`], { env: env({ OCI_CONFIG: config }) });
+  };
+  const misspelt = pullWith({ mirors: { 'docker.io': [`http://${registry.host}`] } });
+  t.is(misspelt.status, 1);
+  t.is(misspelt.stderr, `oci: pull ${registry.host}/library/busybox: ${config}: unknown key "mirors" (did you mean "mirrors"?): expected "mirrors" or "insecure"\n`);
+  t.is(pullWith({ insecure: 'host:5000' }).stderr, `oci: pull ${registry.host}/library/busybox: ${config}: "insecure" must be a list of registries (host[:port])\n`);
+  t.is(pullWith({ mirrors: { 'docker.io': 'http://m' } }).stderr, `oci: pull ${registry.host}/library/busybox: ${config}: mirrors.docker.io must be a list of URLs\n`);
+  t.is(pullWith([]).status, 1);
+  t.deepEqual(snapshotStore(store).blobs.filter((entry) => entry !== 'sha256'), [], 'nothing fetched');
 });
 
 test('a failed pull prints one line naming the command and the reference, and exits 1', (t) => {

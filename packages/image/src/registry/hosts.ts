@@ -72,19 +72,51 @@ export function loadHostsConfig(env: NodeJS.ProcessEnv = process.env): HostsConf
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return config;
     throw new ImageError('EREGISTRY', `cannot read ${file}: ${(error as Error).message}`);
   }
-  let parsed: { mirrors?: Record<string, unknown>; insecure?: unknown };
+  let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     throw new ImageError('EREGISTRY', `${file} is not valid JSON: ${(error as Error).message}`);
   }
-  for (const [registry, urls] of Object.entries(parsed.mirrors ?? {})) {
-    if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) throw new ImageError('EREGISTRY', `${file}: mirrors.${registry} must be a list of URLs`);
-    for (const url of urls as string[]) addMirror(config.mirrors, registry, url, file);
-  }
-  if (parsed.insecure !== undefined && !Array.isArray(parsed.insecure)) throw new ImageError('EREGISTRY', `${file}: insecure must be a list of registries`);
-  for (const host of (parsed.insecure as unknown[] | undefined) ?? []) config.insecure.add(String(host));
+  const { mirrors, insecure } = checkConfig(parsed, file);
+  for (const [registry, urls] of Object.entries(mirrors)) for (const url of urls) addMirror(config.mirrors, registry, url, file);
+  for (const host of insecure) config.insecure.add(host);
   return config;
+}
+
+const CONFIG_KEYS = ['mirrors', 'insecure'] as const;
+
+/** The config file's content, each key checked: a misspelt one is an error, not ignored. */
+function checkConfig(parsed: unknown, file: string): { mirrors: Record<string, string[]>; insecure: string[] } {
+  const bad = (what: string) => new ImageError('EREGISTRY', `${file}: ${what}`);
+  if (!isRecord(parsed)) throw bad('expected a JSON object like {"mirrors": {"docker.io": ["https://mirror.example"]}, "insecure": ["host:5000"]}');
+  for (const key of Object.keys(parsed)) {
+    if (CONFIG_KEYS.includes(key as (typeof CONFIG_KEYS)[number])) continue;
+    const near = CONFIG_KEYS.find((known) => editDistance(key, known) <= 2);
+    throw bad(`unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}: expected ${CONFIG_KEYS.map((known) => `"${known}"`).join(' or ')}`);
+  }
+  const { mirrors = {}, insecure = [] } = parsed;
+  if (!isRecord(mirrors)) throw bad('"mirrors" must map registries to lists of URLs, like {"docker.io": ["https://mirror.example"]}');
+  for (const [registry, urls] of Object.entries(mirrors)) {
+    if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) throw bad(`mirrors.${registry} must be a list of URLs`);
+  }
+  if (!Array.isArray(insecure) || insecure.some((host) => typeof host !== 'string')) throw bad('"insecure" must be a list of registries (host[:port])');
+  return { mirrors: mirrors as Record<string, string[]>, insecure: insecure as string[] };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Levenshtein distance, for naming the key a misspelt one meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function configFile(env: NodeJS.ProcessEnv): string {
