@@ -98,6 +98,21 @@ test('oci pull busybox && oci unpack in an empty directory makes a bundle that r
   t.is(ran.status, 0, ran.stderr);
 });
 
+test('a bundle path through a file, or a file itself, is one line naming the file in the way; umoci refuses it too', (t) => {
+  const { dir, run, store } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  const file = path.join(dir, 'afile');
+  writeFileSync(file, 'not a directory');
+  for (const bundle of [path.join(file, 'bundle'), path.join(file, 'deeper', 'bundle'), file]) {
+    const unpacked = run(['unpack', 'busybox', bundle]);
+    t.is(unpacked.status, 1);
+    t.is(unpacked.stderr, `oci: unpack busybox: cannot make the bundle directory ${bundle}: ${file} is not a directory\n`);
+  }
+  t.is(readFileSync(file, 'utf8'), 'not a directory');
+  const umoci = spawnSync('umoci', ['unpack', '--image', `${store}:docker.io/library/busybox:latest`, path.join(file, 'bundle')], { encoding: 'utf8' });
+  t.not(umoci.status, 0);
+});
+
 test('the generated config.json runs the image as it says: entrypoint, cmd, env, user and groups, working directory', (t) => {
   const { dir, run } = workspace(t);
   t.is(run(['pull', '--quiet', `busybox:app`]).status, 0);

@@ -40,12 +40,36 @@ export type BundleSource = UnpackSource | { store: Store; image: string; platfor
 
 export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
   const dir = path.resolve(bundle);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeBundleDir(dir);
   const locks = await LockNames.of(dir, 'bundle');
   return withLock(locks.name('unpack'), async () => {
     removeLeftovers(dir);
     return unpackInto(source, dir, options);
   });
+}
+
+/** The bundle directory, made with its parents; one line naming the path in the way when it cannot be. */
+function makeBundleDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTDIR' && code !== 'EEXIST') throw error;
+    // The nearest of dir and its parents that is there is the file in the way.
+    let blocking = dir;
+    while (!isThere(blocking)) blocking = path.dirname(blocking);
+    throw new BundleError('EBUNDLE', `cannot make the bundle directory ${dir}: ${blocking} is not a directory`, { cause: error });
+  }
+}
+
+/** Whether something is at the path; a path through a file (ENOTDIR) is not. */
+function isThere(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function unpackInto(source: BundleSource, dir: string, options: BundleOptions): Promise<BundleResult> {
