@@ -214,3 +214,12 @@ test('a malformed auth file is one line naming the file and the key', async (t) 
   t.is(pulled.status, 1);
   t.is(pulled.stderr, `oci: pull ${registry.host}/${IMAGE}: ${authFile}: auths.${registry.host}.auth must be a string\n`);
 });
+
+test('on a terminal, oci login asks for the user and the password', async (t) => {
+  const { env, authFile } = home(t);
+  // script(1) gives oci a terminal; what is written to script's stdin is typed on it.
+  const typed = await run('script', ['-qec', `${ociBin} login ${registry.host}`, '/dev/null'], { env, input: 'alice\rwonderland\r' });
+  t.is(typed.status, 0, typed.stdout);
+  t.regex(typed.stdout, /Username: [\s\S]*Password: [\s\S]*Login Succeeded!/);
+  t.deepEqual(JSON.parse(readFileSync(authFile, 'utf8')), { auths: { [registry.host]: { auth: basicAuth('alice', 'wonderland') } } });
+});

@@ -12,12 +12,14 @@ const END_OF_FILE = '\x04';
 
 export const canPrompt = () => isatty(0);
 
+/** What was typed past the end of the last answer (typed ahead, or pasted with the next one). */
+let typedAhead = '';
+
 /** Writes `question` to stderr and reads a line; the characters typed are not shown when `secret`. */
 export function prompt(question: string, { secret = false } = {}): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   stdin.setRawMode(true);
-  stdin.resume();
   return new Promise((resolve, reject) => {
     const decoder = new StringDecoder('utf8');
     let typed = '';
@@ -29,20 +31,35 @@ export function prompt(question: string, { secret = false } = {}): Promise<strin
       if (error) reject(error);
       else resolve(typed);
     };
-    const onData = (chunk: Buffer) => {
-      for (const char of decoder.write(chunk)) {
-        if (ENTER.has(char)) return finish();
-        if (char === INTERRUPT || char === END_OF_FILE) return finish(new Error('interrupted'));
+    /** Takes the characters; true once the answer is complete. */
+    const take = (text: string): boolean => {
+      const chars = Array.from(text);
+      for (const [at, char] of chars.entries()) {
+        if (ENTER.has(char)) {
+          typedAhead = chars.slice(at + 1).join('').replace(/^\n/, '');
+          finish();
+          return true;
+        }
+        if (char === INTERRUPT || char === END_OF_FILE) {
+          finish(new Error('interrupted'));
+          return true;
+        }
         if (BACKSPACE.has(char)) {
           if (typed.length > 0 && !secret) process.stderr.write('\b \b');
-          typed = [...typed].slice(0, -1).join('');
+          typed = Array.from(typed).slice(0, -1).join('');
         } else {
           typed += char;
           if (!secret) process.stderr.write(char);
         }
       }
+      return false;
     };
+    const onData = (chunk: Buffer) => void take(decoder.write(chunk));
+    const ahead = typedAhead;
+    typedAhead = '';
+    if (take(ahead)) return;
     stdin.on('data', onData);
+    stdin.resume();
   });
 }
 
