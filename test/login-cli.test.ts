@@ -223,3 +223,20 @@ test('on a terminal, oci login asks for the user and the password', async (t) =>
   t.regex(typed.stdout, /Username: [\s\S]*Password: [\s\S]*Login Succeeded!/);
   t.deepEqual(JSON.parse(readFileSync(authFile, 'utf8')), { auths: { [registry.host]: { auth: basicAuth('alice', 'wonderland') } } });
 });
+
+test('--authfile replaces the default files for login, logout and pull, as podman\'s does', async (t) => {
+  const { dir, env, authFile } = home(t);
+  const file = path.join(dir, 'mine.json');
+  const login = await oci(['login', '-u', 'alice', '--password', 'wonderland', '--authfile', file, registry.host], env);
+  t.is(login.status, 0, login.stderr);
+  t.is(login.stderr, 'oci: warning: a password on the command line is visible to other users: prefer --password-stdin\n');
+  t.false(existsSync(authFile), 'the default file is left alone');
+  const { dir: store, remove } = tempDir('store');
+  t.teardown(remove);
+  t.is((await oci(['--store', store, 'pull', `${registry.host}/${IMAGE}`], env)).status, 1, 'not in the default files');
+  const pulled = await oci(['--store', store, 'pull', '--authfile', file, `${registry.host}/${IMAGE}`], env);
+  t.is(pulled.status, 0, pulled.stderr);
+  t.is((await skopeoInspect(registry.host, env, ['--authfile', file])).status, 0);
+  t.is((await oci(['logout', '--authfile', file, registry.host], env)).status, 0);
+  t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { auths: {} });
+});

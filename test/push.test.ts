@@ -104,5 +104,5 @@ serial('pushing a name the store lacks, or to a registry that refuses, is a clea
   t.teardown(() => (proxy.faults.length = 0));
   const denied = await t.throwsAsync(push(store, 'latest', `${proxy.host}/denied/busybox:1`, options), { instanceOf: ImageError });
   t.is(denied?.code, 'EAUTH');
-  t.regex(denied!.message, /denied access to denied\/busybox for anonymous access \(no credentials for 127\.0\.0\.1:\d+ in --creds or the Docker config\)/);
+  t.regex(denied!.message, /denied access to denied\/busybox for anonymous access \(no credentials for 127\.0\.0\.1:\d+ from --creds, oci login or docker login\)/);
 });
