@@ -216,6 +216,31 @@ serial('a mirror that lacks the image falls back to the registry itself', async 
   t.true(proxy.requests.some((r) => r.path === '/v2/library/busybox/manifests/latest'), 'the mirror was asked first');
 });
 
+/** A loopback port nothing listens on: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+serial('an image a mirror lacks, behind it a registry that cannot be reached: ENOTFOUND naming both', async (t) => {
+  const unreachable = `127.0.0.1:${await closedPort()}`;
+  const hosts: HostsConfig = { mirrors: new Map([[unreachable, [new URL(registry.url)]]]), insecure: new Set() };
+  const error = await pullFails(t, [], `${unreachable}/library/nothing:1.0`, { hosts, retries: 0 });
+  t.is(error.code, 'ENOTFOUND');
+  t.is(error.message, `manifest ${unreachable}/library/nothing:1.0 not found in mirror ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); connection refused by ${unreachable}`);
+});
+
+serial('an image the registry lacks, after a mirror that cannot be reached: ENOTFOUND naming both', async (t) => {
+  const unreachable = `127.0.0.1:${await closedPort()}`;
+  const hosts: HostsConfig = { mirrors: new Map([[registry.host, [new URL(`http://${unreachable}`)]]]), insecure: new Set() };
+  const error = await pullFails(t, [], `${registry.host}/library/nothing:1.0`, { hosts, retries: 0 });
+  t.is(error.code, 'ENOTFOUND');
+  t.is(error.message, `manifest ${registry.host}/library/nothing:1.0 not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); mirror ${unreachable}: connection refused by ${unreachable}`);
+});
+
 serial('a mirror that never answers is left after the timeout, and the registry itself gets a timeout of its own', async (t) => {
   const { store } = await emptyStore(t);
   proxy.faults.push({ path: /./, action: { hang: true } });

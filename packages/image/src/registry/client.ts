@@ -47,6 +47,10 @@ export interface RegistryRequest {
 
 export interface RegistryResponse extends HttpResponse {
   endpoint: Endpoint;
+  /** What the failed answer said, when its body was read already (a mirror's 404). */
+  detail?: string;
+  /** How the other endpoints tried failed (`mirror m.example: connection refused…`), for the error's message. */
+  others?: string[];
 }
 
 export class RegistryClient {
@@ -76,6 +80,10 @@ export class RegistryClient {
    * Sends a request about a repository. Pull requests (GET, HEAD) go to the mirrors first and
    * fall back to the registry when a mirror fails or lacks the content; others go to the registry.
    * Each endpoint gets the whole timeout: the deadline restarts when the request moves on.
+   *
+   * Content that an endpoint said it does not have (404), while the endpoints after it could not
+   * be reached, is missing: the mirror's 404 is the answer (ENOTFOUND from `error()`, naming the
+   * endpoints that failed), not the network failure of the last one.
    */
   async request(request: RegistryRequest): Promise<RegistryResponse> {
     const pulling = (request.method === 'GET' || request.method === 'HEAD') && !request.upstream;
@@ -83,17 +91,24 @@ export class RegistryClient {
     const ok = request.ok ?? ((status: number) => status < 400);
     const deadline = request.deadline ?? this.http.deadline();
     const failures: string[] = [];
+    // The first mirror that said 404, and the line that says so among the failures.
+    let notFound: { response: RegistryResponse; line: string } | undefined;
     for (const [i, endpoint] of endpoints.entries()) {
       const last = i === endpoints.length - 1;
       if (i > 0) deadline.restart();
       try {
         const response = await this.#send(endpoint, request, deadline);
-        if (last || ok(response.status)) return response;
-        failures.push(`mirror ${endpoint.url.host}: ${await describeFailure(response)}`);
+        if (ok(response.status)) return response;
+        if (last) return failures.length > 0 ? { ...response, others: failures } : response;
+        const detail = await describeFailure(response);
+        const line = `mirror ${endpoint.url.host}: ${detail}`;
+        if (response.status === 404) notFound ??= { response: { ...response, detail }, line };
+        failures.push(line);
       } catch (error) {
         const failure = networkError(error, endpoint.url);
         if (failure.code === 'ENETWORK' || failure.code === 'ETIMEOUT') this.#dead.add(endpoint);
         if (last) {
+          if (notFound) return { ...notFound.response, others: [...failures.filter((line) => line !== notFound!.line), failure.message] };
           if (failures.length === 0) throw failure;
           throw new ImageError(failure.code, `${failures.join('; ')}; then ${failure.message}`, { cause: error });
         }
@@ -105,15 +120,17 @@ export class RegistryClient {
 
   /** The error a response that is not a success stands for, for `what` (e.g. `manifest busybox:latest`). */
   async error(response: RegistryResponse, what: string, repository: string): Promise<ImageError> {
-    const detail = await describeFailure(response);
+    const detail = response.detail ?? (await describeFailure(response));
     const host = response.endpoint.url.host;
     switch (response.status) {
       case 401:
         return new ImageError('EAUTH', `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)}${repository ? ` for ${repository}` : ''} (${detail})`);
       case 403:
         return new ImageError('EAUTH', `${host} denied access${repository ? ` to ${repository}` : ''} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`);
-      case 404:
-        return new ImageError('ENOTFOUND', `${what} not found in ${host} (${detail})`);
+      case 404: {
+        const others = response.others?.length ? `; ${response.others.join('; ')}` : '';
+        return new ImageError('ENOTFOUND', `${what} not found in ${response.endpoint.mirror ? 'mirror ' : ''}${host} (${detail})${others}`);
+      }
       case 429:
         return new ImageError('EREGISTRY', `${host} is rate limiting requests (429 Too Many Requests): try again later`);
       default:
