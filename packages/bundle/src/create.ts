@@ -21,7 +21,7 @@ import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
 
-export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon'> {
+export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon' | 'signal'> {
   /** Replace a bundle that is already there (its config.json, a non-empty rootfs). */
   force?: boolean;
   uidMap?: IdMapping[];
@@ -82,7 +82,7 @@ async function unpackInto(source: BundleSource, dir: string, options: BundleOpti
 
   const fresh = path.join(dir, `${TEMP_ROOTFS}${randomBytes(6).toString('hex')}`);
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
-  const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon });
+  const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon, signal: options.signal });
   const old = exists(rootfs) ? path.join(dir, `${TEMP_ROOTFS}old-${randomBytes(6).toString('hex')}`) : undefined;
   try {
     const config = unpacked.config ?? options.config;

@@ -23,3 +23,4 @@ export { exportConfig, importDockerExport } from './import/docker-export.js';
 export { authFiles, primaryAuthFile, type AuthFile } from './registry/auth-files.js';
 export { findCredentials, type Credentials } from './registry/credentials.js';
 export { checkCredentials, login, logout, logoutAll, parseLoginTarget, storedCredentials, type LoginTarget } from './registry/login.js';
+export { abortError } from './abort.js';

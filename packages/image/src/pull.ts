@@ -9,6 +9,7 @@
  * registry like others (their `urls` are not followed).
  */
 import { readFile } from 'node:fs/promises';
+import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { parseConfig } from './documents.js';
 import { ImageError, storeError } from './errors.js';
@@ -44,6 +45,7 @@ export interface PullResult {
 }
 
 export async function pull(store: Store, reference: string | Reference, options: PullOptions = {}): Promise<PullResult> {
+  throwIfAborted(options.signal);
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const client = new RegistryClient(ref.registry, options, ref.repository);
   // The manifest is asked for while the lease is taken (store locks and files): one need not
@@ -53,7 +55,7 @@ export async function pull(store: Store, reference: string | Reference, options:
   try {
     return await store.lease(async () => pullInto(store, client, ref, await top, options));
   } catch (error) {
-    throw storeError(error, store.dir);
+    throw storeError(unlessAborted(error, options.signal), store.dir);
   } finally {
     await client.close();
   }

@@ -5,6 +5,7 @@
  * `chunkSize` is set); manifests last, children of an index before the index, so the registry
  * never holds a manifest whose blobs are missing.
  */
+import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError, storeError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';
@@ -43,13 +44,14 @@ export async function push(store: Store, source: string, target?: string, option
 
 /** Pushes the manifest or index `descriptor` (and all it references) from the store to `ref`. */
 export async function pushDescriptor(store: Store, descriptor: Descriptor, ref: Reference, options: PushOptions = {}): Promise<PushResult> {
+  throwIfAborted(options.signal);
   const client = new RegistryClient(ref.registry, options, ref.repository);
   try {
     await pushTree(store, client, ref, descriptor, ref.tag ?? descriptor.digest, options);
     options.onProgress?.({ type: 'done', name: ref.toString(), digest: descriptor.digest });
     return { name: ref.toString(), descriptor };
   } catch (error) {
-    throw storeError(error, store.dir);
+    throw storeError(unlessAborted(error, options.signal), store.dir);
   } finally {
     await client.close();
   }

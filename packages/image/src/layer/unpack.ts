@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
+import { throwIfAborted, unlessAborted } from '../abort.js';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { layerCompression, type Compression } from '../media-types.js';
@@ -63,6 +64,8 @@ export interface UnpackOptions {
    * when it was built. null: unpack without it (paths resolved here; those items skipped).
    */
   addon?: NativeAddon | null;
+  /** Stops the unpack between two chunks of a layer; nothing is left behind (abort.ts). */
+  signal?: AbortSignal;
 }
 
 export interface UnpackResult {
@@ -78,6 +81,7 @@ export interface UnpackResult {
  * ImageError (ELAYER, ENOTFOUND, EMEDIATYPE, EDIGEST…) and then leaves nothing behind.
  */
 export async function unpack(source: UnpackSource, target: string, options: UnpackOptions = {}): Promise<UnpackResult> {
+  throwIfAborted(options.signal);
   const image = 'store' in source ? await readImage(source.store, source.image, source.platform) : undefined;
   const layers: readonly SourceLayer[] = image ? storeLayers(source as { store: Store }, image) : (source as { layers: readonly LayerInput[] }).layers;
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
@@ -96,10 +100,11 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
     const rootDir = realpathSync(work);
     // Each layer is opened (and starts inflating, in its own thread) while the one before it is
     // applied: the applier's syscalls and the next layer's inflating overlap.
-    let upcoming = layers.length > 0 ? openLayer(layers[0]!, addon) : undefined;
+    const open = (layer: SourceLayer) => openLayer(layer, addon, options.signal);
+    let upcoming = layers.length > 0 ? open(layers[0]!) : undefined;
     for (const [i, layer] of layers.entries()) {
       const current = upcoming!;
-      upcoming = i + 1 < layers.length ? openLayer(layers[i + 1]!, addon) : undefined;
+      upcoming = i + 1 < layers.length ? open(layers[i + 1]!) : undefined;
       const applier = new LayerApplier(rootDir, addon, {
         rootless,
         uidMap: options.uidMap,
@@ -126,7 +131,7 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
     renameSync(work, destination);
   } catch (error) {
     removeTree(work);
-    throw error;
+    throw unlessAborted(error, options.signal);
   }
   return { image, config: image?.config, entries, skipped };
 }
@@ -139,19 +144,20 @@ interface OpenedLayer {
 }
 
 // Not awaited by the caller until the layer's turn: its errors then surface as that layer's.
-function openLayer(layer: SourceLayer, addon: NativeAddon | null): Promise<OpenedLayer> {
-  const opened = openNow(layer, addon);
+function openLayer(layer: SourceLayer, addon: NativeAddon | null, signal: AbortSignal | undefined): Promise<OpenedLayer> {
+  const opened = openNow(layer, addon, signal);
   opened.catch(() => {}); // handled when awaited; a layer never reached must not crash the process
   return opened;
 }
 
-async function openNow(layer: SourceLayer, addon: NativeAddon | null): Promise<OpenedLayer> {
+async function openNow(layer: SourceLayer, addon: NativeAddon | null, signal: AbortSignal | undefined): Promise<OpenedLayer> {
   const compression = compressionOf(layer);
   const stored = typeof layer.stream === 'function' ? await layer.stream() : layer.stream;
   let bytes = 0;
   let report: ((bytes: number) => void) | undefined;
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of stored) {
+      throwIfAborted(signal);
       bytes += chunk.byteLength;
       yield chunk;
       report?.(bytes);

@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { abortError, sleep, throwIfAborted } from '../abort.js';
 import { ImageError } from '../errors.js';
 import { Deadline, type DeadlineKind } from './deadline.js';
 
@@ -31,6 +32,8 @@ export interface HttpOptions {
   retryDelay?: number;
   /** Told of each exchange: method, URL, status (or why it failed) and the time to its headers (`oci --debug`). */
   debug?: (message: string) => void;
+  /** Cancels every request in flight and every pause between attempts (abort.ts). */
+  signal?: AbortSignal;
 }
 
 export interface HttpRequest {
@@ -112,14 +115,14 @@ export class Http {
       } catch (error) {
         const pause = this.#backoff(attempt);
         if (attempt >= retries || !isTransient(error) || pause >= deadline.remaining) throw networkError(error, request.url);
-        await sleep(pause);
+        await sleep(pause, this.#options.signal);
         continue;
       }
       if (attempt >= retries || !(response.status >= 500 || response.status === 429)) return response;
       const pause = this.#backoff(attempt, retryAfter(response));
       if (pause >= deadline.remaining) return response;
       await response.body.dump();
-      await sleep(pause);
+      await sleep(pause, this.#options.signal);
     }
   }
 
@@ -167,31 +170,37 @@ export class Http {
   /**
    * One exchange. When the deadline passes it ends, with ETIMEOUT: before the headers (the
    * request fails), or in the body (the body's reader fails). Progress moves the deadline on,
-   * so the timer, when it fires early, only looks again.
+   * so the timer, when it fires early, only looks again. The signal ends it the same way.
+   * (Not http.request's own `signal`: aborting a response in progress through it destroys a
+   * keep-alive socket with an 'error' no one listens for, Node 20.)
    */
   async #send({ method, url, headers, body, insecure }: HttpRequest, deadline: Deadline): Promise<HttpResponse> {
+    const { signal } = this.#options;
+    throwIfAborted(signal);
     const { request, agent } = await this.#transport(url.protocol === 'https:' ? (insecure ? 'insecure' : 'https') : 'http');
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
       let timer: NodeJS.Timeout | undefined;
       const req = request(url, { method, headers, agent });
+      const end = (error: Error) => (response ? response.destroy(error) : req.destroy(error));
       const watch = () => {
         const left = deadline.remaining;
-        if (left > 0) {
-          timer = setTimeout(watch, Math.min(left, MAX_TIMER_MS));
-        } else if (response) {
-          response.destroy(timeoutError(deadline, method, url, 'body'));
-        } else {
-          req.destroy(timeoutError(deadline, method, url, 'headers'));
-        }
+        if (left > 0) timer = setTimeout(watch, Math.min(left, MAX_TIMER_MS));
+        else end(timeoutError(deadline, method, url, response ? 'body' : 'headers'));
       };
+      const abort = () => end(abortError(signal!));
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
       req.on('error', (error) => (response ? response.destroy(error) : reject(error)));
       req.once('close', () => {
-        if (!response) clearTimeout(timer);
+        if (!response) settle();
       });
       req.once('response', (message: IncomingMessage) => {
         response = message;
-        message.once('close', () => clearTimeout(timer));
+        message.once('close', settle);
         resolve({ status: message.statusCode ?? 0, headers: message.headers, body: withReaders(message, method, url), url });
       });
       watch();
@@ -257,8 +266,6 @@ export class Http {
     return after ?? (this.#options.retryDelay ?? 200) * 2 ** attempt;
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What timed out and after how long, naming the request by method and path (a query may hold upload state). */
 function timeoutError(deadline: Deadline, method: string, url: URL, phase: 'headers' | 'body'): ImageError {
