@@ -26,6 +26,12 @@ export function parseDigest(digest: string): ParsedDigest {
   return { algorithm, encoded };
 }
 
+/** Where an OCI image layout keeps the blob: `blobs/ALG/HEX` (image-spec image-layout.md). */
+export function blobPath(digest: string): string {
+  const { algorithm, encoded } = parseDigest(digest);
+  return `blobs/${algorithm}/${encoded}`;
+}
+
 export function isDigest(value: string): boolean {
   try {
     parseDigest(value);

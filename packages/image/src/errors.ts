@@ -15,7 +15,8 @@ export type ImageErrorCode =
   | 'ENETWORK' // the registry could not be reached
   | 'ETIMEOUT' // the registry kept a step waiting longer than the timeout (registry/deadline.ts)
   | 'ELAYER' // a layer that cannot be applied (corrupt, hostile, or unsupported)
-  | 'EIMPORT' // an archive that is not a docker save or docker export tarball
+  | 'EIMPORT' // an archive that cannot be read as an image archive (docker-archive, oci-archive) or a filesystem tar
+  | 'ENOIMAGE' // an archive that holds no image: no manifest.json, no OCI layout (a filesystem, as `docker export` writes)
   | 'EABORTED'; // the caller's AbortSignal fired (the error's name is then 'AbortError'; abort.ts)
 
 export class ImageError extends Error {

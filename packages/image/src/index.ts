@@ -23,4 +23,7 @@ export { exportConfig, importDockerExport } from './import/docker-export.js';
 export { authFiles, primaryAuthFile, type AuthFile } from './registry/auth-files.js';
 export { findCredentials, type Credentials } from './registry/credentials.js';
 export { checkCredentials, login, logout, logoutAll, parseLoginTarget, storedCredentials, type LoginTarget } from './registry/login.js';
+export type { ArchiveFormat } from './archive/archive-writer.js';
+export { copy, type CopyOptions, type CopyResult } from './copy.js';
+export { parseLocation, type ImageLocation } from './copy/locations.js';
 export { abortError } from './abort.js';

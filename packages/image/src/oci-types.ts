@@ -69,6 +69,9 @@ export interface ImageConfig {
 /** Annotation that names an image in an OCI layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
+/** containerd's (and Docker's, in what `docker save` writes) annotation for an image's full name in index.json. */
+export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
+
 /**
  * Our annotation on an index.json entry: when the image was pulled (RFC 3339). The newest one is
  * the image `oci unpack` takes when given no reference.

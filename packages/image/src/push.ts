@@ -5,6 +5,7 @@
  * `chunkSize` is set); manifests last, children of an index before the index, so the registry
  * never holds a manifest whose blobs are missing.
  */
+import { Readable } from 'node:stream';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError, storeError } from './errors.js';
@@ -13,7 +14,7 @@ import type { Descriptor, ImageIndex, ImageManifest } from './oci-types.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
-import { uploadBlob } from './registry/uploads.js';
+import { putManifest, uploadBlob, type BlobReader } from './registry/uploads.js';
 import type { Store } from './store/layout.js';
 
 export interface PushOptions extends RegistryOptions {
@@ -69,29 +70,12 @@ async function pushTree(store: Store, client: RegistryClient, ref: Reference, de
     const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
     const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((layer) => ({ descriptor: layer, role: 'layer' as const }))];
     await forEachConcurrent(blobs, options.concurrency ?? 4, ({ descriptor: blob, role }) =>
-      uploadBlob(client, store, ref.repository, blob, role, { mountFrom: options.mountFrom ?? [], chunkSize: options.chunkSize, onProgress: options.onProgress }),
+      uploadBlob(client, storeReader(store, blob), ref.repository, blob, role, { mountFrom: options.mountFrom ?? [], chunkSize: options.chunkSize, onProgress: options.onProgress }),
     );
   } else {
     throw new ImageError('EMEDIATYPE', `${ref}: ${descriptor.mediaType} is not an image manifest or index`);
   }
   await putManifest(client, ref.repository, version, descriptor, bytes);
-}
-
-async function putManifest(client: RegistryClient, repository: string, version: string, descriptor: Descriptor, bytes: Buffer): Promise<void> {
-  const response = await client.request({
-    method: 'PUT',
-    repository,
-    path: `manifests/${version}`,
-    headers: { 'content-type': descriptor.mediaType },
-    body: bytes,
-    actions: ['pull', 'push'],
-  });
-  if (response.status !== 201 && response.status !== 200) throw await client.error(response, `manifest ${descriptor.digest}`, repository);
-  await response.body.dump();
-  const stored = response.headers['docker-content-digest'];
-  if (typeof stored === 'string' && stored !== descriptor.digest) {
-    throw new ImageError('EREGISTRY', `${client.registry} stored manifest ${descriptor.digest} as ${stored}`);
-  }
 }
 
 /** The source repository, when the store name says it came from the target's registry: a blob there can be mounted. */
@@ -102,4 +86,12 @@ function sameRegistry(name: string, target: Reference): string[] {
   } catch {
     return [];
   }
+}
+
+/** The stored blob's bytes, a range at a time. */
+function storeReader(store: Store, blob: Descriptor): BlobReader {
+  return async (range) => {
+    if (!(await store.hasBlob(blob.digest, blob.size))) throw new ImageError('ENOTFOUND', `blob ${blob.digest} is missing from the store`);
+    return blob.size === 0 ? Readable.from([]) : store.openBlob(blob.digest, range);
+  };
 }

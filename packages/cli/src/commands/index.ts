@@ -13,6 +13,7 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   checkpoint: { summary: 'checkpoint a running container (not supported: it needs CRIU)', load: () => import('./checkpoint.js') },
   completion: { summary: 'print a shell completion script: source <(oci completion bash); zsh and fish too', load: () => import('./completion.js') },
+  copy: { summary: 'copy an image between registries (docker://), OCI layouts (oci:), archives and the store, digests unchanged', load: () => import('./copy.js') },
   create: { summary: 'create a container from a bundle; its program runs on `oci start`', load: () => import('./create.js') },
   delete: { summary: 'remove a stopped (or created) container: its cgroups and state', load: () => import('./delete.js') },
   events: { summary: "print a container's stats at an interval and its OOM events, as JSON lines, until it stops", load: () => import('./events.js') },

@@ -122,8 +122,16 @@ export class TarReader {
   #segment = 0;
   #segmentLeft = 0;
   #offset = 0;
+  /** Bytes of the archive fed before the current chunk, and where the last header block ended. */
+  #fed = 0;
+  #blockEnd = 0;
 
   constructor(private readonly handler: TarHandler) {}
+
+  /** Where the current entry's data begins in the archive (read it in `entry()`): an archive file read at random. */
+  get dataOffset(): number {
+    return this.#blockEnd;
+  }
 
   /** Feeds the next chunk of the uncompressed archive; nothing of it is kept after the call. */
   feed(chunk: Buffer): void {
@@ -138,6 +146,7 @@ export class TarReader {
           at += n;
           if (this.#headerFill === BLOCK) {
             this.#headerFill = 0;
+            this.#blockEnd = this.#fed + at;
             if (this.#state === State.Header) this.#onHeader(this.#header);
             else this.#onSparseBlock(this.#header);
           }
@@ -171,6 +180,7 @@ export class TarReader {
           return; // the zero blocks that pad the archive to its record size
       }
     }
+    this.#fed += chunk.length;
   }
 
   /** The archive ended: throws unless it ended between entries. */

@@ -1,7 +1,8 @@
 /**
  * Blob uploads (distribution-spec "pushing blobs"): HEAD to skip what the registry has, a
  * cross-repository mount when one may work, else POST an upload session and send the bytes,
- * in one PUT or in PATCH chunks followed by the closing PUT. Bytes stream from the store. An
+ * in one PUT or in PATCH chunks followed by the closing PUT; and the manifests' PUT. Bytes
+ * stream from where the caller reads them (the store, another registry, an archive). An
  * upload is one step (deadline.ts): it fails once the registry kept it waiting for the timeout
  * with no byte sent.
  */
@@ -9,7 +10,6 @@ import { Readable, Transform } from 'node:stream';
 import { ImageError } from '../errors.js';
 import type { Descriptor } from '../oci-types.js';
 import type { ProgressListener } from '../progress.js';
-import type { Store } from '../store/layout.js';
 import { repositoryScope } from './auth.js';
 import type { RegistryClient, RegistryResponse } from './client.js';
 import type { Deadline } from './deadline.js';
@@ -20,17 +20,34 @@ export interface UploadOptions {
   onProgress?: ProgressListener;
 }
 
+/** Bytes `start` to `end` (inclusive) of the blob; a source that cannot seek is asked for the whole blob only. */
+export type BlobReader = (range: { start: number; end: number }) => Promise<Readable>;
+
 const PUSH = ['pull', 'push'] as const;
 
-export async function uploadBlob(client: RegistryClient, store: Store, repository: string, blob: Descriptor, role: 'config' | 'layer', options: UploadOptions): Promise<void> {
-  const { onProgress } = options;
-  const deadline = client.http.deadline('data');
+/** True when the registry has the blob in `repository` (a HEAD to the registry itself, never a mirror). */
+export async function hasBlob(client: RegistryClient, repository: string, blob: Descriptor, deadline = client.http.deadline()): Promise<boolean> {
   const exists = await client.request({ method: 'HEAD', repository, path: `blobs/${blob.digest}`, actions: PUSH, upstream: true, ok: () => true, deadline });
   await exists.body.dump();
-  onProgress?.({ type: 'blob', digest: blob.digest, size: blob.size, role, present: exists.status === 200 });
-  if (exists.status === 200) return;
+  if (exists.status === 200) return true;
   if (exists.status !== 404) throw await client.error(exists, `blob ${blob.digest}`, repository);
+  return false;
+}
 
+/** Uploads the blob unless the registry has it, reporting progress as push shows it. */
+export async function uploadBlob(client: RegistryClient, read: BlobReader, repository: string, blob: Descriptor, role: 'config' | 'layer', options: UploadOptions): Promise<void> {
+  const { onProgress } = options;
+  const deadline = client.http.deadline('data');
+  const present = await hasBlob(client, repository, blob, deadline);
+  onProgress?.({ type: 'blob', digest: blob.digest, size: blob.size, role, present });
+  if (present) return;
+  const how = await sendBlob(client, read, repository, blob, options, deadline);
+  onProgress?.({ type: 'blob-done', digest: blob.digest, ...(how === 'mounted' && { mounted: true }) });
+}
+
+/** Puts the blob into the registry: mounted from another repository when one of `mountFrom` has it, else its bytes sent. */
+export async function sendBlob(client: RegistryClient, read: BlobReader, repository: string, blob: Descriptor, options: UploadOptions, deadline = client.http.deadline('data')): Promise<'mounted' | 'uploaded'> {
+  const { onProgress } = options;
   let location: URL | undefined;
   for (const from of options.mountFrom) {
     const mount = await client.request({
@@ -43,8 +60,7 @@ export async function uploadBlob(client: RegistryClient, store: Store, repositor
     });
     if (mount.status === 201) {
       await mount.body.dump();
-      onProgress?.({ type: 'blob-done', digest: blob.digest, mounted: true });
-      return;
+      return 'mounted';
     }
     // 202: the registry could not mount and opened an upload session instead.
     location = await sessionLocation(client, mount, repository, blob);
@@ -60,7 +76,7 @@ export async function uploadBlob(client: RegistryClient, store: Store, repositor
         repository,
         path: location,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - offset + 1), 'content-range': `${offset}-${end}` },
-        body: await counted(store, blob, offset, end, deadline, onProgress),
+        body: await counted(read, blob, offset, end, deadline, onProgress),
         actions: PUSH,
         deadline,
       });
@@ -68,9 +84,27 @@ export async function uploadBlob(client: RegistryClient, store: Store, repositor
     }
     await closeUpload(client, repository, location, blob, deadline, undefined);
   } else {
-    await closeUpload(client, repository, location, blob, deadline, await counted(store, blob, 0, blob.size - 1, deadline, onProgress));
+    await closeUpload(client, repository, location, blob, deadline, await counted(read, blob, 0, blob.size - 1, deadline, onProgress));
   }
-  onProgress?.({ type: 'blob-done', digest: blob.digest });
+  return 'uploaded';
+}
+
+/** PUTs a manifest or index as `version` (a tag, or its digest); the registry must store it under its digest. */
+export async function putManifest(client: RegistryClient, repository: string, version: string, descriptor: Descriptor, bytes: Buffer): Promise<void> {
+  const response = await client.request({
+    method: 'PUT',
+    repository,
+    path: `manifests/${version}`,
+    headers: { 'content-type': descriptor.mediaType },
+    body: bytes,
+    actions: PUSH,
+  });
+  if (response.status !== 201 && response.status !== 200) throw await client.error(response, `manifest ${descriptor.digest}`, repository);
+  await response.body.dump();
+  const stored = response.headers['docker-content-digest'];
+  if (typeof stored === 'string' && stored !== descriptor.digest) {
+    throw new ImageError('EREGISTRY', `${client.registry} stored manifest ${descriptor.digest} as ${stored}`);
+  }
 }
 
 /** The PUT that ends an upload, with the last bytes (or all of them) as its body. */
@@ -98,12 +132,11 @@ async function sessionLocation(client: RegistryClient, response: RegistryRespons
   return new URL(location, response.url);
 }
 
-/** Bytes `start..end` of the stored blob, counted for progress (and the upload's deadline) as they go. */
-async function counted(store: Store, blob: Descriptor, start: number, end: number, deadline: Deadline, onProgress?: ProgressListener): Promise<Readable> {
-  if (!(await store.hasBlob(blob.digest, blob.size))) throw new ImageError('ENOTFOUND', `blob ${blob.digest} is missing from the store`);
-  if (blob.size === 0) return Readable.from([]);
+/** Bytes `start..end` of the blob, counted for progress (and the upload's deadline) as they go. */
+async function counted(read: BlobReader, blob: Descriptor, start: number, end: number, deadline: Deadline, onProgress?: ProgressListener): Promise<Readable> {
+  const source = await read({ start, end });
+  if (blob.size === 0) return source;
   let done = start;
-  const source = await store.openBlob(blob.digest, { start, end });
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, next) {
       deadline.restart();

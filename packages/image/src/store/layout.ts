@@ -15,7 +15,7 @@
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { Digester, parseDigest } from '../digest.js';
+import { blobPath, Digester, parseDigest } from '../digest.js';
 import { Ingest, type Expected } from './ingest.js';
 import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
@@ -84,8 +84,7 @@ export class Store {
   }
 
   blobPath(digest: string): string {
-    const { algorithm, encoded } = parseDigest(digest);
-    return path.join(this.dir, 'blobs', algorithm, encoded);
+    return path.join(this.dir, blobPath(digest));
   }
 
   /** True when the blob is present (and has `size` bytes, when given). */
@@ -229,6 +228,17 @@ export class Store {
       ...manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name),
       { ...descriptor, annotations: { ...annotations, [REF_NAME_ANNOTATION]: name, ...(pulled && { [PULLED_ANNOTATION]: pulled.toISOString() }) } },
     ]);
+  }
+
+  /**
+   * Lists `descriptor` in index.json without a name, unless an entry without a name lists it
+   * already: how skopeo writes `oci:DIR` when no reference is given. (The content store names
+   * every image: gc keeps only what names reach.)
+   */
+  async addUnnamed(descriptor: Descriptor): Promise<void> {
+    await this.#updateIndex((manifests) =>
+      manifests.some((m) => m.digest === descriptor.digest && m.annotations?.[REF_NAME_ANNOTATION] === undefined) ? manifests : [...manifests, descriptor],
+    );
   }
 
   /** The name of the image most recently pulled into the store (`oci unpack` with no arguments), if any. */
