@@ -1,13 +1,13 @@
 /**
- * The library's long operations stop when their AbortSignal fires: pull and push (from and to
- * the real registry, held mid-blob by the fault proxy) and unpack. Each rejects with an
+ * The library's long operations stop when their AbortSignal fires: pull, push, copy (from the
+ * real registry, held mid-blob by the fault proxy), unpack, save and load. Each rejects with an
  * AbortError (code EABORTED, the signal's reason as its cause), well before any timeout, and
- * leaves nothing half-written: the store as it was, no rootfs.
+ * leaves nothing half-written: the store as it was, no archive or temp file, no rootfs.
  */
 import test, { type ExecutionContext } from 'ava';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ImageError, pull, push, Store, unpack, type HostsConfig, type ProgressEvent } from '@oci/image';
+import { copy, ImageError, load, pull, push, save, Store, unpack, type HostsConfig, type ProgressEvent } from '@oci/image';
 import { createBundle } from '@oci/bundle';
 import { busyboxImage } from './harness/busybox.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
@@ -83,6 +83,15 @@ serial('pull: aborted mid-blob, nothing of the image is in the store', async (t)
   t.deepEqual(snapshotStore(dir), before);
 });
 
+serial('copy from a registry into the store: aborted mid-blob, the store as it was', async (t) => {
+  const { dir, store } = await emptyStore(t);
+  const before = snapshotStore(dir);
+  stallLayer(t);
+  const { signal, reason, onProgress } = abortOn((event) => event.type === 'bytes');
+  await aborted(t, copy(`docker://${proxy.host}/library/busybox`, 'copied:1', { ...options, store, signal, onProgress }), reason);
+  t.deepEqual(snapshotStore(dir), before);
+});
+
 serial('push: aborted while the registry holds the upload, no manifest is pushed', async (t) => {
   proxy.faults.splice(0, Infinity, { method: 'PUT', path: /\/blobs\/uploads\//, action: { hang: true } });
   t.teardown(() => (proxy.faults.length = 0));
@@ -111,12 +120,37 @@ serial('unpack and createBundle: aborted mid-layer, no rootfs and no temp copy i
   t.deepEqual(readdirSync(path.join(dir, 'bundle')), []);
 });
 
+serial('save: aborted mid-archive, no archive and no temp file; load: aborted mid-read, the store as it was', async (t) => {
+  const { dir, remove } = tempDir('archives');
+  t.teardown(remove);
+  const source = await Store.open(layout);
+  const saving = abortOn((event) => event.type === 'bytes');
+  await aborted(t, save(source, ['large'], path.join(dir, 'large.tar'), saving), saving.reason);
+  t.deepEqual(readdirSync(dir), []);
+
+  await save(source, ['large'], path.join(dir, 'large.tar'));
+  const { dir: storeDir, store } = await emptyStore(t);
+  const before = snapshotStore(storeDir);
+  const loading = abortOn((event) => event.type === 'read');
+  await aborted(t, load(store, path.join(dir, 'large.tar'), loading), loading.reason);
+  t.deepEqual(snapshotStore(storeDir), before);
+  const copying = abortOn((event) => event.type === 'bytes');
+  await aborted(t, copy(`oci-archive:${path.join(dir, 'large.tar')}`, `oci-archive:${path.join(dir, 'copy.tar')}`, { signal: copying.signal, onProgress: copying.onProgress }), copying.reason);
+  t.false(existsSync(path.join(dir, 'copy.tar')));
+  t.deepEqual(readdirSync(dir), ['large.tar']);
+});
+
 serial('an operation given a signal that fired already starts nothing', async (t) => {
   const { dir, store } = await emptyStore(t);
   const before = snapshotStore(dir);
   const reason = new Error('before it began');
   const signal = AbortSignal.abort(reason);
-  for (const operation of [pull(store, `${registry.host}/library/busybox`, { ...options, signal }), unpack({ store, image: 'latest' }, path.join(dir, 'rootfs'), { signal })]) {
+  for (const operation of [
+    pull(store, `${registry.host}/library/busybox`, { ...options, signal }),
+    unpack({ store, image: 'latest' }, path.join(dir, 'rootfs'), { signal }),
+    copy(`docker://${registry.host}/library/busybox`, 'x:1', { ...options, store, signal }),
+    load(store, path.join(layout, 'index.json'), { signal }),
+  ]) {
     await aborted(t, operation, reason);
   }
   t.deepEqual(snapshotStore(dir), before);

@@ -37,7 +37,7 @@ test('bash: commands, options, choices and paths come from the commands\' declar
   const { file, remove } = script('bash');
   t.teardown(remove);
   t.deepEqual(bash(file, ['pu']), ['pull', 'push']);
-  t.deepEqual(bash(file, ['lo']), ['login', 'logout']);
+  t.deepEqual(bash(file, ['lo']), ['load', 'login', 'logout']);
   t.deepEqual(bash(file, ['--log-format', '']), ['json', 'text']);
   t.deepEqual(bash(file, ['--root', '/tmp', 'com']), ['completion'], 'a global option\'s value is not the command');
   t.deepEqual(bash(file, ['pull', '--pl']), ['--platform']);

@@ -1,10 +1,13 @@
 /**
- * How `oci pull` and `oci push` show progress: on a terminal, a bar per blob (bytes, rate) on
- * stderr, drawn by cli-progress; with `--format json`, the library's events as JSON lines on
- * stdout (byte counts at most every 100 ms per blob); otherwise, and with `--quiet`, nothing.
+ * How the commands that move images (pull, push, copy, save, load, import, unpack) show
+ * progress: on a terminal, a bar per blob or layer (bytes, rate) and one for an archive being
+ * read, on stderr, drawn by cli-progress; with `--format json`, the library's events as JSON
+ * lines on stdout (byte counts at most every 100 ms per blob); otherwise (piped), and with
+ * `--quiet`, nothing.
  */
+import path from 'node:path';
 import { isatty } from 'node:tty';
-import type { ProgressEvent, ProgressListener } from '@oci/image';
+import type { ProgressEvent, ProgressListener, UnpackProgress } from '@oci/image';
 import type { Context } from './command.js';
 
 export interface ProgressReporter {
@@ -52,9 +55,9 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
     clearOnComplete: false,
     barsize: 30,
     fps: 10,
-    format: (options, params, payload: { id: string; note?: string }) => {
+    format: (options, params, payload: { id: string; note?: string; unsized?: boolean }) => {
       const width = options.barsize ?? 30;
-      const filled = Math.round(params.progress * width);
+      const filled = payload.unsized ? 0 : Math.round(params.progress * width);
       const bar = `${'='.repeat(filled)}${' '.repeat(width - filled)}`;
       const seconds = ((ended.get(payload.id) ?? Date.now()) - (started.get(payload.id) ?? Date.now())) / 1000;
       const rate = seconds > 0 ? `${bytes(params.value / seconds)}/s` : '';
@@ -67,15 +70,24 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
   return {
     listener(event: ProgressEvent) {
       if (event.type === 'blob') {
-        const id = event.digest.slice(7, 19);
+        const id = shortId(event.digest);
         started.set(id, Date.now());
         rows.set(event.digest, multibar.create(event.size, event.present ? event.size : 0, { id, ...(event.present && { note: 'already present' }) }));
       } else if (event.type === 'bytes') {
         rows.get(event.digest)?.update(event.done);
       } else if (event.type === 'blob-done') {
-        ended.set(event.digest.slice(7, 19), Date.now());
+        ended.set(shortId(event.digest), Date.now());
         const row = rows.get(event.digest);
         row?.update(row.getTotal(), event.mounted ? { note: 'mounted' } : {});
+      } else if (event.type === 'read') {
+        // An archive from a pipe has no size: its bytes read so far, and no bar to fill.
+        let row = rows.get(`read:${event.what}`);
+        if (!row) {
+          started.set(event.what, Date.now());
+          row = multibar.create(event.size ?? 0, 0, { id: path.basename(event.what), unsized: event.size === undefined });
+          rows.set(`read:${event.what}`, row);
+        }
+        row.update(event.done, event.size === undefined ? { note: `${bytes(event.done)} read` } : {});
       }
     },
     finish() {
@@ -84,6 +96,25 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
       multibar.stop();
     },
   };
+}
+
+/** A layer's progress from the unpacker as the events the bars draw: a row per layer, its stored bytes. */
+export function unpackListener(listener: ProgressListener | undefined): ((progress: UnpackProgress) => void) | undefined {
+  if (!listener) return undefined;
+  const seen = new Set<number>();
+  return ({ layer, layers, digest, bytes: done, size, done: finished }) => {
+    const id = digest ?? `layer ${layer}/${layers}`;
+    if (!seen.has(layer)) {
+      seen.add(layer);
+      listener({ type: 'blob', digest: id, size: size ?? 0, role: 'layer', present: false });
+    }
+    listener(finished ? { type: 'blob-done', digest: id } : { type: 'bytes', digest: id, size: size ?? 0, done });
+  };
+}
+
+/** What a row is called: a digest's first 12 hex digits, else the name it was given. */
+function shortId(digest: string): string {
+  return /^sha(256|512):/.test(digest) ? digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13) : digest;
 }
 
 function bytes(n: number): string {

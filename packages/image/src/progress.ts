@@ -1,6 +1,6 @@
 /**
- * What pull and push report as they go, for a progress display (`oci pull` draws a bar per
- * layer on a terminal, or prints these as JSON lines with `--format json`).
+ * What pull, push, copy, save and load report as they go, for a progress display (`oci pull`
+ * draws a bar per layer on a terminal, or prints these as JSON lines with `--format json`).
  */
 export type ProgressEvent =
   /** The reference resolved to this manifest (the platform's, when the reference named an index). */
@@ -13,7 +13,9 @@ export type ProgressEvent =
   | { type: 'blob-done'; digest: string; mounted?: boolean }
   /** A broken-off transfer goes on from `offset`. */
   | { type: 'resume'; digest: string; offset: number }
-  /** The image is stored (pull) or pushed (push) under `name`. */
+  /** Bytes of an archive read (load), of `size` when it is known (not from a pipe). */
+  | { type: 'read'; what: string; done: number; size?: number }
+  /** The image is stored (pull, copy, load), pushed (push) or written (copy, save) under `name`. */
   | { type: 'done'; name: string; digest: string };
 
 export type ProgressListener = (event: ProgressEvent) => void;

@@ -16,6 +16,7 @@ export default defineCommand({
     ...registryOptions,
   },
   positionals: { min: 2, max: 2 },
+  completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, context) {
     const [{ Store }, { copy }, { parseLocation }, { parsePlatform }] = await Promise.all([

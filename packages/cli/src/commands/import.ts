@@ -1,11 +1,14 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { defineCommand } from '../command.js';
+import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
+import { progressReporter, unpackListener } from '../progress.js';
 
 export default defineCommand({
   name: 'import',
-  usage: '[options] FILE.tar [REF]',
+  usage: '[options] FILE.tar|- [REF]',
   options: {
     export: { type: 'boolean', describe: 'FILE.tar is a `docker export` filesystem: make an image named REF, or a bundle with --bundle' },
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'with --export: unpack into a bundle (rootfs/ and config.json) instead' },
@@ -15,36 +18,60 @@ export default defineCommand({
     user: { type: 'string', value: 'USER[:GROUP]', describe: 'with --export: the user, resolved in the rootfs' },
     force: { type: 'boolean', describe: 'with --bundle: replace the bundle if DIR already holds one' },
     tty: { type: 'boolean', short: 't', describe: 'with --bundle: config.json asks for a terminal' },
+    quiet: { type: 'boolean', short: 'q', describe: 'draw no progress' },
   },
   positionals: { min: 1, max: 2 },
   completes: 'file',
   uses: ['store'],
-  async run({ options, positionals }, { globals, log, stdout }) {
-    const [file, ref] = [path.resolve(positionals[0]!), positionals[1]];
+  async run({ options, positionals }, context) {
+    const { globals, log, stdout } = context;
+    const [given, ref] = [positionals[0]!, positionals[1]];
+    // `-` is stdin, as for docker import and docker load.
+    const file = given === '-' ? undefined : path.resolve(given);
+    const input = (): string | Readable => file ?? process.stdin;
     const image = await import('@oci/image');
-    if (!options.export) {
-      if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
-      const store = await image.Store.open(storeDir(globals), { create: true });
-      // As `docker load` does: one line per image, so a script sees what arrived.
-      for (const imported of await image.importDockerSave(store, file, { name: ref })) stdout.write(`${imported.names.join(' ')} ${imported.manifest.digest}\n`);
-      return;
-    }
-    const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
-    if (options.bundle) {
-      if (ref) throw new Error('give either REF (an image) or --bundle DIR, not both');
-      const { createBundle } = await import('@oci/bundle');
-      await createBundle({ layers: [{ stream: () => createReadStream(file, { highWaterMark: 1 << 20 }), mediaType: image.MediaType.ociLayer }] }, options.bundle, {
-        config: image.exportConfig(config),
-        force: options.force,
-        tty: options.tty,
-        onSkip: (item) => log.warn(`skipped ${item.what} ${item.path}: ${item.reason}`),
+    const progress = await progressReporter({ quiet: options.quiet }, context);
+    try {
+      await interruptible(async (signal) => {
+        if (!options.export) {
+          if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
+          const store = await image.Store.open(storeDir(globals), { create: true });
+          let loaded: Awaited<ReturnType<typeof image.load>>;
+          try {
+            loaded = await image.load(store, input(), { name: ref, signal, onProgress: progress.listener });
+          } catch (error) {
+            if ((error as { code?: string }).code !== 'ENOIMAGE') throw error;
+            throw new Error(`${(error as Error).message}: if it is a filesystem, as docker export writes, import it with oci import --export ${given} REF`);
+          }
+          progress.finish();
+          // One line per image, its names and digest, so a script sees what arrived.
+          for (const { names, descriptor } of loaded) stdout.write(`${names.join(' ')} ${descriptor.digest}\n`);
+          return;
+        }
+        const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
+        if (options.bundle) {
+          if (ref) throw new Error('give either REF (an image) or --bundle DIR, not both');
+          const { createBundle } = await import('@oci/bundle');
+          const stream = () => image.filesystemTar(file ? createReadStream(file, { highWaterMark: 1 << 20 }) : process.stdin, given);
+          await createBundle({ layers: [{ stream, mediaType: image.MediaType.ociLayer, ...(file && { size: statSync(file).size }) }] }, options.bundle, {
+            config: image.exportConfig(config),
+            force: options.force,
+            tty: options.tty,
+            signal,
+            onProgress: unpackListener(progress.listener),
+            onSkip: (item) => log.warn(`skipped ${item.what} ${item.path}: ${item.reason}`),
+          });
+          return;
+        }
+        if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
+        const store = await image.Store.open(storeDir(globals), { create: true });
+        const descriptor = await image.importDockerExport(store, input(), ref, config, { signal, onProgress: progress.listener });
+        progress.finish();
+        stdout.write(`${image.parseReference(ref).toString()} ${descriptor.digest}\n`);
       });
-      return;
+    } finally {
+      progress.finish();
     }
-    if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
-    const store = await image.Store.open(storeDir(globals), { create: true });
-    const descriptor = await image.importDockerExport(store, file, ref, config);
-    stdout.write(`${image.parseReference(ref).toString()} ${descriptor.digest}\n`);
   },
 });
 

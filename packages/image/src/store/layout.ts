@@ -161,6 +161,17 @@ export class Store {
     return Ingest.create(path.join(lease.ingest, `${newId()}.partial`), expected, (digest) => this.blobPath(digest));
   }
 
+  /**
+   * A fresh path (not yet created) in this writer's lease directory, for work that must vanish
+   * with the writer if it dies (a snapshot being prepared). Only inside `lease()`.
+   */
+  async leasePath(prefix: string): Promise<string> {
+    const lease = this.#lease;
+    if (!lease) throw new Error('Store.leasePath() must be called inside Store.lease()');
+    await lease.held;
+    return path.join(lease.ingest, `${prefix}-${newId()}`);
+  }
+
   /** Serialises `value` and stores it; returns its descriptor. */
   async writeJSON(value: unknown, mediaType: string): Promise<Descriptor> {
     const { digest, size } = await this.writeBlob([Buffer.from(JSON.stringify(value))]);

@@ -1,0 +1,32 @@
+import { isatty } from 'node:tty';
+import { defineCommand } from '../command.js';
+import { interruptible } from '../interrupt.js';
+import { storeDir } from '../paths.js';
+import { progressReporter } from '../progress.js';
+
+export default defineCommand({
+  name: 'load',
+  usage: '[options]',
+  options: {
+    input: { type: 'string', short: 'i', value: 'FILE', describe: 'read the archive from FILE (default: stdin): docker-archive or oci-archive, gzip or zstd compressed or not' },
+    quiet: { type: 'boolean', short: 'q', describe: 'draw no progress' },
+  },
+  positionals: { min: 0, max: 0 },
+  uses: ['store'],
+  async run({ options }, context) {
+    const [{ Store }, { load }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/load')]);
+    const store = await Store.open(storeDir(context.globals), { create: true });
+    const progress = await progressReporter({ quiet: options.quiet }, context);
+    try {
+      const fromStdin = options.input === undefined || options.input === '-';
+      if (fromStdin && isatty(0)) throw new Error('no archive: give -i FILE, or pipe one into stdin');
+      const input = fromStdin ? process.stdin : options.input!;
+      const loaded = await interruptible((signal) => load(store, input, { signal, onProgress: progress.listener }));
+      progress.finish();
+      // As docker load and podman load say it: scripts read these lines.
+      for (const image of loaded) for (const name of image.names) context.stdout.write(`Loaded image: ${name}\n`);
+    } finally {
+      progress.finish();
+    }
+  },
+});
