@@ -126,6 +126,18 @@ test('the generated config.json runs the image as it says: entrypoint, cmd, env,
   t.is(ran.stdout, 'hello from 1:1 groups 1 in /srv\n');
 });
 
+test('on a terminal, oci unpack draws a bar per layer with its bytes; into a pipe it draws nothing', (t) => {
+  const { dir, store, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:app']).status, 0);
+  const drawn = spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} unpack busybox:app b`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...env(), COLUMNS: '120' } });
+  t.is(drawn.status, 0, drawn.stdout);
+  const inspected = JSON.parse(run(['inspect', 'busybox:app']).stdout) as { Manifest: { layers: { digest: string }[] } };
+  for (const layer of inspected.Manifest.layers) t.regex(drawn.stdout, new RegExp(`${layer.digest.slice(7, 19)} \\[=+\\] [\\d.]+ [kM]?B / [\\d.]+ [kM]?B`));
+  const piped = run(['unpack', 'busybox:app', 'piped']);
+  t.is(piped.status, 0);
+  t.is(piped.stderr, '');
+});
+
 test('a bundle that is there is replaced only with --force', (t) => {
   const { dir, run } = workspace(t);
   t.is(run(['pull', '--quiet', 'busybox']).status, 0);

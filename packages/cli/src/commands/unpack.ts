@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
+import { progressReporter, unpackListener } from '../progress.js';
 
 export default defineCommand({
   name: 'unpack',
@@ -16,7 +17,8 @@ export default defineCommand({
   positionals: { min: 0, max: 2 },
   completes: 'image',
   uses: ['store'],
-  async run({ options, positionals }, { globals, log }) {
+  async run({ options, positionals }, context) {
+    const { globals, log } = context;
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
     const [{ Store }, { parseIdMap }, { parsePlatform }, { parseReference }, { createBundle }] = await Promise.all([
       import('@oci/image/store/layout'),
@@ -30,6 +32,7 @@ export default defineCommand({
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
     const bundle = path.resolve(positionals[1] ?? '.');
     const skipped = new Map<string, number>();
+    const progress = await progressReporter({}, context);
     const result = await store.lease(() =>
       createBundle({ store, image: name, ...(options.platform && { platform: parsePlatform(options.platform) }) }, bundle, {
         force: options.force,
@@ -37,13 +40,14 @@ export default defineCommand({
         tty: options.tty,
         uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
         gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
+        onProgress: unpackListener(progress.listener),
         onSkip: (item) => {
           const kind = `${item.what}s (${item.reason.split(': ').pop()})`;
           skipped.set(kind, (skipped.get(kind) ?? 0) + 1);
           log.debug(`skipped ${item.what} ${item.path}: ${item.reason}`);
         },
       }),
-    );
+    ).finally(() => progress.finish());
     for (const [kind, count] of skipped) log.warn(`unpack ${name}: skipped ${count} ${kind}`);
     log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}`);
   },
