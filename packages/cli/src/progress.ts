@@ -5,8 +5,8 @@
  * lines on stdout (byte counts at most every 100 ms per blob); otherwise (piped), and with
  * `--quiet`, nothing.
  */
+import { fstatSync } from 'node:fs';
 import path from 'node:path';
-import { isatty } from 'node:tty';
 import type { ProgressEvent, ProgressListener, UnpackProgress } from '@oci/image';
 import type { Context } from './command.js';
 
@@ -26,8 +26,21 @@ const THROTTLE_MS = 100;
 /** Touches context.stdout or context.stderr only to write to it (creating either stream costs milliseconds). */
 export async function progressReporter({ quiet, format }: Options, context: Pick<Context, 'stdout' | 'stderr'>): Promise<ProgressReporter> {
   if (format === 'json') return jsonLines(context.stdout);
-  if (quiet || !isatty(2)) return { finish() {} };
+  if (quiet || !(await isTerminal(2))) return { finish() {} };
   return bars(context.stderr);
+}
+
+/**
+ * True when `fd` is a terminal. node:tty costs ~6 ms to load (it loads node:net), which a
+ * command writing into a pipe or a file need not pay: neither is a character device.
+ */
+export async function isTerminal(fd: number): Promise<boolean> {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false; // closed
+  }
+  return (await import('node:tty')).isatty(fd);
 }
 
 function jsonLines(stdout: NodeJS.WriteStream): ProgressReporter {

@@ -1,8 +1,7 @@
-import { isatty } from 'node:tty';
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
-import { progressReporter } from '../progress.js';
+import { isTerminal, progressReporter } from '../progress.js';
 
 export default defineCommand({
   name: 'load',
@@ -19,7 +18,7 @@ export default defineCommand({
     const progress = await progressReporter({ quiet: options.quiet }, context);
     try {
       const fromStdin = options.input === undefined || options.input === '-';
-      if (fromStdin && isatty(0)) throw new Error('no archive: give -i FILE, or pipe one into stdin');
+      if (fromStdin && (await isTerminal(0))) throw new Error('no archive: give -i FILE, or pipe one into stdin');
       const input = fromStdin ? process.stdin : options.input!;
       const loaded = await interruptible((signal) => load(store, input, { signal, onProgress: progress.listener }));
       progress.finish();

@@ -1,8 +1,7 @@
-import { isatty } from 'node:tty';
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
-import { progressReporter } from '../progress.js';
+import { isTerminal, progressReporter } from '../progress.js';
 
 export default defineCommand({
   name: 'save',
@@ -21,7 +20,7 @@ export default defineCommand({
     const [{ Store }, { save }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/save'), import('@oci/image/platform')]);
     const toStdout = options.output === undefined || options.output === '-';
     // As docker save: an archive is no thing to print on a terminal.
-    if (toStdout && isatty(1)) throw new Error('cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout');
+    if (toStdout && (await isTerminal(1))) throw new Error('cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout');
     const store = await Store.open(storeDir(context.globals));
     const progress = await progressReporter({ quiet: options.quiet }, context);
     try {
