@@ -84,7 +84,7 @@ export class ArchiveDestination implements ImageDestination {
     }
     const file = path.resolve(to);
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${newId()}.partial`);
-    const stream = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+    const stream = createWriteStream(temp, { flags: 'wx', mode: 0o644, highWaterMark: 4 << 20 });
     const gzip = compress ? createGzip() : undefined;
     const written = gzip ? pipeline(gzip, stream) : new Promise<void>((resolve, reject) => stream.once('finish', resolve).once('error', reject));
     written.catch(() => undefined); // awaited in done()
