@@ -187,16 +187,28 @@ test('--platform picks the image saved from a multi-platform one; an oci-archive
   t.false(existsSync(at('nothing.tar')));
 });
 
-test('on a terminal, load draws the archive read and each blob; -q and a pipe draw nothing', (t) => {
-  const { at, save, store } = workspace(t);
-  t.is(save(['-o', 'busybox.tar', names.busybox()]).status, 0);
-  const onTerminal = (args: string) =>
-    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} load ${args}`, '/dev/null'], { encoding: 'utf8', env: { ...env(), COLUMNS: '120' } }).stdout;
+test('on a terminal, save draws each blob and load the archive read and each blob; -q and a pipe draw nothing', (t) => {
+  const { at, store } = workspace(t);
+  const onTerminal = (args: string, storeDir = store) =>
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${storeDir} ${args}`, '/dev/null'], { encoding: 'utf8', env: { ...env(), COLUMNS: '120' } }).stdout;
   const layer = [...busybox.blobs.keys()].find((digest) => busybox.blobs.get(digest)!.length > 100_000)!;
-  const drawn = onTerminal(`-i ${at('busybox.tar')}`);
+  const blobRow = new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB`);
+  t.regex(onTerminal(`save -o ${at('busybox.tar')} ${names.busybox()}`, source), blobRow);
+  t.is(onTerminal(`save -q -o ${at('quiet.tar')} ${names.busybox()}`, source), '');
+  const drawn = onTerminal(`load -i ${at('busybox.tar')}`);
   t.regex(drawn, /busybox\.tar \[=+\] 1\.1 MB \/ 1\.1 MB/);
-  t.regex(drawn, new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB`));
-  t.is(onTerminal(`-q -i ${at('busybox.tar')}`).replace(/\r/g, ''), `Loaded image: ${names.busybox()}\n`);
+  t.regex(drawn, blobRow);
+  t.is(onTerminal(`load -q -i ${at('busybox.tar')}`).replace(/\r/g, ''), `Loaded image: ${names.busybox()}\n`);
+});
+
+test('two names of one image: one manifest.json entry with both RepoTags, both names loaded', (t) => {
+  const { at, save, run, store } = workspace(t);
+  t.is(oci(['--store', source, 'copy', '--quiet', names.busybox(), 'example.com/again/busybox:2'], { env: env() }).stdout, `${busybox.manifest.digest}\n`, 'a copy within the store names the image again');
+  t.is(save(['-o', 'both.tar', names.busybox(), 'example.com/again/busybox:2']).status, 0);
+  const manifestJson = JSON.parse(spawnSync('tar', ['-xOf', at('both.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as { RepoTags: string[] }[];
+  t.deepEqual(manifestJson.map((entry) => entry.RepoTags), [[`${registry.host}/library/busybox:latest`, 'example.com/again/busybox:2']]);
+  t.is(run(['load', '-i', 'both.tar']).stdout, `Loaded image: ${names.busybox()}\nLoaded image: example.com/again/busybox:2\n`);
+  t.is(digestOf(store, 'example.com/again/busybox:2'), busybox.manifest.digest);
 });
 
 test('mistakes: a name the store lacks writes no archive; an archive that is not one changes no store', (t) => {
