@@ -118,7 +118,11 @@ test('archives that are not docker save ones: one line, non-zero, the store unch
   writeFileSync(path.join(dir, 'junk.tar'), 'this is not a tar archive at all'.repeat(40));
   const legacy = await legacySave();
   writeFileSync(path.join(dir, 'cut.tar'), legacy.subarray(0, legacy.length - 30000));
+  writeFileSync(path.join(dir, 'tags.tar'), await tarLayer([{ path: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: 'busybox', Layers: [] }]) }]));
+  writeFileSync(path.join(dir, 'index.tar'), await tarLayer([{ path: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }, { path: 'index.json', content: '{"schemaVersion":2,"manifests":[null]}' }]));
   for (const [file, pattern] of [
+    ['tags.tar', /manifest\.json in .* is not a list of images \(Config, Layers, RepoTags\)/],
+    ['index.tar', /index\.json in .* is malformed: manifests\[0\] is not a descriptor/],
     ['plain.tar', /holds no image: no manifest\.json and no OCI layout: if it is a filesystem, as docker export writes, import it with oci import --export plain\.tar REF/],
     ['junk.tar', /invalid tar header checksum/],
     ['cut.tar', /truncated tar archive/],

@@ -58,7 +58,7 @@ export class ArchiveFile {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('EIMPORT', `${name}: no such file`);
       if (error instanceof ImageError && (error.code === 'ELAYER' || error.code === 'EIMPORT')) {
-        throw new ImageError('EIMPORT', `${name}: ${error.message.replace(/^layer \d+: /, '')}`, { cause: error });
+        throw new ImageError('EIMPORT', `${name}: ${error.message}`, { cause: error });
       }
       throw error;
     }

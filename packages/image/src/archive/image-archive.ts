@@ -124,8 +124,14 @@ async function readJSON<T>(file: ArchiveFile, name: string): Promise<T> {
 }
 
 async function layoutImages(file: ArchiveFile): Promise<ArchivedImage[]> {
-  const index = await readJSON<ImageIndex>(file, 'index.json');
-  if (!Array.isArray(index?.manifests)) throw new ImageError('EIMPORT', `index.json in ${file.name} is not an image index`);
+  let index: ImageIndex;
+  try {
+    index = parseManifest(await file.read('index.json', MAX_DOCUMENT_SIZE), MediaType.ociIndex, `index.json in ${file.name}`) as ImageIndex;
+  } catch (error) {
+    throw new ImageError('EIMPORT', (error as Error).message, { cause: error });
+  }
+  const badAnnotations = index.manifests.find((entry) => entry.annotations !== undefined && !isStringRecord(entry.annotations));
+  if (badAnnotations) throw new ImageError('EIMPORT', `index.json in ${file.name}: the annotations of ${badAnnotations.digest} are not strings`);
   const tags = file.has('manifest.json') ? await tagsByConfig(file) : new Map<string, string[]>();
   const images: ArchivedImage[] = [];
   for (const entry of index.manifests) {
@@ -159,8 +165,9 @@ function configTags(top: Manifest, tags: Map<string, string[]>): string[] | unde
 
 async function dockerEntries(file: ArchiveFile): Promise<DockerArchiveEntry[]> {
   const entries = await readJSON<DockerArchiveEntry[]>(file, 'manifest.json');
-  const valid = Array.isArray(entries) && entries.every((e) => typeof e?.Config === 'string' && Array.isArray(e.Layers) && e.Layers.every((l) => typeof l === 'string'));
-  if (!valid) throw new ImageError('EIMPORT', `manifest.json in ${file.name} is not a list of images (Config, Layers)`);
+  const isStrings = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string');
+  const valid = Array.isArray(entries) && entries.every((e) => typeof e?.Config === 'string' && isStrings(e.Layers) && (e.RepoTags == null || isStrings(e.RepoTags)));
+  if (!valid) throw new ImageError('EIMPORT', `manifest.json in ${file.name} is not a list of images (Config, Layers, RepoTags)`);
   return entries;
 }
 
@@ -212,6 +219,10 @@ async function layerDescriptor(file: ArchiveFile, name: string, diffId: string):
   const digester = new Digester();
   for await (const chunk of file.stream(name)) digester.update(chunk as Buffer);
   return { mediaType: compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd, digest: digester.digest(), size: extent.size };
+}
+
+function isStringRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
 }
 
 function normalise(name: string): string {
