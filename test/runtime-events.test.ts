@@ -187,6 +187,6 @@ test('events stops quietly when its reader goes away (oci events | head -1)', as
   const first = await new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
   t.regex(first, /^\{"type":"stats"/);
   child.stdout.destroy();
-  t.is(await exited, 0);
+  t.is(await exited, 0, stderr);
   t.is(stderr, '');
 });
