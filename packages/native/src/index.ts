@@ -21,12 +21,20 @@ export interface NativeAddon {
   /** llistxattr(2): the attribute names. */
   llistxattr(path: string | Buffer): string[];
   /**
-   * The absolute path of the directory `path` names when `root` is "/": openat2(2) with
-   * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`. A Buffer
-   * `path` gives a Buffer.
+   * `root` joined with the directory `path` names when `root` is "/": openat2(2) with
+   * RESOLVE_IN_ROOT, so "..", absolute paths and symlinks never lead outside `root`. `root` may
+   * be a detached mount's `/proc/self/fd/N` (see mountOverlay). A Buffer `path` gives a Buffer.
    */
   resolveInRoot(root: string | Buffer, path: string): string;
   resolveInRoot(root: string | Buffer, path: Buffer): Buffer;
+  /**
+   * An overlay mount attached to no path (fsopen, fsconfig, fsmount): the fd of its root, to
+   * reach as `/proc/self/fd/N`. Closing the fd (or the process ending) frees the mount. `lower`
+   * is topmost first; without `upper` the overlay is read-only; `userxattr` for a user namespace;
+   * `index` keeps hardlinks whole when a lower file is copied up (its index lives in `work`).
+   * Mounted nosuid, nodev, noexec, metacopy off.
+   */
+  mountOverlay(options: { lower: readonly string[]; upper?: string; work?: string; userxattr?: boolean; index?: boolean }): number;
 
   /** A sealed memfd holding a copy of the file, to execute as /proc/PID/fd/FD (CVE-2019-5736). */
   sealedCopy(path: string): number;

@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterFs(env, exports);
   oci::RegisterXattr(env, exports);
   oci::RegisterResolve(env, exports);
+  oci::RegisterOverlay(env, exports);
   oci::RegisterProcess(env, exports);
   oci::RegisterTerminal(env, exports);
   oci::RegisterBpf(env, exports);

@@ -28,6 +28,7 @@ inline Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const
 void RegisterFs(Napi::Env env, Napi::Object exports);
 void RegisterXattr(Napi::Env env, Napi::Object exports);
 void RegisterResolve(Napi::Env env, Napi::Object exports);
+void RegisterOverlay(Napi::Env env, Napi::Object exports);
 void RegisterProcess(Napi::Env env, Napi::Object exports);
 void RegisterTerminal(Napi::Env env, Napi::Object exports);
 void RegisterBpf(Napi::Env env, Napi::Object exports);

@@ -28,8 +28,24 @@ class Fd {
   int fd_;
 };
 
-// resolveInRoot(root, path) → the absolute path `path` names when `root` is "/"; the path must
-// name an existing directory. Magic links (/proc/self/...) are refused. Paths are strings or
+// Where the kernel says fd is: readlink of /proc/self/fd/N. For a mount that is attached
+// nowhere (an overlay made with fsmount), the path is relative to that mount's root.
+bool FdPath(int fd, std::string &out) {
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  char target[PATH_MAX];
+  ssize_t length = readlink(link.c_str(), target, sizeof target);
+  if (length < 0 || length == sizeof target) {
+    errno = length < 0 ? errno : ENAMETOOLONG;
+    return false;
+  }
+  out.assign(target, length);
+  return true;
+}
+
+// resolveInRoot(root, path) → `root` joined with where `path` leads when `root` is "/"; the path
+// must name an existing directory. Magic links (/proc/self/...) are refused on the way, but the
+// root itself may be one (/proc/self/fd/N of a detached mount): the answer is built from the
+// root as given and the part of the kernel's path below the root's own. Paths are strings or
 // Buffers (bytes), and the result is what `path` is.
 Napi::Value ResolveInRoot(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -56,14 +72,20 @@ Napi::Value ResolveInRoot(const Napi::CallbackInfo &info) {
     return env.Undefined();
   }
   Fd dir(fd);
-  std::string link = "/proc/self/fd/" + std::to_string(dir.get());
-  char target[PATH_MAX];
-  ssize_t length = readlink(link.c_str(), target, sizeof target);
-  if (length < 0 || length == sizeof target) {
-    ErrnoError(env, length < 0 ? errno : ENAMETOOLONG, "readlink", link).ThrowAsJavaScriptException();
+  std::string top, target;
+  if (!FdPath(rootFd.get(), top) || !FdPath(dir.get(), target)) {
+    ErrnoError(env, errno, "readlink", root).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return PathResult(env, info[1], target, length);
+  if (target == top) return PathResult(env, info[1], root.data(), root.size());
+  std::string prefix = top == "/" ? top : top + "/";
+  // Below the root, unless a mount moved under our feet: then say so rather than guess.
+  if (target.compare(0, prefix.size(), prefix) != 0) {
+    ErrnoError(env, EXDEV, "openat2", path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string joined = root + "/" + target.substr(prefix.size());
+  return PathResult(env, info[1], joined.data(), joined.size());
 }
 
 }  // namespace
