@@ -22,6 +22,7 @@ import { MediaType } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
 import { reachableBlobs } from './gc.js';
+import { collectSnapshots } from '../snapshot/gc.js';
 import { isHeld, LockNames, lock, newId, withLock, type Held } from './lock.js';
 
 const LAYOUT_VERSION = '1.0.0';
@@ -41,7 +42,9 @@ interface Lease {
 export interface GarbageCollection {
   /** Digests of the blobs removed. */
   removed: string[];
-  /** Bytes freed. */
+  /** Chain IDs of the layer snapshots removed (no image reaches them, no bundle uses them). */
+  snapshots: string[];
+  /** Bytes freed, blobs and snapshots. */
   freed: number;
 }
 
@@ -170,6 +173,11 @@ export class Store {
     if (!lease) throw new Error('Store.leasePath() must be called inside Store.lease()');
     await lease.held;
     return path.join(lease.ingest, `${prefix}-${newId()}`);
+  }
+
+  /** Runs `fn` holding the store's lock `name`, which excludes other processes too. */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return withLock(this.#locks.name(`x/${name}`), fn);
   }
 
   /** Serialises `value` and stores it; returns its descriptor. */
@@ -327,20 +335,35 @@ export class Store {
             removed.push(digest);
           }
         }
-        return { removed, freed };
+        const snapshots = await collectSnapshots(this);
+        return { removed, snapshots: snapshots.removed, freed: freed + snapshots.freed };
       });
     });
   }
 
   // Waits until no live lease remains; removes the ingest directories of dead ones.
   async #drainLeases(): Promise<void> {
-    const ingest = path.join(this.dir, 'ingest');
-    for (const id of (await readdirIfPresent(ingest)).filter((name) => /^[0-9a-f]{12}$/.test(name))) {
+    for (const id of await this.#leaseIds()) {
       while (await isHeld(this.#locks.name(`lease/${id}`))) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await rm(path.join(ingest, id), { recursive: true, force: true });
+      await rm(path.join(this.dir, 'ingest', id), { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Removes what writers that died left in ingest/ (a snapshot half-prepared can be hundreds of
+   * MB), leaving live writers alone: a lease's directory is made only once its lock is held, so
+   * a directory whose lock is free belongs to a dead process.
+   */
+  async removeDeadLeases(): Promise<void> {
+    for (const id of await this.#leaseIds()) {
+      if (!(await isHeld(this.#locks.name(`lease/${id}`)))) await rm(path.join(this.dir, 'ingest', id), { recursive: true, force: true });
+    }
+  }
+
+  async #leaseIds(): Promise<string[]> {
+    return (await readdirIfPresent(path.join(this.dir, 'ingest'))).filter((name) => /^[0-9a-f]{12}$/.test(name));
   }
 
   // Every change to index.json goes through here, under the index lock: read, change, write a
