@@ -4,15 +4,15 @@
  * addon (the userspace walk); the host directory the attacks aim at must stay as it was.
  */
 import test, { type ExecutionContext } from 'ava';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ImageError, Store, unpack, type ImageConfig } from '@oci/image';
+import { chainIds, ImageError, mountReadOnly, prepareSnapshots, readImage, SnapshotLayout, Store, unpack, type ImageConfig } from '@oci/image';
 import { loadAddon } from '@oci/native';
 import { buildImage, pullImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
-import { snapshot } from './harness/tree.js';
+import { snapshot, treeDiff } from './harness/tree.js';
 
 let registry: Registry;
 test.before(async () => {
@@ -137,7 +137,33 @@ for (const attack of attacks) {
       }
       t.deepEqual(snapshot(host.dir), host.before, `${resolver}: the host directory is untouched`);
     }
+    await throughSnapshots(t, store, attack, host);
   });
+}
+
+/** The same attack through layer snapshots (each layer applied onto an overlay of the ones below). */
+async function throughSnapshots(t: ExecutionContext, store: Store, attack: Attack, host: ReturnType<typeof hostTarget>) {
+  const image = await readImage(store, 'image');
+  const run = prepareSnapshots(store, image);
+  if (attack.error) {
+    const error = await t.throwsAsync(run, { instanceOf: ImageError }, 'snapshots');
+    t.regex(error!.message, attack.error, 'snapshots');
+    const layout = new SnapshotLayout(store.dir);
+    const failed = chainIds(image.config.rootfs.diff_ids).at(-1)!;
+    t.false(existsSync(layout.dir(failed)), 'snapshots: the failing layer committed nothing');
+    t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'snapshots: nothing left behind');
+  } else {
+    const view = mountReadOnly(loadAddon()!, (await run).lower, new SnapshotLayout(store.dir).empty);
+    const out = tempDir('out');
+    t.teardown(out.remove);
+    await unpack({ store, image: 'image' }, path.join(out.dir, 'rootfs'), { rootless: false });
+    try {
+      t.deepEqual(treeDiff(snapshot(view.root), snapshot(path.join(out.dir, 'rootfs'))), [], 'snapshots: the merged view is the full unpack');
+    } finally {
+      view.close();
+    }
+  }
+  t.deepEqual(snapshot(host.dir), host.before, 'snapshots: the host directory is untouched');
 }
 
 /** An image whose layer 2 (of 2) is `layer`, stored as `mediaType`, with `diffId` claimed. */
@@ -170,6 +196,19 @@ async function expectFailure(t: ExecutionContext, store: Store, pattern: RegExp,
   t.is(error!.code, code, error!.message);
   t.regex(error!.message, pattern);
   t.deepEqual(readdirSync(out.dir), [], 'no rootfs, no partial directory');
+  await snapshotsRefuse(t, store, pattern, code);
+}
+
+/** Preparing snapshots of the image fails the same way, committing nothing from the bad layer on. */
+async function snapshotsRefuse(t: ExecutionContext, store: Store, pattern: RegExp, code: ImageError['code']) {
+  const image = await readImage(store, 'image');
+  const error = await t.throwsAsync(prepareSnapshots(store, image), { instanceOf: ImageError }, 'snapshots');
+  t.is(error!.code, code, `snapshots: ${error!.message}`);
+  t.regex(error!.message, pattern, 'snapshots');
+  const layout = new SnapshotLayout(store.dir);
+  const bad = Number(/^layer (\d+):/.exec(error!.message)?.[1] ?? 1) - 1;
+  t.deepEqual(chainIds(image.config.rootfs.diff_ids).slice(bad).filter((id) => existsSync(layout.dir(id))), [], 'snapshots: nothing committed from the bad layer on');
+  t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'snapshots: nothing left behind');
 }
 
 const payload = () => tarLayer([file('a', 'x'.repeat(200000)), file('b', 'y'.repeat(5000))]);

@@ -20,7 +20,11 @@ export interface TreeEntry {
   rdev?: number;
   xattrs?: Record<string, string>;
   mtime?: number;
-  /** The first path (in sorted order) of the inode's links, when it has more than one. */
+  /**
+   * The first path (in walk order) of the inode's links, when more than one path of the tree
+   * leads to it (a link count that counts names hidden from view, as an overlay's can, is not
+   * a hardlink anyone can see).
+   */
   hardlinkGroup?: string;
 }
 
@@ -33,7 +37,7 @@ export interface SnapshotOptions {
 
 export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}): Tree {
   const tree: Tree = {};
-  const inodes = new Map<string, string>();
+  const inodes = new Map<string, string[]>();
   const addon = loadAddon();
   const walk = (dir: Buffer, rel: string) => {
     for (const name of readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare)) {
@@ -46,8 +50,7 @@ export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}):
         entry.sha256 = createHash('sha256').update(readFileSync(full)).digest('hex');
         if (info.nlink > 1) {
           const inode = `${info.dev}:${info.ino}`;
-          if (!inodes.has(inode)) inodes.set(inode, key);
-          entry.hardlinkGroup = inodes.get(inode);
+          inodes.set(inode, [...(inodes.get(inode) ?? []), key]);
         }
       }
       if (info.isSymbolicLink()) entry.link = printable(readlinkSync(full, { encoding: 'buffer' }));
@@ -61,6 +64,7 @@ export function snapshot(root: string, { mtimes = true }: SnapshotOptions = {}):
     }
   };
   walk(Buffer.from(root), '');
+  for (const paths of inodes.values()) if (paths.length > 1) for (const key of paths) tree[key]!.hardlinkGroup = paths[0];
   return tree;
 }
 

@@ -12,7 +12,8 @@ export default defineCommand({
   async run({ options }, { globals, stdout }) {
     const { Store } = await import('@oci/image/store/layout');
     const store = await Store.open(storeDir(globals), { create: true });
-    const { removed, freed } = await store.gc();
-    if (!options.quiet) stdout.write(`removed ${removed.length} blob${removed.length === 1 ? '' : 's'}, ${(freed / 1e6).toFixed(1)} MB\n`);
+    const { removed, snapshots, freed } = await store.gc();
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    if (!options.quiet) stdout.write(`removed ${count(removed.length, 'blob')} and ${count(snapshots.length, 'snapshot')}, ${(freed / 1e6).toFixed(1)} MB\n`);
   },
 });

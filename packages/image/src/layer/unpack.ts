@@ -137,14 +137,14 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
 }
 
 /** A layer whose stream is open and whose first uncompressed bytes are already asked for. */
-interface OpenedLayer {
+export interface OpenedLayer {
   /** Feeds the whole layer to `applier`, checks its diff_id, and closes it. */
   applyTo(applier: LayerApplier, progress: (bytes: number, done: boolean) => void): Promise<void>;
   close(): Promise<void>;
 }
 
 // Not awaited by the caller until the layer's turn: its errors then surface as that layer's.
-function openLayer(layer: SourceLayer, addon: NativeAddon | null, signal: AbortSignal | undefined): Promise<OpenedLayer> {
+export function openLayer(layer: SourceLayer, addon: NativeAddon | null, signal: AbortSignal | undefined): Promise<OpenedLayer> {
   const opened = openNow(layer, addon, signal);
   opened.catch(() => {}); // handled when awaited; a layer never reached must not crash the process
   return opened;
@@ -209,9 +209,9 @@ function compressionOf(layer: LayerInput): Compression | 'auto' {
 }
 
 /** A layer to apply; from the store, its chunks are a file stream's own (see DecompressOptions). */
-type SourceLayer = LayerInput & { ownedChunks?: boolean };
+export type SourceLayer = LayerInput & { ownedChunks?: boolean };
 
-function storeLayers({ store }: { store: Store }, image: StoredImage): SourceLayer[] {
+export function storeLayers({ store }: { store: Store }, image: StoredImage): SourceLayer[] {
   return image.manifest.layers.map((descriptor, i) => ({
     stream: () => store.openBlob(descriptor.digest),
     ownedChunks: true,
@@ -234,7 +234,7 @@ function checkTarget(target: string): void {
   if (names.length > 0) throw new ImageError('ELAYER', `${target} is not empty`);
 }
 
-function inLayer(error: unknown, layer: number): unknown {
+export function inLayer(error: unknown, layer: number): unknown {
   if (!(error instanceof ImageError)) return error;
   return new ImageError(error.code, `layer ${layer}: ${error.message}`, { cause: error });
 }

@@ -1,0 +1,89 @@
+/**
+ * Snapshot garbage collection, part of Store.gc (under its lock, once every writer's lease is
+ * over, so no preparation or bundle is half-made meanwhile): a snapshot stays while a named image
+ * reaches its chain ID or a recorded bundle mounts it. One that goes is first renamed into
+ * snapshots/trash/, so a gc killed while deleting never leaves a half-deleted snapshot where a
+ * later run would stack it; trash left by such a gc goes at the next.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { isDigest } from '../digest.js';
+import { isIndex, isManifest } from '../media-types.js';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci-types.js';
+import { newId } from '../store/lock.js';
+import type { Store } from '../store/layout.js';
+import { chainIds } from './chain.js';
+import { SnapshotLayout, type SnapshotInfo } from './layout.js';
+import { usedChains } from './users.js';
+
+export async function collectSnapshots(store: Store): Promise<{ removed: string[]; freed: number }> {
+  const layout = new SnapshotLayout(store.dir);
+  await rm(layout.trash, { recursive: true, force: true });
+  const keep = new Set([...(await imageChains(store)).keys(), ...(await usedChains(layout))]);
+  const removed: string[] = [];
+  let freed = 0;
+  for (const id of await committedSnapshots(layout)) {
+    if (keep.has(id)) continue;
+    freed += snapshotSize(layout, id);
+    await mkdir(layout.trash, { recursive: true });
+    const doomed = path.join(layout.trash, newId());
+    await rename(layout.dir(id), doomed);
+    await rm(doomed, { recursive: true, force: true });
+    removed.push(id);
+  }
+  await rm(layout.trash, { recursive: true, force: true });
+  return { removed, freed };
+}
+
+/** Every committed snapshot's chain ID. */
+export async function committedSnapshots(layout: SnapshotLayout): Promise<string[]> {
+  const ids: string[] = [];
+  for (const algorithm of await readdirIfPresent(layout.root)) {
+    for (const encoded of await readdirIfPresent(path.join(layout.root, algorithm))) {
+      const id = `${algorithm}:${encoded}`;
+      if (isDigest(id)) ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/** The snapshot's size as recorded when it was committed (0 if unreadable). */
+export function snapshotSize(layout: SnapshotLayout, id: string): number {
+  try {
+    return (JSON.parse(readFileSync(layout.info(id), 'utf8')) as SnapshotInfo).size ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Chain IDs of every image a name in index.json reaches (each platform of an index). */
+export async function imageChains(store: Store): Promise<Map<string, string[]>> {
+  const chains = new Map<string, string[]>();
+  const visit = async (descriptor: Descriptor, name: string): Promise<void> => {
+    if (!isIndex(descriptor.mediaType) && !isManifest(descriptor.mediaType)) return;
+    try {
+      const document = await store.readJSON<Partial<ImageIndex & ImageManifest>>(descriptor);
+      if (isIndex(descriptor.mediaType)) {
+        for (const child of document.manifests ?? []) await visit(child, name);
+        return;
+      }
+      const config = await store.readJSON<Partial<ImageConfig>>(document.config!);
+      for (const id of chainIds(config.rootfs!.diff_ids)) chains.set(id, [...(chains.get(id) ?? []), name]);
+    } catch {
+      // A damaged or partial image keeps what is known of it and no more, as for blobs.
+    }
+  };
+  for (const [name, descriptor] of await store.refs()) await visit(descriptor, name);
+  return chains;
+}
+
+async function readdirIfPresent(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Where snapshots live in the store:
+ *
+ *   snapshots/ALG/HEX/fs          a layer applied onto the layers below it (by its chain ID),
+ *                                 in overlayfs' own form: an overlay's lowerdir
+ *   snapshots/ALG/HEX/info.json   what it takes on disk, which layer it is
+ *   snapshots/users/ID            a symlink to a bundle whose config.json mounts snapshots
+ *   snapshots/empty/              the lowerdir under the bottom layer (an overlay needs one)
+ *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
+ *
+ * A snapshot directory appears by one rename, once its layer applied and verified, so
+ * `snapshots/ALG/HEX` existing means it is whole.
+ */
+import path from 'node:path';
+import { parseDigest } from '../digest.js';
+
+export interface SnapshotInfo {
+  /** The layer's diff_id (the uncompressed tar's digest). */
+  diffId: string;
+  /** Bytes its files take on disk (blocks, each inode once). */
+  size: number;
+  /** When it was committed (ISO 8601). */
+  created: string;
+}
+
+export class SnapshotLayout {
+  readonly root: string;
+
+  constructor(storeDir: string) {
+    this.root = path.join(storeDir, 'snapshots');
+  }
+
+  /** The committed snapshot's directory (fs/ and info.json). */
+  dir(chainId: string): string {
+    const { algorithm, encoded } = parseDigest(chainId);
+    return path.join(this.root, algorithm, encoded);
+  }
+
+  /** The snapshot's files: what an overlay stacks. */
+  fs(chainId: string): string {
+    return path.join(this.dir(chainId), 'fs');
+  }
+
+  info(chainId: string): string {
+    return path.join(this.dir(chainId), 'info.json');
+  }
+
+  get users(): string {
+    return path.join(this.root, 'users');
+  }
+
+  get empty(): string {
+    return path.join(this.root, 'empty');
+  }
+
+  get trash(): string {
+    return path.join(this.root, 'trash');
+  }
+
+  /** The chain ID of a path under a snapshot's fs/ (a lowerdir), or undefined when it is not one. */
+  chainIdOf(dir: string): string | undefined {
+    const relative = path.relative(this.root, dir).split(path.sep);
+    if (relative.length !== 3 || relative[2] !== 'fs') return undefined;
+    const chainId = `${relative[0]}:${relative[1]}`;
+    try {
+      parseDigest(chainId);
+      return chainId;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Overlay mounts of snapshots that exist only as an fd of this process (NativeAddon.mountOverlay):
+ * their root is reached as `/proc/self/fd/N`, and closing the fd, or this process dying by any
+ * means, frees the mount. No path of the host ever has a mount on it that a kill -9 could leave.
+ */
+import { closeSync } from 'node:fs';
+import type { NativeAddon } from '@oci/native';
+
+export interface DetachedOverlay {
+  /** The merged view's root, a path this process (and only it) can use. */
+  readonly root: string;
+  /** Frees the mount. */
+  close(): void;
+}
+
+export interface OverlayDirs {
+  /** Topmost first, as in lowerdir=. */
+  lower: readonly string[];
+  upper?: string;
+  work?: string;
+  /** overlayfs' inode index, in `work` (see hardlinks.ts). */
+  index?: boolean;
+}
+
+export function mountDetached(addon: Pick<NativeAddon, 'mountOverlay'>, dirs: OverlayDirs): DetachedOverlay {
+  const fd = addon.mountOverlay(dirs);
+  return { root: `/proc/self/fd/${fd}`, close: () => closeSync(fd) };
+}
+
+/**
+ * A read-only view of committed snapshots (topmost first), to read an image's files without a
+ * bundle (its /etc/passwd, say). The empty directory at the bottom makes two lowers at least,
+ * which an overlay without an upper needs.
+ */
+export function mountReadOnly(addon: Pick<NativeAddon, 'mountOverlay'>, lower: readonly string[], empty: string): DetachedOverlay {
+  return mountDetached(addon, { lower: [...lower, empty] });
+}

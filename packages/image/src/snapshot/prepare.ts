@@ -1,0 +1,135 @@
+/**
+ * Snapshots made the way containerd's overlayfs snapshotter makes them: layer n is applied onto
+ * the mounted view of the layers below it. An overlay (lower: the committed snapshots of the
+ * chain, upper: the new snapshot's directory) is mounted detached, and the very applier of a full
+ * unpack (layer/apply.ts: RESOLVE_IN_ROOT, whiteouts applied as deletions) runs on its merged
+ * view. overlayfs itself then writes whiteouts (0/0 character devices) and opaque directories
+ * into the upper, and whatever makes a layer depend on the ones below it (a parent that is a
+ * symlink planted lower down, a hardlink to a lower file, an opaque directory, a directory over a
+ * lower file) behaves exactly as in a full unpack, because the same code runs on the same view.
+ * The bottom layer goes through an overlay too, over an empty directory, so that every layer
+ * takes one path (and overlayfs' own xattrs can never be set from an image, at any depth).
+ *
+ * Commit: the upper is renamed to snapshots/ALG/HEX only after the layer's diff_id matched (and
+ * its blob's digest, checked when it landed in the store). Until then it lives in this writer's
+ * lease directory: a process killed at any point leaves only that, which the next preparation
+ * or gc removes. One process at a time prepares a chain ID (a store lock); the others wait and
+ * find it made.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { NativeAddon } from '@oci/native';
+import { ImageError } from '../errors.js';
+import { nativeAddon } from '../native.js';
+import type { StoredImage } from '../store/image.js';
+import type { Store } from '../store/layout.js';
+import { LayerApplier, type SkippedItem } from '../layer/apply.js';
+import { inLayer, openLayer, storeLayers, type SourceLayer, type UnpackProgress } from '../layer/unpack.js';
+import { chainIds } from './chain.js';
+import { diskUsage } from './disk-usage.js';
+import { completeHardlinks } from './hardlinks.js';
+import { SnapshotLayout, type SnapshotInfo } from './layout.js';
+import { mountDetached } from './overlay.js';
+import { copyRootAttributes } from './root-attributes.js';
+
+export interface PrepareOptions {
+  /** Told about each layer applied now (snapshots already there are not applied again). */
+  onProgress?(progress: UnpackProgress): void;
+  /** Xattrs the image holds that could not be set (overlayfs' own, say). */
+  onSkip?(item: SkippedItem): void;
+  /** The native addon; snapshots need its overlay mounts. Default: loaded. */
+  addon?: NativeAddon | null;
+}
+
+export interface PreparedImage {
+  /** The chain ID of every layer, bottom first. */
+  chainIds: string[];
+  /** The snapshots' directories as an overlay's lowerdir wants them: topmost first. */
+  lower: string[];
+  /** How many layers were applied by this call (0: every snapshot was there). */
+  applied: number;
+}
+
+/**
+ * Makes sure every snapshot of `image`'s chain exists, applying the missing layers in order.
+ * Runs inside a store lease (the caller's, when it holds one: then gc cannot remove the
+ * snapshots before the caller's bundle references them).
+ */
+export async function prepareSnapshots(store: Store, image: StoredImage, options: PrepareOptions = {}): Promise<PreparedImage> {
+  const layout = new SnapshotLayout(store.dir);
+  const ids = chainIds(image.config.rootfs.diff_ids);
+  const lower = ids.map((id) => layout.fs(id)).reverse();
+  const missing = () => ids.findIndex((id) => !existsSync(layout.fs(id)));
+  if (missing() < 0) return { chainIds: ids, lower, applied: 0 };
+
+  const addon = options.addon !== undefined ? options.addon : await nativeAddon();
+  if (!addon) throw new ImageError('ELAYER', 'snapshots need the native addon (overlay mounts): it is not built');
+  const layers = storeLayers({ store }, image);
+  return store.lease(async () => {
+    await store.removeDeadLeases();
+    await mkdir(layout.empty, { recursive: true, mode: 0o755 });
+    let applied = 0;
+    for (let i = missing(); i >= 0 && i < ids.length; i++) {
+      await store.exclusive(`snapshot/${ids[i]}`, async () => {
+        if (existsSync(layout.fs(ids[i]!))) return; // another process made it meanwhile
+        await applySnapshot(store, layout, { layer: layers[i]!, index: i, count: ids.length, chainId: ids[i]!, below: lower.slice(ids.length - i) }, addon, options);
+        applied++;
+      });
+    }
+    return { chainIds: ids, lower, applied };
+  });
+}
+
+interface SnapshotTask {
+  layer: SourceLayer;
+  /** 0-based position in the image, and the image's layer count, for progress and messages. */
+  index: number;
+  count: number;
+  chainId: string;
+  /** The committed snapshots below it, topmost first (none for the bottom layer). */
+  below: readonly string[];
+}
+
+/** Applies one layer onto the view of the layers below it, into a temp upper; commits it by rename. */
+async function applySnapshot(store: Store, layout: SnapshotLayout, task: SnapshotTask, addon: NativeAddon, options: PrepareOptions): Promise<void> {
+  const temp = await store.leasePath('snapshot');
+  const upper = path.join(temp, 'fs');
+  const work = path.join(temp, 'work');
+  await mkdir(upper, { recursive: true, mode: 0o755 });
+  await mkdir(work);
+  // An overlay shows its upper's root: it must carry the attributes of the merged root below.
+  if (task.below.length > 0) copyRootAttributes(task.below[0]!, upper, addon);
+  try {
+    const view = mountDetached(addon, { lower: task.below.length > 0 ? task.below : [layout.empty], upper, work, index: true });
+    try {
+      await applyLayer(view.root, task, addon, options);
+      completeHardlinks(view.root, upper, work);
+    } finally {
+      view.close();
+    }
+    await rm(work, { recursive: true, force: true });
+    const info: SnapshotInfo = { diffId: task.layer.diffId!, size: diskUsage(upper), created: new Date().toISOString() };
+    await writeFile(path.join(temp, 'info.json'), JSON.stringify(info));
+    const destination = layout.dir(task.chainId);
+    await mkdir(path.dirname(destination), { recursive: true });
+    await rename(temp, destination);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function applyLayer(root: string, task: SnapshotTask, addon: NativeAddon, options: PrepareOptions): Promise<void> {
+  const { layer, index, count } = task;
+  const applier = new LayerApplier(root, addon, { rootless: false, addon, skip: (item) => options.onSkip?.(item) });
+  try {
+    const opened = await openLayer(layer, addon);
+    await opened.applyTo(applier, (bytes, done) =>
+      options.onProgress?.({ layer: index + 1, layers: count, digest: layer.digest, bytes, size: layer.size, entries: applier.entries, done }),
+    );
+  } catch (error) {
+    applier.abort();
+    throw inLayer(error, index + 1);
+  }
+}
