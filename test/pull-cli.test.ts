@@ -318,10 +318,10 @@ test('oci images, inspect, rmi and gc', (t) => {
   t.deepEqual(inspect.Config.Cmd, ['sh']);
   t.is(inspect.Manifest.layers[0]!.digest, layer);
 
-  t.is(oci(['--store', store, 'gc']).stdout, 'removed 0 blobs, 0.0 MB\n');
+  t.is(oci(['--store', store, 'gc']).stdout, 'removed 0 blobs and 0 snapshots, 0.0 MB\n');
   t.is(oci(['--store', store, 'rmi', `${registry.host}/library/busybox`]).stdout, `removed ${ref}\n`);
   t.is(oci(['--store', store, 'images']).stdout, 'REF  ID  DIGEST  PLATFORM  SIZE  CREATED\n');
-  t.is(oci(['--store', store, 'gc']).stdout, 'removed 3 blobs, 1.1 MB\n');
+  t.is(oci(['--store', store, 'gc']).stdout, 'removed 3 blobs and 0 snapshots, 1.1 MB\n');
   t.deepEqual(snapshotStore(store).blobs, ['sha256']);
   const missing = oci(['--store', store, 'inspect', 'busybox']);
   t.is(missing.stderr, 'oci: inspect busybox: no image named busybox in the store\n');
