@@ -36,6 +36,9 @@ export interface BundleResult {
   skipped: SkippedItem[];
 }
 
+/** What an overlay bundle holds beside config.json and rootfs/: its writable layer. */
+export const OVERLAY_DIRS = ['upper', 'work'];
+
 export type BundleSource = UnpackSource | { store: Store; image: string; platform?: Platform };
 
 export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
@@ -97,6 +100,8 @@ async function unpackInto(source: BundleSource, dir: string, options: BundleOpti
     makeVolumeDirs(dir, volumes);
     if (!rootless && (options.uidMap || options.gidMap)) giveToContainerRoot([dir, ...volumes], options);
     writeConfig(dir, spec);
+    // A full copy replacing an overlay bundle (overlay.ts): its writable layer goes too.
+    for (const name of OVERLAY_DIRS) rmSync(path.join(dir, name), { recursive: true, force: true });
     return { spec, image: unpacked.image, skipped: unpacked.skipped };
   } finally {
     // The new rootfs when it was not swapped in, the old one when it was.
@@ -116,7 +121,7 @@ function removeLeftovers(dir: string): void {
  * The host directories backing the spec's volumes: children of BUNDLE/volumes, never anything
  * else, whatever the image's Volumes said (volumeSource normalised them; this holds it to that).
  */
-function volumeDirs(dir: string, spec: Spec): string[] {
+export function volumeDirs(dir: string, spec: Spec): string[] {
   const parent = path.join(dir, VOLUMES_DIR);
   return (spec.mounts ?? []).filter(isVolume).map((mount) => {
     const volume = path.join(dir, mount.source!);
@@ -126,7 +131,7 @@ function volumeDirs(dir: string, spec: Spec): string[] {
 }
 
 /** Creates BUNDLE/volumes and each volume's directory in it (kept when there from before), following no symlink. */
-function makeVolumeDirs(dir: string, volumes: string[]): void {
+export function makeVolumeDirs(dir: string, volumes: string[]): void {
   if (volumes.length === 0) return;
   for (const volume of [path.join(dir, VOLUMES_DIR), ...volumes]) {
     try {
@@ -136,6 +141,7 @@ function makeVolumeDirs(dir: string, volumes: string[]): void {
     }
   }
 }
+
 
 /** Writes BUNDLE/config.json whole or not at all (a temp file renamed over it). */
 export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {}): void {

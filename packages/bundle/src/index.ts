@@ -5,3 +5,4 @@ export { mergeEnv, specFromImage, volumeSource, type SpecOptions } from './from-
 export { toRootless, withUserNamespace } from './rootless.js';
 export { resolveUser, type ResolvedUser } from './user.js';
 export { createBundle, writeConfig, type BundleOptions, type BundleResult } from './create.js';
+export { createOverlayBundle, type OverlayBundleOptions, type OverlayBundleResult } from './overlay.js';

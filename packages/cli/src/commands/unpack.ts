@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { progressReporter, unpackListener } from '../progress.js';
@@ -13,6 +14,11 @@ export default defineCommand({
     'gid-map': { type: 'string', value: 'MAP', describe: 'the same for gids' },
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: 'the image to take from a multi-platform index (default: this host)' },
     tty: { type: 'boolean', short: 't', describe: 'config.json asks for a terminal' },
+    overlay: {
+      type: 'boolean',
+      describe:
+        "rootfs as an overlay of the store's layer snapshots, made once per layer and shared (O(1) per bundle); the container mounts it, so BUNDLE/rootfs stays empty on the host; rm -rf BUNDLE removes it",
+    },
   },
   positionals: { min: 0, max: 2 },
   completes: 'image',
@@ -20,7 +26,7 @@ export default defineCommand({
   async run({ options, positionals }, context) {
     const { globals, log } = context;
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
-    const [{ Store }, { parseIdMap }, { parsePlatform }, { parseReference }, { createBundle }] = await Promise.all([
+    const [{ Store }, { parseIdMap }, { parsePlatform }, { parseReference }, { createBundle, createOverlayBundle }] = await Promise.all([
       import('@oci/image/store/layout'),
       import('@oci/image/layer/ids'),
       import('@oci/image/platform'),
@@ -32,24 +38,31 @@ export default defineCommand({
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
     const bundle = path.resolve(positionals[1] ?? '.');
     const skipped = new Map<string, number>();
+    const onSkip = (item: { what: string; path: string; reason: string }) => {
+      const kind = `${item.what}s (${item.reason.split(': ').pop()})`;
+      skipped.set(kind, (skipped.get(kind) ?? 0) + 1);
+      log.debug(`skipped ${item.what} ${item.path}: ${item.reason}`);
+    };
+    const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
+    if (options.overlay && (options['uid-map'] || options['gid-map'])) throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     const progress = await progressReporter({}, context);
-    const result = await store.lease(() =>
-      createBundle({ store, image: name, ...(options.platform && { platform: parsePlatform(options.platform) }) }, bundle, {
-        force: options.force,
-        rootless: options.rootless || undefined,
-        tty: options.tty,
-        uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
-        gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
-        onProgress: unpackListener(progress.listener),
-        onSkip: (item) => {
-          const kind = `${item.what}s (${item.reason.split(': ').pop()})`;
-          skipped.set(kind, (skipped.get(kind) ?? 0) + 1);
-          log.debug(`skipped ${item.what} ${item.path}: ${item.reason}`);
-        },
-      }),
+    const onProgress = unpackListener(progress.listener);
+    const result = await (options.overlay
+      ? createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress })
+      : store.lease(() =>
+          createBundle({ store, image: name, ...platform }, bundle, {
+            force: options.force,
+            rootless: options.rootless || undefined,
+            tty: options.tty,
+            uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
+            gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
+            onProgress,
+            onSkip,
+          }),
+        )
     ).finally(() => progress.finish());
     for (const [kind, count] of skipped) log.warn(`unpack ${name}: skipped ${count} ${kind}`);
-    log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}`);
+    log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}${options.overlay ? ' as an overlay of its snapshots' : ''}`);
   },
 });
 

@@ -26,6 +26,8 @@ struct helper {
   int sync_fd;
   /* The container's root (an O_PATH fd), once the `rootfs` op ran; -1 before. */
   int root_fd;
+  /* The rootfs op's host path: a mount on the root (an overlay) is reached through it again. */
+  const char *rootfs;
   /* After pivot_root or chroot, or once in a running container's mount namespace, container
      paths are plain paths again. */
   bool pivoted;

@@ -104,6 +104,23 @@ void op_rootfs(struct helper *h, char **args, int nargs) {
   }
   h->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (h->root_fd < 0) die(h, errno, "open rootfs %s", path);
+  h->rootfs = path;
+}
+
+/* Whether fd is the container's root directory itself (a mount destination of "/"). */
+static bool is_root(struct helper *h, int fd) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && fstat(h->root_fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* After a mount on the root (a bundle whose rootfs is an overlay of layer snapshots), the root
+   fd still names the directory under it: every later lookup must start from the new mount. The
+   host path of the rootfs op leads to the mount on top, as it did to the bind under it. */
+static void reopen_root(struct helper *h) {
+  int top = open(h->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (top < 0) die(h, errno, "open rootfs %s after mounting on /", h->rootfs);
+  close(h->root_fd);
+  h->root_fd = top;
 }
 
 /* Opens what is now mounted at dest (the new mount's root) as a directory fd. */
@@ -139,6 +156,7 @@ void op_mount(struct helper *h, char **args, int nargs) {
   int fd = find_in_root(h, dest);
   struct stat before;
   bool existed = fd >= 0 && fstat(fd, &before) == 0 && S_ISDIR(before.st_mode);
+  bool on_root = fd >= 0 && !h->pivoted && is_root(h, fd);
   if (fd < 0) fd = open_in_root(h, dest, kind, what);
   bool fill = existed && strcmp(fstype, "tmpfs") == 0 && !(flags & MS_BIND);
   int under = fill && copy_up ? openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -147,6 +165,7 @@ void op_mount(struct helper *h, char **args, int nargs) {
   unsigned long first = fill ? flags & ~MS_RDONLY : flags;
   if (mount_at(fd, source, *fstype ? fstype : NULL, first, *data ? data : NULL) < 0) die(h, errno, "%s", what);
   close(fd);
+  if (on_root) reopen_root(h);
   if (!fill) return;
   int top = open_mounted(h, dest, what);
   if (under >= 0) {

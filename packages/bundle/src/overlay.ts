@@ -1,0 +1,116 @@
+/**
+ * A bundle whose rootfs is an overlay of the image's layer snapshots: O(1) in the image's size.
+ * The writable layer is the bundle's own (BUNDLE/upper, BUNDLE/work); the snapshots are shared.
+ *
+ * The overlay is not mounted on the host: it is config.json's first mount,
+ *   { destination: "/", type: "overlay", options: [lowerdir=…, upperdir=BUNDLE/upper, workdir=…] }
+ * which the runtime mounts inside the container's own mount namespace (ours, and runc too). So
+ * it vanishes with the container, a kill -9 at any point leaves no mount behind, and `rm -rf
+ * BUNDLE` removes the bundle whole; `oci gc` then frees snapshots nothing else uses. The price:
+ * BUNDLE/rootfs stays an empty directory on the host (the mount point), so a tool that reads or
+ * edits the rootfs from the host, or a bundle that must be moved or archived, needs the full
+ * copy (`createBundle`), which stays the default of `oci unpack`.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Platform, SkippedItem, StoredImage, Store, UnpackProgress } from '@oci/image';
+import { nativeAddon } from '@oci/image/native';
+import { readImage } from '@oci/image/store/image';
+import { SnapshotLayout } from '@oci/image/snapshot/layout';
+import { mountReadOnly } from '@oci/image/snapshot/overlay';
+import { prepareSnapshots } from '@oci/image/snapshot/prepare';
+import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
+import { addUser } from '@oci/image/snapshot/users';
+import { makeVolumeDirs, OVERLAY_DIRS, volumeDirs, writeConfig } from './create.js';
+import { BundleError } from './errors.js';
+import { specFromImage, type SpecOptions } from './from-image.js';
+import type { Mount, Spec } from './runtime-spec.js';
+
+/** mount(2) takes its options in one page; the overlay's lowerdir list must fit in it. */
+const MOUNT_DATA_MAX = 4095;
+
+export interface OverlayBundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'> {
+  /** Replace a bundle that is already there. */
+  force?: boolean;
+  onProgress?(progress: UnpackProgress): void;
+  onSkip?(item: SkippedItem): void;
+  /** The native addon (overlay mounts); default: loaded. */
+  addon?: Awaited<ReturnType<typeof nativeAddon>>;
+  /** Change the generated config.json before it is written (run's -v, --memory…). */
+  edit?(spec: Spec): void;
+}
+
+export interface OverlayBundleResult {
+  spec: Spec;
+  image: StoredImage;
+  skipped: SkippedItem[];
+  /** Layers applied into new snapshots by this call (0: the image was unpacked before). */
+  applied: number;
+}
+
+/**
+ * Makes `bundle` (config.json, an empty rootfs/ mount point, upper/ and work/) from `image` in
+ * `store`, preparing the snapshots it lacks. Runs inside a store lease, so gc cannot take the
+ * snapshots before config.json references them.
+ */
+export async function createOverlayBundle(source: { store: Store; image: string; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
+  const { store } = source;
+  const dir = path.resolve(bundle);
+  const addon = options.addon !== undefined ? options.addon : await nativeAddon();
+  if (!addon) throw new BundleError('EBUNDLE', 'an overlay rootfs needs the native addon (overlay mounts): it is not built');
+  const image = await readImage(store, source.image, source.platform);
+  const layout = new SnapshotLayout(store.dir);
+  return store.lease(async () => {
+    const skipped: SkippedItem[] = [];
+    const prepared = await prepareSnapshots(store, image, {
+      addon,
+      onProgress: options.onProgress,
+      onSkip(item) {
+        skipped.push(item);
+        options.onSkip?.(item);
+      },
+    });
+    const overlay = overlayMount(prepared.lower, dir);
+    prepareDirectory(dir, options.force ?? false);
+    const upper = path.join(dir, 'upper');
+    mkdirSync(upper, { mode: 0o755 });
+    mkdirSync(path.join(dir, 'work'), { mode: 0o700 });
+    mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
+    copyRootAttributes(prepared.lower[0]!, upper, addon);
+
+    // The image's User is looked up in its own /etc/passwd: read through a view of the snapshots.
+    const view = mountReadOnly(addon, prepared.lower, layout.empty);
+    let spec: Spec;
+    try {
+      spec = specFromImage(image.config, { ...options, rootfs: view.root });
+    } finally {
+      view.close();
+    }
+    spec.mounts = [overlay, ...(spec.mounts ?? [])];
+    options.edit?.(spec);
+    makeVolumeDirs(dir, volumeDirs(dir, spec));
+    await addUser(layout, dir);
+    writeConfig(dir, spec);
+    return { spec, image, skipped, applied: prepared.applied };
+  });
+}
+
+/** config.json's first mount: the snapshots (topmost first) under the bundle's writable layer. */
+function overlayMount(lower: readonly string[], dir: string): Mount {
+  const unsafe = [...lower, dir].find((p) => /[:,]/.test(p));
+  if (unsafe !== undefined) throw new BundleError('EBUNDLE', `an overlay cannot name ${unsafe}: ':' and ',' separate its options`);
+  const options = [`lowerdir=${lower.join(':')}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`, 'index=off'];
+  const length = options.join(',').length;
+  if (length > MOUNT_DATA_MAX) throw new BundleError('EBUNDLE', `${lower.length} layers make overlay options of ${length} bytes, more than mount(2) takes (${MOUNT_DATA_MAX}): use a full copy`);
+  return { destination: '/', type: 'overlay', source: 'overlay', options };
+}
+
+/** The bundle directory, made (0700) or emptied of an old bundle when `force` allows it. */
+function prepareDirectory(dir: string, force: boolean): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const held = ['config.json', 'rootfs', ...OVERLAY_DIRS].filter((name) => existsSync(path.join(dir, name)));
+  const rootfs = path.join(dir, 'rootfs');
+  const occupied = held.some((name) => name !== 'rootfs') || (held.includes('rootfs') && readdirSync(rootfs).length > 0);
+  if (occupied && !force) throw new BundleError('EBUNDLE', `${dir} already holds a bundle: use --force to replace it`);
+  for (const name of held) rmSync(path.join(dir, name), { recursive: true, force: true });
+}

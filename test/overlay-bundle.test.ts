@@ -1,0 +1,149 @@
+/**
+ * `oci unpack --overlay`: a bundle whose rootfs is an overlay of the store's layer snapshots,
+ * mounted by the runtime inside the container (config.json's first mount), never on the host.
+ * Run by Debian's runc (the peer) and by `oci run`; writes land in the bundle's own upper
+ * directory; `rm -rf BUNDLE` is all its removal takes, and gc then frees what nothing uses.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Spec } from '@oci/bundle';
+import { busyboxImage, busyboxLayer } from './harness/busybox.js';
+import { oci } from './harness/cli.js';
+import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { startRegistry, type Registry } from './harness/registry.js';
+import { runcRun } from './harness/runc.js';
+import { tempDir } from './harness/tmp.js';
+
+let registry: Registry;
+test.before(async () => {
+  registry = await startRegistry();
+  const busybox = await busyboxLayer();
+  const layout = tempDir('layout');
+  writeLayout(layout.dir, {
+    latest: await busyboxImage(),
+    layered: buildImage(
+      [
+        busybox,
+        await tarLayer([{ path: 'etc/hostname', content: 'second layer\n' }, { path: 'srv/', type: 'directory' }, { path: 'srv/data', content: 'layer 2' }]),
+        await tarLayer([{ path: 'srv/.wh.data', content: '' }, { path: 'bin/.wh.vi', content: '' }]),
+      ],
+      { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
+    ),
+    large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
+  });
+  for (const name of ['latest', 'layered', 'large']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  layout.remove();
+});
+test.after.always(async () => {
+  await registry?.stop();
+});
+
+const env = () => ({ ...process.env, OCI_REGISTRY_MIRRORS: `docker.io=http://${registry.host}`, HOME: '/nonexistent' });
+const spec = (bundle: string) => JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as Spec;
+
+function workspace(t: ExecutionContext, storeDir?: string) {
+  const store = storeDir ?? tempDir('store').dir;
+  const work = tempDir('work');
+  if (!storeDir) t.teardown(() => rmSync(store, { recursive: true, force: true }));
+  t.teardown(work.remove);
+  const run = (args: string[], cwd = work.dir) => oci(['--store', store, ...args], { cwd, env: env() });
+  return { store, dir: work.dir, run };
+}
+
+/** Mount points on the host that lie under `dir`. */
+const hostMountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(dir));
+
+test('an overlay bundle runs under runc 1.1.5 and under oci run: the image as unpacked, writes in BUNDLE/upper, the snapshots untouched, nothing mounted on the host', (t) => {
+  const { store, dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:layered']).status, 0);
+  for (const name of ['for-runc', 'for-oci']) {
+    const made = run(['unpack', '--overlay', 'busybox:layered', name]);
+    t.is(made.status, 0, made.stderr);
+    t.is(made.stderr, '');
+    t.deepEqual(readdirSync(path.join(dir, name)).sort(), ['config.json', 'rootfs', 'upper', 'work']);
+    t.deepEqual(readdirSync(path.join(dir, name, 'rootfs')), [], 'the rootfs is only a mount point on the host');
+    t.is(spec(path.join(dir, name)).mounts![0]!.type, 'overlay');
+  }
+  const script = ['sh', '-c', 'cat /etc/hostname; ls /srv; test -e /bin/vi || echo no vi; echo written > /new; echo $HOME'];
+  for (const name of ['for-runc', 'for-oci']) {
+    const config = spec(path.join(dir, name));
+    config.process!.args = script;
+    writeFileSync(path.join(dir, name, 'config.json'), JSON.stringify(config));
+  }
+  const expected = 'second layer\nno vi\n/root\n';
+  const byRunc = runcRun(path.join(dir, 'for-runc'));
+  t.is(byRunc.status, 0, byRunc.stderr);
+  t.is(byRunc.stdout, expected);
+  const state = tempDir('state');
+  t.teardown(state.remove);
+  const byOci = oci(['--root', state.dir, 'run', '--bundle', path.join(dir, 'for-oci'), 'overlay-test'], { input: '', env: env() });
+  t.is(byOci.status, 0, byOci.stderr);
+  t.is(byOci.stdout, expected);
+
+  for (const name of ['for-runc', 'for-oci']) {
+    t.is(readFileSync(path.join(dir, name, 'upper', 'new'), 'utf8'), 'written\n', `${name}: the write is in the bundle's upper`);
+    t.deepEqual(readdirSync(path.join(dir, name, 'rootfs')), []);
+  }
+  const snapshots = path.join(store, 'snapshots', 'sha256');
+  for (const id of readdirSync(snapshots)) t.false(existsSync(path.join(snapshots, id, 'fs', 'new')), 'no snapshot took the write');
+  t.deepEqual(hostMountsUnder(dir), [], 'no overlay stays mounted on the host');
+  t.deepEqual(hostMountsUnder(store), []);
+});
+
+test('rm -rf BUNDLE removes an overlay bundle; gc keeps its snapshots until then, even once the image is removed', (t) => {
+  const { store, dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:layered']).status, 0);
+  t.is(run(['unpack', '--overlay', 'busybox:layered', 'b']).status, 0);
+  t.is(run(['rmi', 'busybox:layered']).status, 0);
+  t.regex(run(['gc']).stdout, /^removed 5 blobs and 0 snapshots, [\d.]+ MB\n$/);
+  t.is(readdirSync(path.join(store, 'snapshots', 'sha256')).length, 3, 'the bundle keeps its three snapshots');
+  const ran = oci(['--root', tempDir('state').dir, 'run', '--bundle', path.join(dir, 'b'), 'after-rmi'], { input: '', env: env() });
+  t.is(ran.status, 0, ran.stderr);
+  rmSync(path.join(dir, 'b'), { recursive: true });
+  t.regex(run(['gc']).stdout, /^removed 0 blobs and 3 snapshots, [\d.]+ MB\n$/);
+  t.deepEqual(readdirSync(path.join(store, 'snapshots', 'sha256')), []);
+});
+
+test('a second overlay bundle of an image applies no layer; one that is there is replaced only with --force', (t) => {
+  const { store, dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', '--overlay', 'busybox', 'one']).status, 0);
+  const before = statSync(path.join(store, 'snapshots', 'sha256', readdirSync(path.join(store, 'snapshots', 'sha256'))[0]!)).mtimeMs;
+  const second = run(['--debug', 'unpack', '--overlay', 'busybox', 'two']);
+  t.is(second.status, 0, second.stderr);
+  t.regex(second.stderr, /as an overlay of its snapshots/);
+  t.is(statSync(path.join(store, 'snapshots', 'sha256', readdirSync(path.join(store, 'snapshots', 'sha256'))[0]!)).mtimeMs, before, 'the snapshot was reused as it was');
+  const again = run(['unpack', '--overlay', 'busybox', 'one']);
+  t.is(again.status, 1);
+  t.regex(again.stderr, /^oci: unpack busybox: .*one already holds a bundle: use --force to replace it\n$/);
+  t.is(run(['unpack', '--overlay', '--force', 'busybox', 'one']).status, 0);
+  t.is(run(['unpack', '--force', 'busybox', 'two']).status, 0, 'an overlay bundle can be replaced by a full copy');
+  t.true(statSync(path.join(dir, 'two', 'rootfs', 'bin', 'busybox')).isFile());
+  t.deepEqual(readdirSync(path.join(dir, 'two')).sort(), ['config.json', 'rootfs']);
+});
+
+test('a full disk while preparing a snapshot: one line, non-zero, nothing committed', (t) => {
+  const disk = tempDir('tmpfs');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', disk.dir], { encoding: 'utf8' });
+  t.teardown(() => {
+    spawnSync('umount', [disk.dir]);
+    disk.remove();
+  });
+  t.is(mounted.status, 0, `mounting a small tmpfs needs root: ${mounted.stderr}`);
+  const { store, run } = workspace(t, path.join(disk.dir, 'store'));
+  t.is(run(['pull', '--quiet', 'busybox:large']).status, 0);
+  const full = run(['unpack', '--overlay', 'busybox:large', 'b']);
+  t.is(full.status, 1);
+  t.regex(full.stderr, /^oci: unpack busybox:large: layer 1: data: ENOSPC: no space left on device, write\n$/);
+  t.false(existsSync(path.join(store, 'snapshots', 'sha256')), 'no snapshot committed');
+  t.deepEqual(readdirSync(path.join(store, 'ingest')).filter((name) => name !== 'index.json.tmp'), [], 'nothing left in ingest/');
+});
+
+test('--overlay with --uid-map is refused: shifted ids need a full copy', (t) => {
+  const { run } = workspace(t);
+  const result = run(['unpack', '--overlay', '--uid-map', '0:100000:65536', 'busybox', 'b']);
+  t.is(result.status, 2);
+  t.regex(result.stderr, /--overlay cannot shift ids/);
+});
