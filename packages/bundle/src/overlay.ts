@@ -50,15 +50,15 @@ export interface OverlayBundleResult {
 
 /**
  * Makes `bundle` (config.json, an empty rootfs/ mount point, upper/ and work/) from `image` in
- * `store`, preparing the snapshots it lacks. Runs inside a store lease, so gc cannot take the
+ * `store` (a name, or the image already read), preparing the snapshots it lacks. Runs inside a store lease, so gc cannot take the
  * snapshots before config.json references them.
  */
-export async function createOverlayBundle(source: { store: Store; image: string; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
+export async function createOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
   const { store } = source;
   const dir = path.resolve(bundle);
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   if (!addon) throw new BundleError('EBUNDLE', 'an overlay rootfs needs the native addon (overlay mounts): it is not built');
-  const image = await readImage(store, source.image, source.platform);
+  const image = typeof source.image === 'string' ? await readImage(store, source.image, source.platform) : source.image;
   const layout = new SnapshotLayout(store.dir);
   return store.lease(async () => {
     const skipped: SkippedItem[] = [];

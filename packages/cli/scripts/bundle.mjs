@@ -36,11 +36,16 @@ const externalNpmPackages = {
 /**
  * The command list's `import('./NAME.js')` requires the command's own file, from the entry and
  * from the command that reads them all (completion): `from` is where those files are, seen
- * from the bundle's own file.
+ * from the bundle's own file. In a command's file, an `import('./NAME.js')` of a sibling
+ * requires that sibling's file (run.cjs loads run-image.cjs only to run an image, so `oci run
+ * ID` never parses the image code).
  */
 const commandFilesApart = (from) => ({
   name: 'command-files-apart',
   setup(b) {
+    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
+      kind === 'dynamic-import' && importer !== commandsIndex && path.dirname(importer) === commandsDir ? { path: request.replace(/\.js$/, '.cjs'), external: true } : undefined,
+    );
     b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
       kind === 'dynamic-import' && importer === commandsIndex ? { path: path.basename(request, '.js'), namespace: 'command-file' } : undefined,
     );

@@ -49,8 +49,10 @@ export interface Context {
 
 export interface Command<T extends OptionSpecs = OptionSpecs> {
   readonly name: string;
-  /** What follows `oci NAME` in the usage line, e.g. `[options] REF`. */
+  /** What follows `oci NAME` in the usage line, e.g. `[options] REF`; several lines for several forms. */
   readonly usage: string;
+  /** Paragraphs of help after the summary, when a command needs more than one line. */
+  readonly details?: string;
   readonly options: T;
   readonly positionals: { readonly min: number; readonly max: number };
   /** After this many positionals the rest of the line is the container's command, passed untouched. */

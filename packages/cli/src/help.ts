@@ -25,9 +25,10 @@ export function generalHelp(): string {
 export function commandHelp(command: Command): string {
   const options = formatOptions(command.options);
   return [
-    `Usage: oci ${command.name} ${command.usage}`,
+    ...command.usage.split('\n').map((form, i) => `${i === 0 ? 'Usage:' : '      '} oci ${command.name} ${form}`),
     '',
     commands[command.name]!.summary,
+    ...(command.details ? ['', command.details] : []),
     ...(options.length > 0 ? ['', 'Options:', ...options] : []),
     '',
     'Global options:',

@@ -69,7 +69,8 @@ async function loadCommand(name: string): Promise<Command> {
 }
 
 function parseCommandLine(command: Command, argv: readonly string[]) {
-  const options = { ...globalOptions, ...command.options };
+  // The command's own options first: its short names win over the global ones (run's -v).
+  const options = { ...command.options, ...Object.fromEntries(Object.entries(globalOptions).filter(([name]) => !Object.hasOwn(command.options, name))) };
   const restAt = command.restAfter ? positionalIndex(argv, options, command.restAfter) + 1 : 0;
   const own = restAt > 0 ? argv.slice(0, restAt) : argv;
   const parsed = parse(own, options, command.name);

@@ -106,7 +106,7 @@ async function bars(stderr: NodeJS.WriteStream): Promise<ProgressReporter> {
     finish() {
       if (finished) return;
       finished = true;
-      multibar.stop();
+      if (rows.size > 0) multibar.stop(); // (which draws, even with no bar to stop)
     },
   };
 }

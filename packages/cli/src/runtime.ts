@@ -4,7 +4,8 @@ import type { Context } from './command.js';
 import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
-  const { Runtime } = await import('@oci/runtime');
+  // The module, not the package's index, which would bring runImage (and the image library) into every command's bundle.
+  const { Runtime } = await import('@oci/runtime/runtime');
   const { 'rootless-runtime': rootless = 'auto' } = context.globals;
   const runtime = new Runtime({
     root: stateRoot(context.globals),

@@ -94,6 +94,8 @@ export interface Container {
 export interface RunOptions extends CreateOptions {
   /** Return once the program started, leaving the container running (`run -d`). */
   detach?: boolean;
+  /** Leave the container, stopped, for `delete` once the program ended (`oci run --name`). */
+  keep?: boolean;
 }
 
 const SIGKILL = 9;
@@ -140,7 +142,7 @@ export class Runtime {
         return container.wait();
       });
     } finally {
-      await this.delete(id, { force: true });
+      if (!options.keep) await this.delete(id, { force: true });
     }
   }
 

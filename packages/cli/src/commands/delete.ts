@@ -11,6 +11,22 @@ export default defineCommand({
   completes: 'container',
   uses: ['runtime'],
   async run({ options, positionals }, context) {
-    await (await openRuntime(context)).delete(positionals[0]!, { force: options.force });
+    const runtime = await openRuntime(context);
+    const id = positionals[0]!;
+    const bundle = bundleOf(runtime, id);
+    await runtime.delete(id, { force: options.force });
+    // A container `oci run IMAGE` kept (--name, -d) has its bundle and writable layer in the store: they go with it.
+    if (bundle !== undefined) {
+      const { readRunRecord, removeContainerBundle } = await import('@oci/runtime/image/run-record');
+      if (readRunRecord(bundle)) await removeContainerBundle(bundle);
+    }
   },
 });
+
+function bundleOf(runtime: Awaited<ReturnType<typeof openRuntime>>, id: string): string | undefined {
+  try {
+    return runtime.store.read(id).bundle;
+  } catch {
+    return undefined; // delete says what is wrong
+  }
+}

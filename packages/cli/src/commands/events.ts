@@ -19,7 +19,7 @@ export default defineCommand({
   async run({ options, positionals }, context) {
     const interval = parseDuration(options.interval ?? '5s');
     if (interval === undefined) throw new UsageError(`--interval needs a duration like 5s or 100ms (got '${options.interval}')`, 'events');
-    const { formatEvent } = await import('@oci/runtime');
+    const { formatEvent } = await import('@oci/runtime/events');
     const runtime = await openRuntime(context);
     const id = positionals[0]!;
     if (options.stats) {

@@ -7,7 +7,7 @@ export default defineCommand({
   options: {},
   positionals: { min: 0, max: 0 },
   async run() {
-    const { features } = await import('@oci/runtime');
+    const { features } = await import('@oci/runtime/features');
     print(`${JSON.stringify(features(), null, '    ')}\n`);
   },
 });

@@ -18,7 +18,7 @@ export default defineCommand({
       print(`${JSON.stringify(pids)}\n`);
       return;
     }
-    const { describeProcess } = await import('@oci/runtime');
+    const { describeProcess } = await import('@oci/runtime/processes');
     const rows = [['UID', 'PID', 'PPID', 'STAT', 'TIME', 'CMD']];
     for (const pid of pids) {
       const p = describeProcess(pid);

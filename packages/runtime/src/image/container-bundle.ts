@@ -1,0 +1,87 @@
+/**
+ * The bundles of containers `runImage` makes: STORE/containers/ID, with config.json made from the
+ * image and an overlay of its snapshots as the rootfs (a full copy where an overlay cannot be
+ * had, and the caller is told which). `run.json` beside config.json says the bundle is ours to
+ * remove: with the container (`oci delete`), or, for a foreground run, when it ends; a run killed
+ * before it could leaves one whose owner's lock is free, which the next run sweeps.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createBundle, writeConfig } from '@oci/bundle/create';
+import { createOverlayBundle, type OverlayBundleOptions } from '@oci/bundle/overlay';
+import type { Spec } from '@oci/bundle/runtime-spec';
+import type { StoredImage, Store, UnpackProgress } from '@oci/image';
+import { nativeAddon } from '@oci/image/native';
+import { RuntimeError } from '../errors.js';
+import { readRunRecord, removeContainerBundle, RUN_RECORD, type RunRecord } from './run-record.js';
+
+/** How a container's rootfs was made. */
+export type RootfsKind = 'overlay' | 'copy';
+
+export const containersDir = (store: Store) => path.join(store.dir, 'containers');
+
+export interface ContainerBundleOptions extends Pick<OverlayBundleOptions, 'args' | 'entrypoint' | 'env' | 'cwd' | 'user' | 'tty'> {
+  /** Default: overlay where it can be had. */
+  rootfs?: 'auto' | RootfsKind;
+  remove: boolean;
+  /** Changes to the config.json made from the image (run's options). */
+  edit(spec: Spec): void;
+  onProgress?(progress: UnpackProgress): void;
+}
+
+export interface ContainerBundle {
+  dir: string;
+  rootfs: RootfsKind;
+  /** Why not an overlay, when it is a copy. */
+  reason?: string;
+}
+
+export async function createContainerBundle(store: Store, image: StoredImage, id: string, options: ContainerBundleOptions): Promise<ContainerBundle> {
+  const dir = path.join(containersDir(store), id);
+  mkdirSync(containersDir(store), { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError('EEXIST', `container ${id} already exists (its bundle is ${dir})`);
+    throw error;
+  }
+  try {
+    writeFileSync(path.join(dir, RUN_RECORD), JSON.stringify({ store: store.dir, remove: options.remove } satisfies RunRecord));
+    const reason = options.rootfs === 'copy' ? 'asked for' : await overlayUnavailable();
+    if (reason !== undefined && options.rootfs === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
+    if (reason === undefined) {
+      await createOverlayBundle({ store, image }, dir, { ...options, force: true });
+      return { dir, rootfs: 'overlay' };
+    }
+    const { spec } = await store.lease(() => createBundle({ store, image: image.name, platform: image.descriptor.platform }, dir, { ...options, force: true }));
+    options.edit(spec);
+    writeConfig(dir, spec);
+    return { dir, rootfs: 'copy', reason };
+  } catch (error) {
+    await removeContainerBundle(dir);
+    throw error;
+  }
+}
+
+/** Why this process cannot stack snapshots, or undefined when it can. */
+async function overlayUnavailable(): Promise<string | undefined> {
+  if (!(await nativeAddon())) return 'the native addon is not built';
+  if (process.geteuid!() !== 0) return 'not root';
+  return undefined;
+}
+
+/** The lock a foreground run holds while its bundle exists. */
+export const runLock = (id: string) => `run/${id}`;
+
+/**
+ * Ids of the containers of foreground runs in `store` that were killed before they could remove
+ * their bundle: meant to be removed, and their run's lock is free (the kernel frees it with its
+ * holder, kill -9 included).
+ */
+export async function abandonedRuns(store: Store): Promise<string[]> {
+  const dir = containersDir(store);
+  if (!existsSync(dir)) return [];
+  const abandoned: string[] = [];
+  for (const id of readdirSync(dir)) if (readRunRecord(path.join(dir, id))?.remove && !(await store.isExclusiveHeld(runLock(id)))) abandoned.push(id);
+  return abandoned;
+}
