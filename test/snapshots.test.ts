@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { addUser, chainIds, prepareSnapshots, readImage, removeImage, SnapshotLayout, Store, unpack } from '@oci/image';
 import { loadAddon } from '@oci/native';
@@ -226,15 +226,15 @@ test('gc keeps the snapshots a named image reaches or a recorded bundle mounts, 
 
   t.deepEqual((await store.gc()).snapshots, [], 'the image is named: all kept');
 
-  // A bundle whose config.json mounts the bottom two snapshots holds them after the name goes.
+  // A bundle being made (recorded, no config.json yet) holds its whole chain after the name goes…
   const bundle = tempDir('bundle');
   t.teardown(bundle.remove);
-  await store.lease(async () => {
-    await addUser(layout, bundle.dir);
-    const lowerdir = prepared.lower.slice(1).join(':');
-    writeFileSync(path.join(bundle.dir, 'config.json'), JSON.stringify({ mounts: [{ destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`] }] }));
-  });
+  await addUser(layout, bundle.dir, ids);
   await removeImage(store, name);
+  t.deepEqual((await store.gc()).snapshots, []);
+  // … and once made, what its config.json mounts: here the bottom two.
+  const lowerdir = prepared.lower.slice(1).join(':');
+  writeFileSync(path.join(bundle.dir, 'config.json'), JSON.stringify({ mounts: [{ destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`] }] }));
   const collected = await store.gc();
   t.deepEqual(collected.snapshots, [ids[2]]);
   t.true(collected.freed > 0);
@@ -244,5 +244,4 @@ test('gc keeps the snapshots a named image reaches or a recorded bundle mounts, 
   rmSync(bundle.dir, { recursive: true, force: true });
   t.deepEqual((await store.gc()).snapshots.sort(), [ids[0], ids[1]].sort());
   t.deepEqual(readdirSync(layout.users), []);
-  mkdirSync(bundle.dir);
 });

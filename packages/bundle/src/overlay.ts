@@ -18,9 +18,10 @@ import { nativeAddon } from '@oci/image/native';
 import { readImage } from '@oci/image/store/image';
 import { SnapshotLayout } from '@oci/image/snapshot/layout';
 import { mountReadOnly } from '@oci/image/snapshot/overlay';
-import { prepareSnapshots } from '@oci/image/snapshot/prepare';
+import { prepareSnapshots, type PreparedImage } from '@oci/image/snapshot/prepare';
 import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
-import { addUser } from '@oci/image/snapshot/users';
+import { addUser, removeUser } from '@oci/image/snapshot/users';
+import { chainIds } from '@oci/image/snapshot/chain';
 import { makeVolumeDirs, OVERLAY_DIRS, volumeDirs, writeConfig } from './create.js';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
@@ -50,8 +51,7 @@ export interface OverlayBundleResult {
 
 /**
  * Makes `bundle` (config.json, an empty rootfs/ mount point, upper/ and work/) from `image` in
- * `store` (a name, or the image already read), preparing the snapshots it lacks. Runs inside a store lease, so gc cannot take the
- * snapshots before config.json references them.
+ * `store` (a name, or the image already read), preparing the snapshots it lacks.
  */
 export async function createOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
   const { store } = source;
@@ -60,9 +60,17 @@ export async function createOverlayBundle(source: { store: Store; image: string 
   if (!addon) throw new BundleError('EBUNDLE', 'an overlay rootfs needs the native addon (overlay mounts): it is not built');
   const image = typeof source.image === 'string' ? await readImage(store, source.image, source.platform) : source.image;
   const layout = new SnapshotLayout(store.dir);
-  return store.lease(async () => {
-    const skipped: SkippedItem[] = [];
-    const prepared = await prepareSnapshots(store, image, {
+  const chains = chainIds(image.config.rootfs.diff_ids);
+  const overlay = overlayMount(chains.map((id) => layout.fs(id)).reverse(), dir);
+  prepareDirectory(dir, options.force ?? false);
+  // Recorded first: from here gc keeps the chain for this bundle (see snapshot/users.ts), and the
+  // preparation below, which looks for the snapshots after this, takes a store lease only when
+  // one is missing. A bundle of an image unpacked before costs a few stats.
+  await addUser(layout, dir, chains);
+  const skipped: SkippedItem[] = [];
+  let prepared: PreparedImage;
+  try {
+    prepared = await prepareSnapshots(store, image, {
       addon,
       onProgress: options.onProgress,
       onSkip(item) {
@@ -70,29 +78,29 @@ export async function createOverlayBundle(source: { store: Store; image: string 
         options.onSkip?.(item);
       },
     });
-    const overlay = overlayMount(prepared.lower, dir);
-    prepareDirectory(dir, options.force ?? false);
-    const upper = path.join(dir, 'upper');
-    mkdirSync(upper, { mode: 0o755 });
-    mkdirSync(path.join(dir, 'work'), { mode: 0o700 });
-    mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
-    copyRootAttributes(prepared.lower[0]!, upper, addon);
+  } catch (error) {
+    await removeUser(layout, dir);
+    throw error;
+  }
+  const upper = path.join(dir, 'upper');
+  mkdirSync(upper, { mode: 0o755 });
+  mkdirSync(path.join(dir, 'work'), { mode: 0o700 });
+  mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
+  copyRootAttributes(prepared.lower[0]!, upper, addon);
 
-    // The image's User is looked up in its own /etc/passwd: read through a view of the snapshots.
-    const view = mountReadOnly(addon, prepared.lower, layout.empty);
-    let spec: Spec;
-    try {
-      spec = specFromImage(image.config, { ...options, rootfs: view.root });
-    } finally {
-      view.close();
-    }
-    spec.mounts = [overlay, ...(spec.mounts ?? [])];
-    options.edit?.(spec);
-    makeVolumeDirs(dir, volumeDirs(dir, spec));
-    await addUser(layout, dir);
-    writeConfig(dir, spec);
-    return { spec, image, skipped, applied: prepared.applied };
-  });
+  // The image's User is looked up in its own /etc/passwd: read through a view of the snapshots.
+  const view = mountReadOnly(addon, prepared.lower, layout.empty);
+  let spec: Spec;
+  try {
+    spec = specFromImage(image.config, { ...options, rootfs: view.root });
+  } finally {
+    view.close();
+  }
+  spec.mounts = [overlay, ...(spec.mounts ?? [])];
+  options.edit?.(spec);
+  makeVolumeDirs(dir, volumeDirs(dir, spec));
+  writeConfig(dir, spec);
+  return { spec, image, skipped, applied: prepared.applied };
 }
 
 /** config.json's first mount: the snapshots (topmost first) under the bundle's writable layer. */

@@ -9,7 +9,7 @@ import { UsageError, type OptionValues, type ParsedArgs } from '../args.js';
 import type { Context } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
-import { progressReporter, type ProgressReporter } from '../progress.js';
+import type { ProgressReporter } from '../progress.js';
 import { toRegistryOptions } from '../registry-options.js';
 import type { imageOptions } from '../run-options.js';
 import { openRuntime } from '../runtime.js';
@@ -34,7 +34,7 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
   // Made at the first pull event: a run of an image the store has draws nothing, loads nothing.
   let progress: Promise<ProgressReporter> | undefined;
   const pullProgress = (event: ProgressEvent) => {
-    progress ??= progressReporter({ quiet: o.quiet }, context);
+    progress ??= import('../progress.js').then(({ progressReporter }) => progressReporter({ quiet: o.quiet }, context));
     void progress.then((reporter) => reporter.listener?.(event));
   };
   const finishProgress = async () => (await progress)?.finish();

@@ -15,26 +15,38 @@ import { newId } from '../store/lock.js';
 import type { Store } from '../store/layout.js';
 import { chainIds } from './chain.js';
 import { SnapshotLayout, type SnapshotInfo } from './layout.js';
-import { usedChains } from './users.js';
+import { recordedUsers } from './users.js';
 
 export async function collectSnapshots(store: Store): Promise<{ removed: string[]; freed: number }> {
   const layout = new SnapshotLayout(store.dir);
   await rm(layout.trash, { recursive: true, force: true });
-  const keep = new Set([...(await imageChains(store)).keys(), ...(await usedChains(layout))]);
-  const removed: string[] = [];
-  let freed = 0;
+  const keep = new Set([...(await imageChains(store)).keys(), ...heldByUsers(await recordedUsers(layout, { prune: true }))]);
+  const doomed = new Map<string, string>();
   for (const id of await committedSnapshots(layout)) {
     if (keep.has(id)) continue;
-    freed += snapshotSize(layout, id);
     await mkdir(layout.trash, { recursive: true });
-    const doomed = path.join(layout.trash, newId());
-    await rename(layout.dir(id), doomed);
-    await rm(doomed, { recursive: true, force: true });
+    const trash = path.join(layout.trash, newId());
+    await rename(layout.dir(id), trash);
+    doomed.set(id, trash);
+  }
+  // A bundle made meanwhile without a lease (users.ts) may have recorded some: they go back.
+  const reprieved = heldByUsers(await recordedUsers(layout));
+  const removed: string[] = [];
+  let freed = 0;
+  for (const [id, trash] of doomed) {
+    if (reprieved.has(id)) {
+      await rename(trash, layout.dir(id));
+      continue;
+    }
+    freed += snapshotSize(trash);
+    await rm(trash, { recursive: true, force: true });
     removed.push(id);
   }
   await rm(layout.trash, { recursive: true, force: true });
   return { removed, freed };
 }
+
+const heldByUsers = (users: Map<string, string[]>) => new Set([...users.values()].flat());
 
 /** Every committed snapshot's chain ID. */
 export async function committedSnapshots(layout: SnapshotLayout): Promise<string[]> {
@@ -48,10 +60,10 @@ export async function committedSnapshots(layout: SnapshotLayout): Promise<string
   return ids;
 }
 
-/** The snapshot's size as recorded when it was committed (0 if unreadable). */
-export function snapshotSize(layout: SnapshotLayout, id: string): number {
+/** The size recorded when the snapshot in `dir` was committed (0 if unreadable). */
+export function snapshotSize(dir: string): number {
   try {
-    return (JSON.parse(readFileSync(layout.info(id), 'utf8')) as SnapshotInfo).size ?? 0;
+    return (JSON.parse(readFileSync(path.join(dir, 'info.json'), 'utf8')) as SnapshotInfo).size ?? 0;
   } catch {
     return 0;
   }

@@ -4,7 +4,7 @@
  *   snapshots/ALG/HEX/fs          a layer applied onto the layers below it (by its chain ID),
  *                                 in overlayfs' own form: an overlay's lowerdir
  *   snapshots/ALG/HEX/info.json   what it takes on disk, which layer it is
- *   snapshots/users/ID            a symlink to a bundle whose config.json mounts snapshots
+ *   snapshots/users/ID            a bundle that mounts snapshots (users.ts)
  *   snapshots/empty/              the lowerdir under the bottom layer (an overlay needs one)
  *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
  *
@@ -39,10 +39,6 @@ export class SnapshotLayout {
   /** The snapshot's files: what an overlay stacks. */
   fs(chainId: string): string {
     return path.join(this.dir(chainId), 'fs');
-  }
-
-  info(chainId: string): string {
-    return path.join(this.dir(chainId), 'info.json');
   }
 
   get users(): string {

@@ -1,26 +1,38 @@
 /**
- * Bundles that use snapshots, as gc sees them: each is recorded by a symlink in snapshots/users/
- * to its directory, made before its config.json (inside the writer's store lease, which gc waits
- * for). A record holds the snapshots its bundle's config.json mounts for as long as that file
- * mounts them; once the bundle is gone (`rm -rf BUNDLE` is enough) or mounts others, gc drops the
+ * Bundles that use snapshots, as gc sees them: snapshots/users/ID, one JSON record per bundle
+ * directory, `{ bundle, chains }`, written before the bundle's config.json. A record holds its
+ * chains while its bundle directory exists and its config.json, once there, still mounts
+ * snapshots; once the bundle is gone (`rm -rf BUNDLE` is enough) or mounts none, gc drops the
  * record. No process needs to stay alive to hold it, and none can forget to release it.
+ *
+ * A bundle of snapshots that are all there is made without a store lease (the warm path of
+ * `oci run IMAGE`, a few stats): its maker writes the record, then checks that the snapshots
+ * still exist, and gc moves a snapshot to its trash first and reads the records again before it
+ * deletes (gc.ts). Either the maker sees the snapshot gone (and prepares it again, under a
+ * lease) or gc sees the record (and puts the snapshot back).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SnapshotLayout } from './layout.js';
+
+interface UserRecord {
+  /** The bundle directory (absolute). */
+  bundle: string;
+  /** The chain IDs of the snapshots it mounts. */
+  chains: string[];
+}
 
 /** The record's name: one per bundle directory, whatever made it. */
 const recordName = (bundle: string) => createHash('sha256').update(bundle).digest('hex').slice(0, 32);
 
-/** Records `bundle` (an absolute path) as a user of snapshots. */
-export async function addUser(layout: SnapshotLayout, bundle: string): Promise<void> {
+/** Records `bundle` (an absolute path) as a user of the snapshots `chains`. */
+export async function addUser(layout: SnapshotLayout, bundle: string, chains: readonly string[]): Promise<void> {
   await mkdir(layout.users, { recursive: true });
   const record = path.join(layout.users, recordName(bundle));
   const temp = `${record}.${process.pid}`;
-  await unlink(temp).catch(() => undefined);
-  await symlink(bundle, temp);
+  await writeFile(temp, JSON.stringify({ bundle, chains: [...chains] } satisfies UserRecord));
   await rename(temp, record);
 }
 
@@ -32,26 +44,28 @@ export async function removeUser(layout: SnapshotLayout, bundle: string): Promis
 }
 
 /**
- * The chain IDs that recorded bundles mount now; records whose bundle mounts none are removed.
- * For gc, once every writer's lease is over.
+ * The chain IDs that recorded bundles hold now, by bundle; with `prune`, records whose bundle
+ * holds none are removed (gc, once every writer's lease is over).
  */
-export async function usedChains(layout: SnapshotLayout): Promise<Set<string>> {
-  const used = new Set<string>();
-  let names: string[];
-  try {
-    names = await readdir(layout.users);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return used;
-    throw error;
+export async function recordedUsers(layout: SnapshotLayout, { prune = false } = {}): Promise<Map<string, string[]>> {
+  const users = new Map<string, string[]>();
+  const names = await readdir(layout.users).catch(() => [] as string[]);
+  for (const name of names.filter((n) => /^[0-9a-f]{32}$/.test(n))) {
+    const file = path.join(layout.users, name);
+    const record = await readFile(file, 'utf8').then((text) => JSON.parse(text) as UserRecord, () => undefined);
+    const chains = record ? heldChains(layout, record) : [];
+    if (chains.length > 0) users.set(record!.bundle, chains);
+    else if (prune) await unlink(file).catch(() => undefined);
   }
-  for (const name of names) {
-    const record = path.join(layout.users, name);
-    const bundle = await readlink(record).catch(() => undefined);
-    const chains = bundle === undefined ? [] : overlayLower(path.join(bundle, 'config.json')).map((dir) => layout.chainIdOf(dir)).filter((id) => id !== undefined);
-    if (chains.length === 0) await unlink(record).catch(() => undefined);
-    for (const id of chains) used.add(id);
-  }
-  return used;
+  return users;
+}
+
+/** What a record holds: its chains while the bundle is being made, what its config.json mounts once made. */
+function heldChains(layout: SnapshotLayout, { bundle, chains }: UserRecord): string[] {
+  if (typeof bundle !== 'string' || !Array.isArray(chains) || !existsSync(bundle)) return [];
+  const config = path.join(bundle, 'config.json');
+  if (!existsSync(config)) return chains;
+  return overlayLower(config).flatMap((dir) => layout.chainIdOf(dir) ?? []);
 }
 
 /** The lowerdirs of the overlay a bundle's config.json mounts on "/", if it mounts one. */

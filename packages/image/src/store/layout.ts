@@ -180,11 +180,6 @@ export class Store {
     return withLock(this.#locks.name(`x/${name}`), fn);
   }
 
-  /** Whether a process (this one included) holds the lock `name` of `exclusive`. */
-  isExclusiveHeld(name: string): Promise<boolean> {
-    return isHeld(this.#locks.name(`x/${name}`));
-  }
-
   /** Serialises `value` and stores it; returns its descriptor. */
   async writeJSON(value: unknown, mediaType: string): Promise<Descriptor> {
     const { digest, size } = await this.writeBlob([Buffer.from(JSON.stringify(value))]);

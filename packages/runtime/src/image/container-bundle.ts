@@ -13,7 +13,7 @@ import type { Spec } from '@oci/bundle/runtime-spec';
 import type { StoredImage, Store, UnpackProgress } from '@oci/image';
 import { nativeAddon } from '@oci/image/native';
 import { RuntimeError } from '../errors.js';
-import { readRunRecord, removeContainerBundle, RUN_RECORD, type RunRecord } from './run-record.js';
+import { abandoned, newRunRecord, readRunRecord, removeContainerBundle, RUN_RECORD } from './run-record.js';
 
 /** How a container's rootfs was made. */
 export type RootfsKind = 'overlay' | 'copy';
@@ -46,7 +46,7 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
     throw error;
   }
   try {
-    writeFileSync(path.join(dir, RUN_RECORD), JSON.stringify({ store: store.dir, remove: options.remove } satisfies RunRecord));
+    writeFileSync(path.join(dir, RUN_RECORD), JSON.stringify(newRunRecord(store.dir, options.remove)));
     const reason = options.rootfs === 'copy' ? 'asked for' : await overlayUnavailable();
     if (reason !== undefined && options.rootfs === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
     if (reason === undefined) {
@@ -70,18 +70,15 @@ async function overlayUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The lock a foreground run holds while its bundle exists. */
-export const runLock = (id: string) => `run/${id}`;
-
 /**
  * Ids of the containers of foreground runs in `store` that were killed before they could remove
- * their bundle: meant to be removed, and their run's lock is free (the kernel frees it with its
- * holder, kill -9 included).
+ * their bundle: meant to be removed, and their run's process is gone.
  */
-export async function abandonedRuns(store: Store): Promise<string[]> {
+export function abandonedRuns(store: Store): string[] {
   const dir = containersDir(store);
   if (!existsSync(dir)) return [];
-  const abandoned: string[] = [];
-  for (const id of readdirSync(dir)) if (readRunRecord(path.join(dir, id))?.remove && !(await store.isExclusiveHeld(runLock(id)))) abandoned.push(id);
-  return abandoned;
+  return readdirSync(dir).filter((id) => {
+    const record = readRunRecord(path.join(dir, id));
+    return record !== undefined && abandoned(record);
+  });
 }

@@ -13,7 +13,7 @@ import type { Spec } from '@oci/bundle/runtime-spec';
 import type { Platform, ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
 import type { Runtime } from '../runtime.js';
 import { generatedId, validateId } from '../id.js';
-import { abandonedRuns, containersDir, createContainerBundle, runLock, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';
+import { abandonedRuns, containersDir, createContainerBundle, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';
 import { ensureImage, type PullPolicy } from './ensure-image.js';
 import { removeContainerBundle } from './run-record.js';
 import { applyRunOptions, type RunSpecOptions } from './run-spec.js';
@@ -70,33 +70,30 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
     registry: options.registry,
     onProgress: onProgress && ((event) => onProgress({ type: 'pull', event })),
   });
-  // A foreground run that is killed leaves its bundle with this lock free: the next run sweeps it.
-  return store.exclusive(runLock(id), async () => {
-    const bundle = await createContainerBundle(store, image, id, {
-      ...options,
-      remove,
-      edit: (spec: Spec) => applyRunOptions(spec, options),
-      onProgress: onProgress && ((progress) => onProgress({ type: 'unpack', progress })),
-    });
-    onProgress?.({ type: 'rootfs', rootfs: bundle.rootfs, ...(bundle.reason && { reason: bundle.reason }) });
-    const stdin = (options.interactive || options.tty) && !options.detach ? 0 : openSync('/dev/null', 'r');
-    const output = options.detach ? openSync(path.join(bundle.dir, OUTPUT_LOG), 'a', 0o600) : undefined;
-    let created = false;
-    try {
-      const status = await runtime.run(id, { bundle: bundle.dir, detach: options.detach, keep: !remove, stdio: [stdin, output ?? 1, output ?? 2] });
-      created = true;
-      return { id, status, rootfs: bundle.rootfs };
-    } finally {
-      for (const fd of [stdin, output]) if (fd !== undefined && fd !== 0) closeSync(fd);
-      // A container that could not be created leaves nothing; one that ran goes when asked.
-      if (remove || !created) await removeContainerBundle(bundle.dir);
-    }
+  const bundle = await createContainerBundle(store, image, id, {
+    ...options,
+    remove,
+    edit: (spec: Spec) => applyRunOptions(spec, options),
+    onProgress: onProgress && ((progress) => onProgress({ type: 'unpack', progress })),
   });
+  onProgress?.({ type: 'rootfs', rootfs: bundle.rootfs, ...(bundle.reason && { reason: bundle.reason }) });
+  const stdin = (options.interactive || options.tty) && !options.detach ? 0 : openSync('/dev/null', 'r');
+  const output = options.detach ? openSync(path.join(bundle.dir, OUTPUT_LOG), 'a', 0o600) : undefined;
+  let created = false;
+  try {
+    const status = await runtime.run(id, { bundle: bundle.dir, detach: options.detach, keep: !remove, stdio: [stdin, output ?? 1, output ?? 2] });
+    created = true;
+    return { id, status, rootfs: bundle.rootfs };
+  } finally {
+    for (const fd of [stdin, output]) if (fd !== undefined && fd !== 0) closeSync(fd);
+    // A container that could not be created leaves nothing; one that ran goes when asked.
+    if (remove || !created) await removeContainerBundle(bundle.dir);
+  }
 }
 
 /** Removes what foreground runs killed before their end left: their containers and bundles. */
 async function sweepAbandoned(runtime: Runtime, store: Store): Promise<void> {
-  for (const id of await abandonedRuns(store)) {
+  for (const id of abandonedRuns(store)) {
     await runtime.delete(id, { force: true }).catch(() => undefined);
     await removeContainerBundle(path.join(containersDir(store), id));
   }

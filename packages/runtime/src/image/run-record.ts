@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { SnapshotLayout } from '@oci/image/snapshot/layout';
 import { removeUser } from '@oci/image/snapshot/users';
+import { readProcessStat } from '../state/status.js';
 
 /** What run.json records. */
 export interface RunRecord {
@@ -14,6 +15,8 @@ export interface RunRecord {
   store: string;
   /** Removed when its foreground run ends (not kept by --name or -d). */
   remove: boolean;
+  /** The process that made it, by pid and start time (a pid alone may be reused). */
+  owner: { pid: number; startTime: string };
 }
 
 export const RUN_RECORD = 'run.json';
@@ -32,4 +35,16 @@ export async function removeContainerBundle(dir: string): Promise<void> {
   const record = readRunRecord(dir);
   rmSync(dir, { recursive: true, force: true });
   if (record) await removeUser(new SnapshotLayout(record.store), dir);
+}
+
+/** The record for a bundle this process makes now. */
+export function newRunRecord(store: string, remove: boolean): RunRecord {
+  return { store, remove, owner: { pid: process.pid, startTime: readProcessStat(process.pid)!.startTime } };
+}
+
+/** Whether the process that made the bundle has ended (killed, say) without removing it. */
+export function abandoned(record: RunRecord): boolean {
+  if (!record.remove) return false;
+  const owner = readProcessStat(record.owner?.pid ?? 0);
+  return owner === undefined || owner.startTime !== record.owner.startTime;
 }
