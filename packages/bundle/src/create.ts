@@ -44,15 +44,14 @@ export type BundleSource = UnpackSource | { store: Store; image: string; platfor
 export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
   const dir = path.resolve(bundle);
   makeBundleDir(dir);
-  const locks = await LockNames.of(dir, 'bundle');
-  return withLock(locks.name('unpack'), async () => {
+  return withBundleLock(dir, async () => {
     removeLeftovers(dir);
     return unpackInto(source, dir, options);
   });
 }
 
 /** The bundle directory, made with its parents; one line naming the path in the way when it cannot be. */
-function makeBundleDir(dir: string): void {
+export function makeBundleDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -73,6 +72,12 @@ function isThere(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Runs `fn` holding the lock of the bundle directory `dir` (which exists): one unpack at a time works in it. */
+export async function withBundleLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const locks = await LockNames.of(dir, 'bundle');
+  return withLock(locks.name('unpack'), fn);
 }
 
 async function unpackInto(source: BundleSource, dir: string, options: BundleOptions): Promise<BundleResult> {

@@ -22,7 +22,7 @@ import { prepareSnapshots, type PreparedImage } from '@oci/image/snapshot/prepar
 import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
 import { addUser, removeUser } from '@oci/image/snapshot/users';
 import { chainIds } from '@oci/image/snapshot/chain';
-import { makeVolumeDirs, OVERLAY_DIRS, volumeDirs, writeConfig } from './create.js';
+import { makeBundleDir, makeVolumeDirs, OVERLAY_DIRS, volumeDirs, withBundleLock, writeConfig } from './create.js';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
@@ -39,6 +39,11 @@ export interface OverlayBundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidM
   addon?: Awaited<ReturnType<typeof nativeAddon>>;
   /** Change the generated config.json before it is written (run's -v, --memory…). */
   edit?(spec: Spec): void;
+  /**
+   * The caller made the bundle directory itself, just now, so no other unpack can be at work in
+   * it: no bundle lock (which costs `oci run IMAGE` node:net and a socket).
+   */
+  ownDirectory?: boolean;
 }
 
 export interface OverlayBundleResult {
@@ -54,8 +59,14 @@ export interface OverlayBundleResult {
  * `store` (a name, or the image already read), preparing the snapshots it lacks.
  */
 export async function createOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
-  const { store } = source;
   const dir = path.resolve(bundle);
+  if (options.ownDirectory) return makeOverlayBundle(source, dir, options);
+  makeBundleDir(dir);
+  return withBundleLock(dir, () => makeOverlayBundle(source, dir, options));
+}
+
+async function makeOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, dir: string, options: OverlayBundleOptions): Promise<OverlayBundleResult> {
+  const { store } = source;
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   if (!addon) throw new BundleError('EBUNDLE', 'an overlay rootfs needs the native addon (overlay mounts): it is not built');
   const image = typeof source.image === 'string' ? await readImage(store, source.image, source.platform) : source.image;

@@ -50,7 +50,7 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
     const reason = options.rootfs === 'copy' ? 'asked for' : await overlayUnavailable();
     if (reason !== undefined && options.rootfs === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
     if (reason === undefined) {
-      await createOverlayBundle({ store, image }, dir, { ...options, force: true });
+      await createOverlayBundle({ store, image }, dir, { ...options, force: true, ownDirectory: true });
       return { dir, rootfs: 'overlay' };
     }
     const { spec } = await store.lease(() => createBundle({ store, image: image.name, platform: image.descriptor.platform }, dir, { ...options, force: true }));
