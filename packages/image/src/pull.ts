@@ -33,6 +33,13 @@ export interface PullOptions extends RegistryOptions {
   /** Downloads at once. Default 4. */
   concurrency?: number;
   onProgress?: ProgressListener;
+  /**
+   * Also prepare the image's layer snapshots (snapshot/prepare.ts), each layer applied while it
+   * downloads: its bytes go to the blob's file and, from there, through the decompressor into
+   * its snapshot, while later layers download. A snapshot is committed only once its blob's
+   * digest and its diff_id both matched.
+   */
+  snapshots?: boolean;
 }
 
 export interface PullResult {
@@ -91,17 +98,26 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   }
   // Every blob is verified before any is published: a failure stores nothing.
   const downloaded: Ingest[] = [];
+  const download = async (blob: Descriptor, onIngest?: (ingest: Ingest) => void) => {
+    downloaded.push(await downloadBlob(client, ref.repository, blob, store, onProgress, onIngest));
+    onProgress?.({ type: 'blob-done', digest: blob.digest });
+  };
+  const readConfig = async () => {
+    const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
+    return parseConfig(configIngest ? await readFile(configIngest.path) : await store.readBlob(manifest.config), manifest, name);
+  };
+  let config: ImageConfig;
   try {
-    await forEachConcurrent(missing, options.concurrency ?? 4, async ({ descriptor: blob }) => {
-      downloaded.push(await downloadBlob(client, ref.repository, blob, store, onProgress));
-      onProgress?.({ type: 'blob-done', digest: blob.digest });
-    });
+    if (options.snapshots) {
+      config = await downloadIntoSnapshots(store, manifest, missing, { download, readConfig, concurrency: options.concurrency });
+    } else {
+      await forEachConcurrent(missing, options.concurrency ?? 4, ({ descriptor: blob }) => download(blob));
+      config = await readConfig();
+    }
   } catch (error) {
     await Promise.all(downloaded.map((ingest) => ingest.abort()));
     throw error;
   }
-  const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
-  const config = parseConfig(configIngest ? await readFile(configIngest.path) : await store.readBlob(manifest.config), manifest, name);
   if (options.platform && !isIndex(top.descriptor.mediaType)) {
     const offered = { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
     if (!platformMatches(wanted, offered)) {
@@ -115,6 +131,57 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   await store.setRef(name, descriptor, { pulled: new Date() });
   onProgress?.({ type: 'done', name, digest: descriptor.digest });
   return { name, descriptor, manifest, config };
+}
+
+interface Downloads {
+  download(blob: Descriptor, onIngest?: (ingest: Ingest) => void): Promise<void>;
+  readConfig(): Promise<ImageConfig>;
+  concurrency?: number;
+}
+
+/**
+ * The blobs of `missing` downloaded while the image's snapshots are prepared from them: the
+ * config first (its diff_ids name the snapshots), then the layers, each read by the preparation
+ * from its download's file as the bytes land (Ingest.readWhileWriting, which ends only once the
+ * blob verified), or from the store when it has the blob. Returns the config.
+ */
+async function downloadIntoSnapshots(store: Store, manifest: ImageManifest, missing: readonly { descriptor: Descriptor; role: string }[], { download, readConfig, concurrency }: Downloads): Promise<ImageConfig> {
+  const configBlob = missing.find((blob) => blob.role === 'config');
+  if (configBlob) await download(configBlob.descriptor);
+  const config = await readConfig();
+  const inFlight = new Map(missing.filter((blob) => blob.role === 'layer').map(({ descriptor }) => [descriptor.digest, deferred<Ingest>()]));
+  for (const { promise } of inFlight.values()) promise.catch(() => undefined); // awaited by the layer's turn, if it comes
+  const downloads = forEachConcurrent([...inFlight.keys()], concurrency ?? 4, async (digest) => {
+    const flight = inFlight.get(digest)!;
+    const descriptor = manifest.layers.find((layer) => layer.digest === digest)!;
+    await download(descriptor, (ingest) => flight.resolve(ingest)).catch((error: unknown) => {
+      flight.reject(error);
+      throw error;
+    });
+  });
+  const { prepareSnapshots } = await import('./snapshot/prepare.js');
+  const prepared = prepareSnapshots(store, { manifest, config }, {
+    async layerBytes(index) {
+      const flight = inFlight.get(manifest.layers[index]!.digest);
+      return flight ? (await flight.promise).readWhileWriting() : store.openBlob(manifest.layers[index]!.digest);
+    },
+  });
+  // A failed download is the cause of its layer's failure: it is the error to report.
+  const [downloaded, applied] = await Promise.allSettled([downloads, prepared]);
+  if (downloaded.status === 'rejected') throw downloaded.reason;
+  if (applied.status === 'rejected') throw applied.reason;
+  return config;
+}
+
+/** A promise and its settling functions (Node 20 has no Promise.withResolvers). */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /** Refuses, before anything is fetched, what unpack would refuse after: the same media type rules (media-types.ts). */

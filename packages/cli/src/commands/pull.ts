@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
@@ -22,6 +24,8 @@ export default defineCommand({
       const result = await pull(store, positionals[0]!, {
         ...toRegistryOptions(options, context),
         ...(options.platform && { platform: parsePlatform(options.platform) }),
+        // A store whose images are run from snapshots gets the new image's as it downloads.
+        snapshots: existsSync(path.join(store.dir, 'snapshots')),
         onProgress: progress.listener,
       });
       progress.finish();

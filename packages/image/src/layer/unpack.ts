@@ -211,7 +211,7 @@ function compressionOf(layer: LayerInput): Compression | 'auto' {
 /** A layer to apply; from the store, its chunks are a file stream's own (see DecompressOptions). */
 export type SourceLayer = LayerInput & { ownedChunks?: boolean };
 
-export function storeLayers({ store }: { store: Store }, image: StoredImage): SourceLayer[] {
+export function storeLayers({ store }: { store: Store }, image: Pick<StoredImage, 'manifest' | 'config'>): SourceLayer[] {
   return image.manifest.layers.map((descriptor, i) => ({
     stream: () => store.openBlob(descriptor.digest),
     ownedChunks: true,

@@ -20,8 +20,17 @@ const RESUMES = 5;
  * Downloads the blob into the store's ingest area (inside the store's lease) and verifies it;
  * the caller publishes it.
  */
-export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, store: Store, onProgress?: ProgressListener): Promise<Ingest> {
+export async function downloadBlob(
+  client: RegistryClient,
+  repository: string,
+  descriptor: Descriptor,
+  store: Store,
+  onProgress?: ProgressListener,
+  /** Told where the bytes land before the first one does (to read them while they download). */
+  onIngest?: (ingest: Ingest) => void,
+): Promise<Ingest> {
   const ingest = await store.ingest(descriptor);
+  onIngest?.(ingest);
   const deadline = client.http.deadline('data');
   try {
     for (let attempt = 0; ; attempt++) {

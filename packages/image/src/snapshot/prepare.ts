@@ -40,6 +40,11 @@ export interface PrepareOptions {
   onSkip?(item: SkippedItem): void;
   /** The native addon; snapshots need its overlay mounts. Default: loaded. */
   addon?: NativeAddon | null;
+  /**
+   * Where layer `index`'s stored bytes come from, when not the store's blob: a download in
+   * flight (pull's `snapshots`), whose stream ends only once the blob's digest matched.
+   */
+  layerBytes?(index: number): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
 }
 
 export interface PreparedImage {
@@ -56,7 +61,7 @@ export interface PreparedImage {
  * Runs inside a store lease (the caller's, when it holds one: then gc cannot remove the
  * snapshots before the caller's bundle references them).
  */
-export async function prepareSnapshots(store: Store, image: StoredImage, options: PrepareOptions = {}): Promise<PreparedImage> {
+export async function prepareSnapshots(store: Store, image: Pick<StoredImage, 'manifest' | 'config'>, options: PrepareOptions = {}): Promise<PreparedImage> {
   const layout = new SnapshotLayout(store.dir);
   const ids = chainIds(image.config.rootfs.diff_ids);
   const lower = ids.map((id) => layout.fs(id)).reverse();
@@ -65,7 +70,8 @@ export async function prepareSnapshots(store: Store, image: StoredImage, options
 
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   if (!addon) throw new ImageError('ELAYER', 'snapshots need the native addon (overlay mounts): it is not built');
-  const layers = storeLayers({ store }, image);
+  const { layerBytes } = options;
+  const layers = storeLayers({ store }, image).map((layer, i) => (layerBytes ? { ...layer, stream: () => layerBytes(i) } : layer));
   return store.lease(async () => {
     await store.removeDeadLeases();
     await mkdir(layout.empty, { recursive: true, mode: 0o755 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { Digester, parseDigest, type DigestAlgorithm } from '../digest.js';
+import { ImageError } from '../errors.js';
 
 const writev = promisify(writevCallback);
 const write = promisify(writeCallback);
@@ -25,6 +26,10 @@ export interface Expected {
 export class Ingest {
   #digester: Digester;
   #written = 0;
+  /** Readers following the bytes as they land (readWhileWriting), woken by each change. */
+  #waiters: (() => void)[] = [];
+  /** Set when the bytes are thrown away: readers following them fail with it. */
+  #aborted: Error | undefined;
   /** The write in flight, if any: `written` counts a chunk once it is on disk. */
   #pending: Promise<void> = Promise.resolve();
   #verified: { digest: string; size: number } | undefined;
@@ -128,6 +133,41 @@ export class Ingest {
       rest = skip(rest, n);
     }
     this.#written = position;
+    this.#changed();
+  }
+
+  #changed(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * The blob's bytes from the start, as they land on disk, ending only once the whole blob was
+   * verified (its digest and size matched): a reader may act on the bytes while they download
+   * (a layer applied into its snapshot), and finishes only if they were the right ones. Throws
+   * when the ingest is aborted (a failed download). A download that starts over (restart())
+   * rewrites the same bytes: the reader waits until they are past where it is.
+   */
+  async *readWhileWriting(chunkSize = 1 << 20): AsyncGenerator<Buffer> {
+    const file = await open(this.path, 'r');
+    try {
+      for (let position = 0; ; ) {
+        if (this.#aborted) throw this.#aborted;
+        if (position < this.#written) {
+          const buffer = Buffer.allocUnsafe(Math.min(chunkSize, this.#written - position));
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+          position += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+        } else if (this.#verified) {
+          return;
+        } else {
+          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        }
+      }
+    } finally {
+      await file.close();
+    }
   }
 
   /** Starts again from zero bytes (the server would not resume). */
@@ -135,6 +175,7 @@ export class Ingest {
     await this.settled();
     await this.file.truncate(0);
     this.#written = 0;
+    this.#changed();
     this.#digester = new Digester(this.algorithm);
   }
 
@@ -146,8 +187,16 @@ export class Ingest {
     if (this.#verified) return this.#verified;
     await this.settled();
     await this.file.close();
-    const digest = this.expected ? this.#digester.check(this.expected, 'blob') : this.#digester.digest();
+    let digest: string;
+    try {
+      digest = this.expected ? this.#digester.check(this.expected, 'blob') : this.#digester.digest();
+    } catch (error) {
+      this.#aborted = error as Error;
+      this.#changed();
+      throw error;
+    }
     this.#verified = { digest, size: this.#written };
+    this.#changed();
     return this.#verified;
   }
 
@@ -162,6 +211,8 @@ export class Ingest {
 
   /** Throws the bytes away. Safe to call after a failed verify. */
   async abort(): Promise<void> {
+    this.#aborted ??= new ImageError('EREGISTRY', 'the download of this blob failed');
+    this.#changed();
     await this.settled();
     await this.file.close().catch(() => undefined);
     await rm(this.path, { force: true });

@@ -21,8 +21,8 @@ export type RootfsKind = 'overlay' | 'copy';
 export const containersDir = (store: Store) => path.join(store.dir, 'containers');
 
 export interface ContainerBundleOptions extends Pick<OverlayBundleOptions, 'args' | 'entrypoint' | 'env' | 'cwd' | 'user' | 'tty'> {
-  /** Default: overlay where it can be had. */
-  rootfs?: 'auto' | RootfsKind;
+  /** How to make the rootfs (rootfsChoice's answer). */
+  rootfs: RootfsChoice;
   remove: boolean;
   /** Changes to the config.json made from the image (run's options). */
   edit(spec: Spec): void;
@@ -47,9 +47,8 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
   }
   try {
     writeFileSync(path.join(dir, RUN_RECORD), JSON.stringify(newRunRecord(store.dir, options.remove)));
-    const reason = options.rootfs === 'copy' ? 'asked for' : await overlayUnavailable();
-    if (reason !== undefined && options.rootfs === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
-    if (reason === undefined) {
+    const { reason } = options.rootfs;
+    if (options.rootfs.kind === 'overlay') {
       await createOverlayBundle({ store, image }, dir, { ...options, force: true, ownDirectory: true });
       return { dir, rootfs: 'overlay' };
     }
@@ -63,11 +62,19 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
   }
 }
 
-/** Why this process cannot stack snapshots, or undefined when it can. */
-async function overlayUnavailable(): Promise<string | undefined> {
-  if (!(await nativeAddon())) return 'the native addon is not built';
-  if (process.geteuid!() !== 0) return 'not root';
-  return undefined;
+export interface RootfsChoice {
+  kind: RootfsKind;
+  /** Why a copy. */
+  reason?: string;
+}
+
+/** An overlay of the snapshots where this process can have one (`wanted` auto), or what was asked for. */
+export async function rootfsChoice(wanted: 'auto' | RootfsKind = 'auto'): Promise<RootfsChoice> {
+  if (wanted === 'copy') return { kind: 'copy', reason: 'asked for' };
+  const reason = !(await nativeAddon()) ? 'the native addon is not built' : process.geteuid!() !== 0 ? 'not root' : undefined;
+  if (reason === undefined) return { kind: 'overlay' };
+  if (wanted === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
+  return { kind: 'copy', reason };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { Platform, ProgressListener, RegistryOptions, StoredImage, Store } from '@oci/image';
 import { ImageError } from '@oci/image/errors';
+import { parseReference } from '@oci/image/reference';
 import { readImage } from '@oci/image/store/image';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -13,18 +14,44 @@ export interface EnsureOptions {
   platform?: Platform;
   registry?: RegistryOptions;
   onProgress?: ProgressListener;
+  /** Prepare the image's snapshots as it downloads (pull's `snapshots`). */
+  snapshots?: boolean;
 }
 
-export async function ensureImage(store: Store, reference: string, { policy, platform, registry, onProgress }: EnsureOptions): Promise<StoredImage> {
-  if (policy !== 'always') {
-    try {
-      return await readImage(store, reference, platform);
-    } catch (error) {
-      if (policy === 'never' || !(error instanceof ImageError) || error.code !== 'ENOTFOUND') throw error;
-    }
+/**
+ * The image, pulled first when the policy says so. One process at a time pulls a reference into
+ * a store (a store lock): others wait and find it there, so runs started together download and
+ * unpack it once.
+ */
+export async function ensureImage(store: Store, reference: string, options: EnsureOptions): Promise<StoredImage> {
+  const { policy, platform } = options;
+  const present = policy === 'always' ? undefined : await lookUp(store, reference, options);
+  if (present) return present;
+  return store.exclusive(`pull/${normalized(reference)}`, async () => {
+    const pulledMeanwhile = policy === 'always' ? undefined : await lookUp(store, reference, options);
+    if (pulledMeanwhile) return pulledMeanwhile;
+    // The registry client is loaded only for a pull: a warm run never needs it.
+    const { pull } = await import('@oci/image/pull');
+    const pulled = await pull(store, reference, { ...options.registry, platform, onProgress: options.onProgress, snapshots: options.snapshots });
+    return readImage(store, pulled.name, platform);
+  });
+}
+
+/** The image when the store has it; undefined when it does not (and may be pulled). */
+async function lookUp(store: Store, reference: string, { policy, platform }: EnsureOptions): Promise<StoredImage | undefined> {
+  try {
+    return await readImage(store, reference, platform);
+  } catch (error) {
+    if (policy === 'never' || !(error instanceof ImageError) || error.code !== 'ENOTFOUND') throw error;
+    return undefined;
   }
-  // The registry client is loaded only for a pull: a warm run never needs it.
-  const { pull } = await import('@oci/image/pull');
-  const pulled = await pull(store, reference, { ...registry, platform, onProgress });
-  return readImage(store, pulled.name, platform);
+}
+
+/** `busybox` and `docker.io/library/busybox:latest` take the same lock. */
+function normalized(reference: string): string {
+  try {
+    return parseReference(reference).toString();
+  } catch {
+    return reference;
+  }
 }

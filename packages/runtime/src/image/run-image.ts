@@ -13,7 +13,7 @@ import type { Spec } from '@oci/bundle/runtime-spec';
 import type { Platform, ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
 import type { Runtime } from '../runtime.js';
 import { generatedId, validateId } from '../id.js';
-import { abandonedRuns, containersDir, createContainerBundle, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';
+import { abandonedRuns, containersDir, createContainerBundle, rootfsChoice, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';
 import { ensureImage, type PullPolicy } from './ensure-image.js';
 import { removeContainerBundle } from './run-record.js';
 import { applyRunOptions, type RunSpecOptions } from './run-spec.js';
@@ -21,12 +21,14 @@ import { applyRunOptions, type RunSpecOptions } from './run-spec.js';
 /** A detached container's stdout and stderr, in its bundle. */
 export const OUTPUT_LOG = 'output.log';
 
-export interface RunImageOptions extends RunSpecOptions, Pick<ContainerBundleOptions, 'args' | 'entrypoint' | 'env' | 'cwd' | 'user' | 'tty' | 'rootfs'> {
+export interface RunImageOptions extends RunSpecOptions, Pick<ContainerBundleOptions, 'args' | 'entrypoint' | 'env' | 'cwd' | 'user' | 'tty'> {
   store: Store;
   /** The image reference (`busybox`, `registry.example/app:1`, a name in the store). */
   image: string;
   /** Default: missing. */
   pull?: PullPolicy;
+  /** An overlay of the image's snapshots (auto, the default: where this process can have one) or a full copy. */
+  rootfs?: 'auto' | RootfsKind;
   platform?: Platform;
   registry?: RegistryOptions;
   /** The container's id; default: generated. */
@@ -64,14 +66,17 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
   validateId(id);
   const remove = options.remove ?? (options.id === undefined && !options.detach);
   await sweepAbandoned(runtime, store);
+  const rootfs = await rootfsChoice(options.rootfs);
   const image = await ensureImage(store, options.image, {
     policy: options.pull ?? 'missing',
     platform: options.platform,
     registry: options.registry,
     onProgress: onProgress && ((event) => onProgress({ type: 'pull', event })),
+    snapshots: rootfs.kind === 'overlay',
   });
   const bundle = await createContainerBundle(store, image, id, {
     ...options,
+    rootfs,
     remove,
     edit: (spec: Spec) => applyRunOptions(spec, options),
     onProgress: onProgress && ((progress) => onProgress({ type: 'unpack', progress })),
