@@ -96,6 +96,14 @@ test('rm -rf BUNDLE removes an overlay bundle; gc keeps its snapshots until then
   const { store, dir, run } = workspace(t);
   t.is(run(['pull', '--quiet', 'busybox:layered']).status, 0);
   t.is(run(['unpack', '--overlay', 'busybox:layered', 'b']).status, 0);
+  const listed = JSON.parse(run(['snapshots', '--format', 'json']).stdout) as { images: string[]; bundles: string[]; size: number }[];
+  t.is(listed.length, 3);
+  for (const snapshot of listed) {
+    t.deepEqual(snapshot.images, ['docker.io/library/busybox:layered']);
+    t.deepEqual(snapshot.bundles, [path.join(dir, 'b')]);
+  }
+  t.true(listed.every((snapshot) => snapshot.size > 0));
+  t.regex(run(['snapshots']).stdout, /\n3 snapshots, [\d.]+ [kM]B on disk\n$/);
   t.is(run(['rmi', 'busybox:layered']).status, 0);
   t.regex(run(['gc']).stdout, /^removed 5 blobs and 0 snapshots, [\d.]+ MB\n$/);
   t.is(readdirSync(path.join(store, 'snapshots', 'sha256')).length, 3, 'the bundle keeps its three snapshots');

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pullBenchmark } from './pull.js';
+import { runImageBenchmark } from './run-image.js';
 import { runtimeBenchmark } from './runtime.js';
 import { securityBenchmark } from './security.js';
 import { startup } from './startup.js';
@@ -16,7 +17,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, securityBenchmark, unpackBenchmark];
+const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, securityBenchmark, unpackBenchmark, runImageBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {

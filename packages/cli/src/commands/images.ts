@@ -1,6 +1,7 @@
 import { defineCommand } from '../command.js';
 import { checkFormat, renderTemplate } from '../format.js';
 import { storeDir } from '../paths.js';
+import { megabytes, table } from '../table.js';
 
 export default defineCommand({
   name: 'images',
@@ -26,15 +27,10 @@ export default defineCommand({
         ['REF', 'ID', 'DIGEST', 'PLATFORM', 'SIZE', 'CREATED'],
         ...images.map((i) => [i.ref, shortId(i.id), shortId(i.digest), i.platform, megabytes(i.size), i.created ?? '']),
       ];
-      const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-      for (const row of rows) stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+      stdout.write(table(rows));
     }
   },
 });
 
 /** The first 12 hex digits, as docker and podman show IDs. */
 const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
-
-function megabytes(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
-}

@@ -37,6 +37,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
   rmi: { summary: "remove images' names (or an image by ID) from the content store (`oci gc` then frees their blobs)", load: () => import('./rmi.js') },
   run: { summary: 'run an image (pulled if missing, removed when it ends) or, as runc does, a bundle; exit with its status', load: () => import('./run.js') },
   save: { summary: 'save images of the store into a docker-archive or oci-archive (file or stdout)', load: () => import('./save.js') },
+  snapshots: { summary: "list the store's layer snapshots: each layer applied once, shared by the images and bundles that use it, and what they take on disk", load: () => import('./snapshots.js') },
   spec: { summary: 'write a default config.json into a bundle directory, like `runc spec`', load: () => import('./spec.js') },
   start: { summary: 'run the program of a created container', load: () => import('./start.js') },
   state: { summary: "print a container's state (runtime-spec JSON)", load: () => import('./state.js') },

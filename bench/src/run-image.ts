@@ -1,0 +1,211 @@
+/**
+ * Running an image, side by side with the engines that exist for it: containerd 1.6 (its own
+ * temp root, CRI off, the overlayfs snapshotter, runc) through `ctr run --rm`, and podman 4.3
+ * (overlay storage, runc) through `podman run --rm`, on the two-layer Debian image
+ * (fixtures/debian.ts) and busybox from a loopback registry. Targets from issue 11:
+ *
+ * - warm (image local) `oci run debian true`: at most 0.5x `ctr run --rm`, 0.4x `podman run --rm`;
+ * - cold (empty store) `oci run debian true`: at most 0.6x `podman run --rm` from empty storage;
+ * - a second overlay bundle of an image unpacked once: under 50 ms, busybox and Debian alike;
+ * - the store after 20 warm runs of Debian: about one image, not twenty;
+ * - `oci pull` alone into an empty store: at most 0.5x `skopeo copy`, with peak memory.
+ *
+ * `oci` runs as the executable (its sh launcher, then Node), as users run it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { createOverlayBundle } from '@oci/bundle/overlay';
+import { Store } from '@oci/image';
+import { ociBin } from '@oci/test/harness/cli';
+import { startContainerd, type Containerd } from '@oci/test/harness/containerd';
+import { pushBusybox } from '@oci/test/harness/busybox';
+import { startPodman, type Podman } from '@oci/test/harness/podman';
+import { startRegistry, type Registry } from '@oci/test/harness/registry';
+import { tempDir } from '@oci/test/harness/tmp';
+import { pushDebian } from './fixtures/debian.js';
+import { command, formatMs, measure, report, type Case } from './measure.js';
+import type { Benchmark } from './run.js';
+
+export const runImageBenchmark: Benchmark = {
+  name: 'run-image',
+  describe: 'oci run IMAGE against ctr run --rm and podman run --rm (Debian, warm and cold); overlay bundles; store size; oci pull against skopeo copy',
+  async run({ rounds }) {
+    const registry = await startRegistry();
+    const work = tempDir('bench-run-image');
+    let containerd: Containerd | undefined;
+    let podman: Podman | undefined;
+    try {
+      const debian = await pushDebian(registry.host);
+      const busybox = await pushBusybox(registry.host);
+      containerd = await startContainerd();
+      podman = startPodman({ insecureRegistries: [registry.host], storageDriver: 'overlay' });
+      const setup = { registry, work: work.dir, containerd, podman, debian, busybox };
+      await warm(setup, rounds);
+      await cold(setup, Math.max(3, Math.min(rounds, 5)));
+      await overlayBundles(setup, rounds);
+      await storeSize(setup);
+      await pullAlone(setup, Math.max(3, Math.min(rounds, 9)));
+    } finally {
+      await podman?.stop();
+      await containerd?.stop();
+      await registry.stop();
+      work.remove();
+    }
+  },
+};
+
+interface Setup {
+  registry: Registry;
+  work: string;
+  containerd: Containerd;
+  podman: Podman;
+  /** HOST/library/debian:bookworm and HOST/library/busybox:latest */
+  debian: string;
+  busybox: string;
+}
+
+/** The environment oci runs in: no CA bundle for Node to parse (its launcher would set it aside anyway). */
+const ociEnv = () => ({ ...process.env, NODE_EXTRA_CA_CERTS: '', OCI_REGISTRY_MIRRORS: '' });
+
+let counter = 0;
+const nextId = () => `bench-${process.pid}-${++counter}`;
+
+function ociRun(name: string, store: string, root: string, image: string): Case {
+  return command(name, ociBin, ['--store', store, '--root', root, 'run', image, 'true'], { env: ociEnv() });
+}
+
+function ctrRun({ containerd }: Setup, image: string): Case {
+  return {
+    name: 'ctr run --rm',
+    async run() {
+      const outcome = await containerd.ctr(['run', '--rm', ...containerd.runOptions('runc'), image, nextId(), 'true'], { timeout: 60_000 });
+      if (outcome.status !== 0) throw new Error(`ctr run: ${outcome.stderr}`);
+    },
+  };
+}
+
+function podmanRun({ podman }: Setup, image: string, name = 'podman run --rm'): Case {
+  return {
+    name,
+    async run() {
+      const outcome = await podman.podman(['run', '--rm', ...podman.runOptions('runc'), image, 'true'], { timeout: 300_000 });
+      if (outcome.status !== 0) throw new Error(`podman run: ${outcome.stderr}`);
+    },
+  };
+}
+
+async function warm(setup: Setup, rounds: number): Promise<void> {
+  const { debian, work } = setup;
+  const store = path.join(work, 'warm-store');
+  const root = path.join(work, 'warm-root');
+  await setup.containerd.pull(debian);
+  await setup.podman.pull(debian);
+  const first = spawnSync(ociBin, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
+  if (first.status !== 0) throw new Error(`oci run: ${first.stderr}`);
+  const timings = await measure([ociRun('oci run', store, root, debian), ctrRun(setup, debian), podmanRun(setup, debian), command('node -e 0', process.execPath, ['-e', '0'], { env: ociEnv() })], rounds, 2);
+  report(`warm: run /bin/true in ${debian} (the image local)`, timings);
+  const [oci, ctr, podman] = timings.map((t) => t.median) as [number, number, number];
+  console.log(`  oci run / ctr run --rm:    ${(oci / ctr).toFixed(2)}x (target: at most 0.5x)`);
+  console.log(`  oci run / podman run --rm: ${(oci / podman).toFixed(2)}x (target: at most 0.4x)`);
+}
+
+async function cold(setup: Setup, rounds: number): Promise<void> {
+  const { debian, work, podman } = setup;
+  const store = path.join(work, 'cold-store');
+  const root = path.join(work, 'cold-root');
+  const cases: Case[] = [
+    { ...ociRun('oci run (empty store)', store, root, debian), prepare: () => emptied(store) },
+    {
+      ...podmanRun(setup, debian, 'podman run --rm (empty storage)'),
+      async prepare() {
+        const removed = await podman.podman(['rmi', '--all', '--force'], { timeout: 120_000 });
+        if (removed.status !== 0) throw new Error(`podman rmi: ${removed.stderr}`);
+        spawnSync('sync');
+      },
+    },
+  ];
+  const timings = await measure(cases, rounds, 0);
+  report(`cold: run /bin/true in ${debian}, pulled first (2 gzip layers)`, timings);
+  const [oci, podmanCold] = timings.map((t) => t.median) as [number, number];
+  console.log(`  oci run / podman run --rm: ${(oci / podmanCold).toFixed(2)}x (target: at most 0.6x)`);
+}
+
+async function overlayBundles(setup: Setup, rounds: number): Promise<void> {
+  const { work } = setup;
+  const store = path.join(work, 'bundles-store');
+  const bundles = path.join(work, 'bundles');
+  mkdirSync(bundles, { recursive: true });
+  const cases: Case[] = [];
+  for (const [label, image] of [
+    ['busybox', setup.busybox],
+    ['Debian', setup.debian],
+  ] as const) {
+    for (const args of [['pull', '--quiet', image], ['unpack', '--overlay', image, path.join(bundles, `first-${label}`)]]) {
+      const result = spawnSync(ociBin, ['--store', store, ...args], { env: ociEnv(), encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`oci ${args.join(' ')}: ${result.stderr}`);
+    }
+    const opened = await Store.open(store);
+    cases.push(
+      { name: `oci unpack --overlay, ${label}`, run: () => command('oci unpack', ociBin, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], { env: ociEnv() }).run() },
+      { name: `createOverlayBundle() in process, ${label}`, run: async () => void (await createOverlayBundle({ store: opened, image }, path.join(bundles, nextId()))) },
+    );
+  }
+  cases.push(command('node -e 0', process.execPath, ['-e', '0'], { env: ociEnv() }));
+  report('a second overlay bundle of an image unpacked once (target: under 50 ms)', await measure(cases, rounds, 2));
+}
+
+async function storeSize(setup: Setup): Promise<void> {
+  const { debian, work } = setup;
+  const store = path.join(work, 'size-store');
+  const root = path.join(work, 'size-root');
+  const run = () => {
+    const result = spawnSync(ociBin, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`oci run: ${result.stderr}`);
+  };
+  run();
+  const one = diskUsage(store);
+  for (let i = 1; i < 20; i++) run();
+  const twenty = diskUsage(store);
+  console.log(`\nthe store after 1 run of ${debian}: ${mb(one)}; after 20 warm runs: ${mb(twenty)} (${(twenty / one).toFixed(2)}x; target: about one image)`);
+  console.log(`  blobs ${mb(diskUsage(path.join(store, 'blobs')))}, snapshots ${mb(diskUsage(path.join(store, 'snapshots')))}`);
+}
+
+async function pullAlone(setup: Setup, rounds: number): Promise<void> {
+  const { debian, work } = setup;
+  const dir = (name: string) => path.join(work, 'pull', name);
+  const peaks = new Map<string, number[]>();
+  // /usr/bin/time reports the peak resident set of what it runs (oci: its launcher's exec'd Node).
+  const timed = (name: string, file: string, args: string[], target: string): Case => ({
+    name,
+    prepare: () => emptied(target),
+    run() {
+      const result = spawnSync('/usr/bin/time', ['-f', '%M', file, ...args], { env: ociEnv(), encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`${name}: ${result.stderr}`);
+      peaks.set(name, [...(peaks.get(name) ?? []), Number(result.stderr.trim().split('\n').pop())]);
+    },
+  });
+  const cases = [
+    timed('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${debian}`, `oci:${dir('skopeo')}:bookworm`], dir('skopeo')),
+    timed('oci pull', ociBin, ['--store', dir('oci'), 'pull', '--quiet', debian], dir('oci')),
+  ];
+  const timings = await measure(cases, rounds, 1);
+  report(`oci pull alone of ${debian} into an empty store`, timings);
+  const [skopeo, oci] = timings.map((t) => t.median) as [number, number];
+  console.log(`  oci pull / skopeo copy: ${(oci / skopeo).toFixed(2)}x (target: at most 0.5x)`);
+  for (const [name, kb] of peaks) console.log(`  peak memory, ${name}: ${(Math.max(...kb) / 1024).toFixed(0)} MB`);
+  console.log(`  (${formatMs(oci)} for ${mb(diskUsage(dir('oci')))})`);
+}
+
+function emptied(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  spawnSync('sync');
+}
+
+/** Bytes on disk (du -s --block-size=1: allocated blocks, each inode once). */
+function diskUsage(dir: string): number {
+  const result = spawnSync('du', ['-s', '--block-size=1', dir], { encoding: 'utf8' });
+  return Number(result.stdout.split('\t')[0]);
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
