@@ -163,9 +163,25 @@ test('a second preparation applies nothing; an image that shares the lower layer
   writeLayout(layout.dir, { other });
   const ref = `${registry.host}/snapshots/other:latest`;
   pushLayout(layout.dir, 'other', ref);
+  // oci pull into a store that holds snapshots applies the new layer as it downloads.
   const otherName = pullImage(ref, store.dir);
-  t.is((await prepareSnapshots(store, await readImage(store, otherName))).applied, 1);
+  t.is((await prepareSnapshots(store, await readImage(store, otherName))).applied, 0);
   t.is(readdirSync(path.join(store.dir, 'snapshots', 'sha256')).length, 4);
+});
+
+test("overlayfs' own xattrs in an image are the image's attributes in the merged view, at any depth, and hide nothing", async (t) => {
+  const opaque = { 'SCHILY.xattr.trusted.overlay.opaque': 'y' };
+  const { store, name } = await throughRegistry(
+    t,
+    buildImage([
+      await tarLayer([dir('kept/', { pax: opaque }), file('kept/from-layer-1')]),
+      await tarLayer([dir('kept/', { pax: opaque }), file('kept/from-layer-2'), file('whiteout-by-xattr', 'x', { pax: { 'SCHILY.xattr.trusted.overlay.whiteout': 'y' } })]),
+    ]),
+  );
+  const prepared = await assertMergedEqualsUnpack(t, store, name);
+  const tree = mergedTree(store, prepared);
+  t.true('kept/from-layer-1' in tree && 'kept/from-layer-2' in tree && 'whiteout-by-xattr' in tree);
+  t.is(tree['kept']!.xattrs?.['trusted.overlay.opaque'], Buffer.from('y').toString('base64'));
 });
 
 /** An image big enough that a kill lands mid-layer: three layers of a few thousand files. */

@@ -6,6 +6,17 @@
 import { closeSync } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
 
+const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
+
+/** overlayfs' own xattrs (trusted.overlay.*, user.overlay.* with userxattr): they describe the layer they are on. */
+export const isOverlayXattr = (name: string) => OVERLAY_XATTR.test(name);
+
+/**
+ * How an overlay stores one of its own xattr names set through it (Linux 6.7: "trusted.overlay.
+ * overlay.X"), which it shows unescaped in the merged view and never acts on.
+ */
+export const escapeOverlayXattr = (name: string) => name.replace(OVERLAY_XATTR, (prefix) => `${prefix}overlay.`);
+
 export interface DetachedOverlay {
   /** The merged view's root, a path this process (and only it) can use. */
   readonly root: string;

@@ -7,8 +7,11 @@
  * into the upper, and whatever makes a layer depend on the ones below it (a parent that is a
  * symlink planted lower down, a hardlink to a lower file, an opaque directory, a directory over a
  * lower file) behaves exactly as in a full unpack, because the same code runs on the same view.
- * The bottom layer goes through an overlay too, over an empty directory, so that every layer
- * takes one path (and overlayfs' own xattrs can never be set from an image, at any depth).
+ * The bottom layer, with nothing below it to hide or link to, is applied into a plain directory
+ * (an overlay costs each of its many entries a little more); there overlayfs' own xattrs that an
+ * image holds (trusted.overlay.opaque on a directory, say) are stored escaped, as an overlay
+ * stores them when they are set through it, so that they are the image's attributes in the
+ * merged view and never instructions to the overlay.
  *
  * Commit: the upper is renamed to snapshots/ALG/HEX only after the layer's diff_id matched (and
  * its blob's digest, checked when it landed in the store). Until then it lives in this writer's
@@ -30,7 +33,7 @@ import { chainIds } from './chain.js';
 import { diskUsage } from './disk-usage.js';
 import { completeHardlinks } from './hardlinks.js';
 import { SnapshotLayout, type SnapshotInfo } from './layout.js';
-import { mountDetached } from './overlay.js';
+import { escapeOverlayXattr, mountDetached } from './overlay.js';
 import { copyRootAttributes } from './root-attributes.js';
 
 export interface PrepareOptions {
@@ -107,12 +110,16 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
   // An overlay shows its upper's root: it must carry the attributes of the merged root below.
   if (task.below.length > 0) copyRootAttributes(task.below[0]!, upper, addon);
   try {
-    const view = mountDetached(addon, { lower: task.below.length > 0 ? task.below : [layout.empty], upper, work, index: true });
-    try {
-      await applyLayer(view.root, task, addon, options);
-      completeHardlinks(view.root, upper, work);
-    } finally {
-      view.close();
+    if (task.below.length === 0) {
+      await applyLayer(upper, task, escapingOverlayXattrs(addon), options);
+    } else {
+      const view = mountDetached(addon, { lower: task.below, upper, work, index: true });
+      try {
+        await applyLayer(view.root, task, addon, options);
+        completeHardlinks(view.root, upper, work);
+      } finally {
+        view.close();
+      }
     }
     await rm(work, { recursive: true, force: true });
     const info: SnapshotInfo = { diffId: task.layer.diffId!, size: diskUsage(upper), created: new Date().toISOString() };
@@ -124,6 +131,11 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The addon, storing overlayfs' own xattrs escaped (trusted.overlay.X as trusted.overlay.overlay.X), as an overlay does. */
+function escapingOverlayXattrs(addon: NativeAddon): NativeAddon {
+  return { ...addon, lsetxattr: (path, name, value) => addon.lsetxattr(path, escapeOverlayXattr(name), value) };
 }
 
 async function applyLayer(root: string, task: SnapshotTask, addon: NativeAddon, options: PrepareOptions): Promise<void> {

@@ -5,14 +5,12 @@
  */
 import { chmodSync, chownSync, lstatSync, utimesSync } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
-
-/** overlayfs' own attributes: they describe the layer they are on, never to be copied. */
-const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
+import { isOverlayXattr } from './overlay.js';
 
 export function copyRootAttributes(from: string, to: string, addon: Pick<NativeAddon, 'llistxattr' | 'lgetxattr' | 'lsetxattr'>): void {
   const info = lstatSync(from);
   chownSync(to, info.uid, info.gid);
   chmodSync(to, info.mode & 0o7777);
-  for (const name of addon.llistxattr(from)) if (!OVERLAY_XATTR.test(name)) addon.lsetxattr(to, name, addon.lgetxattr(from, name));
+  for (const name of addon.llistxattr(from)) if (!isOverlayXattr(name)) addon.lsetxattr(to, name, addon.lgetxattr(from, name));
   utimesSync(to, info.atime, info.mtime);
 }
