@@ -245,7 +245,7 @@ test('gc keeps the snapshots a named image reaches or a recorded bundle mounts, 
   // A bundle being made (recorded, no config.json yet) holds its whole chain after the name goes…
   const bundle = tempDir('bundle');
   t.teardown(bundle.remove);
-  await addUser(layout, bundle.dir, ids);
+  addUser(layout, bundle.dir, ids);
   await removeImage(store, name);
   t.deepEqual((await store.gc()).snapshots, []);
   // … and once made, what its config.json mounts: here the bottom two.

@@ -77,7 +77,7 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
   // Recorded first: from here gc keeps the chain for this bundle (see snapshot/users.ts), and the
   // preparation below, which looks for the snapshots after this, takes a store lease only when
   // one is missing. A bundle of an image unpacked before costs a few stats.
-  await addUser(layout, dir, chains);
+  addUser(layout, dir, chains);
   const skipped: SkippedItem[] = [];
   let prepared: PreparedImage;
   try {
@@ -90,7 +90,7 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
       },
     });
   } catch (error) {
-    await removeUser(layout, dir);
+    removeUser(layout, dir);
     throw error;
   }
   const upper = path.join(dir, 'upper');

@@ -18,7 +18,7 @@ export default defineCommand({
     // A container `oci run IMAGE` kept (--name, -d) has its bundle and writable layer in the store: they go with it.
     if (bundle !== undefined) {
       const { readRunRecord, removeContainerBundle } = await import('@oci/runtime/image/run-record');
-      if (readRunRecord(bundle)) await removeContainerBundle(bundle);
+      if (readRunRecord(bundle)) removeContainerBundle(bundle);
     }
   },
 });

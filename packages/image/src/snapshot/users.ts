@@ -12,8 +12,8 @@
  * lease) or gc sees the record (and puts the snapshot back).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { SnapshotLayout } from './layout.js';
 
@@ -27,20 +27,26 @@ interface UserRecord {
 /** The record's name: one per bundle directory, whatever made it. */
 const recordName = (bundle: string) => createHash('sha256').update(bundle).digest('hex').slice(0, 32);
 
-/** Records `bundle` (an absolute path) as a user of the snapshots `chains`. */
-export async function addUser(layout: SnapshotLayout, bundle: string, chains: readonly string[]): Promise<void> {
-  await mkdir(layout.users, { recursive: true });
+/**
+ * Records `bundle` (an absolute path) as a user of the snapshots `chains`. Synchronous, as
+ * removeUser: they are on the path of every `oci run IMAGE`, where trips through the thread pool
+ * cost more than these few small syscalls.
+ */
+export function addUser(layout: SnapshotLayout, bundle: string, chains: readonly string[]): void {
+  mkdirSync(layout.users, { recursive: true });
   const record = path.join(layout.users, recordName(bundle));
   const temp = `${record}.${process.pid}`;
-  await writeFile(temp, JSON.stringify({ bundle, chains: [...chains] } satisfies UserRecord));
-  await rename(temp, record);
+  writeFileSync(temp, JSON.stringify({ bundle, chains: [...chains] } satisfies UserRecord));
+  renameSync(temp, record);
 }
 
 /** Forgets `bundle` (it was removed). */
-export async function removeUser(layout: SnapshotLayout, bundle: string): Promise<void> {
-  await unlink(path.join(layout.users, recordName(bundle))).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
+export function removeUser(layout: SnapshotLayout, bundle: string): void {
+  try {
+    unlinkSync(path.join(layout.users, recordName(bundle)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 /**

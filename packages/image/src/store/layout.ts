@@ -11,18 +11,22 @@
  *   waits for live leases before it collects, so it never deletes a blob that a pull has written
  *   but not yet named. A lease whose process died leaves a directory that gc removes.
  * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
+ *
+ * The small files (oci-layout, index.json, manifests and configs) are read synchronously: a few
+ * small reads cost less than trips through libuv's thread pool, which `oci run IMAGE` otherwise
+ * starts (four threads) only for them.
  */
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { blobPath, Digester, parseDigest } from '../digest.js';
-import { Ingest, type Expected } from './ingest.js';
+import type { Expected, Ingest } from './ingest.js';
 import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
 import { reachableBlobs } from './gc.js';
-import { collectSnapshots } from '../snapshot/gc.js';
 import { isHeld, LockNames, lock, newId, withLock, type Held } from './lock.js';
 
 const LAYOUT_VERSION = '1.0.0';
@@ -69,7 +73,7 @@ export class Store {
   /** The oci-layout file's content; undefined when it is missing and that is ok. */
   async #readLayout({ missingOk = false } = {}): Promise<{ imageLayoutVersion?: unknown } | undefined> {
     try {
-      return JSON.parse(await readFile(path.join(this.dir, 'oci-layout'), 'utf8'));
+      return JSON.parse(readFileSync(path.join(this.dir, 'oci-layout'), 'utf8'));
     } catch (error) {
       if (missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new ImageError('ESTORE', `${this.dir} is not an OCI image layout (${describe(error)})`, { cause: error });
@@ -117,7 +121,7 @@ export class Store {
     if (descriptor.size > MAX_DOCUMENT_SIZE) throw new ImageError('EMANIFEST', `${descriptor.digest}: ${descriptor.size} bytes is too large for a document`);
     let data: Buffer;
     try {
-      data = await readAtMost(this.blobPath(descriptor.digest), descriptor.size + 1);
+      data = readAtMost(this.blobPath(descriptor.digest), descriptor.size + 1);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from the store`);
       throw error;
@@ -145,6 +149,8 @@ export class Store {
     if (!this.#lease) return this.lease(() => this.writeBlob(source, expected));
     const ingest = await this.ingest(expected);
     try {
+      // node:stream loaded here, not with the store: reading an image (oci run IMAGE) never needs it.
+      const { Readable } = await import('node:stream');
       await ingest.appendFrom(source instanceof Readable ? source : Readable.from(source));
       return await ingest.publish();
     } catch (error) {
@@ -161,6 +167,8 @@ export class Store {
     const lease = this.#lease;
     if (!lease) throw new Error('Store.ingest() must be called inside Store.lease()');
     await lease.held;
+    // Loaded by the first writer: reading the store (oci run IMAGE) never needs it, nor node:stream.
+    const { Ingest } = await import('./ingest.js');
     return Ingest.create(path.join(lease.ingest, `${newId()}.partial`), expected, (digest) => this.blobPath(digest));
   }
 
@@ -190,7 +198,7 @@ export class Store {
     const file = path.join(this.dir, 'index.json');
     let index: ImageIndex;
     try {
-      index = JSON.parse(await readFile(file, 'utf8')) as ImageIndex;
+      index = JSON.parse(readFileSync(file, 'utf8')) as ImageIndex;
     } catch (error) {
       throw new ImageError('ESTORE', `${file}: ${describe(error)}`, { cause: error });
     }
@@ -335,6 +343,7 @@ export class Store {
             removed.push(digest);
           }
         }
+        const { collectSnapshots } = await import('../snapshot/gc.js');
         const snapshots = await collectSnapshots(this);
         return { removed, snapshots: snapshots.removed, freed: freed + snapshots.freed };
       });
@@ -390,19 +399,19 @@ export class Store {
  * The file's first `limit` bytes (all of it when shorter): a blob bigger than its descriptor says
  * (another tool's, a damaged one) must not be read whole into memory to find out it is wrong.
  */
-async function readAtMost(file: string, limit: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
+function readAtMost(file: string, limit: number): Buffer {
+  const fd = openSync(file, 'r');
   try {
     const buffer = Buffer.alloc(limit);
     let filled = 0;
     while (filled < limit) {
-      const { bytesRead } = await handle.read(buffer, filled, limit - filled);
+      const bytesRead = readSync(fd, buffer, filled, limit - filled, null);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
     return buffer.subarray(0, filled);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -9,8 +9,8 @@
  * a network namespace (the host's, as `oci` runs) to exclude each other.
  */
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { statSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { ImageError } from '../errors.js';
 
 export interface Held {
@@ -23,7 +23,7 @@ export class LockNames {
 
   /** `kind` keeps the locks of a store and of a bundle apart. */
   static async of(dir: string, kind: 'store' | 'bundle' = 'store'): Promise<LockNames> {
-    const info = await stat(dir, { bigint: true });
+    const info = statSync(dir, { bigint: true });
     return new LockNames(`\0oci-${kind}/${info.dev.toString(36)}.${info.ino.toString(36)}/`);
   }
 
@@ -34,6 +34,8 @@ export class LockNames {
 
 /** Binds `name`, or returns undefined when another socket holds it. */
 export async function tryLock(name: string): Promise<Held | undefined> {
+  // node:net loaded by the first lock taken: a run of an unpacked image takes none.
+  const { createServer } = await import('node:net');
   const server = createServer();
   const bound = await new Promise<boolean>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));

@@ -57,7 +57,7 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
     writeConfig(dir, spec);
     return { dir, rootfs: 'copy', reason };
   } catch (error) {
-    await removeContainerBundle(dir);
+    removeContainerBundle(dir);
     throw error;
   }
 }

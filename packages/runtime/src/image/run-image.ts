@@ -92,7 +92,7 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
   } finally {
     for (const fd of [stdin, output]) if (fd !== undefined && fd !== 0) closeSync(fd);
     // A container that could not be created leaves nothing; one that ran goes when asked.
-    if (remove || !created) await removeContainerBundle(bundle.dir);
+    if (remove || !created) removeContainerBundle(bundle.dir);
   }
 }
 
@@ -100,6 +100,6 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
 async function sweepAbandoned(runtime: Runtime, store: Store): Promise<void> {
   for (const id of abandonedRuns(store)) {
     await runtime.delete(id, { force: true }).catch(() => undefined);
-    await removeContainerBundle(path.join(containersDir(store), id));
+    removeContainerBundle(path.join(containersDir(store), id));
   }
 }
