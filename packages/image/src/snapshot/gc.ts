@@ -5,7 +5,6 @@
  * snapshots/trash/, so a gc killed while deleting never leaves a half-deleted snapshot where a
  * later run would stack it; trash left by such a gc goes at the next.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isDigest } from '../digest.js';
@@ -14,7 +13,8 @@ import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci-
 import { newId } from '../store/lock.js';
 import type { Store } from '../store/layout.js';
 import { chainIds } from './chain.js';
-import { SnapshotLayout, type SnapshotInfo } from './layout.js';
+import { diskUsage } from './disk-usage.js';
+import { SnapshotLayout } from './layout.js';
 import { recordedUsers } from './users.js';
 
 export async function collectSnapshots(store: Store): Promise<{ removed: string[]; freed: number }> {
@@ -38,7 +38,7 @@ export async function collectSnapshots(store: Store): Promise<{ removed: string[
       await rename(trash, layout.dir(id));
       continue;
     }
-    freed += snapshotSize(trash);
+    freed += diskUsage(trash);
     await rm(trash, { recursive: true, force: true });
     removed.push(id);
   }
@@ -60,14 +60,6 @@ export async function committedSnapshots(layout: SnapshotLayout): Promise<string
   return ids;
 }
 
-/** The size recorded when the snapshot in `dir` was committed (0 if unreadable). */
-export function snapshotSize(dir: string): number {
-  try {
-    return (JSON.parse(readFileSync(path.join(dir, 'info.json'), 'utf8')) as SnapshotInfo).size ?? 0;
-  } catch {
-    return 0;
-  }
-}
 
 /** Chain IDs of every image a name in index.json reaches (each platform of an index). */
 export async function imageChains(store: Store): Promise<Map<string, string[]>> {

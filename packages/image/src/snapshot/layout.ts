@@ -3,7 +3,7 @@
  *
  *   snapshots/ALG/HEX/fs          a layer applied onto the layers below it (by its chain ID),
  *                                 in overlayfs' own form: an overlay's lowerdir
- *   snapshots/ALG/HEX/info.json   what it takes on disk, which layer it is
+ *   snapshots/ALG/HEX/info.json   which layer it is, and since when
  *   snapshots/users/ID            a bundle that mounts snapshots (users.ts)
  *   snapshots/empty/              the lowerdir under the bottom layer (an overlay needs one)
  *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
@@ -17,8 +17,6 @@ import { parseDigest } from '../digest.js';
 export interface SnapshotInfo {
   /** The layer's diff_id (the uncompressed tar's digest). */
   diffId: string;
-  /** Bytes its files take on disk (blocks, each inode once). */
-  size: number;
   /** When it was committed (ISO 8601). */
   created: string;
 }

@@ -1,12 +1,13 @@
 /** `oci snapshots`: each snapshot, what it takes on disk, and which images and bundles use it. */
 import type { Store } from '../store/layout.js';
-import { committedSnapshots, imageChains, snapshotSize } from './gc.js';
+import { diskUsage } from './disk-usage.js';
+import { committedSnapshots, imageChains } from './gc.js';
 import { SnapshotLayout } from './layout.js';
 import { recordedUsers } from './users.js';
 
 export interface SnapshotSummary {
   chainId: string;
-  /** Bytes on disk. */
+  /** Bytes its files take on disk (blocks, each inode once), counted now. */
   size: number;
   /** Names of the images whose chains hold it. */
   images: string[];
@@ -20,5 +21,5 @@ export async function listSnapshots(store: Store): Promise<SnapshotSummary[]> {
   const bundles = new Map<string, string[]>();
   for (const [bundle, chains] of await recordedUsers(layout)) for (const id of chains) bundles.set(id, [...(bundles.get(id) ?? []), bundle]);
   const ids = await committedSnapshots(layout);
-  return ids.map((chainId) => ({ chainId, size: snapshotSize(layout.dir(chainId)), images: images.get(chainId) ?? [], bundles: bundles.get(chainId) ?? [] }));
+  return ids.map((chainId) => ({ chainId, size: diskUsage(layout.fs(chainId)), images: images.get(chainId) ?? [], bundles: bundles.get(chainId) ?? [] }));
 }

@@ -30,7 +30,6 @@ import type { Store } from '../store/layout.js';
 import { LayerApplier, type SkippedItem } from '../layer/apply.js';
 import { inLayer, openLayer, storeLayers, type SourceLayer, type UnpackProgress } from '../layer/unpack.js';
 import { chainIds } from './chain.js';
-import { diskUsage } from './disk-usage.js';
 import { completeHardlinks } from './hardlinks.js';
 import { SnapshotLayout, type SnapshotInfo } from './layout.js';
 import { escapeOverlayXattr, mountDetached } from './overlay.js';
@@ -122,7 +121,7 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
       }
     }
     await rm(work, { recursive: true, force: true });
-    const info: SnapshotInfo = { diffId: task.layer.diffId!, size: diskUsage(upper), created: new Date().toISOString() };
+    const info: SnapshotInfo = { diffId: task.layer.diffId!, created: new Date().toISOString() };
     await writeFile(path.join(temp, 'info.json'), JSON.stringify(info));
     const destination = layout.dir(task.chainId);
     await mkdir(path.dirname(destination), { recursive: true });
