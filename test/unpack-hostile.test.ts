@@ -153,7 +153,7 @@ async function throughSnapshots(t: ExecutionContext, store: Store, attack: Attac
     t.false(existsSync(layout.dir(failed)), 'snapshots: the failing layer committed nothing');
     t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'snapshots: nothing left behind');
   } else {
-    const view = mountReadOnly(loadAddon()!, (await run).lower, new SnapshotLayout(store.dir).empty);
+    const view = mountReadOnly(loadAddon()!, (await run).lower, new SnapshotLayout(store.dir));
     const out = tempDir('out');
     t.teardown(out.remove);
     await unpack({ store, image: 'image' }, path.join(out.dir, 'rootfs'), { rootless: false });

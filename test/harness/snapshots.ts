@@ -11,7 +11,7 @@ import { snapshot, type Tree } from './tree.js';
 
 /** The tree of the merged view of `prepared` (as a container would see the image). */
 export function mergedTree(store: Store, prepared: PreparedImage): Tree {
-  const view = mountReadOnly(loadAddon()!, prepared.lower, new SnapshotLayout(store.dir).empty);
+  const view = mountReadOnly(loadAddon()!, prepared.lower, new SnapshotLayout(store.dir));
   try {
     return snapshot(view.root);
   } finally {

@@ -15,7 +15,8 @@ import path from 'node:path';
 import type { ImageConfig, IdMapping, Platform, SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
 import { mapId } from '@oci/image/layer/ids';
-import { removeTree, unpack } from '@oci/image/layer/unpack';
+import { unpack } from '@oci/image/layer/unpack';
+import { removeTree } from '@oci/image/remove-tree';
 import { LockNames, withLock } from '@oci/image/store/lock';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';

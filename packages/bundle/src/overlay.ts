@@ -10,6 +10,11 @@
  * BUNDLE/rootfs stays an empty directory on the host (the mount point), so a tool that reads or
  * edits the rootfs from the host, or a bundle that must be moved or archived, needs the full
  * copy (`createBundle`), which stays the default of `oci unpack`.
+ *
+ * An unprivileged user gets the same where the kernel lets an unprivileged user mount an overlay
+ * in a user namespace (with `userxattr`): its snapshots in user.overlay form, made through
+ * overlays in a user namespace of its own, mounted in its container's; with a rootless
+ * config.json, and files owned by the user, as a rootless unpack makes them.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -72,7 +77,7 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
   const image = typeof source.image === 'string' ? await readImage(store, source.image, source.platform) : source.image;
   const layout = new SnapshotLayout(store.dir);
   const chains = chainIds(image.config.rootfs.diff_ids);
-  const overlay = overlayMount(chains.map((id) => layout.fs(id)).reverse(), dir);
+  const overlay = overlayMount(chains.map((id) => layout.fs(id)).reverse(), dir, layout.unprivileged);
   prepareDirectory(dir, options.force ?? false);
   // Recorded first: from here gc keeps the chain for this bundle (see snapshot/users.ts), and the
   // preparation below, which looks for the snapshots after this, takes a store lease only when
@@ -97,13 +102,14 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
   mkdirSync(upper, { mode: 0o755 });
   mkdirSync(path.join(dir, 'work'), { mode: 0o700 });
   mkdirSync(path.join(dir, 'rootfs'), { mode: 0o755 });
-  copyRootAttributes(prepared.lower[0]!, upper, addon);
+  copyRootAttributes(prepared.lower[0]!, upper, addon, { owner: !layout.unprivileged });
 
   // The image's User is looked up in its own /etc/passwd: read through a view of the snapshots.
-  const view = mountReadOnly(addon, prepared.lower, layout.empty);
+  const view = mountReadOnly(addon, prepared.lower, layout);
   let spec: Spec;
   try {
-    spec = specFromImage(image.config, { ...options, rootfs: view.root });
+    // Unprivileged: a rootless config.json (a user namespace mapping us to root), as a rootless unpack writes.
+    spec = specFromImage(image.config, { ...options, rootless: layout.unprivileged, rootfs: view.root });
   } finally {
     view.close();
   }
@@ -115,10 +121,11 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
 }
 
 /** config.json's first mount: the snapshots (topmost first) under the bundle's writable layer. */
-function overlayMount(lower: readonly string[], dir: string): Mount {
+function overlayMount(lower: readonly string[], dir: string, unprivileged: boolean): Mount {
   const unsafe = [...lower, dir].find((p) => /[:,]/.test(p));
   if (unsafe !== undefined) throw new BundleError('EBUNDLE', `an overlay cannot name ${unsafe}: ':' and ',' separate its options`);
-  const options = [`lowerdir=${lower.join(':')}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`, 'index=off'];
+  // userxattr: the snapshots an unprivileged user made, for the overlay its container's user namespace may mount.
+  const options = [`lowerdir=${lower.join(':')}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`, 'index=off', ...(unprivileged ? ['userxattr'] : [])];
   const length = options.join(',').length;
   if (length > MOUNT_DATA_MAX) throw new BundleError('EBUNDLE', `${lower.length} layers make overlay options of ${length} bytes, more than mount(2) takes (${MOUNT_DATA_MAX}): use a full copy`);
   return { destination: '/', type: 'overlay', source: 'overlay', options };

@@ -31,10 +31,11 @@ export interface NativeAddon {
    * An overlay mount attached to no path (fsopen, fsconfig, fsmount): the fd of its root, to
    * reach as `/proc/self/fd/N`. Closing the fd (or the process ending) frees the mount. `lower`
    * is topmost first; without `upper` the overlay is read-only; `userxattr` for a user namespace;
-   * `index` keeps hardlinks whole when a lower file is copied up (its index lives in `work`).
-   * Mounted nosuid, nodev, noexec, metacopy off.
+   * `index` keeps hardlinks whole when a lower file is copied up (its index lives in `work`);
+   * `userNamespace`: made in a user namespace of its own, as an unprivileged user may (with
+   * `userxattr`). Mounted nosuid, nodev, noexec, metacopy off.
    */
-  mountOverlay(options: { lower: readonly string[]; upper?: string; work?: string; userxattr?: boolean; index?: boolean }): number;
+  mountOverlay(options: { lower: readonly string[]; upper?: string; work?: string; userxattr?: boolean; index?: boolean; userNamespace?: boolean }): number;
 
   /** A sealed memfd holding a copy of the file, to execute as /proc/PID/fd/FD (CVE-2019-5736). */
   sealedCopy(path: string): number;

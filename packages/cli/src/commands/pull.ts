@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
@@ -17,7 +16,12 @@ export default defineCommand({
   uses: ['store'],
   async run({ options, positionals }, context) {
     // The modules pull needs, not the whole library (layers, imports): `oci pull` starts faster.
-    const [{ Store }, { pull }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/pull'), import('@oci/image/platform')]);
+    const [{ Store }, { pull }, { parsePlatform }, { SnapshotLayout }] = await Promise.all([
+      import('@oci/image/store/layout'),
+      import('@oci/image/pull'),
+      import('@oci/image/platform'),
+      import('@oci/image/snapshot/layout'),
+    ]);
     const store = await Store.open(storeDir(context.globals), { create: true });
     const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
     try {
@@ -25,7 +29,7 @@ export default defineCommand({
         ...toRegistryOptions(options, context),
         ...(options.platform && { platform: parsePlatform(options.platform) }),
         // A store whose images are run from snapshots gets the new image's as it downloads.
-        snapshots: existsSync(path.join(store.dir, 'snapshots')),
+        snapshots: existsSync(new SnapshotLayout(store.dir).root),
         onProgress: progress.listener,
       });
       progress.finish();

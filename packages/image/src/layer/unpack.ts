@@ -4,12 +4,13 @@
  * when every layer applied and checked out, so `target` never holds half an image.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
+import { removeTree } from '../remove-tree.js';
 import { layerCompression, type Compression } from '../media-types.js';
 import { nativeAddon } from '../native.js';
 import type { ImageConfig, Platform } from '../oci-types.js';
@@ -237,22 +238,4 @@ function checkTarget(target: string): void {
 export function inLayer(error: unknown, layer: number): unknown {
   if (!(error instanceof ImageError)) return error;
   return new ImageError(error.code, `layer ${layer}: ${error.message}`, { cause: error });
-}
-
-/**
- * Removes what a failed unpack left. Unprivileged, directories of finished layers already have
- * their final modes (0555, say), which rm cannot enter: give them back to their owner first.
- */
-export function removeTree(dir: string): void {
-  try {
-    rmSync(dir, { recursive: true, force: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
-    const unlock = (at: string) => {
-      chmodSync(at, 0o700);
-      for (const entry of readdirSync(at, { withFileTypes: true })) if (entry.isDirectory()) unlock(path.join(at, entry.name));
-    };
-    unlock(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

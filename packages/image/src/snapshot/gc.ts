@@ -14,13 +14,23 @@ import { newId } from '../store/lock.js';
 import type { Store } from '../store/layout.js';
 import { chainIds } from './chain.js';
 import { diskUsage } from './disk-usage.js';
-import { SnapshotLayout } from './layout.js';
+import { SNAPSHOT_FORMS, SnapshotLayout } from './layout.js';
 import { recordedUsers } from './users.js';
 
 export async function collectSnapshots(store: Store): Promise<{ removed: string[]; freed: number }> {
-  const layout = new SnapshotLayout(store.dir);
+  const images = await imageChains(store);
+  const collected = { removed: [] as string[], freed: 0 };
+  for (const form of SNAPSHOT_FORMS) {
+    const { removed, freed } = await collect(new SnapshotLayout(store.dir, form), images);
+    collected.removed.push(...removed);
+    collected.freed += freed;
+  }
+  return collected;
+}
+
+async function collect(layout: SnapshotLayout, images: Map<string, string[]>): Promise<{ removed: string[]; freed: number }> {
   await rm(layout.trash, { recursive: true, force: true });
-  const keep = new Set([...(await imageChains(store)).keys(), ...heldByUsers(await recordedUsers(layout, { prune: true }))]);
+  const keep = new Set([...images.keys(), ...heldByUsers(await recordedUsers(layout, { prune: true }))]);
   const doomed = new Map<string, string>();
   for (const id of await committedSnapshots(layout)) {
     if (keep.has(id)) continue;

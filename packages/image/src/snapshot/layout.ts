@@ -9,7 +9,8 @@
  *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
  *
  * A snapshot directory appears by one rename, once its layer applied and verified, so
- * `snapshots/ALG/HEX` existing means it is whole.
+ * `snapshots/ALG/HEX` existing means it is whole. An unprivileged user's are in snapshots-user/,
+ * laid out alike.
  */
 import path from 'node:path';
 import { parseDigest } from '../digest.js';
@@ -21,11 +22,32 @@ export interface SnapshotInfo {
   created: string;
 }
 
+/**
+ * How a snapshot holds overlayfs' own attributes: `trusted` (trusted.overlay.*, root's), or
+ * `user` (user.overlay.*, an overlay with `userxattr`, which is what an unprivileged user may
+ * mount, in a user namespace). Each overlay reads only its own form, so the two live apart:
+ * snapshots/ and snapshots-user/.
+ */
+export type SnapshotForm = 'trusted' | 'user';
+
+export const SNAPSHOT_FORMS: readonly SnapshotForm[] = ['trusted', 'user'];
+
+/** The form this process makes and mounts. */
+export const processForm = (): SnapshotForm => (process.geteuid?.() === 0 ? 'trusted' : 'user');
+
 export class SnapshotLayout {
   readonly root: string;
 
-  constructor(storeDir: string) {
-    this.root = path.join(storeDir, 'snapshots');
+  constructor(
+    storeDir: string,
+    readonly form: SnapshotForm = processForm(),
+  ) {
+    this.root = path.join(storeDir, form === 'trusted' ? 'snapshots' : 'snapshots-user');
+  }
+
+  /** An overlay of these snapshots is made in a user namespace of our own, with userxattr. */
+  get unprivileged(): boolean {
+    return this.form === 'user';
   }
 
   /** The committed snapshot's directory (fs/ and info.json). */

@@ -33,8 +33,8 @@ export interface OverlayDirs {
   index?: boolean;
 }
 
-export function mountDetached(addon: Pick<NativeAddon, 'mountOverlay'>, dirs: OverlayDirs): DetachedOverlay {
-  const fd = addon.mountOverlay(dirs);
+export function mountDetached(addon: Pick<NativeAddon, 'mountOverlay'>, dirs: OverlayDirs, { unprivileged = false } = {}): DetachedOverlay {
+  const fd = addon.mountOverlay(unprivileged ? { ...dirs, index: false, userxattr: true, userNamespace: true } : dirs);
   return { root: `/proc/self/fd/${fd}`, close: () => closeSync(fd) };
 }
 
@@ -43,6 +43,6 @@ export function mountDetached(addon: Pick<NativeAddon, 'mountOverlay'>, dirs: Ov
  * bundle (its /etc/passwd, say). The empty directory at the bottom makes two lowers at least,
  * which an overlay without an upper needs.
  */
-export function mountReadOnly(addon: Pick<NativeAddon, 'mountOverlay'>, lower: readonly string[], empty: string): DetachedOverlay {
-  return mountDetached(addon, { lower: [...lower, empty] });
+export function mountReadOnly(addon: Pick<NativeAddon, 'mountOverlay'>, lower: readonly string[], layout: { empty: string; unprivileged: boolean }): DetachedOverlay {
+  return mountDetached(addon, { lower: [...lower, layout.empty] }, { unprivileged: layout.unprivileged });
 }

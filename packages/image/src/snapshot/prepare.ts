@@ -20,10 +20,11 @@
  * find it made.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
+import { removeTree } from '../remove-tree.js';
 import { nativeAddon } from '../native.js';
 import type { StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
@@ -107,27 +108,29 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
   await mkdir(upper, { recursive: true, mode: 0o755 });
   await mkdir(work);
   // An overlay shows its upper's root: it must carry the attributes of the merged root below.
-  if (task.below.length > 0) copyRootAttributes(task.below[0]!, upper, addon);
+  const rootless = layout.unprivileged;
+  if (task.below.length > 0) copyRootAttributes(task.below[0]!, upper, addon, { owner: !rootless });
   try {
     if (task.below.length === 0) {
-      await applyLayer(upper, task, escapingOverlayXattrs(addon), options);
+      await applyLayer(upper, task, escapingOverlayXattrs(addon), rootless, options);
     } else {
-      const view = mountDetached(addon, { lower: task.below, upper, work, index: true });
+      // Unprivileged, the overlay is made in a user namespace, with userxattr and no index.
+      const view = mountDetached(addon, { lower: task.below, upper, work, index: true }, { unprivileged: rootless });
       try {
-        await applyLayer(view.root, task, addon, options);
+        await applyLayer(view.root, task, addon, rootless, options);
         completeHardlinks(view.root, upper, work);
       } finally {
         view.close();
       }
     }
-    await rm(work, { recursive: true, force: true });
+    removeTree(work); // holds a directory of mode 0 an overlay made (unprivileged: ours, but shut)
     const info: SnapshotInfo = { diffId: task.layer.diffId!, created: new Date().toISOString() };
     await writeFile(path.join(temp, 'info.json'), JSON.stringify(info));
     const destination = layout.dir(task.chainId);
     await mkdir(path.dirname(destination), { recursive: true });
     await rename(temp, destination);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
+    removeTree(temp);
     throw error;
   }
 }
@@ -137,9 +140,9 @@ function escapingOverlayXattrs(addon: NativeAddon): NativeAddon {
   return { ...addon, lsetxattr: (path, name, value) => addon.lsetxattr(path, escapeOverlayXattr(name), value) };
 }
 
-async function applyLayer(root: string, task: SnapshotTask, addon: NativeAddon, options: PrepareOptions): Promise<void> {
+async function applyLayer(root: string, task: SnapshotTask, addon: NativeAddon, rootless: boolean, options: PrepareOptions): Promise<void> {
   const { layer, index, count } = task;
-  const applier = new LayerApplier(root, addon, { rootless: false, addon, skip: (item) => options.onSkip?.(item) });
+  const applier = new LayerApplier(root, addon, { rootless, addon, skip: (item) => options.onSkip?.(item) });
   try {
     const opened = await openLayer(layer, addon);
     await opened.applyTo(applier, (bytes, done) =>

@@ -17,7 +17,7 @@
  * starts (four threads) only for them.
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { blobPath, Digester, parseDigest } from '../digest.js';
@@ -26,6 +26,7 @@ import { ImageError } from '../errors.js';
 import { MediaType } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import { PULLED_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../oci-types.js';
+import { removeTree } from '../remove-tree.js';
 import { reachableBlobs } from './gc.js';
 import { isHeld, LockNames, lock, newId, withLock, type Held } from './lock.js';
 
@@ -304,7 +305,7 @@ export class Store {
     } finally {
       if (--lease.users === 0) {
         if (this.#lease === lease) this.#lease = undefined;
-        await rm(lease.ingest, { recursive: true, force: true });
+        removeTree(lease.ingest);
         await (await lease.held.catch(() => undefined))?.release();
       }
     }
@@ -356,7 +357,7 @@ export class Store {
       while (await isHeld(this.#locks.name(`lease/${id}`))) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await rm(path.join(this.dir, 'ingest', id), { recursive: true, force: true });
+      removeTree(path.join(this.dir, 'ingest', id));
     }
   }
 
@@ -367,7 +368,7 @@ export class Store {
    */
   async removeDeadLeases(): Promise<void> {
     for (const id of await this.#leaseIds()) {
-      if (!(await isHeld(this.#locks.name(`lease/${id}`)))) await rm(path.join(this.dir, 'ingest', id), { recursive: true, force: true });
+      if (!(await isHeld(this.#locks.name(`lease/${id}`)))) removeTree(path.join(this.dir, 'ingest', id));
     }
   }
 

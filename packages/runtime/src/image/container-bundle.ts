@@ -47,10 +47,15 @@ export async function createContainerBundle(store: Store, image: StoredImage, id
   }
   try {
     writeFileSync(path.join(dir, RUN_RECORD), JSON.stringify(newRunRecord(store.dir, options.remove)));
-    const { reason } = options.rootfs;
+    let { reason } = options.rootfs;
     if (options.rootfs.kind === 'overlay') {
-      await createOverlayBundle({ store, image }, dir, { ...options, force: true, ownDirectory: true });
-      return { dir, rootfs: 'overlay' };
+      try {
+        await createOverlayBundle({ store, image }, dir, { ...options, force: true, ownDirectory: true });
+        return { dir, rootfs: 'overlay' };
+      } catch (error) {
+        reason = overlayRefused(error, options.rootfs);
+        if (reason === undefined) throw error;
+      }
     }
     const { spec } = await store.lease(() => createBundle({ store, image: image.name, platform: image.descriptor.platform }, dir, { ...options, force: true }));
     options.edit(spec);
@@ -66,15 +71,27 @@ export interface RootfsChoice {
   kind: RootfsKind;
   /** Why a copy. */
   reason?: string;
+  /** An overlay was asked for: no copy instead. */
+  required?: boolean;
 }
 
-/** An overlay of the snapshots where this process can have one (`wanted` auto), or what was asked for. */
+/**
+ * An overlay of the snapshots where this process can have one (`wanted` auto), or what was asked
+ * for. Unprivileged, whether the kernel allows an overlay in a user namespace shows only when
+ * one is tried (overlayRefused).
+ */
 export async function rootfsChoice(wanted: 'auto' | RootfsKind = 'auto'): Promise<RootfsChoice> {
   if (wanted === 'copy') return { kind: 'copy', reason: 'asked for' };
-  const reason = !(await nativeAddon()) ? 'the native addon is not built' : process.geteuid!() !== 0 ? 'not root' : undefined;
-  if (reason === undefined) return { kind: 'overlay' };
-  if (wanted === 'overlay') throw new RuntimeError('EINVALID', `an overlay rootfs cannot be had: ${reason}`);
-  return { kind: 'copy', reason };
+  if (await nativeAddon()) return { kind: 'overlay', required: wanted === 'overlay' };
+  if (wanted === 'overlay') throw new RuntimeError('EINVALID', 'an overlay rootfs cannot be had: the native addon is not built');
+  return { kind: 'copy', reason: 'the native addon is not built' };
+}
+
+/** Why a copy after all, when `error` is the kernel refusing an unprivileged overlay and a copy will do; else undefined. */
+function overlayRefused(error: unknown, choice: RootfsChoice): string | undefined {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (choice.required || process.geteuid!() === 0 || syscall !== 'mount overlay in a user namespace') return undefined;
+  return `the kernel refused an overlay in a user namespace (${code})`;
 }
 
 /**

@@ -72,7 +72,9 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
     platform: options.platform,
     registry: options.registry,
     onProgress: onProgress && ((event) => onProgress({ type: 'pull', event })),
-    snapshots: rootfs.kind === 'overlay',
+    // Unprivileged, whether the kernel allows the overlays shows only once one is tried (as the
+    // bundle is made, where a copy can take over): no snapshots while pulling.
+    snapshots: rootfs.kind === 'overlay' && process.geteuid!() === 0,
   });
   const bundle = await createContainerBundle(store, image, id, {
     ...options,

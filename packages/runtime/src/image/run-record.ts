@@ -3,8 +3,9 @@
  * its container (`oci delete`) or when its foreground run ends. Apart from the rest of runImage
  * so that `oci delete` reads it without loading what makes bundles.
  */
-import { readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { removeTree } from '@oci/image/remove-tree';
 import { SnapshotLayout } from '@oci/image/snapshot/layout';
 import { removeUser } from '@oci/image/snapshot/users';
 import { readProcessStat } from '../state/status.js';
@@ -34,9 +35,9 @@ export function readRunRecord(dir: string): RunRecord | undefined {
 export function removeContainerBundle(dir: string): void {
   const record = readRunRecord(dir);
   try {
-    removeTree(dir);
+    removeFiles(dir);
   } catch {
-    rmSync(dir, { recursive: true, force: true }); // what removeTree does not handle (a directory of mode 0 with files)
+    removeTree(dir); // a directory of mode 0 on the way (an overlay's workdir, unprivileged), say
   }
   if (record) removeUser(new SnapshotLayout(record.store), dir);
 }
@@ -45,7 +46,7 @@ export function removeContainerBundle(dir: string): void {
  * A bundle is a handful of files and the few its container wrote in its upper: removed here
  * without Node's recursive rmSync, whose rimraf module alone costs every `oci run IMAGE` more.
  */
-function removeTree(dir: string): void {
+function removeFiles(dir: string): void {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -55,7 +56,7 @@ function removeTree(dir: string): void {
   }
   for (const entry of entries) {
     const child = path.join(dir, entry.name);
-    if (entry.isDirectory()) removeTree(child);
+    if (entry.isDirectory()) removeFiles(child);
     else unlinkSync(child);
   }
   rmdirSync(dir);
