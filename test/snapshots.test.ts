@@ -6,11 +6,13 @@
  * bundles use.
  */
 import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { addUser, chainIds, prepareSnapshots, readImage, removeImage, SnapshotLayout, Store, unpack } from '@oci/image';
 import { loadAddon } from '@oci/native';
+import { ociBin } from './harness/cli.js';
 import { buildImage, pullImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
 import { kitchenSink } from './harness/kitchen-sink.js';
 import { startRegistry, type Registry } from './harness/registry.js';
@@ -230,6 +232,33 @@ test('kill -9 at random points of a preparation: no partial snapshot is ever use
   await assertMergedEqualsUnpack(t, store, name);
   await store.gc();
   t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'gc removed what killed preparations left');
+});
+
+test('kill -9 at random points of a gc: a snapshot is there whole or not at all, and the next gc finishes the work', async (t) => {
+  const image = await bulkyImage();
+  const { store, name } = await throughRegistry(t, image);
+  const reference = await throughRegistry(t, image);
+  await prepareSnapshots(reference.store, await readImage(reference.store, reference.name));
+  const layout = new SnapshotLayout(store.dir);
+  const referenceLayout = new SnapshotLayout(reference.store.dir);
+  const ids = chainIds((await readImage(store, name)).config.rootfs.diff_ids);
+  for (const delay of [0, 30, 80, 150, 300]) {
+    await prepareSnapshots(store, await readImage(store, name));
+    await removeImage(store, name);
+    const child = spawn(process.execPath, [ociBin, '--store', store.dir, 'gc'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * 40));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    for (const id of ids.filter((i) => existsSync(layout.dir(i)))) {
+      t.deepEqual(treeDiff(snapshot(layout.fs(id)), snapshot(referenceLayout.fs(id))), [], `after ${delay} ms: snapshot ${id} is whole`);
+    }
+    await store.setRef(name, (await reference.store.resolve(reference.name)));
+  }
+  await assertMergedEqualsUnpack(t, store, name);
+  await removeImage(store, name);
+  await store.gc();
+  t.deepEqual(ids.filter((id) => existsSync(layout.dir(id))), []);
+  t.false(existsSync(layout.trash), 'what killed gcs left in the trash is gone');
 });
 
 test('gc keeps the snapshots a named image reaches or a recorded bundle mounts, and removes the rest', async (t) => {
