@@ -197,8 +197,10 @@ async function pullAlone(setup: Setup, rounds: number): Promise<void> {
   console.log(`  (${formatMs(oci)} for ${mb(diskUsage(dir('oci')))})`);
 }
 
+/** `dir` gone (its parent there), and the disk synced, before a run that fills it. */
 function emptied(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.dirname(dir), { recursive: true });
   spawnSync('sync');
 }
 
