@@ -23,7 +23,8 @@ import { nativeAddon } from '@oci/image/native';
 import { readImage } from '@oci/image/store/image';
 import { SnapshotLayout } from '@oci/image/snapshot/layout';
 import { mountReadOnly } from '@oci/image/snapshot/overlay';
-import { prepareSnapshots, type PreparedImage } from '@oci/image/snapshot/prepare';
+import { prepareSnapshots } from '@oci/image/snapshot/prepare';
+import { removeTree } from '@oci/image/remove-tree';
 import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
 import { addUser, removeUser } from '@oci/image/snapshot/users';
 import { chainIds } from '@oci/image/snapshot/chain';
@@ -31,6 +32,9 @@ import { makeBundleDir, makeVolumeDirs, OVERLAY_DIRS, volumeDirs, withBundleLock
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
 import type { Mount, Spec } from './runtime-spec.js';
+
+/** The image library's native addon (this package does not load @oci/native itself). */
+type Addon = NonNullable<Awaited<ReturnType<typeof nativeAddon>>>;
 
 /** mount(2) takes its options in one page; the overlay's lowerdir list must fit in it. */
 const MOUNT_DATA_MAX = 4095;
@@ -41,7 +45,7 @@ export interface OverlayBundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidM
   onProgress?(progress: UnpackProgress): void;
   onSkip?(item: SkippedItem): void;
   /** The native addon (overlay mounts); default: loaded. */
-  addon?: Awaited<ReturnType<typeof nativeAddon>>;
+  addon?: Addon | null;
   /** Change the generated config.json before it is written (run's -v, --memory…). */
   edit?(spec: Spec): void;
   /**
@@ -83,21 +87,35 @@ async function makeOverlayBundle(source: { store: Store; image: string | StoredI
   // preparation below, which looks for the snapshots after this, takes a store lease only when
   // one is missing. A bundle of an image unpacked before costs a few stats.
   addUser(layout, dir, chains);
-  const skipped: SkippedItem[] = [];
-  let prepared: PreparedImage;
   try {
-    prepared = await prepareSnapshots(store, image, {
-      addon,
-      onProgress: options.onProgress,
-      onSkip(item) {
-        skipped.push(item);
-        options.onSkip?.(item);
-      },
-    });
+    return await makeWritableLayer(store, image, dir, overlay, layout, addon, options);
   } catch (error) {
+    // Nothing half-made stays, nor a record holding snapshots for a bundle that is not there.
+    for (const name of ['config.json', 'rootfs', ...OVERLAY_DIRS]) removeTree(path.join(dir, name));
     removeUser(layout, dir);
     throw error;
   }
+}
+
+/** The snapshots prepared, the bundle's writable layer and mount point made, config.json written. */
+async function makeWritableLayer(
+  store: Store,
+  image: StoredImage,
+  dir: string,
+  overlay: Mount,
+  layout: SnapshotLayout,
+  addon: Addon,
+  options: OverlayBundleOptions,
+): Promise<OverlayBundleResult> {
+  const skipped: SkippedItem[] = [];
+  const prepared = await prepareSnapshots(store, image, {
+    addon,
+    onProgress: options.onProgress,
+    onSkip(item) {
+      skipped.push(item);
+      options.onSkip?.(item);
+    },
+  });
   const upper = path.join(dir, 'upper');
   mkdirSync(upper, { mode: 0o755 });
   mkdirSync(path.join(dir, 'work'), { mode: 0o700 });

@@ -13,11 +13,15 @@
  * stores them when they are set through it, so that they are the image's attributes in the
  * merged view and never instructions to the overlay.
  *
- * Commit: the upper is renamed to snapshots/ALG/HEX only after the layer's diff_id matched (and
- * its blob's digest, checked when it landed in the store). Until then it lives in this writer's
- * lease directory: a process killed at any point leaves only that, which the next preparation
- * or gc removes. One process at a time prepares a chain ID (a store lock); the others wait and
- * find it made.
+ * The overlay's inode index is on while a snapshot is made, so that a hardlink to a lower file
+ * with other names keeps its group whole (hardlinks.ts). An unprivileged user's overlays are made
+ * in a user namespace of its own, with userxattr and no index (layout.ts, SnapshotForm).
+ *
+ * Commit: the upper is renamed to snapshots/ALG/HEX only after the layer's diff_id matched and
+ * its blob's digest did (when it landed in the store, or, for a layer applied as it downloads,
+ * before its stream ended). Until then it lives in this writer's lease directory: a process
+ * killed at any point leaves only that, which the next preparation or gc removes. One process at
+ * a time prepares a chain ID (a store lock); the others wait and find it made.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -60,9 +64,10 @@ export interface PreparedImage {
 }
 
 /**
- * Makes sure every snapshot of `image`'s chain exists, applying the missing layers in order.
- * Runs inside a store lease (the caller's, when it holds one: then gc cannot remove the
- * snapshots before the caller's bundle references them).
+ * Makes sure every snapshot of `image`'s chain exists, applying the missing layers in order
+ * (inside a store lease, which gc waits for). When every snapshot is there it costs a few stats
+ * and takes no lease: a caller that will mount them records its bundle first (users.ts), so that
+ * gc keeps them.
  */
 export async function prepareSnapshots(store: Store, image: Pick<StoredImage, 'manifest' | 'config'>, options: PrepareOptions = {}): Promise<PreparedImage> {
   const layout = new SnapshotLayout(store.dir);

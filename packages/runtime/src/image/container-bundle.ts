@@ -3,7 +3,7 @@
  * image and an overlay of its snapshots as the rootfs (a full copy where an overlay cannot be
  * had, and the caller is told which). `run.json` beside config.json says the bundle is ours to
  * remove: with the container (`oci delete`), or, for a foreground run, when it ends; a run killed
- * before it could leaves one whose owner's lock is free, which the next run sweeps.
+ * before it could leaves one whose owner is gone, which the next run sweeps (run-record.ts).
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
