@@ -31,9 +31,10 @@ test.before(async () => {
       ],
       { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
     ),
+    stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
     large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
   });
-  for (const name of ['latest', 'layered', 'large']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  for (const name of ['latest', 'layered', 'large', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
 });
 test.after.always(async () => {
@@ -154,4 +155,14 @@ test('--overlay with --uid-map is refused: shifted ids need a full copy', (t) =>
   const result = run(['unpack', '--overlay', '--uid-map', '0:100000:65536', 'busybox', 'b']);
   t.is(result.status, 2);
   t.regex(result.stderr, /--overlay cannot shift ids/);
+});
+
+test('an overlay bundle that cannot be made (an unknown user) leaves no half-made writable layer, nor a record holding its snapshots', (t) => {
+  const { store, dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:stranger']).status, 0);
+  const result = run(['unpack', '--overlay', 'busybox:stranger', 'b']);
+  t.is(result.status, 1);
+  t.regex(result.stderr, /^oci: unpack busybox:stranger: unknown user 'stranger'/);
+  t.deepEqual(readdirSync(path.join(dir, 'b')), []);
+  t.deepEqual(readdirSync(path.join(store, 'snapshots', 'users')), []);
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { constants } from 'node:fs';
@@ -84,4 +84,25 @@ test('paths as Buffers keep names that are not UTF-8: resolveInRoot answers in b
   lsetxattr(bytes('caf\xe9'), 'user.k', Buffer.from('v')); // user.* xattrs: files and directories only
   t.deepEqual(lgetxattr(bytes('caf\xe9'), 'user.k'), Buffer.from('v'));
   t.throws(() => resolveInRoot(dir, Buffer.from('a\0b')), { instanceOf: TypeError, message: 'a path must not contain NUL' });
+});
+
+test('mountOverlay: an overlay attached to no path, reached through its fd, gone once the fd is closed; resolveInRoot answers inside it', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ['lower/etc', 'upper', 'work']) mkdirSync(path.join(dir, sub), { recursive: true });
+  writeFileSync(path.join(dir, 'lower/etc/gone'), 'lower');
+  const addon = requireAddon();
+  const fd = addon.mountOverlay({ lower: [path.join(dir, 'lower')], upper: path.join(dir, 'upper'), work: path.join(dir, 'work') });
+  const root = `/proc/self/fd/${fd}`;
+  t.is(addon.resolveInRoot(root, 'etc/../etc'), `${root}/etc`);
+  rmSync(`${root}/etc/gone`);
+  writeFileSync(`${root}/etc/new`, 'through the overlay');
+  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), 'in no mount table');
+  closeSync(fd);
+  const whiteout = lstatSync(path.join(dir, 'upper/etc/gone'));
+  t.true(whiteout.isCharacterDevice() && whiteout.rdev === 0, 'overlayfs wrote the whiteout');
+  t.is(readFileSync(path.join(dir, 'upper/etc/new'), 'utf8'), 'through the overlay');
+  const error = t.throws(() => addon.mountOverlay({ lower: [path.join(dir, 'missing')] }));
+  t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
+  t.regex(error!.message, /lowerdir .*missing/);
 });
