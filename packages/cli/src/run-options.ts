@@ -1,8 +1,8 @@
 /** The options of `oci run IMAGE` (docker's and podman's daily ones), which runc's `run` lacks. */
 import type { OptionSpecs } from './args.js';
-import { registryOptions } from './registry-options.js';
+import { connectionOptions, registryOptions } from './registry-options.js';
 
-const { creds, insecure, 'ca-cert': caCert, timeout, quiet } = registryOptions;
+const { creds, quiet } = registryOptions;
 
 export const imageOptions = {
   pull: { type: 'string', value: 'WHEN', choices: ['missing', 'always', 'never'], describe: 'pull the image: when the store lacks it (default), always, or never' },
@@ -25,8 +25,6 @@ export const imageOptions = {
   network: { type: 'string', value: 'MODE', choices: ['none', 'host'], describe: "none (the default: loopback only) or the host's network" },
   rootfs: { type: 'string', value: 'HOW', choices: ['auto', 'overlay', 'copy'], describe: 'an overlay of the layer snapshots (auto: where it can be had) or a full copy' },
   creds,
-  insecure,
-  'ca-cert': caCert,
-  timeout,
+  ...connectionOptions,
   quiet: { ...quiet, describe: 'no pull progress' },
 } as const satisfies OptionSpecs;

@@ -60,7 +60,7 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
       pull: o.pull as 'missing' | 'always' | 'never' | undefined,
       rootfs: o.rootfs as 'auto' | 'overlay' | 'copy' | undefined,
       ...(o.platform && { platform: parsePlatform(o.platform) }),
-      registry: toRegistryOptions(o),
+      registry: toRegistryOptions(o, context),
       onProgress(event) {
         if (event.type === 'pull') pullProgress(event.event);
         if (event.type === 'unpack' || event.type === 'rootfs') void finishProgress();

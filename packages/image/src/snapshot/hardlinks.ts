@@ -3,12 +3,17 @@
  * overlayfs copy that file up into the new snapshot; if the file had other names below, those
  * stay behind as a separate inode once the snapshot is stacked without the overlay's inode index
  * (it lives in the preparation's workdir only), and the group a full unpack keeps is broken.
- * So a snapshot is prepared with the index on, and before it is committed every name of such a
- * group that the merged view still shows is copied up too: then the snapshot holds the whole
- * group, with no help from the index. Only layers that copied up a hardlink pay the walk.
+ * So a layer that makes such a link is prepared with the index on, and before it is committed
+ * every name of such a group that the merged view still shows is copied up too: then the
+ * snapshot holds the whole group, with no help from the index. Only those layers pay the walk.
  */
 import { lchownSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import type { NativeAddon } from '@oci/native';
+import { LayerApplier, type ApplyOptions } from '../layer/apply.js';
+import { bytePath, fsPath, type BytePath } from '../layer/byte-path.js';
+import { cleanPath, splitPath } from '../layer/root.js';
+import type { TarHeader } from '../layer/tar.js';
 
 /**
  * `root` is the merged view being prepared (index on), `upper` its upper directory and `work`
@@ -47,5 +52,50 @@ function readdirIfPresent(dir: string): string[] {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
+  }
+}
+
+/** A layer links to a lower file that has other names: it must be applied with the index on. */
+export class NeedsIndex extends Error {
+  constructor() {
+    super('a hardlink to a lower file with other names needs the overlay index');
+    this.name = 'NeedsIndex';
+  }
+}
+
+/**
+ * An applier that stops (NeedsIndex) at the first hardlink to a file of a lower layer that has
+ * other names: only with the overlay's index does the copy-up keep that group whole. The index
+ * costs every entry of a layer (Debian's /usr/share layer: 0.76 s without, 1.35 s with), and
+ * such links are rare: a layer is applied without it, and again with it when it has one.
+ */
+export class HardlinkWatchingApplier extends LayerApplier {
+  constructor(
+    rootDir: string,
+    addon: NativeAddon,
+    options: ApplyOptions,
+    /** The overlay's upper directory: a file already there is this layer's own. */
+    private readonly upper: string,
+  ) {
+    super(rootDir, addon, options);
+  }
+
+  override entry(header: TarHeader): void {
+    if (header.type === 'hardlink' && this.#linksToLowerGroup(header.linkname)) throw new NeedsIndex();
+    super.entry(header);
+  }
+
+  #linksToLowerGroup(linkname: TarHeader['linkname']): boolean {
+    const { parent, name } = splitPath(cleanPath(bytePath(linkname)));
+    let dir: BytePath | undefined;
+    try {
+      dir = name === '' ? undefined : this.root.resolveDir(parent, false);
+    } catch {
+      return false; // the applier says what is wrong with it
+    }
+    if (dir === undefined) return false;
+    const target = lstatSync(fsPath(`${dir}/${name}`), { throwIfNoEntry: false });
+    if (!target || target.isDirectory() || target.nlink < 2) return false;
+    return !lstatSync(fsPath(`${bytePath(this.upper)}${dir.slice(this.root.dir.length)}/${name}`), { throwIfNoEntry: false });
   }
 }

@@ -13,9 +13,9 @@
  * stores them when they are set through it, so that they are the image's attributes in the
  * merged view and never instructions to the overlay.
  *
- * The overlay's inode index is on while a snapshot is made, so that a hardlink to a lower file
- * with other names keeps its group whole (hardlinks.ts). An unprivileged user's overlays are made
- * in a user namespace of its own, with userxattr and no index (layout.ts, SnapshotForm).
+ * A layer that links to a lower file with other names is applied with the overlay's inode index
+ * on, which keeps that group whole (hardlinks.ts). An unprivileged user's overlays are made in a
+ * user namespace of its own, with userxattr and no index (layout.ts, SnapshotForm).
  *
  * Commit: the upper is renamed to snapshots/ALG/HEX only after the layer's diff_id matched and
  * its blob's digest did (when it landed in the store, or, for a layer applied as it downloads,
@@ -32,10 +32,10 @@ import { removeTree } from '../remove-tree.js';
 import { nativeAddon } from '../native.js';
 import type { StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
-import { LayerApplier, type SkippedItem } from '../layer/apply.js';
+import { LayerApplier, type ApplyOptions, type SkippedItem } from '../layer/apply.js';
 import { inLayer, openLayer, storeLayers, type SourceLayer, type UnpackProgress } from '../layer/unpack.js';
 import { chainIds } from './chain.js';
-import { completeHardlinks } from './hardlinks.js';
+import { completeHardlinks, HardlinkWatchingApplier, NeedsIndex } from './hardlinks.js';
 import { SnapshotLayout, type SnapshotInfo } from './layout.js';
 import { escapeOverlayXattr, mountDetached } from './overlay.js';
 import { copyRootAttributes } from './root-attributes.js';
@@ -110,23 +110,13 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
   const temp = await store.leasePath('snapshot');
   const upper = path.join(temp, 'fs');
   const work = path.join(temp, 'work');
-  await mkdir(upper, { recursive: true, mode: 0o755 });
-  await mkdir(work);
-  // An overlay shows its upper's root: it must carry the attributes of the merged root below.
   const rootless = layout.unprivileged;
-  if (task.below.length > 0) copyRootAttributes(task.below[0]!, upper, addon, { owner: !rootless });
   try {
     if (task.below.length === 0) {
-      await applyLayer(upper, task, escapingOverlayXattrs(addon), rootless, options);
+      await mkdir(upper, { recursive: true, mode: 0o755 });
+      await applyLayer(task, new LayerApplier(upper, addon, applyOptions(escapingOverlayXattrs(addon), rootless, options)), addon, options);
     } else {
-      // Unprivileged, the overlay is made in a user namespace, with userxattr and no index.
-      const view = mountDetached(addon, { lower: task.below, upper, work, index: true }, { unprivileged: rootless });
-      try {
-        await applyLayer(view.root, task, addon, rootless, options);
-        completeHardlinks(view.root, upper, work);
-      } finally {
-        view.close();
-      }
+      await applyOverOverlay(task, { upper, work, rootless }, addon, options);
     }
     removeTree(work); // holds a directory of mode 0 an overlay made (unprivileged: ours, but shut)
     const info: SnapshotInfo = { diffId: task.layer.diffId!, created: new Date().toISOString() };
@@ -140,14 +130,49 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
   }
 }
 
+/**
+ * A layer applied through an overlay of the snapshots below it: without the overlay's index, or,
+ * when the layer links to a lower file with other names (NeedsIndex), again from a fresh upper
+ * with it (hardlinks.ts). Unprivileged, the overlay is made in a user namespace, with userxattr
+ * and never an index.
+ */
+async function applyOverOverlay(task: SnapshotTask, dirs: { upper: string; work: string; rootless: boolean }, addon: NativeAddon, options: PrepareOptions): Promise<void> {
+  const { upper, work, rootless } = dirs;
+  const attempt = async (index: boolean) => {
+    removeTree(upper);
+    removeTree(work);
+    await mkdir(upper, { recursive: true, mode: 0o755 });
+    await mkdir(work);
+    // An overlay shows its upper's root: it must carry the attributes of the merged root below.
+    copyRootAttributes(task.below[0]!, upper, addon, { owner: !rootless });
+    const view = mountDetached(addon, { lower: task.below, upper, work, index }, { unprivileged: rootless });
+    try {
+      const applyWith = applyOptions(addon, rootless, options);
+      await applyLayer(task, index || rootless ? new LayerApplier(view.root, addon, applyWith) : new HardlinkWatchingApplier(view.root, addon, applyWith, upper), addon, options);
+      if (index) completeHardlinks(view.root, upper, work);
+    } finally {
+      view.close();
+    }
+  };
+  try {
+    await attempt(false);
+  } catch (error) {
+    if (!(error instanceof NeedsIndex)) throw error;
+    await attempt(true);
+  }
+}
+
 /** The addon, storing overlayfs' own xattrs escaped (trusted.overlay.X as trusted.overlay.overlay.X), as an overlay does. */
 function escapingOverlayXattrs(addon: NativeAddon): NativeAddon {
   return { ...addon, lsetxattr: (path, name, value) => addon.lsetxattr(path, escapeOverlayXattr(name), value) };
 }
 
-async function applyLayer(root: string, task: SnapshotTask, addon: NativeAddon, rootless: boolean, options: PrepareOptions): Promise<void> {
+function applyOptions(addon: NativeAddon, rootless: boolean, options: PrepareOptions): ApplyOptions {
+  return { rootless, addon, skip: (item) => options.onSkip?.(item) };
+}
+
+async function applyLayer(task: SnapshotTask, applier: LayerApplier, addon: NativeAddon, options: PrepareOptions): Promise<void> {
   const { layer, index, count } = task;
-  const applier = new LayerApplier(root, addon, { rootless, addon, skip: (item) => options.onSkip?.(item) });
   try {
     const opened = await openLayer(layer, addon);
     await opened.applyTo(applier, (bytes, done) =>
