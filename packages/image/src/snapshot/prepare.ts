@@ -52,6 +52,8 @@ export interface PrepareOptions {
    * flight (pull's `snapshots`), whose stream ends only once the blob's digest matched.
    */
   layerBytes?(index: number): AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
+  /** Stops the preparation (the layer being applied is not committed), as it stops an unpack. */
+  signal?: AbortSignal;
 }
 
 export interface PreparedImage {
@@ -174,7 +176,7 @@ function applyOptions(addon: NativeAddon, rootless: boolean, options: PrepareOpt
 async function applyLayer(task: SnapshotTask, applier: LayerApplier, addon: NativeAddon, options: PrepareOptions): Promise<void> {
   const { layer, index, count } = task;
   try {
-    const opened = await openLayer(layer, addon);
+    const opened = await openLayer(layer, addon, options.signal);
     await opened.applyTo(applier, (bytes, done) =>
       options.onProgress?.({ layer: index + 1, layers: count, digest: layer.digest, bytes, size: layer.size, entries: applier.entries, done }),
     );
