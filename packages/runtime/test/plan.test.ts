@@ -9,17 +9,20 @@ import { execPlan, type ExecPlanOptions } from '../src/plan/exec.js';
 import { homeOf, resolveInRoot } from '../src/plan/home.js';
 import { cgroupMountOps, MS, mountOps, parseMountOptions } from '../src/plan/mounts.js';
 import { CLONE_NEW, unsharedNamespaces } from '../src/plan/namespaces.js';
-import { encodePlan, type Op } from '../src/plan/ops.js';
+import { encodePlan, HELPER_PROTOCOL, type Op } from '../src/plan/ops.js';
 import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
 import { userNamespacePlan } from '../src/plan/userns.js';
 
-test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated', (t) => {
+test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated, the protocol first', (t) => {
   const bytes = encodePlan([['umask', 0o22], ['mount', 'proc', '/proc', 'proc', 0, ''], ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n]]);
-  const body = 'umask\x001\x0018\x00mount\x005\x00proc\x00/proc\x00proc\x000\x00\x00rlimit\x003\x007\x000xffffffffffffffff\x000x1\x00';
+  const body = `protocol\x001\x00${HELPER_PROTOCOL}\x00umask\x001\x0018\x00mount\x005\x00proc\x00/proc\x00proc\x000\x00\x00rlimit\x003\x007\x000xffffffffffffffff\x000x1\x00`;
   t.is(bytes.readUInt32LE(0), body.length);
   t.is(bytes.subarray(4).toString(), body);
   t.throws(() => encodePlan([['hostname', 'a\0b']]), { message: /NUL/ });
-  t.throws(() => encodePlan([['umask', 1.5]]), { message: /not an integer/ });
+  t.throws(() => encodePlan([['umask', 1.5]]), { message: /op 'umask': 1.5 is not what its signature says \('u'\)/ });
+  t.throws(() => encodePlan([['umask', -1]]), { message: /op 'umask': -1 is not what/ });
+  t.throws(() => encodePlan([['mount', 'proc', '/proc', 'proc', 0]] as unknown as Op[]), { message: /op 'mount' takes 'sssus\|u', got 4 arguments/ });
+  t.throws(() => encodePlan([['setsid', 'x']] as unknown as Op[]), { message: /op 'setsid' takes '', got 1 arguments/ });
 });
 
 test('mount options become flags, propagation and data as runc reads them', (t) => {

@@ -18,6 +18,10 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+/* The plan's wire protocol (plan.c); OP_SIGNATURES and HELPER_PROTOCOL in the runtime's
+   plan/ops.ts are its other side, and a test holds the two together. */
+#define HELPER_PROTOCOL 1
+
 /* What the ops share while a plan runs. */
 struct helper {
   /* Where a failure is reported: the sync socket, then the connection `start` opened. */

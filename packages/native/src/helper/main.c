@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define HELPER_VERSION "0.2.0"
+#define HELPER_VERSION "0.3.0"
 /* A plan is a few kilobytes; this bounds what a confused sender can make us allocate. */
 #define MAX_PLAN (16u << 20)
 
@@ -56,7 +56,7 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-    printf("oci-helper %s\n", HELPER_VERSION);
+    printf("oci-helper %s (protocol %d)\n", HELPER_VERSION, HELPER_PROTOCOL);
     return 0;
   }
   if (argc != 3 || strcmp(argv[1], "plan") != 0) return usage();
