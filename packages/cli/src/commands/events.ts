@@ -30,7 +30,11 @@ export default defineCommand({
   },
 });
 
-/** Writes a line to stdout; false once the reader has gone (`oci events | head -1`), which ends the stream quietly. */
+/**
+ * Writes a line to stdout; false once the reader has gone (`oci events | head -1`), which ends
+ * the stream quietly. A pipe says so with EPIPE, a socket (what Node's spawn gives as stdio)
+ * with EPIPE or ECONNRESET.
+ */
 async function writeLine(text: string): Promise<boolean> {
   const data = Buffer.from(text);
   for (let done = 0; done < data.length; ) {
@@ -38,7 +42,7 @@ async function writeLine(text: string): Promise<boolean> {
       done += writeSync(1, data, done);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') return false;
+      if (code === 'EPIPE' || code === 'ECONNRESET') return false;
       if (code !== 'EAGAIN') throw error;
       await setTimeout(10); // a full non-blocking pipe: its reader is slow
     }
