@@ -10,7 +10,8 @@
 // ones in npmBundled.
 // Bundled code must not find its files relative to import.meta.url (it becomes this bundle's
 // URL): resolve through a package name instead, as @oci/native does.
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -103,3 +104,12 @@ await Promise.all([
     plugins: [commandFilesApart('./'), externalNpmPackages],
   }),
 ]);
+
+// The executable `oci`: the native front door (packages/native/src/front-door), which serves the
+// engines' hot calls itself and hands the rest to bin/oci.cjs, found beside it. Copied, not
+// linked: it finds oci.cjs through /proc/self/exe, which resolves links. Replaced by rename, so
+// that a running `oci` is never written over.
+const frontDoor = path.join(path.dirname(createRequire(import.meta.url).resolve('@oci/native/package.json')), 'build', 'Release', 'oci-front-door');
+const bin = new URL('../bin/oci', import.meta.url).pathname;
+copyFileSync(frontDoor, `${bin}.${process.pid}`);
+renameSync(`${bin}.${process.pid}`, bin);
