@@ -1,11 +1,23 @@
 /**
- * Runs the real `oci` command the way a user does: the executable itself (its sh launcher, then
- * Node), as a child process.
+ * Runs the real `oci` command the way a user does: the executable itself, as a child process.
+ * That is the front door (packages/native/src/front-door), which serves the engines' hot calls
+ * and hands the rest to Node; with OCI_NODE_ONLY=1 in the environment it hands every call to
+ * Node, which is how a suite runs through the Node path too (nodeOnly()).
  */
 import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ociBin = fileURLToPath(new URL('../../../packages/cli/bin/oci.cjs', import.meta.url));
+export const ociBin = fileURLToPath(new URL('../../../packages/cli/bin/oci', import.meta.url));
+/** The command's JS entry, for tests that run it with this Node binary themselves. */
+export const ociScript = fileURLToPath(new URL('../../../packages/cli/bin/oci.cjs', import.meta.url));
+
+/**
+ * Makes every `oci` this test process starts (directly or through an engine) take the Node path:
+ * a suite's `.node.test.ts` twin calls it, then imports the suite.
+ */
+export function nodeOnly(): void {
+  process.env.OCI_NODE_ONLY = '1';
+}
 
 export interface Result {
   status: number | null;

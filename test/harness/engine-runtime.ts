@@ -10,14 +10,16 @@ import { shellQuote } from './run.js';
 
 /**
  * Engines exec the runtime by path with their own environment, so `oci` is reached through a
- * small shell script naming this Node binary explicitly (no PATH lookup of `node`). The script
- * is called `oci`: podman decides by the runtime's base name which features it uses.
+ * small shell script that puts this Node binary first on PATH (where the front door finds
+ * `node`) and passes OCI_NODE_ONLY on (a suite's Node-path twin sets it). The script is called
+ * `oci`: podman decides by the runtime's base name which features it uses.
  */
 export function engineRuntime(dir: string): string {
   const chosen = process.env.OCI_TEST_RUNTIME;
   if (chosen) return chosen;
   const wrapper = path.join(dir, 'oci');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(ociBin)} "$@"\n`);
+  const nodeOnly = process.env.OCI_NODE_ONLY ? `export OCI_NODE_ONLY=${shellQuote(process.env.OCI_NODE_ONLY)}\n` : '';
+  writeFileSync(wrapper, `#!/bin/sh\nexport PATH=${shellQuote(path.dirname(process.execPath))}:"$PATH"\n${nodeOnly}exec ${shellQuote(ociBin)} "$@"\n`);
   chmodSync(wrapper, 0o755);
   return wrapper;
 }
