@@ -4,6 +4,7 @@
  * these machines are shared and noisy, so numbers are read, not gated on.
  */
 import { parseArgs } from 'node:util';
+import { enginesBenchmark } from './engines.js';
 import { pullBenchmark } from './pull.js';
 import { runImageBenchmark } from './run-image.js';
 import { runtimeBenchmark } from './runtime.js';
@@ -17,7 +18,7 @@ export interface Benchmark {
   run(options: { rounds: number }): Promise<void>;
 }
 
-const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, securityBenchmark, unpackBenchmark, runImageBenchmark];
+const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, enginesBenchmark, securityBenchmark, unpackBenchmark, runImageBenchmark];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string' }, list: { type: 'boolean' } } });
 if (values.list) {

@@ -4,6 +4,10 @@
  * state.json is one being created, or what a killed create left: its creating.json, written
  * before create makes anything that needs undoing, names what that is (cgroups, the rootfs
  * bind), and delete --force undoes it.
+ *
+ * The `oci` executable's front door (packages/native/src/front-door/container.c) reads these
+ * files too, for the engines' hot calls: a field it reads (id, pid, startTime, cgroup, hooks,
+ * hostMount, the state's strings) changed here fails test/front-door.test.ts.
  */
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
