@@ -8,6 +8,8 @@ import { commands } from '../src/commands/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/oci.cjs', import.meta.url));
 const oci = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
+/** The executable users run: the native front door, which hands what it does not serve to bin/oci.cjs. */
+const frontDoor = fileURLToPath(new URL('../../bin/oci', import.meta.url));
 
 test('--help lists every command and the global options', (t) => {
   const result = oci(['--help']);
@@ -148,4 +150,34 @@ test('oci version says what podman version says of itself: the packages, Node, l
   t.is(info.OsArch, podman.stdout.trim());
   t.is(oci(['version', '--format', '{{.OsArch}} {{.Version}}']).stdout, `${info.OsArch} ${info.Version}\n`);
   t.regex(oci(['version']).stdout, /^Version: +\d+\.\d+\.\d+\nPackages: +@oci\/cli /);
+});
+
+test('lines of the front door\'s commands that are not theirs to serve get Node\'s answer through it, unchanged', (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const lines = [
+    ['state'],
+    ['state', 'a', 'b'],
+    ['state', 'no/such'],
+    ['state', 'missing'],
+    ['--log-format', 'xml', 'state', 'x'],
+    ['--rootless', 'maybe', 'kill', 'x'],
+    ['--root', '--log', 'state', 'x'],
+    ['delete', '--bogus', 'x'],
+    ['kill', 'x', 'SIGFOO'],
+    ['kill', 'x', '65'],
+    ['ps', '-f', 'yaml', 'x'],
+    ['pause', '--help'],
+    ['start', '--', 'x'],
+  ];
+  for (const line of lines) {
+    const args = ['--root', root, ...line];
+    const viaFrontDoor = spawnSync(frontDoor, args, { encoding: 'utf8' });
+    const viaNode = oci(args);
+    t.deepEqual(
+      { status: viaFrontDoor.status, stdout: viaFrontDoor.stdout, stderr: viaFrontDoor.stderr },
+      { status: viaNode.status, stdout: viaNode.stdout, stderr: viaNode.stderr },
+      line.join(' '),
+    );
+  }
 });
