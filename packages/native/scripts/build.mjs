@@ -1,17 +1,20 @@
-// Builds the helper executable and the addon with node-gyp: configured and built on install,
-// rebuilt incrementally by `pnpm build` (make compiles only what changed), so that a change to
-// the C sources never leaves a stale helper behind. `--rebuild` starts from scratch.
+// Builds the helper executable, the `oci` front door and the addon with node-gyp: configured and
+// built on install, rebuilt incrementally by `pnpm build` (make compiles only what changed), so
+// that a change to the C sources never leaves a stale helper behind. A binding.gyp newer than
+// the Makefile it was configured into (a target added) is configured again. `--rebuild` starts
+// from scratch.
 // node-gyp downloads Node's headers unless told where they are; these machines have no route to
 // nodejs.org but ship the headers beside the node binary, so point it there when they exist.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
 const packageDir = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
-const configured = existsSync(path.join(packageDir, 'build', 'Makefile'));
+const makefile = path.join(packageDir, 'build', 'Makefile');
+const configured = existsSync(makefile) && statSync(makefile).mtimeMs >= statSync(path.join(packageDir, 'binding.gyp')).mtimeMs;
 const command = process.argv.includes('--rebuild') || !configured ? 'rebuild' : 'build';
 const prefix = path.resolve(process.execPath, '..', '..');
 const args = [nodeGyp, command, '--jobs', 'max', '--loglevel', 'warn'];

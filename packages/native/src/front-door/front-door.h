@@ -8,6 +8,8 @@
  * is handed to Node with the same argv and environment, before anything has changed. So the
  * TypeScript runtime stays the one place where behaviour is decided: this program takes only
  * the paths it can take exactly as Node would, and the same tests run through both.
+ * OCI_NODE_ONLY=1 hands every call to Node; OCI_NATIVE_ONLY=1 (for tests) makes a hand-off an
+ * error instead (status 125), which proves a call was served here.
  */
 #ifndef OCI_FRONT_DOOR_H
 #define OCI_FRONT_DOOR_H
