@@ -155,6 +155,24 @@ test('what the front door does not serve exactly, it hands to Node before changi
   t.regex(native(['state', '--root', state.root, id]).stderr, HANDED, 'a global option after the command');
 });
 
+test('delete of a container in the host\'s mount namespace is Node\'s: it detaches the rootfs bind', async (t) => {
+  const b = await testBundle(t, ['true'], (spec) => {
+    // No namespaces, and so no hostname, masked or read-only paths.
+    spec.linux!.namespaces = [];
+    delete spec.hostname;
+    delete spec.linux!.maskedPaths;
+    delete spec.linux!.readonlyPaths;
+  });
+  const container = await created(t, b);
+  await runtime.start(container.id);
+  await container.wait();
+  const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === b.rootfs);
+  t.true(mounted());
+  t.regex(native(['delete', container.id]).stderr, HANDED);
+  t.is(state.oci(['delete', container.id]).status, 0);
+  t.false(mounted());
+});
+
 test('delete --force of a create that did not finish is Node\'s: it undoes what creating.json records', async (t) => {
   const id = uniqueId('creating');
   const cgroup = `/sys/fs/cgroup/pids/${id}`;
