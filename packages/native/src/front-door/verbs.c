@@ -255,10 +255,16 @@ static void remove_state(const struct call *call, const char *dir) {
     if (errno == ENOENT) return;
     hand_to_node(call, "the state directory cannot be listed");
   }
+  /* Looked over before anything goes: Node, handed a directory without its state.json, would
+     take the container for gone. */
+  for (struct dirent *entry; (entry = readdir(listing));)
+    if (entry->d_type == DT_DIR ? strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..") : entry->d_type == DT_UNKNOWN)
+      hand_to_node(call, "the state directory holds more than files");
+  rewinddir(listing);
   int dir_fd = dirfd(listing);
   for (struct dirent *entry; (entry = readdir(listing));) {
-    if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, "..")) continue;
-    if (unlinkat(dir_fd, entry->d_name, 0) != 0) hand_to_node(call, "the state directory holds more than files");
+    if (entry->d_type == DT_DIR) continue;
+    if (unlinkat(dir_fd, entry->d_name, 0) != 0) hand_to_node(call, "a file of the state directory cannot be removed");
   }
   closedir(listing);
   if (rmdir(dir) != 0) hand_to_node(call, "the state directory cannot be removed");
