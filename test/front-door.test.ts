@@ -89,6 +89,9 @@ test('start, ps, pause, resume, kill and delete are served without Node and do w
   // The sleep is forked once the shell runs.
   for (let tries = 0; (await runtime.ps(id)).length < 2 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
   t.is(ok(['ps', '--format', 'json', id]), `${JSON.stringify(await runtime.ps(id))}\n`);
+  // What containerd's go-runc passes, and the option's own name.
+  t.is(ok(['--rootless=true', 'ps', '--format=json', id]), `${JSON.stringify(await runtime.ps(id))}\n`);
+  t.regex(ok(['--rootless-runtime', 'auto', 'state', id]), /"status": "running"/);
   ok(['pause', id]);
   t.is((await runtime.state(id)).status, 'paused');
   ok(['resume', id]);
@@ -214,16 +217,23 @@ test('a start that fails in the container is reported by the front door as Node 
   // The container's own hook fails with a message holding what must be escaped on one line.
   const fails = (spec: TestBundle['spec']) =>
     (spec.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'printf "no\\tgo \\033[2J \\302\\205 \\342\\200\\250 \\377" >&2; exit 3'] }] });
+  const b = await testBundle(t, ['true'], fails);
   const results = [];
   for (const path of ['native', 'node'] as const) {
-    const b = await testBundle(t, ['true'], fails);
+    const withLog = await created(t, b);
+    const logged = outcome(path, ['start', withLog.id]);
+    // Without --log, --log-format json puts the JSON line on stderr.
     const { id } = await created(t, b);
-    const result = outcome(path, ['start', id]);
-    results.push({ ...result, stderr: result.stderr.replaceAll(id, 'ID'), lines: result.lines.replaceAll(id, 'ID') });
+    const { status, stderr } = (path === 'native' ? native : viaNode)(['--log-format', 'json', 'start', id]);
+    results.push({
+      logged: { ...logged, stderr: logged.stderr.replaceAll(withLog.id, 'ID'), lines: logged.lines.replaceAll(withLog.id, 'ID') },
+      json: { status, stderr: stderr.replaceAll(id, 'ID').replace(/"time":"[^"]+"/g, '"time":"T"') },
+    });
   }
   const [fromNative, fromNode] = results;
-  t.is(fromNative!.status, 1);
-  t.regex(fromNative!.stderr, /^oci: start ID: startContainer hook #0/);
+  t.is(fromNative!.logged.status, 1);
+  t.regex(fromNative!.logged.stderr, /^oci: start ID: startContainer hook #0/);
+  t.regex(fromNative!.json.stderr, /^\{"level":"error","msg":"start ID: startContainer hook #0/);
   t.deepEqual(fromNative, fromNode);
 });
 

@@ -76,9 +76,9 @@ static void parse_globals(struct call *call, int *i) {
     } else if ((value = option_value(call, i, "--log-format"))) {
       if (strcmp(value, "json") && strcmp(value, "text")) hand_to_node(call, "an unknown --log-format");
       call->log_json = !strcmp(value, "json");
-    } else if ((value = option_value(call, i, "--rootless"))) {
-      /* Only create makes a cgroup, which is what --rootless decides. */
-      if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) hand_to_node(call, "an unknown --rootless");
+    } else if ((value = option_value(call, i, "--rootless-runtime")) || (value = option_value(call, i, "--rootless"))) {
+      /* Only create makes a cgroup, which is what --rootless-runtime (runc's --rootless) decides. */
+      if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) hand_to_node(call, "an unknown --rootless-runtime");
     } else if (!option_value(call, i, "--store")) {
       hand_to_node(call, "a global option served by Node");
     }

@@ -1,7 +1,8 @@
 /*
  * What leaves this program: the hand-off to Node, stdout, and errors as the CLI prints them
  * (cli/src/main.ts report(), log.ts, one-line.ts): one line on stderr, `oci: COMMAND ID: MESSAGE`
- * with control characters escaped, and with --log the same message as a log line in runc's shape.
+ * with control characters escaped, and with --log the same message as a log line in runc's shape
+ * (with --log-format json and no --log, that JSON line on stderr instead).
  * Strings are read as JavaScript reads UTF-8 (a bad sequence is U+FFFD) and quoted as
  * JSON.stringify quotes them, so the bytes match Node's.
  */
@@ -138,28 +139,41 @@ static void iso_time(char out[32]) {
   snprintf(out + n, 32 - n, ".%03ldZ", now.tv_nsec / 1000000);
 }
 
-noreturn void fail(const struct call *call, const char *message) {
+/* A log line in runc's shape: JSON, or logfmt (log.ts). */
+static char *log_line(const struct call *call, const char *message) {
   size_t length = strlen(message);
-  char *quoted = malloc(6 * length + 3);
-  char *line = malloc(strlen(call->command) + strlen(call->id) + 6 * length + 16);
+  char time[32], *quoted = malloc(6 * length + 3), *line = malloc(6 * length + 128);
   if (!quoted || !line) exit(1);
+  iso_time(time);
+  json_quote(quoted, message, length);
+  if (call->log_json) sprintf(line, "{\"level\":\"error\",\"msg\":%s,\"time\":\"%s\"}\n", quoted, time);
+  else sprintf(line, "time=\"%s\" level=error msg=%s\n", time, quoted);
+  free(quoted);
+  return line;
+}
+
+/* Logger.failure(): the message to the log file, and the line naming the command to stderr
+   (as text, or as a JSON line when --log-format json has no file). */
+noreturn void fail(const struct call *call, const char *message) {
+  char *line = malloc(strlen(call->command) + strlen(call->id) + strlen(message) + 8);
+  if (!line) exit(1);
+  sprintf(line, "%s %s: %s", call->command, call->id, message);
   if (call->log_file) {
-    char time[32], *entry = malloc(6 * length + 128);
-    iso_time(time);
-    json_quote(quoted, message, length);
-    if (entry) {
-      int n = call->log_json ? sprintf(entry, "{\"level\":\"error\",\"msg\":%s,\"time\":\"%s\"}\n", quoted, time)
-                             : sprintf(entry, "time=\"%s\" level=error msg=%s\n", time, quoted);
-      int fd = open(call->log_file, O_WRONLY | O_APPEND | O_CLOEXEC);
-      if (fd >= 0) write_all(fd, entry, (size_t)n), close(fd);
-    }
+    char *entry = log_line(call, message);
+    int fd = open(call->log_file, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) write_all(fd, entry, strlen(entry)), close(fd);
+  } else if (call->log_json) {
+    char *entry = log_line(call, line);
+    write_all(2, entry, strlen(entry));
+    exit(1);
   }
-  char *raw = malloc(strlen(call->command) + strlen(call->id) + length + 16);
-  if (!raw) exit(1);
-  int n = sprintf(raw, "oci: %s %s: %s", call->command, call->id, message);
-  size_t out = one_line(line, raw, (size_t)n);
-  line[out++] = '\n';
-  write_all(2, line, out);
+  size_t length = strlen(line) + 5;
+  char *prefixed = malloc(length + 1), *escaped = malloc(4 * length + 2);
+  if (!prefixed || !escaped) exit(1);
+  sprintf(prefixed, "oci: %s", line);
+  size_t n = one_line(escaped, prefixed, length);
+  escaped[n++] = '\n';
+  write_all(2, escaped, n);
   exit(1);
 }
 
