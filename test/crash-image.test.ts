@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { busyboxLayer } from './harness/busybox.js';
-import { oci, ociScript } from './harness/cli.js';
+import { oci, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { seeded } from './harness/seeded.js';
@@ -48,7 +48,7 @@ const env = () => ({ ...process.env, OCI_REGISTRY_MIRRORS: '', HOME: '/nonexiste
 
 /** Runs `oci args`, SIGKILLs it after `delay` ms unless it exits first; true when it was killed. */
 async function killAfter(args: string[], delay: number): Promise<boolean> {
-  const child = spawn(process.execPath, [ociScript, ...args], { env: env(), stdio: 'ignore' });
+  const child = spawn(process.execPath, [ociBin, ...args], { env: env(), stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const timer = setTimeout(() => child.kill('SIGKILL'), delay);
   const code = await exited;

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { testBundle, type TestBundle } from './harness/bundle.js';
-import { ociBin } from './harness/cli.js';
+import { ociFrontDoor } from './harness/cli.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { seeded } from './harness/seeded.js';
 import { tempDir } from './harness/tmp.js';
@@ -55,7 +55,7 @@ test.afterEach.always(() => {
 
 /** `oci --root ROOT ARGS` under the subreaper, killed after `killAfter` ms (never if undefined). */
 function subreaped(args: readonly string[], killAfter?: number): Subreaped {
-  const child = spawn(PYTHON, [SUBREAPER, String(killAfter === undefined ? -1 : killAfter / 1000), ociBin, '--root', state.root, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [SUBREAPER, String(killAfter === undefined ? -1 : killAfter / 1000), ociFrontDoor, '--root', state.root, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   unreaped.add(child.stdin!);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const line = async (prefix: string) => {

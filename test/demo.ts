@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { pushBusybox } from './harness/busybox.js';
-import { ociScript } from './harness/cli.js';
+import { ociBin } from './harness/cli.js';
 import { startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -25,7 +25,7 @@ try {
   console.log(`export OCI_REGISTRY_MIRRORS=${env.OCI_REGISTRY_MIRRORS} OCI_STORE=${store}`);
   for (const [args, input] of [[['pull', 'busybox']], [['unpack']], [['--root', state, 'run'], SCRIPT]] as [string[], string?][]) {
     console.log(`$ oci ${args.join(' ')}${input ? ` <<< '${input.trim()}'` : ''}`);
-    const result = spawnSync(process.execPath, [ociScript, ...args], { cwd: work, env, input, stdio: [input ? 'pipe' : 'ignore', 'inherit', 'inherit'] });
+    const result = spawnSync(process.execPath, [ociBin, ...args], { cwd: work, env, input, stdio: [input ? 'pipe' : 'ignore', 'inherit', 'inherit'] });
     status = result.status ?? 1;
     if (status !== 0) break;
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
-import { ociAsync, ociScript, oci } from './harness/cli.js';
+import { ociAsync, ociBin, oci } from './harness/cli.js';
 import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
 import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
@@ -196,7 +196,7 @@ test('concurrent pulls of the same image into one store all succeed and agree', 
     [0, 1, 2, 3].map(
       () =>
         new Promise<{ status: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [ociScript, '--store', store, 'pull', `${registry.host}/library/busybox`], { env: env() });
+          const child = spawn(process.execPath, [ociBin, '--store', store, 'pull', `${registry.host}/library/busybox`], { env: env() });
           let stderr = '';
           child.stderr.on('data', (chunk) => (stderr += chunk));
           child.on('close', (status) => resolve({ status, stderr }));
@@ -259,7 +259,7 @@ test('a pull killed with SIGKILL mid-download leaves a store the next pull and g
   const proxy: FaultProxy = await startFaultProxy(registry.url);
   t.teardown(() => proxy.stop());
   proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), action: { stall: 200_000 } });
-  const child = spawn(process.execPath, [ociScript, '--store', store, 'pull', `${proxy.host}/library/busybox`], { env: env(), stdio: 'ignore' });
+  const child = spawn(process.execPath, [ociBin, '--store', store, 'pull', `${proxy.host}/library/busybox`], { env: env(), stdio: 'ignore' });
   const partial = () => existsSync(path.join(store, 'ingest')) && readdirSync(path.join(store, 'ingest'), { recursive: true }).some((f) => String(f).endsWith('.partial'));
   for (let i = 0; i < 200 && !partial(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   t.true(partial(), 'the pull was mid-download');
@@ -296,7 +296,7 @@ test('a full disk fails the pull with one line and leaves the store as it was', 
 test('on a terminal, oci pull draws a bar per blob with bytes and rate; --quiet draws none', (t) => {
   const store = storeDir(t);
   const onTerminal = (args: string) =>
-    spawnSync('script', ['-qec', `${process.execPath} ${ociScript} --store ${store} pull ${args}`, '/dev/null'], { encoding: 'utf8', env: env({ COLUMNS: '120' }) }).stdout;
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} pull ${args}`, '/dev/null'], { encoding: 'utf8', env: env({ COLUMNS: '120' }) }).stdout;
   const drawn = onTerminal(`${registry.host}/library/busybox`);
   t.regex(drawn, new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB +[\\d.]+ [kMG]?B/s`));
   t.regex(drawn, new RegExp(`${image.manifest.digest}\\r?\\n$`));

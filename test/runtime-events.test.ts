@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { busyboxBundle, testBundle, uniqueId } from './harness/bundle.js';
-import { ociAsync, ociScript } from './harness/cli.js';
+import { ociAsync, ociBin } from './harness/cli.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -180,7 +180,7 @@ test('events refuses a stopped or unknown container and a bad interval, in one l
 
 test('events stops quietly when its reader goes away (oci events | head -1)', async (t) => {
   const { id } = await container(t, ['sleep', '1000']);
-  const child = spawn(process.execPath, [ociScript, '--root', state.root, 'events', '--interval', '50ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'events', '--interval', '50ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));

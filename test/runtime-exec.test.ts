@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
-import { ociScript } from './harness/cli.js';
+import { ociBin } from './harness/cli.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -216,7 +216,7 @@ test('only stdio reaches the exec\'d program, and the fds given with --preserve-
 
 test('a foreground exec passes signals on to its program', async (t) => {
   const { id } = await running(t);
-  const child = spawn(process.execPath, [ociScript, '--root', state.root, 'exec', id, 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
+  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'exec', id, 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

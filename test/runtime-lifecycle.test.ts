@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
-import { oci, ociScript } from './harness/cli.js';
+import { oci, ociBin } from './harness/cli.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -111,7 +111,7 @@ test("run exits with the program's exit code, or 128+N when signal N killed it",
 
   const sleeper = await testBundle(t, ['sleep', '30']);
   const id = uniqueId('killed');
-  const child = spawn(process.execPath, [ociScript, '--root', state.root, 'run', '--bundle', sleeper.dir, id], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'run', '--bundle', sleeper.dir, id], { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await eventually(() => state.oci(['state', id]).stdout.includes('"running"'));
   t.is(state.oci(['kill', id, 'KILL']).status, 0);
@@ -122,7 +122,7 @@ test("run exits with the program's exit code, or 128+N when signal N killed it",
 test('run forwards the signals it gets to the container', async (t) => {
   const b = await testBundle(t, ['sh', '-c', 'trap "exit 3" INT; while :; do sleep 1 & wait; done']);
   const id = uniqueId('fwd');
-  const child = spawn(process.execPath, [ociScript, '--root', state.root, 'run', '--bundle', b.dir, id], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'run', '--bundle', b.dir, id], { stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await eventually(() => state.oci(['state', id]).stdout.includes('"running"'));
   child.kill('SIGINT');

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { testBundle, uniqueId } from './harness/bundle.js';
-import { ociScript } from './harness/cli.js';
+import { ociBin } from './harness/cli.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -95,7 +95,7 @@ test('socket activation: LISTEN_FDS handed to oci are passed on and announced, a
   t.teardown(out.remove);
   const b = await testBundle(t, ['sh', '-c', 'echo "$LISTEN_FDS $LISTEN_PID"; echo via-listen-fd >&3']);
   // LISTEN_PID must be the pid of oci itself: the shell's, which exec keeps.
-  const line = `exec 3>${path.join(out.dir, 'socket')}; LISTEN_FDS=1 LISTEN_PID=$$ exec ${process.execPath} ${ociScript} --root ${state.root} run --bundle ${b.dir} ${uniqueId('listen')}`;
+  const line = `exec 3>${path.join(out.dir, 'socket')}; LISTEN_FDS=1 LISTEN_PID=$$ exec ${process.execPath} ${ociBin} --root ${state.root} run --bundle ${b.dir} ${uniqueId('listen')}`;
   const result = spawnSync('sh', ['-c', line], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
   t.is(result.stdout, '1 1\n');

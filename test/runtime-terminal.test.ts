@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle/runtime-spec';
 import { busyboxBundle, busyboxRootfs, uniqueId } from './harness/bundle.js';
-import { ociScript } from './harness/cli.js';
+import { ociBin } from './harness/cli.js';
 import { atTerminal, consoleReceiver, runWithResize } from './harness/pty.js';
 import { stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
@@ -50,7 +50,7 @@ test('a bundle made by `runc spec` gives the same result under oci run as under 
   const runcRoot = tempDir('runc-root');
   t.teardown(runcRoot.remove);
   const expected = atTerminal(['runc', '--root', runcRoot.dir, 'run', id], { cwd: dir });
-  const actual = atTerminal([process.execPath, ociScript, '--root', state.root, 'run', id], { cwd: dir });
+  const actual = atTerminal([process.execPath, ociBin, '--root', state.root, 'run', id], { cwd: dir });
   t.is(expected.status, 3, expected.output);
   t.is(actual.status, expected.status);
   t.is(actual.output, expected.output);
@@ -64,7 +64,7 @@ test('run with process.terminal gives the program a pty and proxies input and ou
   });
   t.teardown(b.remove);
   // At a terminal of 30 rows and 100 columns: the container's follows ours.
-  const result = atTerminal([process.execPath, ociScript, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('tty')], { input: 'hello\n', size: [30, 100] });
+  const result = atTerminal([process.execPath, ociBin, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('tty')], { input: 'hello\n', size: [30, 100] });
   t.is(result.status, 0, result.output);
   const lines = result.output.split('\r\n');
   t.true(lines.includes('got hello'), result.output);
@@ -120,7 +120,7 @@ async function running(t: { teardown(fn: () => void): void }) {
 
 test('exec -t gives the program a pty in the container and proxies input and output', async (t) => {
   const id = await running(t);
-  const result = atTerminal([process.execPath, ociScript, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'], { input: 'hello\n' });
+  const result = atTerminal([process.execPath, ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'], { input: 'hello\n' });
   t.is(result.status, 0, result.output);
   const lines = result.output.split('\r\n');
   t.true(lines.includes('got hello'), result.output);
@@ -173,7 +173,7 @@ test('a proxied terminal starts at the size of ours and follows it when it is re
   const script = 'stty size; while read line; do stty size; done';
   const id = await running(t);
   const exec = await runWithResize({
-    command: [process.execPath, ociScript, '--root', state.root, 'exec', '-t', id, 'sh', '-c', script],
+    command: [process.execPath, ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', script],
     initial: [30, 100],
     first: '30 100',
     resized: [40, 120],
@@ -187,7 +187,7 @@ test('a proxied terminal starts at the size of ours and follows it when it is re
   });
   t.teardown(b.remove);
   const run = await runWithResize({
-    command: [process.execPath, ociScript, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('resize')],
+    command: [process.execPath, ociBin, '--root', state.root, 'run', '--bundle', b.dir, uniqueId('resize')],
     initial: [25, 90],
     first: '25 90',
     resized: [50, 150],

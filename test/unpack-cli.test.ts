@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
-import { oci, ociAsync, ociBin, ociScript } from './harness/cli.js';
+import { oci, ociAsync, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
 import { startRegistry, type Registry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
@@ -369,7 +369,7 @@ test('not root: rootless by itself (no chown, devices and capabilities skipped w
   t.is(run(['pull', '--quiet', 'busybox:rootless']).status, 0);
   t.is(run(['pull', '--quiet', 'busybox:broken']).status, 0);
   const asNobody = (args: string[]) =>
-    spawnSync('unshare', ['--user', `--map-user=${nobody}`, `--map-group=${nobody}`, '--', process.execPath, ociScript, '--store', store, ...args], {
+    spawnSync('unshare', ['--user', `--map-user=${nobody}`, `--map-group=${nobody}`, '--', process.execPath, ociBin, '--store', store, ...args], {
       cwd: dir,
       encoding: 'utf8',
       env: { ...process.env, HOME: '/nonexistent' },

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { pushBusybox } from '@oci/test/harness/busybox';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import { startContainerd } from '@oci/test/harness/containerd';
 import { startPodman } from '@oci/test/harness/podman';
 import { startRegistry } from '@oci/test/harness/registry';
@@ -32,11 +32,11 @@ export const enginesBenchmark: Benchmark = {
     try {
       // The Node path, as engines reached oci before the front door: one more sh (~1 ms).
       const nodeOnly = path.join(work, 'oci');
-      writeFileSync(nodeOnly, `#!/bin/sh\nOCI_NODE_ONLY=1 exec ${ociBin} "$@"\n`);
+      writeFileSync(nodeOnly, `#!/bin/sh\nOCI_NODE_ONLY=1 exec ${ociFrontDoor} "$@"\n`);
       chmodSync(nodeOnly, 0o755);
       const runtimes: [string, string][] = [
         ['runc', RUNC],
-        ['oci', ociBin],
+        ['oci', ociFrontDoor],
         ['oci, Node only', nodeOnly],
       ];
       await engines(runtimes, rounds);
@@ -94,7 +94,7 @@ async function verbs(work: string, rounds: number): Promise<void> {
   writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
   const runtimes: [string, string][] = [
     ['runc', RUNC],
-    ['oci', ociBin],
+    ['oci', ociFrontDoor],
   ];
   const steps = ['create (Node)', 'start', 'state', 'ps --format json', 'pause', 'resume', 'kill', 'delete', 'delete --force (gone)'];
   const samples = new Map(runtimes.map(([name]) => [name, new Map(steps.map((step) => [step, [] as number[]]))]));

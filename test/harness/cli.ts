@@ -7,9 +7,13 @@
 import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ociBin = fileURLToPath(new URL('../../../packages/cli/bin/oci', import.meta.url));
-/** The command's JS entry, for tests that run it with this Node binary themselves. */
-export const ociScript = fileURLToPath(new URL('../../../packages/cli/bin/oci.cjs', import.meta.url));
+/** The executable users put on PATH: the native front door. */
+export const ociFrontDoor = fileURLToPath(new URL('../../../packages/cli/bin/oci', import.meta.url));
+/**
+ * The command's JS entry, which the front door hands calls to: a sh launcher too, so it runs as a
+ * program or by Node, every command in Node.
+ */
+export const ociBin = fileURLToPath(new URL('../../../packages/cli/bin/oci.cjs', import.meta.url));
 
 /**
  * Makes every `oci` this test process starts (directly or through an engine) take the Node path:
@@ -26,14 +30,14 @@ export interface Result {
 }
 
 export function oci(args: readonly string[], options: SpawnSyncOptions = {}): Result {
-  const result = spawnSync(ociBin, args, { encoding: 'utf8', ...options });
+  const result = spawnSync(ociFrontDoor, args, { encoding: 'utf8', ...options });
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** Like `oci`, without blocking the test's event loop (needed when the test itself serves HTTP, e.g. a fault proxy). */
 export function ociAsync(args: readonly string[], options: SpawnOptions = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ociBin, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ociFrontDoor, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk) => (stdout += chunk));

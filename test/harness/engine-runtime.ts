@@ -5,7 +5,7 @@
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ociBin } from './cli.js';
+import { ociFrontDoor } from './cli.js';
 import { shellQuote } from './run.js';
 
 /**
@@ -19,7 +19,7 @@ export function engineRuntime(dir: string): string {
   if (chosen) return chosen;
   const wrapper = path.join(dir, 'oci');
   const nodeOnly = process.env.OCI_NODE_ONLY ? `export OCI_NODE_ONLY=${shellQuote(process.env.OCI_NODE_ONLY)}\n` : '';
-  writeFileSync(wrapper, `#!/bin/sh\nexport PATH=${shellQuote(path.dirname(process.execPath))}:"$PATH"\n${nodeOnly}exec ${shellQuote(ociBin)} "$@"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nexport PATH=${shellQuote(path.dirname(process.execPath))}:"$PATH"\n${nodeOnly}exec ${shellQuote(ociFrontDoor)} "$@"\n`);
   chmodSync(wrapper, 0o755);
   return wrapper;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Descriptor, ImageConfig } from '@oci/image';
 import { pack, type Header } from 'tar-stream';
-import { ociScript } from './cli.js';
+import { ociBin } from './cli.js';
 import { tempDir } from './tmp.js';
 
 export interface TarEntry {
@@ -141,7 +141,7 @@ export function writeLayout(dir: string, images: Readonly<Record<string, BuiltIm
 export function pushLayout(layout: string, ref: string, target: string, format: 'oci' | 'v2s2' = 'oci', pushOptions: readonly string[] = []): void {
   const source = format === 'v2s2' ? dockerSchema2Layout(layout, ref) : { dir: layout, ref, remove() {} };
   try {
-    const result = spawnSync(process.execPath, [ociScript, '--store', source.dir, 'push', '--quiet', ...pushOptions, source.ref, target], {
+    const result = spawnSync(process.execPath, [ociBin, '--store', source.dir, 'push', '--quiet', ...pushOptions, source.ref, target], {
       encoding: 'utf8',
       env: { ...process.env, OCI_REGISTRY_MIRRORS: '' },
     });
@@ -194,7 +194,7 @@ function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: s
  * the image (the normalised reference).
  */
 export function pullImage(ref: string, store: string): string {
-  const result = spawnSync(process.execPath, [ociScript, '--store', store, 'pull', '--quiet', ref], { encoding: 'utf8', env: { ...process.env, OCI_REGISTRY_MIRRORS: '' } });
+  const result = spawnSync(process.execPath, [ociBin, '--store', store, 'pull', '--quiet', ref], { encoding: 'utf8', env: { ...process.env, OCI_REGISTRY_MIRRORS: '' } });
   if (result.status !== 0) throw new Error(`oci pull ${ref} failed: ${result.stderr || result.error}`);
   return ref.includes('@') || /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
 }

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ociBin, ociScript, type Result } from './cli.js';
+import { ociBin, type Result } from './cli.js';
 import { tempDir } from './tmp.js';
 
 export const NOBODY = 65534;
@@ -86,8 +86,8 @@ export function unprivileged({ subordinate }: UnprivilegedOptions = {}): Unprivi
     remove() {
       // Containers left by a failed test: deleted as root, from nobody's state root.
       const root = path.join(runtimeDir, 'oci');
-      if (existsSync(root)) spawnSync(process.execPath, [ociScript, '--root', root, 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).forEach((id) => {
-        spawnSync(process.execPath, [ociScript, '--root', root, 'delete', '--force', id]);
+      if (existsSync(root)) spawnSync(process.execPath, [ociBin, '--root', root, 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).forEach((id) => {
+        spawnSync(process.execPath, [ociBin, '--root', root, 'delete', '--force', id]);
       });
       remove();
     },
