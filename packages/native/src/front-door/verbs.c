@@ -1,9 +1,10 @@
 /*
  * The calls served here, each the path runtime/src/runtime.ts takes when nothing goes wrong, in
  * the same order of checks. Where Node would report an error, or run a hook, or do something this
- * program does not (kill --all, a host mount to detach, a create that did not finish), the call is
- * handed to Node before anything has changed. Past a change, what remains is idempotent (delete's
- * steps): Node, handed the call then, repeats it and reports what fails.
+ * program does not (kill --all, a host mount to detach, a create that did not finish, the bundle
+ * of an `oci run IMAGE` container, removed with it), the call is handed to Node before anything
+ * has changed. Past a change, what remains is idempotent (delete's steps): Node, handed the call
+ * then, repeats it and reports what fails.
  */
 #include "front-door.h"
 
@@ -270,6 +271,16 @@ static void remove_state(const struct call *call, const char *dir) {
   if (rmdir(dir) != 0) hand_to_node(call, "the state directory cannot be removed");
 }
 
+/* Whether the bundle has run.json (runtime/src/image/run-record.ts): `oci run IMAGE` made it, and
+   `oci delete` removes it with its writable layer. */
+static bool made_by_run_image(const struct call *call, struct container *c) {
+  struct json_object *bundle;
+  if (!json_object_object_get_ex(c->json, "bundle", &bundle) || !json_object_is_type(bundle, json_type_string)) hand_to_node(call, "a state file with another shape");
+  char path[4096 + 16];
+  snprintf(path, sizeof path, "%s/run.json", json_object_get_string(bundle));
+  return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
 int verb_delete(const struct call *call) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/%s", call->root, call->id);
@@ -289,6 +300,7 @@ int verb_delete(const struct call *call) {
   enum status status = status_of(call, &c);
   if ((status == STATUS_RUNNING || status == STATUS_PAUSED) && !call->force) hand_to_node(call, "a container that is not stopped");
   if (has_hooks(&c, "poststop") || json_object_object_get_ex(c.json, "hostMount", NULL)) hand_to_node(call, "poststop hooks or a host mount");
+  if (made_by_run_image(call, &c)) hand_to_node(call, "a bundle of `oci run IMAGE`, removed with its container");
   stop(call, &c);
   remove_cgroup(call, &c);
   remove_state(call, dir);
