@@ -7,8 +7,15 @@ import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { helperPath } from '../src/index.js';
 
-/** A plan: a 4-byte little-endian length, then `NAME\0COUNT\0ARGS…\0` per op. */
+/** The protocol this helper speaks (helper.h's HELPER_PROTOCOL): a plan opens with it. */
+const PROTOCOL = ['protocol', '1'];
+
+/** A plan: a 4-byte little-endian length, then `NAME\0COUNT\0ARGS…\0` per op, the protocol op first. */
 function plan(...ops: string[][]): Buffer {
+  return rawPlan(PROTOCOL, ...ops);
+}
+
+function rawPlan(...ops: string[][]): Buffer {
   const body = Buffer.from(ops.map(([name, ...args]) => [name, String(args.length), ...args].map((f) => `${f}\0`).join('')).join(''));
   const header = Buffer.alloc(4);
   header.writeUInt32LE(body.length);
@@ -42,11 +49,12 @@ test('ops run in order and stop at the first failure', async (t) => {
 
 test('a malformed plan is refused with a plan error, never run', async (t) => {
   const cases: [Buffer, string][] = [
+    [rawPlan(['umask', '022']), 'error plan: the protocol op must come first, and only there'],
     [plan(['frobnicate']), "error plan: unknown op 'frobnicate'"],
     [plan(['umask', '0x1z']), "error plan: bad number '0x1z'"],
-    [plan(['umask']), "error plan: op 'umask' takes 1 to 1 arguments, got 0"],
-    [plan(['umask', '1', '2']), "error plan: op 'umask' takes 1 to 1 arguments, got 2"],
-    [plan(['umask', '022']).subarray(0, 10), 'error read plan: the runtime closed the socket early'],
+    [plan(['umask']), "error plan: op 'umask' takes 'u', got 0 arguments"],
+    [plan(['umask', '1', '2']), "error plan: op 'umask' takes 'u', got 2 arguments"],
+    [plan(['umask', '022']).subarray(0, 20), 'error read plan: the runtime closed the socket early'],
     [plan(['exec', '1', 'x']), 'error plan: exec before find_program'],
   ];
   for (const [bytes, message] of cases) t.deepEqual(await runHelper(bytes), { messages: [message], status: 1 }, message);

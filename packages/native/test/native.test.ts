@@ -9,7 +9,7 @@ import { helperPath, requireAddon } from '../src/index.js';
 test('the helper executable is built and runs', (t) => {
   const result = spawnSync(helperPath(), ['--version'], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
-  t.regex(result.stdout, /^oci-helper \d+\.\d+\.\d+\n$/);
+  t.regex(result.stdout, /^oci-helper \d+\.\d+\.\d+ \(protocol \d+\)\n$/);
 });
 
 test('the helper rejects arguments it does not know with exit 2', (t) => {
