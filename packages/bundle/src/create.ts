@@ -12,15 +12,15 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ImageConfig, IdMapping, Platform, SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
+import type { SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
 import { mapId } from '@oci/image/layer/ids';
 import { unpack } from '@oci/image/layer/unpack';
 import { removeTree } from '@oci/image/remove-tree';
 import { LockNames, withLock } from '@oci/image/store/lock';
+import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/spec';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
-import type { Mount, Spec } from './runtime-spec.js';
 
 export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon' | 'signal'> {
   /** Replace a bundle that is already there (its config.json, a non-empty rootfs). */

@@ -5,11 +5,10 @@
  * (`runc spec`'s), with a writable rootfs and no terminal unless asked, as Docker runs images.
  */
 import path from 'node:path';
-import type { ImageConfig } from '@oci/image';
+import type { IdMapping, ImageConfig, Mount, Spec } from '@oci/spec';
 import { defaultSpec, DEFAULT_PATH } from './default-spec.js';
 import { BundleError } from './errors.js';
 import { toRootless, withUserNamespace } from './rootless.js';
-import type { IdMapping, Mount, Spec } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
 export interface SpecOptions {

@@ -18,7 +18,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Platform, SkippedItem, StoredImage, Store, UnpackProgress } from '@oci/image';
+import type { SkippedItem, StoredImage, Store, UnpackProgress } from '@oci/image';
 import { nativeAddon } from '@oci/image/native';
 import { readImage } from '@oci/image/store/image';
 import { SnapshotLayout } from '@oci/image/snapshot/layout';
@@ -28,10 +28,10 @@ import { removeTree } from '@oci/image/remove-tree';
 import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
 import { addUser, removeUser } from '@oci/image/snapshot/users';
 import { chainIds } from '@oci/image/snapshot/chain';
+import type { Mount, Platform, Spec } from '@oci/spec';
 import { makeBundleDir, makeVolumeDirs, OVERLAY_DIRS, volumeDirs, withBundleLock, writeConfig } from './create.js';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';
-import type { Mount, Spec } from './runtime-spec.js';
 
 /** The image library's native addon (this package does not load @oci/native itself). */
 type Addon = NonNullable<Awaited<ReturnType<typeof nativeAddon>>>;

@@ -7,6 +7,7 @@
  * keep, so one is made), blobs streamed and checked, one platform of an index or, with `all`,
  * all of it.
  */
+import type { Descriptor, Platform } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ArchiveDestination } from './archive/archive-writer.js';
 import { ImageArchive } from './archive/image-archive.js';
@@ -16,7 +17,6 @@ import { RegistryDestination, RegistrySource } from './copy/registry.js';
 import { StoreDestination, StoreSource, storedImage } from './copy/store.js';
 import type { ContentSource, ImageDestination, Manifest } from './copy/types.js';
 import { ImageError, storeError } from './errors.js';
-import type { Descriptor, Platform } from './oci-types.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';

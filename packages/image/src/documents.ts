@@ -3,10 +3,10 @@
  * manifests and indexes (from a registry or from the store), and image configs. Every reader of
  * these documents goes through here, so none of them meets a field of the wrong type.
  */
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/spec';
 import { isDigest } from './digest.js';
 import { ImageError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './oci-types.js';
 
 /** The manifest or index in `bytes`, or EMANIFEST / EMEDIATYPE saying what is wrong with it. */
 export function parseManifest(bytes: Buffer, contentType: string, what: string): ImageManifest | ImageIndex {

@@ -1,8 +1,10 @@
 // The image library's public API.
 export { Digester, digestOf, isDigest, parseDigest, type DigestAlgorithm } from './digest.js';
 export { ImageError, storeError, type ImageErrorCode } from './errors.js';
-export { isIndex, isManifest, layerCompression, MediaType, type Compression } from './media-types.js';
-export * from './oci-types.js';
+export { isIndex, isManifest, layerCompression, type Compression } from './media-types.js';
+// The image-spec's documents and media types, from the package that holds the specs' types.
+export { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type IdMapping, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '@oci/spec';
+export { CONTAINERD_NAME_ANNOTATION, PULLED_ANNOTATION } from './annotations.js';
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
 export { DEFAULT_REGISTRY, DEFAULT_TAG, parseReference, Reference } from './reference.js';
 export { readImage, type StoredImage } from './store/image.js';
@@ -15,7 +17,7 @@ export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/host
 export { findImage, inspectImage, listImages, removeImage, tagImage, type FoundImage, type ImageInspection, type ImageSummary } from './images.js';
 export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';
 export { cleanPath, resolveFileInRoot } from './layer/root.js';
-export { mapId, parseIdMap, type IdMapping } from './layer/ids.js';
+export { mapId, parseIdMap } from './layer/ids.js';
 export type { SkippedItem } from './layer/apply.js';
 export { unpack, type LayerInput, type UnpackOptions, type UnpackProgress, type UnpackResult, type UnpackSource } from './layer/unpack.js';
 export { load, type LoadedImage, type LoadOptions } from './load.js';

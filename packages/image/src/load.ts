@@ -7,12 +7,12 @@
  * is loaded. Nothing is named before every blob is in the store and checked.
  */
 import type { Readable } from 'node:stream';
+import type { Descriptor } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ImageArchive } from './archive/image-archive.js';
 import { Copier } from './copy/copy-image.js';
 import { StoreDestination } from './copy/store.js';
 import { ImageError, storeError } from './errors.js';
-import type { Descriptor } from './oci-types.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference } from './reference.js';
 import type { Store } from './store/layout.js';

@@ -9,12 +9,12 @@
  * registry like others (their `urls` are not followed).
  */
 import { readFile } from 'node:fs/promises';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { parseConfig } from './documents.js';
 import { ImageError, storeError } from './errors.js';
 import { isImageConfig, isIndex, isManifest, layerCompression } from './media-types.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci-types.js';
 import { formatPlatform, hostPlatform, normalizePlatform, platformMatches, selectPlatform } from './platform.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';

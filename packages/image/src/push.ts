@@ -6,11 +6,11 @@
  * never holds a manifest whose blobs are missing.
  */
 import { Readable } from 'node:stream';
+import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError, storeError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';
-import type { Descriptor, ImageIndex, ImageManifest } from './oci-types.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';

@@ -6,11 +6,11 @@
  * platform's image. Blobs the images share are written once.
  */
 import type { Writable } from 'node:stream';
+import type { Descriptor, Platform } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ArchiveDestination, type ArchiveFormat } from './archive/archive-writer.js';
 import { Copier } from './copy/copy-image.js';
 import { StoreSource, storedImage } from './copy/store.js';
-import type { Descriptor, Platform } from './oci-types.js';
 import type { ProgressListener } from './progress.js';
 import type { Store } from './store/layout.js';
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Seccomp, Spec } from '@oci/bundle/runtime-spec';
+import type { Seccomp, Spec } from '@oci/spec';
 import { initPlan, type InitPlanOptions } from '../src/plan/build.js';
 import { execPlan, type ExecPlanOptions } from '../src/plan/exec.js';
 import { homeOf, resolveInRoot } from '../src/plan/home.js';

@@ -13,13 +13,13 @@
  * - anything else holds no image (ENOIMAGE): a filesystem, as `docker export` writes.
  */
 import type { Readable } from 'node:stream';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '@oci/spec';
+import { CONTAINERD_NAME_ANNOTATION } from '../annotations.js';
 import { blobPath, Digester, digestOf, parseDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { sniffCompression } from '../layer/decompress.js';
-import { isManifest, MediaType } from '../media-types.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci-types.js';
-import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION } from '../oci-types.js';
+import { isManifest } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import type { ContentSource, Manifest } from '../copy/types.js';
 import { ArchiveFile, type ArchiveFileOptions } from './archive-file.js';

@@ -6,9 +6,8 @@
  * theirs: only their media types are renamed, and the config's bytes are kept (skopeo rewrites
  * them as an OCI config, which changes the image's ID as well).
  */
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/spec';
 import { digestOf } from '../digest.js';
-import { MediaType } from '../media-types.js';
-import type { Descriptor, ImageIndex, ImageManifest } from '../oci-types.js';
 import type { Manifest } from './types.js';
 
 const OCI_TYPE: Readonly<Record<string, string>> = {

@@ -9,12 +9,12 @@
  * image under it.
  */
 import { addAbortSignal, Transform, type Readable } from 'node:stream';
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from '@oci/spec';
 import { throwIfAborted } from '../abort.js';
 import { forEachConcurrent } from '../concurrent.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { isIndex } from '../media-types.js';
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from '../oci-types.js';
 import { formatPlatform, hostPlatform, selectPlatform } from '../platform.js';
 import type { ProgressListener } from '../progress.js';
 import { toOciIndex, toOciManifest } from './convert.js';

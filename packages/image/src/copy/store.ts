@@ -6,9 +6,8 @@
  * fails or is aborted leaves the layout as it was.
  */
 import { Readable } from 'node:stream';
+import { REF_NAME_ANNOTATION, type Descriptor } from '@oci/spec';
 import { ImageError } from '../errors.js';
-import type { Descriptor } from '../oci-types.js';
-import { REF_NAME_ANNOTATION } from '../oci-types.js';
 import type { Ingest } from '../store/ingest.js';
 import type { Store } from '../store/layout.js';
 import type { ContentSource, ImageDestination, Manifest } from './types.js';

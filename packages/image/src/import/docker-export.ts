@@ -8,10 +8,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { MediaType, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { ImageError, storeError } from '../errors.js';
-import { MediaType } from '../media-types.js';
-import type { ContainerConfig, Descriptor, ImageConfig, ImageManifest } from '../oci-types.js';
 import { hostPlatform } from '../platform.js';
 import type { ProgressListener } from '../progress.js';
 import { parseReference } from '../reference.js';

@@ -32,9 +32,10 @@ import {
   type Stats,
 } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
+import type { IdMapping } from '@oci/spec';
 import { ImageError } from '../errors.js';
 import { bytePath, fsPath, showPath, type BytePath } from './byte-path.js';
-import { mapId, type IdMapping } from './ids.js';
+import { mapId } from './ids.js';
 import { cleanPath, RootFS, splitPath } from './root.js';
 import type { TarHandler, TarHeader } from './tar.js';
 

@@ -3,13 +3,8 @@
  * config): a rootfs meant for a user-namespaced container stores each file under the host id
  * its container id maps to.
  */
+import type { IdMapping } from '@oci/spec';
 import { ImageError } from '../errors.js';
-
-export interface IdMapping {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
 
 /** "0:100000:65536" (several separated by commas). */
 export function parseIdMap(text: string): IdMapping[] {

@@ -7,18 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
+import type { IdMapping, ImageConfig, Platform } from '@oci/spec';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { removeTree } from '../remove-tree.js';
 import { layerCompression, type Compression } from '../media-types.js';
 import { nativeAddon } from '../native.js';
-import type { ImageConfig, Platform } from '../oci-types.js';
 import { readImage, type StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
 import { LayerApplier, type SkippedItem } from './apply.js';
 import { decompress } from './decompress.js';
-import { mapId, type IdMapping } from './ids.js';
+import { mapId } from './ids.js';
 import { TarReader } from './tar.js';
 
 export interface LayerInput {

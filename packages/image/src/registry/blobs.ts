@@ -4,8 +4,8 @@
  * descriptor. A download is one step (deadline.ts): it fails when no byte came for the timeout,
  * whatever its resumes.
  */
+import type { Descriptor } from '@oci/spec';
 import { ImageError } from '../errors.js';
-import type { Descriptor } from '../oci-types.js';
 import type { ProgressListener } from '../progress.js';
 import type { Ingest } from '../store/ingest.js';
 import type { Store } from '../store/layout.js';

@@ -3,11 +3,11 @@
  * against their digest (the one asked for, else the registry's Docker-Content-Digest), their
  * Content-Type against the media type they declare, and their shape against the image-spec.
  */
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/spec';
 import { digestOf, isDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
-import { isIndex, isManifest, MediaType } from '../media-types.js';
-import type { Descriptor, ImageIndex, ImageManifest } from '../oci-types.js';
+import { isIndex, isManifest } from '../media-types.js';
 import type { RegistryClient } from './client.js';
 
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest].join(', ');

@@ -7,8 +7,8 @@
  * with no byte sent.
  */
 import { Readable, Transform } from 'node:stream';
+import type { Descriptor } from '@oci/spec';
 import { ImageError } from '../errors.js';
-import type { Descriptor } from '../oci-types.js';
 import type { ProgressListener } from '../progress.js';
 import { repositoryScope } from './auth.js';
 import type { RegistryClient, RegistryResponse } from './client.js';

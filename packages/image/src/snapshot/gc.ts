@@ -7,9 +7,9 @@
  */
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/spec';
 import { isDigest } from '../digest.js';
 import { isIndex, isManifest } from '../media-types.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci-types.js';
 import { newId } from '../store/lock.js';
 import type { Store } from '../store/layout.js';
 import { chainIds } from './chain.js';

@@ -1,6 +1,6 @@
 /** What garbage collection keeps: every blob that a named image in index.json reaches. */
+import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
 import { isIndex, isManifest } from '../media-types.js';
-import type { Descriptor, ImageIndex, ImageManifest } from '../oci-types.js';
 import type { Store } from './layout.js';
 
 /**

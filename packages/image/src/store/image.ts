@@ -1,8 +1,8 @@
 /** Reading a named image out of the store: its manifest and config, for unpacking or inspecting. */
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/spec';
 import { parseConfig, parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { isIndex, isManifest } from '../media-types.js';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci-types.js';
 import { hostPlatform, selectPlatform } from '../platform.js';
 import type { Store } from './layout.js';
 

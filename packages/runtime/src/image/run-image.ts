@@ -9,8 +9,8 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import type { Spec } from '@oci/bundle/runtime-spec';
-import type { Platform, ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
+import type { ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
+import type { Platform, Spec } from '@oci/spec';
 import type { Runtime } from '../runtime.js';
 import { generatedId, validateId } from '../id.js';
 import { abandonedRuns, containersDir, createContainerBundle, rootfsChoice, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';

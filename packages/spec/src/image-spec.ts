@@ -66,14 +66,5 @@ export interface ImageConfig {
   history?: { created?: string; author?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
 }
 
-/** Annotation that names an image in an OCI layout's index.json. */
+/** Annotation that names an image in an OCI layout's index.json (image-spec annotations.md). */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-
-/** containerd's (and Docker's, in what `docker save` writes) annotation for an image's full name in index.json. */
-export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
-
-/**
- * Our annotation on an index.json entry: when the image was pulled (RFC 3339). The newest one is
- * the image `oci unpack` takes when given no reference.
- */
-export const PULLED_ANNOTATION = 'dev.oci-toolkit.pulled';
