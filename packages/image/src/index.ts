@@ -8,7 +8,7 @@ export { CONTAINERD_NAME_ANNOTATION, PULLED_ANNOTATION } from './annotations.js'
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
 export { DEFAULT_REGISTRY, DEFAULT_TAG, parseReference, Reference } from './reference.js';
 export { readImage, type StoredImage } from './store/image.js';
-export type { Expected, Ingest } from './store/ingest.js';
+export type { Expected, Ingest, Ingester } from './store/ingest.js';
 export { Store, type GarbageCollection } from './store/layout.js';
 export { pull, type PullOptions, type PullResult } from './pull.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';

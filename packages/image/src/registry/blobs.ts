@@ -7,8 +7,7 @@
 import type { Descriptor } from '@oci/spec';
 import { ImageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
-import type { Ingest } from '../store/ingest.js';
-import type { Store } from '../store/layout.js';
+import type { Ingest, Ingester } from '../store/ingest.js';
 import type { RegistryClient } from './client.js';
 import type { Deadline } from './deadline.js';
 import { isTransient, networkError } from './http.js';
@@ -17,19 +16,19 @@ import { isTransient, networkError } from './http.js';
 const RESUMES = 5;
 
 /**
- * Downloads the blob into the store's ingest area (inside the store's lease) and verifies it;
- * the caller publishes it.
+ * Downloads the blob into what `ingester` gives it to write (the store's ingest area, inside
+ * its lease) and verifies it; the caller publishes it.
  */
 export async function downloadBlob(
   client: RegistryClient,
   repository: string,
   descriptor: Descriptor,
-  store: Store,
+  ingester: Ingester,
   onProgress?: ProgressListener,
   /** Told where the bytes land before the first one does (to read them while they download). */
   onIngest?: (ingest: Ingest) => void,
 ): Promise<Ingest> {
-  const ingest = await store.ingest(descriptor);
+  const ingest = await ingester.ingest(descriptor);
   onIngest?.(ingest);
   const deadline = client.http.deadline('data');
   try {

@@ -23,6 +23,15 @@ export interface Expected {
   size?: number;
 }
 
+/**
+ * What writes blobs into a store (containerd's content.Ingester): the registry client downloads
+ * through this, never knowing the store behind it.
+ */
+export interface Ingester {
+  /** Starts writing a blob piece by piece; it lands only once whole and matching `expected`. */
+  ingest(expected?: Expected): Promise<Ingest>;
+}
+
 export class Ingest {
   #digester: Digester;
   #written = 0;

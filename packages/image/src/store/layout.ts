@@ -23,7 +23,7 @@ import type { Readable } from 'node:stream';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/spec';
 import { PULLED_ANNOTATION } from '../annotations.js';
 import { blobPath, Digester, parseDigest } from '../digest.js';
-import type { Expected, Ingest } from './ingest.js';
+import type { Expected, Ingest, Ingester } from './ingest.js';
 import { ImageError } from '../errors.js';
 import { parseReference } from '../reference.js';
 import { removeTree } from '../remove-tree.js';
@@ -53,7 +53,7 @@ export interface GarbageCollection {
   freed: number;
 }
 
-export class Store {
+export class Store implements Ingester {
   #locks!: LockNames;
   #lease: Lease | undefined;
 
