@@ -26,15 +26,14 @@ export default defineCommand({
   async run({ options, positionals }, context) {
     const { globals, log } = context;
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
-    const [{ Store }, { parseIdMap }, { parsePlatform }, { parseReference }, { createBundle, createOverlayBundle }] = await Promise.all([
+    const [{ Store }, { parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
       import('@oci/image/store/layout'),
       import('@oci/image/layer/ids'),
       import('@oci/image/platform'),
-      import('@oci/image/reference'),
       import('@oci/bundle'),
     ]);
     const store = await Store.open(storeDir(globals), { create: true });
-    const name = positionals[0] !== undefined ? await storeName(store, positionals[0], parseReference) : await store.lastPulled();
+    const name = positionals[0] !== undefined ? await store.resolveName(positionals[0]) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
     const bundle = path.resolve(positionals[1] ?? '.');
     const skipped = new Map<string, number>();
@@ -65,14 +64,3 @@ export default defineCommand({
     log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}${options.overlay ? ' as an overlay of its snapshots' : ''}`);
   },
 });
-
-/** A name the store holds as given, or the normalised reference (`busybox` → `docker.io/library/busybox:latest`). */
-async function storeName(store: { refs(): Promise<Map<string, unknown>> }, ref: string, parse: (ref: string) => { toString(): string }): Promise<string> {
-  const refs = await store.refs();
-  if (refs.has(ref)) return ref;
-  try {
-    return parse(ref).toString();
-  } catch {
-    return ref;
-  }
-}
