@@ -20,7 +20,7 @@ import { startContainerd } from '@oci/test/harness/containerd';
 import { startPodman } from '@oci/test/harness/podman';
 import { startRegistry } from '@oci/test/harness/registry';
 import { formatMs, measure, median, report, type Case } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 const RUNC = '/usr/sbin/runc';
 

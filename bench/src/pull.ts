@@ -13,7 +13,7 @@ import { startRegistry } from '@oci/test/harness/registry';
 import { tempDir } from '@oci/test/harness/tmp';
 import { pushDebian } from './fixtures/debian.js';
 import { command, formatMs, measure, report, type Case } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 export const pullBenchmark: Benchmark = {
   name: 'pull',

@@ -4,6 +4,7 @@
  * these machines are shared and noisy, so numbers are read, not gated on.
  */
 import { parseArgs } from 'node:util';
+import type { Benchmark } from './benchmark.js';
 import { enginesBenchmark } from './engines.js';
 import { pullBenchmark } from './pull.js';
 import { runImageBenchmark } from './run-image.js';
@@ -11,12 +12,6 @@ import { runtimeBenchmark } from './runtime.js';
 import { securityBenchmark } from './security.js';
 import { startup } from './startup.js';
 import { unpackBenchmark } from './unpack.js';
-
-export interface Benchmark {
-  name: string;
-  describe: string;
-  run(options: { rounds: number }): Promise<void>;
-}
 
 const benchmarks: Benchmark[] = [startup, pullBenchmark, runtimeBenchmark, enginesBenchmark, securityBenchmark, unpackBenchmark, runImageBenchmark];
 

@@ -17,7 +17,7 @@ import { Runtime } from '@oci/runtime';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { ociBin } from '@oci/test/harness/cli';
 import { command, formatMs, measure, median, report, type Case } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 export const runtimeBenchmark: Benchmark = {
   name: 'runtime',

@@ -13,7 +13,7 @@ import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { ociBin } from '@oci/test/harness/cli';
 import { podmanProfile } from '@oci/test/harness/podman-seccomp';
 import { command, formatMs, measure, median, report, type Case } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 const variants: [string, (spec: Spec) => void][] = [
   ['plain', () => {}],

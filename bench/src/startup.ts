@@ -6,7 +6,7 @@
  */
 import { ociBin } from '@oci/test/harness/cli';
 import { command, measure, report } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 export const startup: Benchmark = {
   name: 'startup',

@@ -21,7 +21,7 @@ import { ociBin } from '@oci/test/harness/cli';
 import { tempDir } from '@oci/test/harness/tmp';
 import { debianImage } from './fixtures/debian.js';
 import { command, measure, report, type Case } from './measure.js';
-import type { Benchmark } from './run.js';
+import type { Benchmark } from './benchmark.js';
 
 export const unpackBenchmark: Benchmark = {
   name: 'unpack',

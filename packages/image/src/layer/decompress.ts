@@ -6,12 +6,13 @@
  * against 2.3 s for fzstd, pure JS, the other maintained choice); those two in a worker
  * (inflate.ts). All off the main thread.
  */
-import { Digester, type DigestAlgorithm } from '../digest.js';
-import { ImageError } from '../errors.js';
 import type { NativeAddon } from '@oci/native';
+import { Digester } from '../digest.js';
+import { ImageError } from '../errors.js';
 import type { Compression } from '../media-types.js';
 import { gunzipInThread } from './gunzip.js';
 import { inflateInWorker } from './inflate.js';
+import type { InflateOptions } from './inflater.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -22,16 +23,9 @@ export function sniffCompression(head: Uint8Array): Compression {
   return starts(GZIP_MAGIC) ? 'gzip' : starts(ZSTD_MAGIC) ? 'zstd' : 'none';
 }
 
-export interface DecompressOptions {
-  /** The generator returns the digest of the uncompressed bytes (a layer's diff_id) with this algorithm. */
-  algorithm?: DigestAlgorithm;
+export interface DecompressOptions extends InflateOptions {
   /** The native addon: gzip inflates with its ISA-L inflater when it has one. */
   addon?: Pick<NativeAddon, 'createGunzip'> | null;
-  /**
-   * Nothing else holds the source's chunks (each owns its memory, as fs streams' do): they move
-   * to the inflating thread instead of being copied there.
-   */
-  ownedChunks?: boolean;
 }
 
 /**

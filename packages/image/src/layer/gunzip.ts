@@ -7,8 +7,7 @@
  * in, copied or posted anywhere: the tar reader reads the very bytes ISA-L wrote.
  */
 import type { NativeAddon, NativeGunzip } from '@oci/native';
-import type { DecompressOptions } from './decompress.js';
-import { corrupt } from './inflate.js';
+import { corrupt, type InflateOptions } from './inflater.js';
 
 const BUFFER_SIZE = 1 << 20;
 const OUTPUT_BUFFERS = 16;
@@ -36,7 +35,7 @@ class Signal {
  * is given. Each chunk yielded is valid until the next one is asked for (its buffer is then
  * lent to the thread again).
  */
-export async function* gunzipInThread(source: AsyncIterable<Buffer>, createGunzip: CreateGunzip, options: DecompressOptions): AsyncGenerator<Buffer, string | undefined> {
+export async function* gunzipInThread(source: AsyncIterable<Buffer>, createGunzip: CreateGunzip, options: InflateOptions): AsyncGenerator<Buffer, string | undefined> {
   const changed = new Signal();
   const gunzip = createGunzip(options.algorithm ?? '', () => changed.notify())!;
   const lent = Array.from({ length: OUTPUT_BUFFERS }, () => Buffer.allocUnsafeSlow(BUFFER_SIZE));
@@ -84,7 +83,7 @@ class Feeder {
     private readonly source: AsyncIterable<Buffer>,
     private readonly gunzip: NativeGunzip,
     private readonly changed: Signal,
-    /** The source's chunks are its own to give (see DecompressOptions); else each is copied. */
+    /** The source's chunks are its own to give (see InflateOptions); else each is copied. */
     private readonly owned: boolean,
   ) {}
 

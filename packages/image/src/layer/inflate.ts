@@ -15,8 +15,7 @@
  * OUTPUT_WINDOW bytes it sent are not yet taken, so memory stays bounded.
  */
 import { ImageError } from '../errors.js';
-import type { Compression } from '../media-types.js';
-import type { DecompressOptions } from './decompress.js';
+import { corrupt, type InflateOptions } from './inflater.js';
 
 /** Inflated bytes an inflater may run ahead of the applier (the next layer inflates during this one). */
 const OUTPUT_WINDOW = 64 << 20;
@@ -133,7 +132,7 @@ function inflaterMain(): void {
  * The decompressed stream of `source`, inflated in a worker thread; its return value is the
  * digest of the inflated bytes when an algorithm is given.
  */
-export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', options: DecompressOptions): AsyncGenerator<Buffer, string | undefined> {
+export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', options: InflateOptions): AsyncGenerator<Buffer, string | undefined> {
   const { algorithm, ownedChunks } = options;
   const workerData: WorkerData = {
     compression,
@@ -182,10 +181,6 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
     await worker.terminate();
     await input.return?.();
   }
-}
-
-export function corrupt(compression: Compression, why: string): ImageError {
-  return new ImageError('ELAYER', `corrupt ${compression} data (${why})`);
 }
 
 function resolveZstd(): string | undefined {
