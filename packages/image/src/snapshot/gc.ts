@@ -5,19 +5,26 @@
  * snapshots/trash/, so a gc killed while deleting never leaves a half-deleted snapshot where a
  * later run would stack it; trash left by such a gc goes at the next.
  */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/spec';
 import { isDigest } from '../digest.js';
 import { isIndex, isManifest } from '../media-types.js';
+import { readdirIfPresent } from '../read-dir.js';
+import type { StoredDocuments } from '../store/gc.js';
 import { newId } from '../store/lock.js';
-import type { Store } from '../store/layout.js';
 import { chainIds } from './chain.js';
 import { diskUsage } from './disk-usage.js';
 import { SNAPSHOT_FORMS, SnapshotLayout } from './layout.js';
 import { recordedUsers } from './users.js';
 
-export async function collectSnapshots(store: Store): Promise<{ removed: string[]; freed: number }> {
+/** What snapshot gc reads of the store: where it is, its names and the documents they reach. */
+export interface NamedImages extends Pick<StoredDocuments, 'readJSON'> {
+  readonly dir: string;
+  refs(): Promise<Map<string, Descriptor>>;
+}
+
+export async function collectSnapshots(store: NamedImages): Promise<{ removed: string[]; freed: number }> {
   const images = await imageChains(store);
   const collected = { removed: [] as string[], freed: 0 };
   for (const form of SNAPSHOT_FORMS) {
@@ -70,9 +77,8 @@ export async function committedSnapshots(layout: SnapshotLayout): Promise<string
   return ids;
 }
 
-
 /** Chain IDs of every image a name in index.json reaches (each platform of an index). */
-export async function imageChains(store: Store): Promise<Map<string, string[]>> {
+export async function imageChains(store: NamedImages): Promise<Map<string, string[]>> {
   const chains = new Map<string, string[]>();
   const visit = async (descriptor: Descriptor, name: string): Promise<void> => {
     if (!isIndex(descriptor.mediaType) && !isManifest(descriptor.mediaType)) return;
@@ -90,14 +96,4 @@ export async function imageChains(store: Store): Promise<Map<string, string[]>> 
   };
   for (const [name, descriptor] of await store.refs()) await visit(descriptor, name);
   return chains;
-}
-
-async function readdirIfPresent(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw error;
-  }
 }

@@ -1,13 +1,24 @@
-/** What garbage collection keeps: every blob that a named image in index.json reaches. */
+/**
+ * The blobs' part of Store.gc: what it keeps (every blob that an entry of index.json reaches) and
+ * the removal of the rest. It reads the store through `StoredDocuments`, so it needs no Store.
+ */
+import { stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
 import { isIndex, isManifest } from '../media-types.js';
-import type { Store } from './layout.js';
+import { readdirIfPresent } from '../read-dir.js';
+
+/** What gc reads of the store: index.json and the documents it reaches. */
+export interface StoredDocuments {
+  readIndex(): Promise<ImageIndex>;
+  readJSON<T>(descriptor: Descriptor): Promise<T>;
+}
 
 /**
  * Digests reachable from index.json: indexes, manifests, configs, layers, and subjects.
  * A document that is missing or unreadable keeps what is known of it and no more.
  */
-export async function reachableBlobs(store: Store): Promise<Set<string>> {
+export async function reachableBlobs(store: StoredDocuments): Promise<Set<string>> {
   const seen = new Set<string>();
   const visit = async (descriptor: Descriptor): Promise<void> => {
     if (seen.has(descriptor.digest)) return;
@@ -27,4 +38,21 @@ export async function reachableBlobs(store: Store): Promise<Set<string>> {
   };
   for (const descriptor of (await store.readIndex()).manifests) await visit(descriptor);
   return seen;
+}
+
+/** Removes every blob under `dir`/blobs that `keep` lacks: their digests, and the bytes freed. */
+export async function removeBlobsExcept(dir: string, keep: ReadonlySet<string>): Promise<{ removed: string[]; freed: number }> {
+  const removed: string[] = [];
+  let freed = 0;
+  for (const algorithm of await readdirIfPresent(path.join(dir, 'blobs'))) {
+    for (const encoded of await readdirIfPresent(path.join(dir, 'blobs', algorithm))) {
+      const digest = `${algorithm}:${encoded}`;
+      if (keep.has(digest)) continue;
+      const file = path.join(dir, 'blobs', algorithm, encoded);
+      freed += (await stat(file)).size;
+      await unlink(file);
+      removed.push(digest);
+    }
+  }
+  return { removed, freed };
 }

@@ -5,44 +5,34 @@
  * checked, by rename from a temp file in `ingest/`; index.json is replaced by rename too.
  *
  * Concurrency (several `oci pull` at once, and kill -9 at any point):
- * - index.json changes happen under the `index` lock (read, change, write a temp file, fsync,
- *   rename), so no update is lost and readers always see a whole file.
- * - Writers of blobs hold a lease (`lease()`): its temp files live in `ingest/LEASE/`, and `gc`
- *   waits for live leases before it collects, so it never deletes a blob that a pull has written
- *   but not yet named. A lease whose process died leaves a directory that gc removes.
+ * - index.json changes happen under the `index` lock (index-file.ts), so no update is lost and
+ *   readers always see a whole file.
+ * - Writers of blobs hold a lease (`lease()`, leases.ts): its temp files live in
+ *   `ingest/LEASE/`, and `gc` waits for live leases before it collects, so it never deletes a
+ *   blob that a pull has written but not yet named. A lease whose process died leaves a
+ *   directory that gc removes.
  * Locks are abstract unix sockets (lock.ts): the kernel drops them with their process.
  *
- * The small files (oci-layout, index.json, manifests and configs) are read synchronously: a few
- * small reads cost less than trips through libuv's thread pool, which `oci run IMAGE` otherwise
- * starts (four threads) only for them.
+ * The small files (oci-layout, index.json, manifests and configs) are read synchronously
+ * (small-files.ts).
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/spec';
-import { PULLED_ANNOTATION } from '../annotations.js';
+import type { Descriptor, ImageIndex } from '@oci/spec';
 import { blobPath, Digester, parseDigest } from '../digest.js';
-import type { Expected, Ingest, Ingester } from './ingest.js';
 import { ImageError } from '../errors.js';
-import { parseReference } from '../reference.js';
-import { removeTree } from '../remove-tree.js';
-import { reachableBlobs } from './gc.js';
-import { isHeld, LockNames, lock, newId, withLock, type Held } from './lock.js';
+import { reachableBlobs, removeBlobsExcept } from './gc.js';
+import { emptyIndex, findName, IndexFile, lastPulled } from './index-file.js';
+import type { Expected, Ingest, Ingester } from './ingest.js';
+import { Leases, type Lease } from './leases.js';
+import { LockNames, newId, withLock } from './lock.js';
+import { describeFileError, readAtMost, writeIfAbsent } from './small-files.js';
 
 const LAYOUT_VERSION = '1.0.0';
 /** Manifests, indexes and configs are read whole; nothing legitimate comes near this. */
 const MAX_DOCUMENT_SIZE = 8 << 20;
-
-/**
- * This Store object's claim as a writer: gc waits for it; temp files live in `ingest/ID/`. One
- * per Store object, shared by all its concurrent writers and counted, dropped by the last.
- */
-interface Lease {
-  readonly ingest: string;
-  readonly held: Promise<Held>;
-  users: number;
-}
 
 export interface GarbageCollection {
   /** Digests of the blobs removed. */
@@ -55,6 +45,9 @@ export interface GarbageCollection {
 
 export class Store implements Ingester {
   #locks!: LockNames;
+  #index!: IndexFile;
+  #leases!: Leases;
+  /** This Store object's lease, while it writes (see Lease). */
   #lease: Lease | undefined;
 
   private constructor(readonly dir: string) {}
@@ -68,6 +61,8 @@ export class Store implements Ingester {
       throw new ImageError('ESTORE', `${store.dir}: unsupported imageLayoutVersion ${JSON.stringify(layout.imageLayoutVersion)}`);
     }
     store.#locks = await LockNames.of(store.dir);
+    store.#index = new IndexFile(store.dir, store.#locks.name('index'));
+    store.#leases = new Leases(store.dir, store.#locks);
     return store;
   }
 
@@ -77,7 +72,7 @@ export class Store implements Ingester {
       return JSON.parse(readFileSync(path.join(this.dir, 'oci-layout'), 'utf8'));
     } catch (error) {
       if (missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new ImageError('ESTORE', `${this.dir} is not an OCI image layout (${describe(error)})`, { cause: error });
+      throw new ImageError('ESTORE', `${this.dir} is not an OCI image layout (${describeFileError(error)})`, { cause: error });
     }
   }
 
@@ -196,34 +191,18 @@ export class Store implements Ingester {
   }
 
   async readIndex(): Promise<ImageIndex> {
-    const file = path.join(this.dir, 'index.json');
-    let index: ImageIndex;
-    try {
-      index = JSON.parse(readFileSync(file, 'utf8')) as ImageIndex;
-    } catch (error) {
-      throw new ImageError('ESTORE', `${file}: ${describe(error)}`, { cause: error });
-    }
-    // Another tool may have written it: everything that reads names relies on this shape.
-    if (!isObject(index) || index.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw new ImageError('ESTORE', `${file} is not an image index`);
-    const bad = index.manifests.findIndex((entry) => !isObject(entry) || (entry.annotations !== undefined && !isObject(entry.annotations)));
-    if (bad >= 0) throw new ImageError('ESTORE', `${file}: manifests[${bad}] is not a descriptor`);
-    return index;
+    return this.#index.read();
   }
 
   /** Every named image: ref name → manifest (or index) descriptor, in index.json's order. */
   async refs(): Promise<Map<string, Descriptor>> {
-    const refs = new Map<string, Descriptor>();
-    for (const descriptor of (await this.readIndex()).manifests) {
-      const name = descriptor.annotations?.[REF_NAME_ANNOTATION];
-      if (name !== undefined) refs.set(name, descriptor);
-    }
-    return refs;
+    return this.#index.refs();
   }
 
   /** The descriptor `name` (see resolveName) points to. */
   async resolve(name: string): Promise<Descriptor> {
-    const refs = await this.refs();
-    return refs.get(this.#findName(refs, name))!;
+    const refs = this.#index.refs();
+    return refs.get(findName(refs, name))!;
   }
 
   /**
@@ -231,19 +210,7 @@ export class Store implements Ingester {
    * reference (`busybox` → `docker.io/library/busybox:latest`). ENOTFOUND when neither is there.
    */
   async resolveName(input: string): Promise<string> {
-    return this.#findName(await this.refs(), input);
-  }
-
-  #findName(refs: Map<string, Descriptor>, input: string): string {
-    if (refs.has(input)) return input;
-    let normalised: string | undefined;
-    try {
-      normalised = parseReference(input).toString();
-    } catch {
-      // not a reference: only an exact name could match
-    }
-    if (normalised !== undefined && refs.has(normalised)) return normalised;
-    throw new ImageError('ENOTFOUND', `no image named ${input} in the store`);
+    return findName(this.#index.refs(), input);
   }
 
   /**
@@ -251,11 +218,7 @@ export class Store implements Ingester {
    * records when (PULLED_ANNOTATION), which makes it the store's `lastPulled()`.
    */
   async setRef(name: string, descriptor: Descriptor, { pulled }: { pulled?: Date } = {}): Promise<void> {
-    const { [PULLED_ANNOTATION]: _, ...annotations } = descriptor.annotations ?? {};
-    await this.#updateIndex((manifests) => [
-      ...manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== name),
-      { ...descriptor, annotations: { ...annotations, [REF_NAME_ANNOTATION]: name, ...(pulled && { [PULLED_ANNOTATION]: pulled.toISOString() }) } },
-    ]);
+    await this.#index.setRef(name, descriptor, pulled);
   }
 
   /**
@@ -264,32 +227,17 @@ export class Store implements Ingester {
    * every image: gc keeps only what names reach.)
    */
   async addUnnamed(descriptor: Descriptor): Promise<void> {
-    await this.#updateIndex((manifests) =>
-      manifests.some((m) => m.digest === descriptor.digest && m.annotations?.[REF_NAME_ANNOTATION] === undefined) ? manifests : [...manifests, descriptor],
-    );
+    await this.#index.addUnnamed(descriptor);
   }
 
   /** The name of the image most recently pulled into the store (`oci unpack` with no arguments), if any. */
   async lastPulled(): Promise<string | undefined> {
-    let last: { name: string; at: string } | undefined;
-    for (const [name, descriptor] of await this.refs()) {
-      const at = descriptor.annotations?.[PULLED_ANNOTATION];
-      if (at !== undefined && (last === undefined || at >= last.at)) last = { name, at };
-    }
-    return last?.name;
+    return lastPulled(this.#index.refs());
   }
 
   /** Removes the name; false when there was no such name. */
   async removeRef(name: string): Promise<boolean> {
-    let found = false;
-    await this.#updateIndex((manifests) =>
-      manifests.filter((m) => {
-        const match = m.annotations?.[REF_NAME_ANNOTATION] === name;
-        found ||= match;
-        return !match;
-      }),
-    );
-    return found;
+    return this.#index.removeRef(name);
   }
 
   /**
@@ -297,7 +245,7 @@ export class Store implements Ingester {
    * named. Waits while a gc runs. Concurrent and nested calls share one lease.
    */
   async lease<T>(fn: () => Promise<T>): Promise<T> {
-    const lease = (this.#lease ??= this.#takeLease());
+    const lease = (this.#lease ??= this.#leases.take());
     lease.users++;
     try {
       await lease.held;
@@ -305,21 +253,9 @@ export class Store implements Ingester {
     } finally {
       if (--lease.users === 0) {
         if (this.#lease === lease) this.#lease = undefined;
-        removeTree(lease.ingest);
-        await (await lease.held.catch(() => undefined))?.release();
+        await this.#leases.end(lease);
       }
     }
-  }
-
-  #takeLease(): Lease {
-    const id = newId();
-    const ingest = path.join(this.dir, 'ingest', id);
-    const held = withLock(this.#locks.name('gc'), async () => {
-      const claim = await lock(this.#locks.name(`lease/${id}`));
-      await mkdir(ingest, { recursive: true });
-      return claim;
-    });
-    return { ingest, held, users: 0 };
   }
 
   /**
@@ -329,128 +265,21 @@ export class Store implements Ingester {
   async gc(): Promise<GarbageCollection> {
     if (this.#lease) throw new Error('Store.gc() cannot run inside Store.lease(): it would wait for itself');
     return withLock(this.#locks.name('gc'), async () => {
-      await this.#drainLeases();
+      await this.#leases.drain();
       return withLock(this.#locks.name('index'), async () => {
-        const keep = await reachableBlobs(this);
-        const removed: string[] = [];
-        let freed = 0;
-        for (const algorithm of await readdirIfPresent(path.join(this.dir, 'blobs'))) {
-          for (const encoded of await readdirIfPresent(path.join(this.dir, 'blobs', algorithm))) {
-            const digest = `${algorithm}:${encoded}`;
-            if (keep.has(digest)) continue;
-            const file = path.join(this.dir, 'blobs', algorithm, encoded);
-            freed += (await stat(file)).size;
-            await unlink(file);
-            removed.push(digest);
-          }
-        }
+        const blobs = await removeBlobsExcept(this.dir, await reachableBlobs(this));
         const { collectSnapshots } = await import('../snapshot/gc.js');
         const snapshots = await collectSnapshots(this);
-        return { removed, snapshots: snapshots.removed, freed: freed + snapshots.freed };
+        return { removed: blobs.removed, snapshots: snapshots.removed, freed: blobs.freed + snapshots.freed };
       });
     });
   }
 
-  // Waits until no live lease remains; removes the ingest directories of dead ones.
-  async #drainLeases(): Promise<void> {
-    for (const id of await this.#leaseIds()) {
-      while (await isHeld(this.#locks.name(`lease/${id}`))) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      removeTree(path.join(this.dir, 'ingest', id));
-    }
-  }
-
   /**
    * Removes what writers that died left in ingest/ (a snapshot half-prepared can be hundreds of
-   * MB), leaving live writers alone: a lease's directory is made only once its lock is held, so
-   * a directory whose lock is free belongs to a dead process.
+   * MB), leaving live writers alone.
    */
   async removeDeadLeases(): Promise<void> {
-    for (const id of await this.#leaseIds()) {
-      if (!(await isHeld(this.#locks.name(`lease/${id}`)))) removeTree(path.join(this.dir, 'ingest', id));
-    }
+    await this.#leases.removeDead();
   }
-
-  async #leaseIds(): Promise<string[]> {
-    return (await readdirIfPresent(path.join(this.dir, 'ingest'))).filter((name) => /^[0-9a-f]{12}$/.test(name));
-  }
-
-  // Every change to index.json goes through here, under the index lock: read, change, write a
-  // temp file, fsync, rename. The temp file's name is fixed: only the lock holder writes it.
-  async #updateIndex(change: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
-    await withLock(this.#locks.name('index'), async () => {
-      const index = await this.readIndex();
-      index.manifests = change(index.manifests);
-      const temp = path.join(this.dir, 'ingest', 'index.json.tmp');
-      await mkdir(path.dirname(temp), { recursive: true });
-      const file = await open(temp, 'w');
-      try {
-        await file.writeFile(JSON.stringify(index));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, path.join(this.dir, 'index.json'));
-    });
-  }
-}
-
-/**
- * The file's first `limit` bytes (all of it when shorter): a blob bigger than its descriptor says
- * (another tool's, a damaged one) must not be read whole into memory to find out it is wrong.
- */
-function readAtMost(file: string, limit: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(limit);
-    let filled = 0;
-    while (filled < limit) {
-      const bytesRead = readSync(fd, buffer, filled, limit - filled, null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, filled);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function readdirIfPresent(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-function emptyIndex(): ImageIndex {
-  return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-}
-
-/**
- * Creates `file` with `content` unless it exists, whole: written beside it, then linked into
- * place (link(2) fails on an existing name). A store opened while another process makes it
- * must never read a half-written oci-layout or index.json.
- */
-async function writeIfAbsent(file: string, content: string): Promise<void> {
-  const temp = `${file}.${newId()}`;
-  await writeFile(temp, content, { flag: 'wx' });
-  try {
-    await link(temp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(temp);
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'missing' : error instanceof Error ? error.message : String(error);
 }
