@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { ImageError } from '../src/errors.js';
-import { readTar, TarReader, type TarHeader } from '../src/layer/tar.js';
+import { TarReader, type TarHeader } from '../src/layer/tar.js';
 
 function block(name: string, flag: string, size: number): Buffer {
   const header = Buffer.alloc(512);
@@ -74,7 +74,7 @@ function sparseArchive(map: string, size: number, data: string): Buffer {
   return Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax), block('sparse', '0', data.length), padded(Buffer.from(data)), Buffer.alloc(1024)]);
 }
 
-test('a sparse file\'s data comes with the offsets it goes to; readTar gives its holes as zeros', async (t) => {
+test('a sparse file\'s data comes with the offsets it goes to', (t) => {
   const archive = sparseArchive('2,3,6,1', 9, 'abcd');
   const pieces: [string, number][] = [];
   const reader = new TarReader({ entry: (header) => t.is(header.size, 9), data: (chunk, offset) => pieces.push([chunk.toString(), offset]), end: () => {} });
@@ -83,14 +83,6 @@ test('a sparse file\'s data comes with the offsets it goes to; readTar gives its
   reader.feed(archive.subarray(cut));
   reader.finish();
   t.deepEqual(pieces, [['ab', 2], ['c', 4], ['d', 6]]);
-  const source = (async function* () {
-    yield archive;
-  })();
-  for await (const entry of readTar(source)) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry.content) chunks.push(chunk);
-    t.deepEqual(Buffer.concat(chunks), Buffer.from('\0\0abc\0d\0\0'));
-  }
 });
 
 test('a sparse map that overlaps, runs past the file, or misses data is refused', (t) => {
