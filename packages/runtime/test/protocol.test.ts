@@ -6,7 +6,7 @@
 import test from 'ava';
 import { closeSync, readFileSync } from 'node:fs';
 import { helperPath, requireAddon } from '@oci/native';
-import { encodePlan, HELPER_PROTOCOL, OP_SIGNATURES } from '../src/plan/ops.js';
+import { encodePlan, HELPER_PROTOCOL, OP_SIGNATURES, type Op } from '../src/plan/ops.js';
 import { readMessages, writeAll } from '../src/socket.js';
 
 const helperSource = (file: string) => readFileSync(new URL(`../../../native/src/helper/${file}`, import.meta.url), 'utf8');
@@ -15,6 +15,18 @@ test("plan.c's op table has the same ops with the same signatures as OP_SIGNATUR
   const table = Object.fromEntries([...helperSource('plan.c').matchAll(/\{"(\w+)", "([^"]*)", op_\w+\}/g)].map((m) => [m[1], m[2]]));
   t.deepEqual(table, { ...OP_SIGNATURES });
   t.is(Number(/#define HELPER_PROTOCOL (\d+)/.exec(helperSource('helper.h'))?.[1]), HELPER_PROTOCOL);
+});
+
+test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated, the protocol first', (t) => {
+  const bytes = encodePlan([['umask', 0o22], ['mount', 'proc', '/proc', 'proc', 0, ''], ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n]]);
+  const body = `protocol\x001\x00${HELPER_PROTOCOL}\x00umask\x001\x0018\x00mount\x005\x00proc\x00/proc\x00proc\x000\x00\x00rlimit\x003\x007\x000xffffffffffffffff\x000x1\x00`;
+  t.is(bytes.readUInt32LE(0), body.length);
+  t.is(bytes.subarray(4).toString(), body);
+  t.throws(() => encodePlan([['hostname', 'a\0b']]), { message: /NUL/ });
+  t.throws(() => encodePlan([['umask', 1.5]]), { message: /op 'umask': 1.5 is not what its signature says \('u'\)/ });
+  t.throws(() => encodePlan([['umask', -1]]), { message: /op 'umask': -1 is not what/ });
+  t.throws(() => encodePlan([['mount', 'proc', '/proc', 'proc', 0]] as unknown as Op[]), { message: /op 'mount' takes 'sssus\|u', got 4 arguments/ });
+  t.throws(() => encodePlan([['setsid', 'x']] as unknown as Op[]), { message: /op 'setsid' takes '', got 1 arguments/ });
 });
 
 /** What the built helper answers to a plan (its messages until it ends). */
