@@ -95,7 +95,7 @@ test('a sparse map that overlaps, runs past the file, or misses data is refused'
   t.regex(refuse(Buffer.concat([block('PaxHeader', 'x', nul.length), padded(nul)])), /PAX path with a NUL byte/);
 });
 
-// Found by test/fuzz-tar.test.ts: numbers that reached the applier as a uid chown refuses with a
+// Found by test/fuzz-tar-hostile.test.ts: numbers that reached the applier as a uid chown refuses with a
 // RangeError (not an ImageError), or as a fractional size that the content loop cannot count down.
 test('a uid, gid or size that is no 32-bit id or whole number is refused as ELAYER', (t) => {
   const cases: [Buffer, RegExp][] = [
