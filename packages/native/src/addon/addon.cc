@@ -1,5 +1,5 @@
 // The addon's entry: each concern lives in its own file and registers its functions here.
-#include "errno.h"
+#include "addon.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "errno.h"
+#include "addon.h"
 
 namespace oci {
 namespace {

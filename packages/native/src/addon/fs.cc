@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "errno.h"
+#include "addon.h"
 #include "path.h"
 
 namespace oci {

@@ -24,7 +24,7 @@
 #include <string>
 #include <thread>
 
-#include "errno.h"
+#include "addon.h"
 
 namespace oci {
 namespace {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "errno.h"
+#include "addon.h"
 
 namespace oci {
 namespace {

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errno.h"
+#include "addon.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U

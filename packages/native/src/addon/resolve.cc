@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "errno.h"
+#include "addon.h"
 #include "path.h"
 
 namespace oci {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "errno.h"
+#include "addon.h"
 
 namespace oci {
 namespace {

@@ -5,7 +5,7 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
-#include "errno.h"
+#include "addon.h"
 
 namespace oci {
 namespace {

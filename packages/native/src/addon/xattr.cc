@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "errno.h"
+#include "addon.h"
 #include "path.h"
 
 namespace oci {

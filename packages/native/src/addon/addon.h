@@ -1,5 +1,5 @@
-// Errors shaped like Node's fs errors (code "EPERM", errno, syscall, path), shared by every
-// part of the addon.
+// What every part of the addon shares: errors shaped like Node's fs errors (code "EPERM",
+// errno, syscall, path), and each part's registration on the exports object.
 #pragma once
 
 #include <napi.h>
