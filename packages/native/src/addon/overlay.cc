@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "fd-message.h"
 
 namespace oci {
 namespace {
@@ -115,19 +116,9 @@ struct ChildFailure {
   }
   if (mnt >= 0) {
     char byte = 0;
-    struct iovec io = {&byte, 1};
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr message = {};
-    message.msg_iov = &io;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(header), &mnt, sizeof mnt);
-    _exit(sendmsg(sock, &message, 0) == 1 ? 0 : 1);
+    FdMessage message(&byte, 1);
+    message.Attach(mnt);
+    _exit(sendmsg(sock, message.header(), 0) == 1 ? 0 : 1);
   }
   failure.err = errno;
   snprintf(failure.step, sizeof failure.step, "%s%s%s", step, *detail ? " " : "", detail);
@@ -153,28 +144,18 @@ int MountInUserNamespace(const OverlayConfig &c, std::string *what) {
   if (child == 0) MountInChild(c, sockets[1], uidMap, gidMap);
   close(sockets[1]);
   ChildFailure failure = {};
-  struct iovec io = {&failure, sizeof failure};
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr message = {};
-  message.msg_iov = &io;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  FdMessage message(&failure, sizeof failure);
   ssize_t received;
   do {
-    received = recvmsg(sockets[0], &message, MSG_CMSG_CLOEXEC);
+    received = recvmsg(sockets[0], message.header(), MSG_CMSG_CLOEXEC);
   } while (received < 0 && errno == EINTR);
   int err = errno;
   close(sockets[0]);
   int status;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  struct cmsghdr *header = received > 0 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header && header->cmsg_type == SCM_RIGHTS) {
-    int fd;
-    memcpy(&fd, CMSG_DATA(header), sizeof fd);
-    return fd;
-  }
+  int fd = received > 0 ? message.ReceivedFd(received) : -1;
+  if (fd >= 0) return fd;
   if (received == sizeof failure) {
     *what = failure.step;
     errno = failure.err;

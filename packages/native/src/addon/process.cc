@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "addon.h"
+#include "fd-message.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -289,27 +290,19 @@ Napi::Value ReceiveFd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!CheckArgs(info, 1, "n")) return env.Undefined();
   char data[256];
-  char control[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {data, sizeof data};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  FdMessage message(data, sizeof data);
   ssize_t n;
-  do n = recvmsg(IntArg(info, 0), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  do n = recvmsg(IntArg(info, 0), message.header(), MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     ErrnoError(env, errno, "recvmsg").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-  if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) {
+  int fd = message.ReceivedFd(n);
+  if (fd < 0) {
     ErrnoError(env, EBADMSG, "recvmsg").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
   return Napi::Number::New(env, fd);
 }
 
