@@ -1,6 +1,6 @@
 /** The runtime commands' shared pieces: the Runtime for --root, and warnings to the log. */
 import type { Runtime } from '@oci/runtime';
-import type { Context } from './command.js';
+import { defineCommand, type Context } from './command.js';
 import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
@@ -14,6 +14,21 @@ export async function openRuntime(context: Context): Promise<Runtime> {
     rootless: rootless === 'auto' ? process.geteuid!() !== 0 : rootless === 'true',
   });
   return context.globals.debug ? timed(runtime, context.log) : runtime;
+}
+
+/** A command whose only argument is a container's ID, and what it does to that container (start, pause…). */
+export function containerCommand(name: string, act: (runtime: Runtime, id: string) => Promise<void>) {
+  return defineCommand({
+    name,
+    usage: 'ID',
+    options: {},
+    positionals: { min: 1, max: 1 },
+    completes: 'container',
+    uses: ['runtime'],
+    async run({ positionals }, context) {
+      await act(await openRuntime(context), positionals[0]!);
+    },
+  });
 }
 
 /** With --debug, each runtime operation the command asks for is logged with the time it took. */

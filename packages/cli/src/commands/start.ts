@@ -1,14 +1,3 @@
-import { defineCommand } from '../command.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 
-export default defineCommand({
-  name: 'start',
-  usage: 'ID',
-  options: {},
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ positionals }, context) {
-    await (await openRuntime(context)).start(positionals[0]!);
-  },
-});
+export default containerCommand('start', (runtime, id) => runtime.start(id));
