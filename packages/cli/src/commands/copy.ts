@@ -2,7 +2,7 @@ import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
@@ -29,9 +29,8 @@ export default defineCommand({
     // Only a name without a transport is in the content store: `docker://` to `oci:` needs none.
     const inStore = [from, to].some((location) => parseLocation(location).transport === 'store');
     const store = inStore ? await Store.open(storeDir(context.globals), { create: true }) : undefined;
-    const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
-    try {
-      const result = await interruptible((signal) =>
+    const result = await withProgress(options, context, (onProgress) =>
+      interruptible((signal) =>
         copy(from, to, {
           ...toRegistryOptions(options, context),
           ...(store && { store }),
@@ -40,13 +39,10 @@ export default defineCommand({
           ...(options['src-creds'] !== undefined && { sourceCreds: options['src-creds'] }),
           ...(options['dest-creds'] !== undefined && { destinationCreds: options['dest-creds'] }),
           signal,
-          onProgress: progress.listener,
+          onProgress,
         }),
-      );
-      progress.finish();
-      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
-    } finally {
-      progress.finish();
-    }
+      ),
+    );
+    if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
   },
 });

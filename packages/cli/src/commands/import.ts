@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
-import { progressReporter, unpackListener } from '../progress.js';
+import { unpackListener, withProgress } from '../progress.js';
 
 export default defineCommand({
   name: 'import',
@@ -30,23 +30,19 @@ export default defineCommand({
     const file = given === '-' ? undefined : path.resolve(given);
     const input = (): string | Readable => file ?? process.stdin;
     const image = await import('@oci/image');
-    const progress = await progressReporter({ quiet: options.quiet }, context);
-    try {
-      await interruptible(async (signal) => {
+    // One line per image made, its names and digest, so a script sees what arrived.
+    const lines = await withProgress({ quiet: options.quiet }, context, (onProgress) =>
+      interruptible(async (signal): Promise<string[]> => {
         if (!options.export) {
           if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
           const store = await image.Store.open(storeDir(globals), { create: true });
-          let loaded: Awaited<ReturnType<typeof image.load>>;
           try {
-            loaded = await image.load(store, input(), { name: ref, signal, onProgress: progress.listener });
+            const loaded = await image.load(store, input(), { name: ref, signal, onProgress });
+            return loaded.map(({ names, descriptor }) => `${names.join(' ')} ${descriptor.digest}\n`);
           } catch (error) {
             if ((error as { code?: string }).code !== 'ENOIMAGE') throw error;
             throw new Error(`${(error as Error).message}: if it is a filesystem, as docker export writes, import it with oci import --export ${given} REF`);
           }
-          progress.finish();
-          // One line per image, its names and digest, so a script sees what arrived.
-          for (const { names, descriptor } of loaded) stdout.write(`${names.join(' ')} ${descriptor.digest}\n`);
-          return;
         }
         const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
         if (options.bundle) {
@@ -58,20 +54,18 @@ export default defineCommand({
             force: options.force,
             tty: options.tty,
             signal,
-            onProgress: unpackListener(progress.listener),
+            onProgress: unpackListener(onProgress),
             onSkip: (item) => log.warn(`skipped ${item.what} ${item.path}: ${item.reason}`),
           });
-          return;
+          return [];
         }
         if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
         const store = await image.Store.open(storeDir(globals), { create: true });
-        const descriptor = await image.importDockerExport(store, input(), ref, config, { signal, onProgress: progress.listener });
-        progress.finish();
-        stdout.write(`${image.parseReference(ref).toString()} ${descriptor.digest}\n`);
-      });
-    } finally {
-      progress.finish();
-    }
+        const descriptor = await image.importDockerExport(store, input(), ref, config, { signal, onProgress });
+        return [`${image.parseReference(ref).toString()} ${descriptor.digest}\n`];
+      }),
+    );
+    for (const line of lines) stdout.write(line);
   },
 });
 

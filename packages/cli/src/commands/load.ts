@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
-import { isTerminal, progressReporter } from '../progress.js';
+import { isTerminal, withProgress } from '../progress.js';
 
 export default defineCommand({
   name: 'load',
@@ -15,17 +15,11 @@ export default defineCommand({
   async run({ options }, context) {
     const [{ Store }, { load }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/load')]);
     const store = await Store.open(storeDir(context.globals), { create: true });
-    const progress = await progressReporter({ quiet: options.quiet }, context);
-    try {
-      const fromStdin = options.input === undefined || options.input === '-';
-      if (fromStdin && (await isTerminal(0))) throw new Error('no archive: give -i FILE, or pipe one into stdin');
-      const input = fromStdin ? process.stdin : options.input!;
-      const loaded = await interruptible((signal) => load(store, input, { signal, onProgress: progress.listener }));
-      progress.finish();
-      // As docker load and podman load say it: scripts read these lines.
-      for (const image of loaded) for (const name of image.names) context.stdout.write(`Loaded image: ${name}\n`);
-    } finally {
-      progress.finish();
-    }
+    const fromStdin = options.input === undefined || options.input === '-';
+    if (fromStdin && (await isTerminal(0))) throw new Error('no archive: give -i FILE, or pipe one into stdin');
+    const input = fromStdin ? process.stdin : options.input!;
+    const loaded = await withProgress({ quiet: options.quiet }, context, (onProgress) => interruptible((signal) => load(store, input, { signal, onProgress })));
+    // As docker load and podman load say it: scripts read these lines.
+    for (const image of loaded) for (const name of image.names) context.stdout.write(`Loaded image: ${name}\n`);
   },
 });

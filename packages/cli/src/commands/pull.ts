@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
@@ -23,19 +23,15 @@ export default defineCommand({
       import('@oci/image/snapshot/layout'),
     ]);
     const store = await Store.open(storeDir(context.globals), { create: true });
-    const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
-    try {
-      const result = await pull(store, positionals[0]!, {
+    const result = await withProgress(options, context, (onProgress) =>
+      pull(store, positionals[0]!, {
         ...toRegistryOptions(options, context),
         ...(options.platform && { platform: parsePlatform(options.platform) }),
         // A store whose images are run from snapshots gets the new image's as it downloads.
         snapshots: existsSync(new SnapshotLayout(store.dir).root),
-        onProgress: progress.listener,
-      });
-      progress.finish();
-      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
-    } finally {
-      progress.finish();
-    }
+        onProgress,
+      }),
+    );
+    if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
   },
 });

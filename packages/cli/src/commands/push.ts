@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
-import { progressReporter } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { registryOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
@@ -17,17 +17,13 @@ export default defineCommand({
   async run({ options, positionals }, context) {
     const [{ Store }, { push }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/push')]);
     const store = await Store.open(storeDir(context.globals));
-    const progress = await progressReporter({ quiet: options.quiet, format: options.format }, context);
-    try {
-      const result = await push(store, positionals[0]!, positionals[1], {
+    const result = await withProgress(options, context, (onProgress) =>
+      push(store, positionals[0]!, positionals[1], {
         ...toRegistryOptions(options, context),
         ...(options['chunk-size'] !== undefined && { chunkSize: options['chunk-size'] }),
-        onProgress: progress.listener,
-      });
-      progress.finish();
-      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
-    } finally {
-      progress.finish();
-    }
+        onProgress,
+      }),
+    );
+    if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
   },
 });

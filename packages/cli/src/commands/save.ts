@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
 import { storeDir } from '../paths.js';
-import { isTerminal, progressReporter } from '../progress.js';
+import { isTerminal, withProgress } from '../progress.js';
 
 export default defineCommand({
   name: 'save',
@@ -22,19 +22,16 @@ export default defineCommand({
     // As docker save: an archive is no thing to print on a terminal.
     if (toStdout && (await isTerminal(1))) throw new Error('cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout');
     const store = await Store.open(storeDir(context.globals));
-    const progress = await progressReporter({ quiet: options.quiet }, context);
-    try {
-      await interruptible((signal) =>
+    await withProgress({ quiet: options.quiet }, context, (onProgress) =>
+      interruptible((signal) =>
         save(store, positionals, toStdout ? context.stdout : options.output!, {
           ...(options.format && { format: options.format as 'docker-archive' | 'oci-archive' }),
           compress: options.compress ?? (!toStdout && /\.(gz|tgz)$/.test(options.output!)),
           ...(options.platform && { platform: parsePlatform(options.platform) }),
           signal,
-          onProgress: progress.listener,
+          onProgress,
         }),
-      );
-    } finally {
-      progress.finish();
-    }
+      ),
+    );
   },
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { storeDir } from '../paths.js';
-import { progressReporter, unpackListener } from '../progress.js';
+import { unpackListener, withProgress } from '../progress.js';
 
 export default defineCommand({
   name: 'unpack',
@@ -44,22 +44,22 @@ export default defineCommand({
     };
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
     if (options.overlay && (options['uid-map'] || options['gid-map'])) throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
-    const progress = await progressReporter({}, context);
-    const onProgress = unpackListener(progress.listener);
-    const result = await (options.overlay
-      ? createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress })
-      : store.lease(() =>
-          createBundle({ store, image: name, ...platform }, bundle, {
-            force: options.force,
-            rootless: options.rootless || undefined,
-            tty: options.tty,
-            uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
-            gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
-            onProgress,
-            onSkip,
-          }),
-        )
-    ).finally(() => progress.finish());
+    const result = await withProgress({}, context, (listener) => {
+      const onProgress = unpackListener(listener);
+      return options.overlay
+        ? createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress })
+        : store.lease(() =>
+            createBundle({ store, image: name, ...platform }, bundle, {
+              force: options.force,
+              rootless: options.rootless || undefined,
+              tty: options.tty,
+              uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
+              gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
+              onProgress,
+              onSkip,
+            }),
+          );
+    });
     for (const [kind, count] of skipped) log.warn(`unpack ${name}: skipped ${count} ${kind}`);
     log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}${options.overlay ? ' as an overlay of its snapshots' : ''}`);
   },
