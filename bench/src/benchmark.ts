@@ -2,5 +2,6 @@
 export interface Benchmark {
   name: string;
   describe: string;
-  run(options: { rounds: number }): Promise<void>;
+  /** `work`: a scratch directory of its own, made before and removed after by the runner. */
+  run(options: { rounds: number; work: string }): Promise<void>;
 }

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { pull, Store, type PullOptions } from '@oci/image';
 import { ociBin } from '@oci/test/harness/cli';
 import { startRegistry } from '@oci/test/harness/registry';
-import { tempDir } from '@oci/test/harness/tmp';
 import { pushDebian } from './fixtures/debian.js';
 import { command, formatMs, measure, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
@@ -18,14 +17,13 @@ import type { Benchmark } from './benchmark.js';
 export const pullBenchmark: Benchmark = {
   name: 'pull',
   describe: 'oci pull of a 200 MB Debian image against skopeo copy; re-pull of a present image',
-  async run({ rounds }) {
+  async run({ rounds, work }) {
     const registry = await startRegistry();
-    const work = tempDir('bench-pull');
     try {
       const ref = await pushDebian(registry.host);
       const cliEnv = { ...process.env, OCI_REGISTRY_MIRRORS: '', NODE_EXTRA_CA_CERTS: '' };
       const options: PullOptions = { hosts: { mirrors: new Map(), insecure: new Set() } };
-      const dir = (name: string) => path.join(work.dir, name);
+      const dir = (name: string) => path.join(work, name);
       const empty = (name: string) => () => rmSync(dir(name), { recursive: true, force: true });
 
       const cold: Case[] = [
@@ -61,7 +59,6 @@ export const pullBenchmark: Benchmark = {
       console.log(`  oci pull (present) - node -e 0: ${formatMs(gap)} (the pull's own cost in a fresh process)`);
     } finally {
       await registry.stop();
-      work.remove();
     }
   },
 };

@@ -22,7 +22,6 @@ import { startContainerd, type Containerd } from '@oci/test/harness/containerd';
 import { pushBusybox } from '@oci/test/harness/busybox';
 import { startPodman, type Podman } from '@oci/test/harness/podman';
 import { startRegistry, type Registry } from '@oci/test/harness/registry';
-import { tempDir } from '@oci/test/harness/tmp';
 import { pushDebian } from './fixtures/debian.js';
 import { command, formatMs, measure, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
@@ -30,9 +29,8 @@ import type { Benchmark } from './benchmark.js';
 export const runImageBenchmark: Benchmark = {
   name: 'run-image',
   describe: 'oci run IMAGE against ctr run --rm and podman run --rm (Debian, warm and cold); overlay bundles; store size; oci pull against skopeo copy',
-  async run({ rounds }) {
+  async run({ rounds, work }) {
     const registry = await startRegistry();
-    const work = tempDir('bench-run-image');
     let containerd: Containerd | undefined;
     let podman: Podman | undefined;
     try {
@@ -40,7 +38,7 @@ export const runImageBenchmark: Benchmark = {
       const busybox = await pushBusybox(registry.host);
       containerd = await startContainerd();
       podman = startPodman({ insecureRegistries: [registry.host], storageDriver: 'overlay' });
-      const setup = { registry, work: work.dir, containerd, podman, debian, busybox };
+      const setup = { registry, work, containerd, podman, debian, busybox };
       await warm(setup, rounds);
       await cold(setup, Math.max(3, Math.min(rounds, 5)));
       await overlayBundles(setup, rounds);
@@ -50,7 +48,6 @@ export const runImageBenchmark: Benchmark = {
       await podman?.stop();
       await containerd?.stop();
       await registry.stop();
-      work.remove();
     }
   },
 };

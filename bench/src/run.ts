@@ -4,6 +4,7 @@
  * these machines are shared and noisy, so numbers are read, not gated on.
  */
 import { parseArgs } from 'node:util';
+import { tempDir } from '@oci/test/harness/tmp';
 import type { Benchmark } from './benchmark.js';
 import { enginesBenchmark } from './engines.js';
 import { pullBenchmark } from './pull.js';
@@ -27,5 +28,10 @@ if (unknown.length > 0) {
 }
 const rounds = Number(values.rounds ?? 30);
 for (const benchmark of benchmarks.filter((b) => positionals.length === 0 || positionals.includes(b.name))) {
-  await benchmark.run({ rounds });
+  const work = tempDir(`bench-${benchmark.name}`);
+  try {
+    await benchmark.run({ rounds, work: work.dir });
+  } finally {
+    work.remove();
+  }
 }

@@ -18,7 +18,6 @@ import { Store, unpack, type ImageManifest } from '@oci/image';
 import { decompress } from '@oci/image/layer/decompress';
 import { loadAddon } from '@oci/native';
 import { ociBin } from '@oci/test/harness/cli';
-import { tempDir } from '@oci/test/harness/tmp';
 import { debianImage } from './fixtures/debian.js';
 import { command, measure, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
@@ -26,36 +25,31 @@ import type { Benchmark } from './benchmark.js';
 export const unpackBenchmark: Benchmark = {
   name: 'unpack',
   describe: 'oci unpack of a 200 MB Debian image into a new bundle against umoci unpack and tar -xzf',
-  async run({ rounds }) {
+  async run({ rounds, work }) {
     const image = await debianImage();
-    const work = tempDir('bench-unpack');
-    try {
-      const dir = (name: string) => path.join(work.dir, name);
-      const umoci = freshTarget(dir('umoci'));
-      const tar = freshTarget(dir('tar'));
-      const oci = freshTarget(dir('oci'));
-      const lib = freshTarget(dir('lib'));
-      const manifest = JSON.parse(readFileSync(blob(image.layout, image.manifest.digest), 'utf8')) as ImageManifest;
-      const layers = manifest.layers.map((l) => blob(image.layout, l.digest));
-      const env = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
-      const store = await Store.open(image.layout);
+    const dir = (name: string) => path.join(work, name);
+    const umoci = freshTarget(dir('umoci'));
+    const tar = freshTarget(dir('tar'));
+    const oci = freshTarget(dir('oci'));
+    const lib = freshTarget(dir('lib'));
+    const manifest = JSON.parse(readFileSync(blob(image.layout, image.manifest.digest), 'utf8')) as ImageManifest;
+    const layers = manifest.layers.map((l) => blob(image.layout, l.digest));
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: '' };
+    const store = await Store.open(image.layout);
 
-      const cases: Case[] = [
-        { name: 'umoci unpack', prepare: umoci.prepare, run: () => command('umoci unpack', 'umoci', ['unpack', '--image', `${image.layout}:${image.ref}`, umoci.path]).run() },
-        { name: 'tar -xzf (both layers)', prepare: tar.prepare, run: () => command('tar', 'sh', ['-c', `mkdir -p ${tar.path} && ${layers.map((l) => `tar -xzf ${l} -C ${tar.path}`).join(' && ')}`]).run() },
-        { name: 'oci unpack', prepare: oci.prepare, run: () => command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run() },
-        { name: 'unpack() in process', prepare: lib.prepare, run: async () => void (await unpack({ store, image: image.ref }, path.join(lib.path, 'rootfs'))) },
-      ];
-      const timings = await measure(cases, Math.max(3, Math.min(rounds, 9)));
-      report(`unpack of ${image.ref} (2 gzip layers, ${(manifest.layers.reduce((n, l) => n + l.size, 0) / 1e6).toFixed(0)} MB) into a new bundle`, timings);
-      const median = (name: string) => timings.find((t) => t.name === name)!.median;
-      console.log(`  oci unpack / umoci unpack: ${(median('oci unpack') / median('umoci unpack')).toFixed(2)}x (target: at most 0.25x)`);
-      console.log(`  oci unpack / tar -xzf:     ${(median('oci unpack') / median('tar -xzf (both layers)')).toFixed(2)}x (target: at most 1.2x)`);
+    const cases: Case[] = [
+      { name: 'umoci unpack', prepare: umoci.prepare, run: () => command('umoci unpack', 'umoci', ['unpack', '--image', `${image.layout}:${image.ref}`, umoci.path]).run() },
+      { name: 'tar -xzf (both layers)', prepare: tar.prepare, run: () => command('tar', 'sh', ['-c', `mkdir -p ${tar.path} && ${layers.map((l) => `tar -xzf ${l} -C ${tar.path}`).join(' && ')}`]).run() },
+      { name: 'oci unpack', prepare: oci.prepare, run: () => command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run() },
+      { name: 'unpack() in process', prepare: lib.prepare, run: async () => void (await unpack({ store, image: image.ref }, path.join(lib.path, 'rootfs'))) },
+    ];
+    const timings = await measure(cases, Math.max(3, Math.min(rounds, 9)));
+    report(`unpack of ${image.ref} (2 gzip layers, ${(manifest.layers.reduce((n, l) => n + l.size, 0) / 1e6).toFixed(0)} MB) into a new bundle`, timings);
+    const median = (name: string) => timings.find((t) => t.name === name)!.median;
+    console.log(`  oci unpack / umoci unpack: ${(median('oci unpack') / median('umoci unpack')).toFixed(2)}x (target: at most 0.25x)`);
+    console.log(`  oci unpack / tar -xzf:     ${(median('oci unpack') / median('tar -xzf (both layers)')).toFixed(2)}x (target: at most 1.2x)`);
 
-      await breakdown(store, image.ref, layers, dir, Math.max(3, Math.min(rounds, 5)));
-    } finally {
-      work.remove();
-    }
+    await breakdown(store, image.ref, layers, dir, Math.max(3, Math.min(rounds, 5)));
   },
 };
 
