@@ -44,7 +44,7 @@ module.exports = {
         pathNot: [
           `${RUNTIME}plan/`,
           `${RUNTIME}errors\\.ts$`,
-          '^@oci/spec$',
+          '^@oci/specs$',
           // Part 2 removes these:
           `${RUNTIME}config\\.ts$`,
           `${RUNTIME}hooks\\.ts$`,

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Hook, Spec } from '@oci/spec';
+import type { Hook, Spec } from '@oci/specs';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';

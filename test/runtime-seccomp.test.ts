@@ -8,7 +8,7 @@ import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Seccomp, Spec } from '@oci/spec';
+import type { Seccomp, Spec } from '@oci/specs';
 import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
 import { podmanProfile } from './harness/podman-seccomp.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';

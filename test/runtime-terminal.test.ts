@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { busyboxBundle, busyboxRootfs, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
 import { atTerminal, consoleReceiver, runWithResize } from './harness/pty.js';

@@ -8,7 +8,7 @@ import test from 'ava';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toRootless } from '@oci/bundle/rootless';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
 import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';

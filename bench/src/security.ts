@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { seccompOp } from '@oci/runtime/plan/seccomp';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { ociBin } from '@oci/test/harness/cli';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { busyboxLayer } from './busybox.js';
 import { tempDir } from './tmp.js';
 

@@ -4,7 +4,7 @@
  * with the x86_64 architecture map.
  */
 import { readFileSync } from 'node:fs';
-import type { Seccomp } from '@oci/spec';
+import type { Seccomp } from '@oci/specs';
 
 export const PODMAN_PROFILE = '/usr/share/containers/seccomp.json';
 

@@ -18,7 +18,7 @@ import { mapId } from '@oci/image/layer/ids';
 import { unpack } from '@oci/image/layer/unpack';
 import { removeTree } from '@oci/image/remove-tree';
 import { LockNames, withLock } from '@oci/image/store/lock';
-import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/spec';
+import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/specs';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
 

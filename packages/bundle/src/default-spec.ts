@@ -3,7 +3,7 @@
  * namespace): a shell on a read-only rootfs with the standard mounts, masked paths and
  * a minimal capability set.
  */
-import { RUNTIME_SPEC_VERSION, type Spec } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION, type Spec } from '@oci/specs';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

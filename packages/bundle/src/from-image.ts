@@ -5,7 +5,7 @@
  * (`runc spec`'s), with a writable rootfs and no terminal unless asked, as Docker runs images.
  */
 import path from 'node:path';
-import type { IdMapping, ImageConfig, Mount, Spec } from '@oci/spec';
+import type { IdMapping, ImageConfig, Mount, Spec } from '@oci/specs';
 import { defaultSpec, DEFAULT_PATH } from './default-spec.js';
 import { BundleError } from './errors.js';
 import { toRootless, withUserNamespace } from './rootless.js';

@@ -1,5 +1,5 @@
 // The runtime-spec's config.json types, from the package that holds the specs' types.
-export * from '@oci/spec/runtime-spec';
+export * from '@oci/specs/runtime-spec';
 export { defaultSpec, DEFAULT_PATH } from './default-spec.js';
 export { BundleError, type BundleErrorCode } from './errors.js';
 export { mergeEnv, specFromImage, volumeSource, type SpecOptions } from './from-image.js';

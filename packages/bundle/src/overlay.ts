@@ -28,7 +28,7 @@ import { removeTree } from '@oci/image/remove-tree';
 import { copyRootAttributes } from '@oci/image/snapshot/root-attributes';
 import { addUser, removeUser } from '@oci/image/snapshot/users';
 import { chainIds } from '@oci/image/snapshot/chain';
-import type { Mount, Platform, Spec } from '@oci/spec';
+import type { Mount, Platform, Spec } from '@oci/specs';
 import { makeBundleDir, makeVolumeDirs, OVERLAY_DIRS, volumeDirs, withBundleLock, writeConfig } from './create.js';
 import { BundleError } from './errors.js';
 import { specFromImage, type SpecOptions } from './from-image.js';

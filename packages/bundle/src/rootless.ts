@@ -6,7 +6,7 @@
  * subordinate ids, when it has some, map to container ids 1 and up (as podman does), so that an
  * image's files owned by other users keep distinct owners.
  */
-import type { IdMapping, Spec } from '@oci/spec';
+import type { IdMapping, Spec } from '@oci/specs';
 import type { IdRange } from './subordinate-ids.js';
 
 export interface RootlessIds {

@@ -1,5 +1,5 @@
 /** What `oci version` says, as `podman version` does: oci's packages, Node, libseccomp, the helper, the OS and architecture. */
-import { RUNTIME_SPEC_VERSION } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import bundlePackage from '@oci/bundle/package.json' with { type: 'json' };
 import imagePackage from '@oci/image/package.json' with { type: 'json' };
 import { helperPath, loadAddon } from '@oci/native';

@@ -4,7 +4,7 @@
  * says more (version-info.ts); it lives apart so that the entry, which every command loads,
  * stays small.
  */
-import { RUNTIME_SPEC_VERSION } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import { loadAddon } from '@oci/native';
 import packageJson from '../package.json' with { type: 'json' };
 

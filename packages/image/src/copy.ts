@@ -7,7 +7,7 @@
  * keep, so one is made), blobs streamed and checked, one platform of an index or, with `all`,
  * all of it.
  */
-import type { Descriptor, Platform } from '@oci/spec';
+import type { Descriptor, Platform } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ArchiveDestination } from './archive/archive-writer.js';
 import { ImageArchive } from './archive/image-archive.js';

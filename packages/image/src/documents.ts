@@ -3,7 +3,7 @@
  * manifests and indexes (from a registry or from the store), and image configs. Every reader of
  * these documents goes through here, so none of them meets a field of the wrong type.
  */
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/spec';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/specs';
 import { isDigest } from './digest.js';
 import { ImageError } from './errors.js';
 import { isIndex, isManifest } from './media-types.js';

@@ -4,7 +4,7 @@
  * `name@sha256:…` (the digest its name points to), or by ID: the digest of its config, whole or
  * a prefix of its hex (`f07e00e8763a`), which is what `oci images` shows.
  */
-import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
+import type { Descriptor, ImageIndex, ImageManifest } from '@oci/specs';
 import { ImageError } from './errors.js';
 import { isIndex } from './media-types.js';
 import { formatPlatform, hostPlatform, selectPlatform } from './platform.js';

@@ -3,7 +3,7 @@ export { Digester, digestOf, isDigest, parseDigest, type DigestAlgorithm } from 
 export { ImageError, storeError, type ImageErrorCode } from './errors.js';
 export { isIndex, isManifest, layerCompression, type Compression } from './media-types.js';
 // The image-spec's documents and media types, from the package that holds the specs' types.
-export { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type IdMapping, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '@oci/spec';
+export { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type IdMapping, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '@oci/specs';
 export { CONTAINERD_NAME_ANNOTATION, PULLED_ANNOTATION } from './annotations.js';
 export { formatPlatform, hostPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
 export { DEFAULT_REGISTRY, DEFAULT_TAG, parseReference, Reference } from './reference.js';

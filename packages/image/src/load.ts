@@ -7,7 +7,7 @@
  * is loaded. Nothing is named before every blob is in the store and checked.
  */
 import type { Readable } from 'node:stream';
-import type { Descriptor } from '@oci/spec';
+import type { Descriptor } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ImageArchive } from './archive/image-archive.js';
 import { Copier } from './copy/copy-image.js';

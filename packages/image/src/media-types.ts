@@ -1,5 +1,5 @@
 /** What a media type says: whether a document is an index or a manifest, how a layer is compressed. */
-import { MediaType } from '@oci/spec';
+import { MediaType } from '@oci/specs';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 

@@ -2,7 +2,7 @@
  * Platforms (`os/arch[/variant]`) and choosing one from an index, as containerd does:
  * Node's arch names become Go's, arm64 defaults to variant v8 and arm to v7.
  */
-import type { Descriptor, Platform } from '@oci/spec';
+import type { Descriptor, Platform } from '@oci/specs';
 import { ImageError } from './errors.js';
 
 const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64el: 'mips64le', loong64: 'loong64' };

@@ -9,7 +9,7 @@
  * registry like others (their `urls` are not followed).
  */
 import { readFile } from 'node:fs/promises';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/spec';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { parseConfig } from './documents.js';

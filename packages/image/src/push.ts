@@ -6,7 +6,7 @@
  * never holds a manifest whose blobs are missing.
  */
 import { Readable } from 'node:stream';
-import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
+import type { Descriptor, ImageIndex, ImageManifest } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { forEachConcurrent } from './concurrent.js';
 import { ImageError, storeError } from './errors.js';

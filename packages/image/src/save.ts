@@ -6,7 +6,7 @@
  * platform's image. Blobs the images share are written once.
  */
 import type { Writable } from 'node:stream';
-import type { Descriptor, Platform } from '@oci/spec';
+import type { Descriptor, Platform } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from './abort.js';
 import { ArchiveDestination, type ArchiveFormat } from './archive/archive-writer.js';
 import { Copier } from './copy/copy-image.js';

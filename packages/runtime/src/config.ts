@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Namespace, NamespaceType, Process, Resources, Spec } from '@oci/spec';
+import type { Namespace, NamespaceType, Process, Resources, Spec } from '@oci/specs';
 import { invalid, RuntimeError } from './errors.js';
 import { checkHooks } from './hooks.js';
 import { isMapped } from './plan/userns.js';

@@ -1,5 +1,5 @@
 /** What `exec` starts: a whole process (--process F), or the container's own with changes (runc exec's flags). */
-import type { Process } from '@oci/spec';
+import type { Process } from '@oci/specs';
 
 /** Changes to the container's own process (config.json's), as runc exec's flags make them. */
 export interface ProcessChanges {

@@ -3,7 +3,7 @@
  * from the tables the runtime itself uses, and for seccomp from libseccomp and the kernel, so it
  * cannot claim what is not built.
  */
-import { RUNTIME_SPEC_VERSION } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import { requireAddon } from '@oci/native';
 import { NAMESPACE_TYPES } from './config.js';
 import { HOOK_KINDS } from './hooks.js';

@@ -19,7 +19,7 @@
  * exactly its `args` and `env`, the bundle as its working directory (runc's), and is killed
  * once its `timeout` (seconds) passes.
  */
-import { RUNTIME_SPEC_VERSION, type Hook, type Hooks } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION, type Hook, type Hooks } from '@oci/specs';
 import { RuntimeError } from './errors.js';
 import type { Op } from './plan/ops.js';
 

@@ -7,7 +7,7 @@
 import { closeSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/specs';
 import { cgroupPids, makeCgroup, planCgroup, removeCgroup, type CgroupRecord, type CreatedCgroup, type PlannedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { checkSpec } from '../src/config.js';
 import { validateId } from '../src/id.js';
 import { parseSignal } from '../src/signals.js';

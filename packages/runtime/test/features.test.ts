@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { NamespaceType, Seccomp } from '@oci/spec';
+import type { NamespaceType, Seccomp } from '@oci/specs';
 import { checkSpec } from '../src/config.js';
 import { features } from '../src/features.js';
 import { checkHooks } from '../src/hooks.js';

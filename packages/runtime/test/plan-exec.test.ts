@@ -1,6 +1,6 @@
 /** The exec plan: the helper's steps to enter a running container, and what they share with create's. */
 import test from 'ava';
-import type { Seccomp, Spec } from '@oci/spec';
+import type { Seccomp, Spec } from '@oci/specs';
 import { CLONE_NEW, unsharedNamespaces } from '../src/plan/namespaces.js';
 import type { Op } from '../src/plan/ops.js';
 import { find, names, plan, planExec } from './helpers/plans.js';

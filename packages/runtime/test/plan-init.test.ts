@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { MS } from '../src/plan/mounts.js';
 import { CLONE_NEW } from '../src/plan/namespaces.js';
 import { userNamespacePlan } from '../src/plan/userns.js';

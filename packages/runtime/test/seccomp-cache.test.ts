@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Seccomp } from '@oci/spec';
+import type { Seccomp } from '@oci/specs';
 import { seccompOp } from '../src/plan/seccomp.js';
 import { enosysPrefix } from '../src/plan/seccomp-enosys.js';
 

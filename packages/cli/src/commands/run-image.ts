@@ -3,7 +3,7 @@
  * own that `oci run ID` never loads. The options become runImage's (@oci/runtime).
  */
 import { readFileSync } from 'node:fs';
-import type { Resources } from '@oci/spec';
+import type { Resources } from '@oci/specs';
 import type { ProgressEvent } from '@oci/image';
 import { UsageError, type OptionValues, type ParsedArgs } from '../args.js';
 import type { Context } from '../command.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Resources } from '@oci/spec';
+import type { Resources } from '@oci/specs';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { openRuntime } from '../runtime.js';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/spec';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
 import { CONTAINERD_NAME_ANNOTATION } from '../annotations.js';
 import { blobPath, Digester, parseDigest } from '../digest.js';
 import { parseConfig, parseManifest } from '../documents.js';

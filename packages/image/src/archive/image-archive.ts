@@ -13,7 +13,7 @@
  * - anything else holds no image (ENOIMAGE): a filesystem, as `docker export` writes.
  */
 import type { Readable } from 'node:stream';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '@oci/spec';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '@oci/specs';
 import { CONTAINERD_NAME_ANNOTATION } from '../annotations.js';
 import { blobPath, Digester, digestOf, parseDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';

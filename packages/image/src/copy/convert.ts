@@ -6,7 +6,7 @@
  * theirs: only their media types are renamed, and the config's bytes are kept (skopeo rewrites
  * them as an OCI config, which changes the image's ID as well).
  */
-import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/spec';
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
 import { digestOf } from '../digest.js';
 import type { Manifest } from './types.js';
 

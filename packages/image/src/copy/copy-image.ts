@@ -9,7 +9,7 @@
  * image under it.
  */
 import { addAbortSignal, Transform, type Readable } from 'node:stream';
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from '@oci/spec';
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from '@oci/specs';
 import { throwIfAborted } from '../abort.js';
 import { forEachConcurrent } from '../concurrent.js';
 import { parseManifest } from '../documents.js';

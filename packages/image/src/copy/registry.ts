@@ -5,7 +5,7 @@
  * makes them, mounted from the source repository when both are on one registry.
  */
 import { Transform, type Readable } from 'node:stream';
-import type { Descriptor } from '@oci/spec';
+import type { Descriptor } from '@oci/specs';
 import type { Reference } from '../reference.js';
 import type { RegistryClient } from '../registry/client.js';
 import { fetchManifest } from '../registry/manifests.js';

@@ -6,7 +6,7 @@
  * fails or is aborted leaves the layout as it was.
  */
 import { Readable } from 'node:stream';
-import { REF_NAME_ANNOTATION, type Descriptor } from '@oci/spec';
+import { REF_NAME_ANNOTATION, type Descriptor } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { Ingest } from '../store/ingest.js';
 import type { Store } from '../store/layout.js';

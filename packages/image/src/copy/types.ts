@@ -5,7 +5,7 @@
  * `oci:DIR`), and the archives `docker save` and `oci-archive` write.
  */
 import type { Readable } from 'node:stream';
-import type { Descriptor } from '@oci/spec';
+import type { Descriptor } from '@oci/specs';
 
 /** A manifest or an index: its descriptor, and its bytes exactly as stored (their digest is its identity). */
 export interface Manifest {

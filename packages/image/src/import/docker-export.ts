@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { MediaType, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from '@oci/spec';
+import { MediaType, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { ImageError, storeError } from '../errors.js';
 import { hostPlatform } from '../platform.js';

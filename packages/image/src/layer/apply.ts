@@ -32,7 +32,7 @@ import {
   type Stats,
 } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
-import type { IdMapping } from '@oci/spec';
+import type { IdMapping } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import { bytePath, fsPath, showPath, type BytePath } from './byte-path.js';
 import { mapId } from './ids.js';

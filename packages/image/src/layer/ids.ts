@@ -3,7 +3,7 @@
  * config): a rootfs meant for a user-namespaced container stores each file under the host id
  * its container id maps to.
  */
-import type { IdMapping } from '@oci/spec';
+import type { IdMapping } from '@oci/specs';
 import { ImageError } from '../errors.js';
 
 /** "0:100000:65536" (several separated by commas). */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
-import type { IdMapping, ImageConfig, Platform } from '@oci/spec';
+import type { IdMapping, ImageConfig, Platform } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';

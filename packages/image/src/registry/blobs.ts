@@ -4,7 +4,7 @@
  * descriptor. A download is one step (deadline.ts): it fails when no byte came for the timeout,
  * whatever its resumes.
  */
-import type { Descriptor } from '@oci/spec';
+import type { Descriptor } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { Ingest, Ingester } from '../store/ingest.js';

@@ -3,7 +3,7 @@
  * against their digest (the one asked for, else the registry's Docker-Content-Digest), their
  * Content-Type against the media type they declare, and their shape against the image-spec.
  */
-import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/spec';
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
 import { digestOf, isDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';

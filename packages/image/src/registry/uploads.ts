@@ -7,7 +7,7 @@
  * with no byte sent.
  */
 import { Readable, Transform } from 'node:stream';
-import type { Descriptor } from '@oci/spec';
+import type { Descriptor } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { repositoryScope } from './auth.js';

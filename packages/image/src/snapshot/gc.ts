@@ -7,7 +7,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/spec';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '@oci/specs';
 import { isDigest } from '../digest.js';
 import { isIndex, isManifest } from '../media-types.js';
 import { readdirIfPresent } from '../read-dir.js';

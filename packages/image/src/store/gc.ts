@@ -4,7 +4,7 @@
  */
 import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Descriptor, ImageIndex, ImageManifest } from '@oci/spec';
+import type { Descriptor, ImageIndex, ImageManifest } from '@oci/specs';
 import { isIndex, isManifest } from '../media-types.js';
 import { readdirIfPresent } from '../read-dir.js';
 

@@ -1,5 +1,5 @@
 /** Reading a named image out of the store: its manifest and config, for unpacking or inspecting. */
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/spec';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '@oci/specs';
 import { parseConfig, parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { isIndex, isManifest } from '../media-types.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/spec';
+import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/specs';
 import { PULLED_ANNOTATION } from '../annotations.js';
 import { ImageError } from '../errors.js';
 import { parseReference } from '../reference.js';

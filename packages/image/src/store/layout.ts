@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Descriptor, ImageIndex } from '@oci/spec';
+import type { Descriptor, ImageIndex } from '@oci/specs';
 import { blobPath, Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { reachableBlobs, removeBlobsExcept } from './gc.js';

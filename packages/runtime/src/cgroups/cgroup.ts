@@ -8,7 +8,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import type { DeviceRule, Resources } from '@oci/spec';
+import type { DeviceRule, Resources } from '@oci/specs';
 import { requireAddon } from '@oci/native';
 import { invalid, RuntimeError } from '../errors.js';
 import type { CgroupMountSource } from '../plan/mounts.js';

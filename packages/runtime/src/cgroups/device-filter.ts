@@ -5,7 +5,7 @@
  * list and sets the default; the others are checked last first, the first match deciding
  * (an allow must cover the access asked for, a deny needs only to touch it), as youki does.
  */
-import type { DeviceRule } from '@oci/spec';
+import type { DeviceRule } from '@oci/specs';
 
 const BPF_DEVCG_DEV_BLOCK = 1;
 const BPF_DEVCG_DEV_CHAR = 2;

@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { Resources } from '@oci/spec';
+import type { Resources } from '@oci/specs';
 import { invalid, RuntimeError } from '../errors.js';
 import { controllerDir, dirFor, plannedWrites, type CgroupRecord } from './cgroup.js';
 import type { Layout } from './layout.js';

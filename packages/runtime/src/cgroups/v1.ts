@@ -2,7 +2,7 @@
  * linux.resources as cgroup v1 files (the kernel's cgroup-v1 documentation; runc's names and
  * order): memory, cpu, cpuset, pids, blkio, hugetlb, net_cls/net_prio, rdma, devices.
  */
-import type { DeviceRule, Resources } from '@oci/spec';
+import type { DeviceRule, Resources } from '@oci/specs';
 import { invalid } from '../errors.js';
 import { deviceNumber, write, type CgroupWrite } from './writes.js';
 

@@ -3,7 +3,7 @@
  * values the way runc does: cpu shares to cpu.weight, blkio weight to io.weight, memory+swap to
  * memory.swap.max. linux.resources.unified is written as given.
  */
-import type { Resources } from '@oci/spec';
+import type { Resources } from '@oci/specs';
 import { invalid } from '../errors.js';
 import { cpuset, hugetlb, pids, rdma } from './v1.js';
 import { deviceNumber, write, type CgroupWrite } from './writes.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBundle, writeConfig } from '@oci/bundle/create';
 import { createOverlayBundle, type OverlayBundleOptions } from '@oci/bundle/overlay';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import type { StoredImage, Store, UnpackProgress } from '@oci/image';
 import { nativeAddon } from '@oci/image/native';
 import { RuntimeError } from '../errors.js';

@@ -6,7 +6,7 @@ import type { ProgressListener, RegistryOptions, StoredImage, Store } from '@oci
 import { ImageError } from '@oci/image/errors';
 import { parseReference } from '@oci/image/reference';
 import { readImage } from '@oci/image/store/image';
-import type { Platform } from '@oci/spec';
+import type { Platform } from '@oci/specs';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 

@@ -10,7 +10,7 @@
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
-import type { Platform, Spec } from '@oci/spec';
+import type { Platform, Spec } from '@oci/specs';
 import type { Runtime } from '../runtime.js';
 import { generatedId, validateId } from '../id.js';
 import { abandonedRuns, containersDir, createContainerBundle, rootfsChoice, type ContainerBundleOptions, type RootfsKind } from './container-bundle.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Mount, Resources, Spec } from '@oci/spec';
+import type { Mount, Resources, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
 
 export interface Volume {

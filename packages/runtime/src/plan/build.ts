@@ -15,7 +15,7 @@
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
 import { existsSync } from 'node:fs';
-import { RUNTIME_SPEC_VERSION, type Mount, type Process, type Spec } from '@oci/spec';
+import { RUNTIME_SPEC_VERSION, type Mount, type Process, type Spec } from '@oci/specs';
 import type { Bundle } from '../config.js';
 import { invalid } from '../errors.js';
 import { START_SOCKET } from '../state/store.js';

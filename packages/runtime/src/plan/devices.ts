@@ -2,7 +2,7 @@
  * /dev: the devices every container gets (runc's list), those of linux.devices, and the
  * standard symlinks; plus the device cgroup rules that let the container use them.
  */
-import type { Device, DeviceRule, Spec } from '@oci/spec';
+import type { Device, DeviceRule, Spec } from '@oci/specs';
 import type { Op } from './ops.js';
 
 const S_IFCHR = 0o020000;

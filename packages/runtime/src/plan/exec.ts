@@ -12,7 +12,7 @@
  * No mounts, no start socket: the program runs at once. The mount namespace is entered after
  * `clone`, whose v2 cgroup path is the host's.
  */
-import type { Process, Spec } from '@oci/spec';
+import type { Process, Spec } from '@oci/specs';
 import { hookState, stateTemplate, type ContainerStateJson } from '../hooks.js';
 import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts } from './build.js';
 import { CLONE_NEW } from './namespaces.js';

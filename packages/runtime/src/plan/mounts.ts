@@ -4,7 +4,7 @@
  * writable until its devices exist, and the `cgroup` type expanded per hierarchy.
  */
 import path from 'node:path';
-import type { Mount } from '@oci/spec';
+import type { Mount } from '@oci/specs';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
 

@@ -1,6 +1,6 @@
 /** linux.namespaces as clone flags (new ones) and setns ops (those given by path). */
 import { statSync } from 'node:fs';
-import type { Namespace, NamespaceType, Spec } from '@oci/spec';
+import type { Namespace, NamespaceType, Spec } from '@oci/specs';
 import type { Op } from './ops.js';
 
 export const CLONE_NEW: Readonly<Record<NamespaceType, number>> = {

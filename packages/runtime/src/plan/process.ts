@@ -1,5 +1,5 @@
 /** The container process's identity and limits: capabilities, rlimits, ids, environment. */
-import type { Process } from '@oci/spec';
+import type { Process } from '@oci/specs';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
 

@@ -12,7 +12,7 @@
  * default lets syscalls run (ALLOW, LOG) and the rule would stop it: skipping that rule would
  * silently let through exactly what the profile means to block.
  */
-import type { Seccomp } from '@oci/spec';
+import type { Seccomp } from '@oci/specs';
 import { requireAddon } from '@oci/native';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';

@@ -2,7 +2,7 @@
  * linux.sysctl: only keys that belong to a namespace the container has of its own (runc's
  * rule); any other would change the host.
  */
-import type { NamespaceType, Spec } from '@oci/spec';
+import type { NamespaceType, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
 import { hasNamespace } from './namespaces.js';
 import type { Op } from './ops.js';

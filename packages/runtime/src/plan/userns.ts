@@ -7,7 +7,7 @@
  * id needs shadow's setuid newuidmap and newgidmap, which grant the caller's subordinate ids
  * (/etc/subuid, /etc/subgid). Those are checked here first, for an error that says what to fix.
  */
-import type { IdMapping, Spec } from '@oci/spec';
+import type { IdMapping, Spec } from '@oci/specs';
 import { idMapper, subordinateIds, SUBGID_FILE, SUBUID_FILE, type IdRange } from '@oci/bundle/subordinate-ids';
 import { invalid } from '../errors.js';
 import { hasNewNamespace } from './namespaces.js';

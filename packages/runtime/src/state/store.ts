@@ -15,7 +15,7 @@ import { setTimeout } from 'node:timers/promises';
 import { requireAddon } from '@oci/native';
 import { notFound, RuntimeError } from '../errors.js';
 import type { CgroupRecord } from '../cgroups/cgroup.js';
-import type { Hooks } from '@oci/spec';
+import type { Hooks } from '@oci/specs';
 import type { HostMount } from '../host-mount.js';
 
 /** What the runtime remembers about a container between commands. */

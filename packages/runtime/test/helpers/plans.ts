@@ -1,6 +1,6 @@
 /** Plans of the default spec for the plan tests, each adjusted by the test, and what they look at in them. */
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/spec';
+import type { Spec } from '@oci/specs';
 import { initPlan, type InitPlanOptions } from '../../src/plan/build.js';
 import { execPlan, type ExecPlanOptions } from '../../src/plan/exec.js';
 import { CLONE_NEW } from '../../src/plan/namespaces.js';
