@@ -25,6 +25,7 @@ export default defineCommand({
   uses: ['store'],
   async run({ options, positionals }, context) {
     const { globals, log } = context;
+    if (options.overlay && (options['uid-map'] || options['gid-map'])) throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
     const [{ Store }, { parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
       import('@oci/image/store/layout'),
@@ -32,6 +33,10 @@ export default defineCommand({
       import('@oci/image/platform'),
       import('@oci/bundle'),
     ]);
+    // The options first: a bad one is told before anything else is looked at.
+    const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
+    const uidMap = options['uid-map'] ? parseIdMap(options['uid-map']) : undefined;
+    const gidMap = options['gid-map'] ? parseIdMap(options['gid-map']) : undefined;
     const store = await Store.open(storeDir(globals), { create: true });
     const name = positionals[0] !== undefined ? await store.resolveName(positionals[0]) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
@@ -42,8 +47,6 @@ export default defineCommand({
       skipped.set(kind, (skipped.get(kind) ?? 0) + 1);
       log.debug(`skipped ${item.what} ${item.path}: ${item.reason}`);
     };
-    const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
-    if (options.overlay && (options['uid-map'] || options['gid-map'])) throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     const result = await withProgress({}, context, (listener) => {
       const onProgress = unpackListener(listener);
       return options.overlay
@@ -53,8 +56,8 @@ export default defineCommand({
               force: options.force,
               rootless: options.rootless || undefined,
               tty: options.tty,
-              uidMap: options['uid-map'] ? parseIdMap(options['uid-map']) : undefined,
-              gidMap: options['gid-map'] ? parseIdMap(options['gid-map']) : undefined,
+              uidMap,
+              gidMap,
               onProgress,
               onSkip,
             }),
