@@ -4,6 +4,7 @@
  * honestly from the system; the helper run from a sealed copy; 50 containers at once.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { helperPath } from '@oci/native';
@@ -43,6 +44,37 @@ test('create, start, wait and delete from a Node process; the exit status comes 
   t.is((await runtime.state(container.id)).status, 'stopped');
   await runtime.delete(container.id);
   t.false(existsSync(path.join(root.dir, container.id)));
+});
+
+test('exec in the foreground resolves as wait does: { code } or { signal }', async (t) => {
+  const b = await testBundle(t, ['sleep', '300']);
+  const container = await created(t, b);
+  await runtime.start(container.id);
+  const quiet = { stdio: [devNull, devNull, devNull] as const };
+  t.deepEqual(await runtime.exec(container.id, { changes: { args: ['sh', '-c', 'exit 3'] }, ...quiet }), { code: 3 });
+  t.deepEqual(await runtime.exec(container.id, { changes: { args: ['sh', '-c', 'kill -KILL $$'] }, ...quiet }), { signal: 9 });
+});
+
+test("a detached exec resolves with the program's pid, and the program outlives its caller", async (t) => {
+  const b = await testBundle(t, ['sleep', '300']);
+  const container = await created(t, b);
+  await runtime.start(container.id);
+  // Another Node process execs and exits, as `oci exec -d` does: the program is that process's
+  // child (the helper clones with CLONE_PARENT) until it exits, then the host's to reap.
+  // The program gets /dev/null: our pipe would hold spawnSync until the program ends.
+  const caller = [
+    "import { openSync } from 'node:fs';",
+    "import { Runtime } from '@oci/runtime';",
+    "const devNull = openSync('/dev/null', 'r+');",
+    `const started = await new Runtime({ root: ${JSON.stringify(root.dir)} }).exec(${JSON.stringify(container.id)}, { changes: { args: ['sleep', '300'] }, detach: true, stdio: [devNull, devNull, devNull] });`,
+    'console.log(JSON.stringify(started));',
+  ].join('\n');
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', caller], { cwd: import.meta.dirname, encoding: 'utf8', timeout: 60_000 });
+  t.is(result.status, 0, result.stderr);
+  const { pid } = JSON.parse(result.stdout) as { pid: number };
+  t.regex(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^sleep\0/);
+  const { cgroup } = JSON.parse(readFileSync(stateFile(container.id), 'utf8')) as { cgroup: { dirs: string[] } };
+  t.true(procs(cgroup.dirs[0]!).includes(pid), 'in the container');
 });
 
 test("Node is never in the container's cgroups; the container's first process is in each", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * A program in the foreground (`oci run`, `oci exec` without --detach): our signals are passed
  * on to it, as runc does (SIGWINCH becomes a resize of its terminal), its terminal, when it has
- * one, is proxied to ours, and the result is its exit code: 128+N when signal N killed it.
+ * one, is proxied to ours, and the result is how it ended.
  */
 import type { ProcessExit } from './pidfd.js';
 
@@ -11,7 +11,7 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQU
  * Runs `until` (which starts the program if need be and resolves with how it ended) with the
  * program `pid` in the foreground; `terminal` is the master of its pty.
  */
-export async function inForeground(pid: number, terminal: number | undefined, until: () => Promise<ProcessExit>): Promise<number> {
+export async function inForeground(pid: number, terminal: number | undefined, until: () => Promise<ProcessExit>): Promise<ProcessExit> {
   const forward = (signal: NodeJS.Signals) => {
     try {
       process.kill(pid, signal);
@@ -25,9 +25,14 @@ export async function inForeground(pid: number, terminal: number | undefined, un
   try {
     const exit = await until();
     await attached?.drained;
-    return exit.code ?? 128 + exit.signal!;
+    return exit;
   } finally {
     attached?.detach();
     for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
   }
+}
+
+/** A shell's exit status for how a program ended: its code, or 128+N when signal N killed it. */
+export function exitStatus(exit: ProcessExit): number {
+  return exit.code ?? 128 + exit.signal!;
 }

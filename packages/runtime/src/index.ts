@@ -1,10 +1,11 @@
 // The runtime library's public API (the runc-compatible container lifecycle).
-export { Runtime, type Container, type ContainerState, type CreateOptions, type RunOptions, type RuntimeOptions } from './runtime.js';
+export { Runtime, type Container, type ContainerState, type CreateOptions, type DetachedProcess, type RunOptions, type RuntimeOptions } from './runtime.js';
 export { withChanges, type ExecOptions, type ProcessChanges } from './exec.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export { describeProcess, type ProcessInfo } from './processes.js';
 export { parseSignal } from './signals.js';
 export type { ProcessExit } from './pidfd.js';
+export { exitStatus } from './foreground.js';
 export type { Status } from './state/status.js';
 export { formatEvent, type ContainerEvent } from './events.js';
 export type { ContainerStats } from './cgroups/stats.js';

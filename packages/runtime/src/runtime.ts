@@ -17,7 +17,7 @@ import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocke
 import { invalid, notRunning, RuntimeError } from './errors.js';
 import { containerEvents, type ContainerEvent } from './events.js';
 import { withChanges, type ExecOptions } from './exec.js';
-import { inForeground } from './foreground.js';
+import { exitStatus, inForeground } from './foreground.js';
 import { fdLayout, spawnHelper, type WaitingHelper } from './helper.js';
 import { hookState, runHooks, runHooksWarning, type ContainerStateJson } from './hooks.js';
 import { beforeHostMount, detachHostMount, type HostMount } from './host-mount.js';
@@ -91,6 +91,12 @@ export interface Container {
   wait(): Promise<ProcessExit>;
 }
 
+/** A process `exec` started with `detach`: it runs on, no longer ours to wait for. */
+export interface DetachedProcess {
+  /** Its pid on the host. */
+  pid: number;
+}
+
 export interface RunOptions extends CreateOptions {
   /** Return once the program started, leaving the container running (`run -d`). */
   detach?: boolean;
@@ -137,10 +143,11 @@ export class Runtime {
     }
     const container = await this.#create(id, { ...options, receiveTerminal: true, foreground: true });
     try {
-      return await inForeground(container.pid, container.terminal, async () => {
+      const exit = await inForeground(container.pid, container.terminal, async () => {
         await this.start(id);
         return container.wait();
       });
+      return exitStatus(exit);
     } finally {
       if (!options.keep) await this.delete(id, { force: true });
     }
@@ -309,10 +316,13 @@ export class Runtime {
   /**
    * Starts another process in a created or running container: in its namespaces and cgroups,
    * with the process's own identity and limits, and what the container imposes on all of its
-   * processes. In the foreground it resolves with the program's exit code, as `run` does;
-   * with `detach`, with 0 once the program runs.
+   * processes. In the foreground it resolves with how the program ended, `{ code }` or
+   * `{ signal }` as `Container.wait()` does; with `detach`, with its pid once it runs.
    */
-  async exec(id: string, options: ExecOptions): Promise<number> {
+  exec(id: string, options: ExecOptions & { detach: true }): Promise<DetachedProcess>;
+  exec(id: string, options: ExecOptions & { detach?: false }): Promise<ProcessExit>;
+  exec(id: string, options: ExecOptions): Promise<ProcessExit | DetachedProcess>;
+  async exec(id: string, options: ExecOptions): Promise<ProcessExit | DetachedProcess> {
     validateId(id);
     const lock = await this.store.lock(id);
     let started: { handle: ProcessHandle; terminal?: number };
@@ -324,7 +334,7 @@ export class Runtime {
     const { handle, terminal } = started;
     if (options.detach) {
       handle.close();
-      return 0;
+      return { pid: handle.pid };
     }
     return inForeground(handle.pid, terminal, () => handle.wait());
   }

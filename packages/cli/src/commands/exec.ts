@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Process } from '@oci/specs';
+import { exitStatus } from '@oci/runtime/foreground';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { openRuntime } from '../runtime.js';
@@ -33,7 +34,7 @@ export default defineCommand({
     if (!options.process && rest.length === 0) throw new UsageError('needs a command to run, or --process', 'exec');
     const runtime = await openRuntime(context);
     try {
-      return await runtime.exec(id, {
+      const result = await runtime.exec(id, {
         process: options.process === undefined ? undefined : readProcess(options.process),
         changes: {
           args: rest,
@@ -50,6 +51,7 @@ export default defineCommand({
         detach: options.detach,
         preserveFds: options['preserve-fds'],
       });
+      return 'pid' in result ? 0 : exitStatus(result);
     } catch (error) {
       throw Object.assign(error as Error, { exitStatus: EXEC_FAILED_STATUS });
     }
