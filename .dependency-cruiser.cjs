@@ -49,7 +49,7 @@ module.exports = {
           `${RUNTIME}config\\.ts$`,
           `${RUNTIME}hooks\\.ts$`,
           `${RUNTIME}state/store\\.ts$`,
-          '^@oci/bundle/subordinate-ids$',
+          '^@oci/bundle/internal/subordinate-ids$',
           '^@oci/native$',
         ],
       },

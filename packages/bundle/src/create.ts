@@ -14,10 +14,10 @@ import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statS
 import path from 'node:path';
 import type { SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
-import { mapId } from '@oci/image/layer/ids';
+import { mapId } from '@oci/image/internal/layer/ids';
 import { unpack } from '@oci/image/layer/unpack';
-import { removeTree } from '@oci/image/remove-tree';
-import { LockNames, withLock } from '@oci/image/store/lock';
+import { removeTree } from '@oci/image/internal/remove-tree';
+import { LockNames, withLock } from '@oci/image/internal/store/lock';
 import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/specs';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';

@@ -5,7 +5,7 @@
  * /etc/shadow, never the host's.
  */
 import { readFileSync } from 'node:fs';
-import { resolveFileInRoot } from '@oci/image/layer/root';
+import { resolveFileInRoot } from '@oci/image/internal/layer/root';
 import { BundleError } from './errors.js';
 
 export interface ResolvedUser {

@@ -67,6 +67,10 @@ const common = {
   format: 'cjs',
   target: 'node20',
   sourcemap: 'linked',
+  // The command is one program with the libraries in it: it may reach their modules that are
+  // not public (the packages' `oci-internal` exports condition), since it never loads them from
+  // an installed package.
+  conditions: ['oci-internal'],
   logLevel: 'warning',
   // Whitespace and comments out: V8 reads, hashes and scans less, and a single non-ASCII
   // character (a '…' in a kept comment) would make the whole source a two-byte string, which

@@ -11,7 +11,7 @@ import { createBundle, writeConfig } from '@oci/bundle/create';
 import { createOverlayBundle, type OverlayBundleOptions } from '@oci/bundle/overlay';
 import type { Spec } from '@oci/specs';
 import type { StoredImage, Store, UnpackProgress } from '@oci/image';
-import { nativeAddon } from '@oci/image/native';
+import { nativeAddon } from '@oci/image/internal/native';
 import { RuntimeError } from '../errors.js';
 import { abandoned, newRunRecord, readRunRecord, removeContainerBundle, RUN_RECORD } from './run-record.js';
 

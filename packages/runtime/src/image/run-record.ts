@@ -5,9 +5,9 @@
  */
 import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { removeTree } from '@oci/image/remove-tree';
-import { SnapshotLayout } from '@oci/image/snapshot/layout';
-import { removeUser } from '@oci/image/snapshot/users';
+import { removeTree } from '@oci/image/internal/remove-tree';
+import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
+import { removeUser } from '@oci/image/internal/snapshot/users';
 import { readProcessStat } from '../state/status.js';
 
 /** What run.json records. */

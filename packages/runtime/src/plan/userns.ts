@@ -8,7 +8,7 @@
  * (/etc/subuid, /etc/subgid). Those are checked here first, for an error that says what to fix.
  */
 import type { IdMapping, Spec } from '@oci/specs';
-import { idMapper, subordinateIds, SUBGID_FILE, SUBUID_FILE, type IdRange } from '@oci/bundle/subordinate-ids';
+import { idMapper, subordinateIds, SUBGID_FILE, SUBUID_FILE, type IdRange } from '@oci/bundle/internal/subordinate-ids';
 import { invalid } from '../errors.js';
 import { hasNewNamespace } from './namespaces.js';
 import type { Op } from './ops.js';
