@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mountReadOnly, SnapshotLayout, type PreparedImage, type Store } from '@oci/image';
+import { SnapshotLayout, type PreparedImage, type Store } from '@oci/image';
+import { mountReadOnly } from '@oci/image/snapshot/overlay';
 import { loadAddon } from '@oci/native';
 import { snapshot, type Tree } from './tree.js';
 

@@ -2,7 +2,7 @@
 export * from '@oci/specs/runtime-spec';
 export { defaultSpec, DEFAULT_PATH } from './default-spec.js';
 export { BundleError, type BundleErrorCode } from './errors.js';
-export { mergeEnv, specFromImage, volumeSource, type SpecOptions } from './from-image.js';
+export { specFromImage, type SpecOptions } from './from-image.js';
 export { toRootless, withUserNamespace } from './rootless.js';
 export { resolveUser, type ResolvedUser } from './user.js';
 export { createBundle, writeConfig, type BundleOptions, type BundleResult } from './create.js';

@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless, volumeSource } from '../src/index.js';
+import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless } from '../src/index.js';
+import { volumeSource } from '../src/from-image.js';
 import { subordinateIds } from '../src/subordinate-ids.js';
 
 function rootfs(t: { teardown(fn: () => void): void }, files: Record<string, string> = {}): string {

@@ -1,6 +1,6 @@
 // The image library's public API.
 export { Digester, digestOf, isDigest, parseDigest, type DigestAlgorithm } from './digest.js';
-export { ImageError, storeError, type ImageErrorCode } from './errors.js';
+export { ImageError, type ImageErrorCode } from './errors.js';
 export { isIndex, isManifest, layerCompression, type Compression } from './media-types.js';
 // The image-spec's documents and media types, from the package that holds the specs' types.
 export { MediaType, REF_NAME_ANNOTATION, type ContainerConfig, type Descriptor, type IdMapping, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '@oci/specs';
@@ -16,7 +16,6 @@ export { RegistryClient, type RegistryOptions } from './registry/client.js';
 export { loadHostsConfig, parseMirrors, type HostsConfig } from './registry/hosts.js';
 export { findImage, inspectImage, listImages, removeImage, tagImage, type FoundImage, type ImageInspection, type ImageSummary } from './images.js';
 export { push, pushDescriptor, type PushOptions, type PushResult } from './push.js';
-export { cleanPath, resolveFileInRoot } from './layer/root.js';
 export { mapId, parseIdMap } from './layer/ids.js';
 export type { SkippedItem } from './layer/apply.js';
 export { unpack, type LayerInput, type UnpackOptions, type UnpackProgress, type UnpackResult, type UnpackSource } from './layer/unpack.js';
@@ -24,9 +23,7 @@ export { load, type LoadedImage, type LoadOptions } from './load.js';
 export { save, type SavedImage, type SaveOptions } from './save.js';
 export { chainIds } from './snapshot/chain.js';
 export { SnapshotLayout, type SnapshotInfo } from './snapshot/layout.js';
-export { mountDetached, mountReadOnly, type DetachedOverlay, type OverlayDirs } from './snapshot/overlay.js';
 export { prepareSnapshots, type PreparedImage, type PrepareOptions } from './snapshot/prepare.js';
-export { addUser, removeUser } from './snapshot/users.js';
 export { listSnapshots, type SnapshotSummary } from './snapshot/list.js';
 export { authFiles, primaryAuthFile, type AuthFile } from './registry/auth-files.js';
 export { findCredentials, type Credentials } from './registry/credentials.js';
@@ -35,4 +32,3 @@ export type { ArchiveFormat } from './archive/archive-writer.js';
 export { copy, type CopyOptions, type CopyResult } from './copy.js';
 export { parseLocation, type ImageLocation } from './copy/locations.js';
 export { exportConfig, filesystemTar, importDockerExport, type ExportImportOptions } from './import/docker-export.js';
-export { abortError } from './abort.js';

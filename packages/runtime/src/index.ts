@@ -1,6 +1,6 @@
 // The runtime library's public API (the runc-compatible container lifecycle).
 export { Runtime, type Container, type ContainerState, type CreateOptions, type DetachedProcess, type RunOptions, type RuntimeOptions } from './runtime.js';
-export { withChanges, type ExecOptions, type ProcessChanges } from './exec.js';
+export type { ExecOptions, ProcessChanges } from './exec.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export { describeProcess, type ProcessInfo } from './processes.js';
 export { parseSignal } from './signals.js';
