@@ -165,12 +165,17 @@ function isThisPackage(dir: string): boolean {
   }
 }
 
-let buildDir: string | undefined;
+let ownDir: string | undefined;
 
-/** A file node-gyp built. Looked up on first use: `oci state` needs neither helper nor addon. */
+/**
+ * A binary of this package: node-gyp's build of it (the workspace's, or one made on install
+ * where no prebuilt one loads), else the prebuilt one the package ships for this platform.
+ * Looked up on first use: `oci state` needs neither helper nor addon.
+ */
 function built(file: string): string {
-  buildDir ??= path.join(packageDir(), 'build', 'Release');
-  return path.join(buildDir, file);
+  ownDir ??= packageDir();
+  const local = path.join(ownDir, 'build', 'Release', file);
+  return existsSync(local) ? local : path.join(ownDir, 'prebuilds', `${process.platform}-${process.arch}`, file);
 }
 
 /** Absolute path of the helper executable built by node-gyp. */
@@ -198,6 +203,6 @@ export function loadAddon(): NativeAddon | null {
 /** The addon, or an error naming how to build it, for callers that cannot work without it. */
 export function requireAddon(): NativeAddon {
   const loaded = loadAddon();
-  if (!loaded) throw new Error('the native addon is not built: run `pnpm install` (or `pnpm --filter @oci/native rebuild`)');
+  if (!loaded) throw new Error(`@oci/native has no addon for ${process.platform}-${process.arch}: build it with \`npm rebuild @oci/native\` (a C toolchain and libseccomp-dev), or \`pnpm --filter @oci/native rebuild\` in the workspace`);
   return loaded;
 }
