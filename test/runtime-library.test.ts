@@ -11,6 +11,7 @@ import { helperPath } from '@oci/native';
 import { Runtime, type RuntimeError } from '@oci/runtime';
 import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
 import { tempDir } from './harness/tmp.js';
+import { waitFor } from './harness/wait.js';
 
 let root: ReturnType<typeof tempDir>;
 let runtime: Runtime;
@@ -75,6 +76,23 @@ test("a detached exec resolves with the program's pid, and the program outlives 
   t.regex(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^sleep\0/);
   const { cgroup } = JSON.parse(readFileSync(stateFile(container.id), 'utf8')) as { cgroup: { dirs: string[] } };
   t.true(procs(cgroup.dirs[0]!).includes(pid), 'in the container');
+});
+
+test('a detached exec leaves nothing to its caller: its program is reaped when it ends, so the container can end', async (t) => {
+  const b = await testBundle(t, ['sleep', '300']);
+  const container = await created(t, b);
+  await runtime.start(container.id);
+  const quiet = { stdio: [devNull, devNull, devNull] as const };
+  const { pid: ended } = await runtime.exec(container.id, { changes: { args: ['true'] }, detach: true, ...quiet });
+  const { pid: running } = await runtime.exec(container.id, { changes: { args: ['sleep', '300'] }, detach: true, ...quiet });
+  // Our child (the helper clones it so): unreaped, it would stay in /proc as a zombie.
+  await waitFor(() => !existsSync(`/proc/${ended}`), 'the ended program reaped', 10_000);
+  await runtime.kill(container.id, 'KILL');
+  // The kernel lets a pid namespace's first process end only once every other process in it
+  // was reaped: a zombie of ours kept wait() waiting for ever.
+  const hung = new Promise((resolve) => setTimeout(resolve, 30_000, 'still waiting').unref());
+  t.deepEqual(await Promise.race([container.wait(), hung]), { signal: 9 });
+  t.false(existsSync(`/proc/${running}`));
 });
 
 test("Node is never in the container's cgroups; the container's first process is in each", async (t) => {

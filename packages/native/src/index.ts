@@ -50,9 +50,10 @@ export interface NativeAddon {
   reap(pidfd: number): ProcessExit | null;
   /**
    * Calls back once, on the event loop, when the fd is readable (a pidfd: when its process
-   * exited). Returns the watch's id for cancelReadable: until then the watch keeps the loop alive.
+   * exited). Returns the watch's id for cancelReadable: until then the watch keeps the loop
+   * alive, unless `keepAlive` is false.
    */
-  onReadable(fd: number, callback: () => void): number;
+  onReadable(fd: number, callback: () => void, keepAlive?: boolean): number;
   /** Stops a pending onReadable watch without calling back (no effect once it fired). */
   cancelReadable(watch: number): void;
   /** Two connected unix stream sockets (close-on-exec). */

@@ -68,6 +68,27 @@ export class ProcessHandle {
     }
   }
 
+  /**
+   * Lets go of our child without keeping the event loop alive for it: it is reaped if it exits
+   * while this process runs (else its new parent reaps it). An exited child left unreaped in a
+   * container's pid namespace keeps the namespace, and so the container's first process, from
+   * ever ending.
+   */
+  detach(): void {
+    this.#watch = requireAddon().onReadable(
+      this.fd,
+      () => {
+        this.#watch = undefined;
+        try {
+          this.reap();
+        } finally {
+          this.close();
+        }
+      },
+      false,
+    );
+  }
+
   /** Releases the pidfd; a pending `exited()` then never resolves. */
   close(): void {
     if (this.#closed) return;

@@ -333,7 +333,7 @@ export class Runtime {
     }
     const { handle, terminal } = started;
     if (options.detach) {
-      handle.close();
+      handle.detach();
       return { pid: handle.pid };
     }
     return inForeground(handle.pid, terminal, () => handle.wait());

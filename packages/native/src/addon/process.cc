@@ -31,7 +31,10 @@ namespace {
 
 bool CheckArgs(const Napi::CallbackInfo &info, size_t count, const char *signature) {
   bool ok = info.Length() == count;
-  for (size_t i = 0; ok && i < count; i++) ok = signature[i] == 's' ? info[i].IsString() : signature[i] == 'f' ? info[i].IsFunction() : info[i].IsNumber();
+  for (size_t i = 0; ok && i < count; i++) {
+    char kind = signature[i];
+    ok = kind == 's' ? info[i].IsString() : kind == 'f' ? info[i].IsFunction() : kind == 'b' ? info[i].IsBoolean() : info[i].IsNumber();
+  }
   if (!ok) Napi::TypeError::New(info.Env(), "bad arguments").ThrowAsJavaScriptException();
   return ok;
 }
@@ -193,10 +196,11 @@ Napi::Value Reap(const Napi::CallbackInfo &info) {
   return result;
 }
 
-// onReadable(fd, callback): calls back once, on the event loop, when the fd is readable: data
-// or the end on a socket, the exit of the process of a pidfd. Without Node's net module, whose
-// loading costs milliseconds on every `oci` command that talks to a helper or a container.
-// Returns a watch id for cancelReadable: a watch left pending keeps the event loop alive.
+// onReadable(fd, callback[, keepAlive]): calls back once, on the event loop, when the fd is
+// readable: data or the end on a socket, the exit of the process of a pidfd. Without Node's net
+// module, whose loading costs milliseconds on every `oci` command that talks to a helper or a
+// container. Returns a watch id for cancelReadable: a watch left pending keeps the event loop
+// alive, unless keepAlive is false (the loop may then end without it ever calling back).
 struct ReadableWatch {
   uv_poll_t poll;
   uint32_t id;
@@ -231,7 +235,9 @@ void OnFdReadable(uv_poll_t *poll, int, int) {
 
 Napi::Value OnReadable(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!CheckArgs(info, 2, "nf")) return env.Undefined();
+  bool hasKeepAlive = info.Length() == 3;
+  if (!CheckArgs(info, hasKeepAlive ? 3 : 2, "nfb")) return env.Undefined();
+  bool keepAlive = !hasKeepAlive || info[2].As<Napi::Boolean>().Value();
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return env.Undefined();
   auto *watch = new ReadableWatch();
@@ -243,6 +249,7 @@ Napi::Value OnReadable(const Napi::CallbackInfo &info) {
     ErrnoError(env, -err, "uv_poll_start").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (!keepAlive) uv_unref(reinterpret_cast<uv_handle_t *>(&watch->poll));
   watch->id = ++last_watch_id;
   watch->callback = Napi::Persistent(info[1].As<Napi::Function>());
   watch->context = new Napi::AsyncContext(env, "oci.onReadable");
