@@ -39,8 +39,10 @@ process.on('exit', () => {
 });
 
 export interface PodmanOptions {
-  /** host:port of registries to reach over plain http. */
+  /** host:port of registries to reach over plain http (or HTTPS without checking its certificate). */
   insecureRegistries?: readonly string[];
+  /** Where a short name (`busybox`) is looked for; by default it must be a full reference. */
+  searchRegistries?: readonly string[];
   /** Storage driver: vfs (default) needs nothing from the host; overlay is what users run. */
   storageDriver?: 'vfs' | 'overlay';
   /**
@@ -85,7 +87,7 @@ export function startPodman(options: PodmanOptions = {}): Podman {
   writeFileSync(
     at('registries.conf'),
     [
-      'unqualified-search-registries = []',
+      `unqualified-search-registries = ${toml(options.searchRegistries ?? [])}`,
       ...(options.insecureRegistries ?? []).flatMap((host) => ['[[registry]]', `location = ${toml(host)}`, 'insecure = true']),
       '',
     ].join('\n'),

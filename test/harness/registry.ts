@@ -38,13 +38,16 @@ export interface RegistryOptions {
   auth?: RegistryAuth;
   /** Serve HTTPS with this certificate and key (PEM files); `url` is then https://. */
   tls?: { certFile: string; keyFile: string };
+  /** Listen there (a loopback address, and a port that must be free); default 127.0.0.1 and a free port. */
+  address?: { host: string; port: number };
 }
 
-export async function startRegistry({ auth, tls }: RegistryOptions = {}): Promise<Registry> {
+export async function startRegistry({ auth, tls, address }: RegistryOptions = {}): Promise<Registry> {
   const { dir, remove } = tempDir('registry');
   const authLines = auth ? authConfig(auth, dir) : [];
+  const host = address?.host ?? '127.0.0.1';
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = address?.port ?? (await freePort());
     const config = path.join(dir, 'config.yml');
     writeFileSync(
       config,
@@ -52,7 +55,7 @@ export async function startRegistry({ auth, tls }: RegistryOptions = {}): Promis
         'version: 0.1',
         'log: { level: error, accesslog: { disabled: true } }',
         `storage: { filesystem: { rootdirectory: ${JSON.stringify(path.join(dir, 'data'))} }, delete: { enabled: true } }`,
-        `http: { addr: "127.0.0.1:${port}"${tls ? `, tls: { certificate: ${JSON.stringify(tls.certFile)}, key: ${JSON.stringify(tls.keyFile)} }` : ''} }`,
+        `http: { addr: "${host}:${port}"${tls ? `, tls: { certificate: ${JSON.stringify(tls.certFile)}, key: ${JSON.stringify(tls.keyFile)} }` : ''} }`,
         ...authLines,
         '',
       ].join('\n'),
@@ -61,10 +64,10 @@ export async function startRegistry({ auth, tls }: RegistryOptions = {}): Promis
     running.set(child, remove);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));
-    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     if (await becomesReady(url, child)) {
       return {
-        host: `127.0.0.1:${port}`,
+        host: `${host}:${port}`,
         url,
         async stop() {
           running.delete(child);
