@@ -1,7 +1,8 @@
 // `npm pack` / `pnpm pack` (prepack): the package ships the helper and the addon built here, in
 // prebuilds/PLATFORM-ARCH/, so that installing it needs no C toolchain, no libseccomp-dev (linked
 // in statically) and no install script (npm 11 and pnpm 10 run a dependency's only when the user
-// allows it). `--clean` (postpack) removes them from the workspace again.
+// allows it). `--clean` (postpack) removes them from the workspace again. pnpm packs a file
+// executable only when package.json says so: publishConfig.executableFiles names the helper.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
