@@ -6,7 +6,7 @@
  * runs there as written (in world.ts's world, whose docker.io is the harness's registry).
  */
 import test from 'ava';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACK_NOTE, readmeExamples, REPOSITORY } from './harness/readme.js';
 import { run, runOk } from './harness/run.js';
@@ -132,6 +132,17 @@ test("@oci/native's install script keeps the prebuilt helper and addon, which lo
   const { status, stderr } = await run(process.execPath, ['scripts/install.mjs'], { cwd: native, timeout: 300_000 });
   t.is(status, 0, stderr);
   t.false(existsSync(path.join(native, 'build')));
+});
+
+test('where no prebuilt addon is (another platform), `npm rebuild @oci/native` builds both from the sources the package ships', async (t) => {
+  const elsewhere = path.join(scratch.dir, 'elsewhere');
+  mkdirSync(elsewhere);
+  writeFileSync(path.join(elsewhere, 'package.json'), JSON.stringify({ name: 'elsewhere', private: true, type: 'module' }));
+  await npm(['install', packed.get('native')!.tarball], elsewhere);
+  rmSync(path.join(elsewhere, 'node_modules/@oci/native/prebuilds'), { recursive: true });
+  await runOk('npm', ['rebuild', '@oci/native'], { cwd: elsewhere, timeout: 600_000 });
+  const { stdout } = await runOk(process.execPath, ['--input-type=module', '-e', "const { helperPath, loadAddon } = await import('@oci/native'); console.log(helperPath(), loadAddon().seccompInfo().api > 0)"], { cwd: elsewhere });
+  t.is(stdout, `${path.join(elsewhere, 'node_modules/@oci/native/build/Release/oci-helper')} true\n`);
 });
 
 test('the image README example pulls, reads and unpacks busybox', (t) => {
