@@ -13,7 +13,7 @@ import { run, runOk } from './harness/run.js';
 import { tempDir } from './harness/tmp.js';
 import { runInWorld, type Ran } from './harness/world.js';
 
-const LIBRARIES = ['image', 'bundle', 'runtime', 'native'];
+const LIBRARIES = ['specs', 'image', 'bundle', 'runtime', 'native'];
 const PACKAGES = [...LIBRARIES, 'cli'];
 const INSTALL_NOTE = /^test\/pack\.test\.ts runs this (into a prefix of its own, )?with the packed tarballs in place of the registry's packages$/;
 
@@ -86,9 +86,21 @@ test('the tarballs: licence, README, types, compiled code; no tests, sources or 
   t.deepEqual(packed.get('native')!.files.filter((file) => file.startsWith('prebuilds/')).sort(), ['prebuilds/linux-x64/oci-helper', 'prebuilds/linux-x64/oci_native.node']);
 });
 
-test('the prebuilt helper is packed executable (pnpm packs other files 0644)', async (t) => {
-  const { stdout } = await runOk('tar', ['-tvzf', packed.get('native')!.tarball, 'package/prebuilds/linux-x64/oci-helper']);
-  t.regex(stdout, /^-rwxr-xr-x /);
+test('the prebuilt helper and the front door are packed executable (pnpm packs other files 0644)', async (t) => {
+  for (const [name, file] of [['native', 'prebuilds/linux-x64/oci-helper'], ['cli', 'bin/oci']] as const) {
+    const { stdout } = await runOk('tar', ['-tvzf', packed.get(name)!.tarball, `package/${file}`]);
+    t.regex(stdout, /^-rwxr-xr-x /, file);
+  }
+});
+
+test("the cli's front door, where engines are pointed, runs and hands what it does not serve to the oci.cjs beside it", async (t) => {
+  const frontDoor = path.join(prefix, 'lib/node_modules/@oci/cli/bin/oci');
+  const call = ['--root', path.join(scratch.dir, 'state'), 'state', 'nosuch'];
+  const kept = await run(frontDoor, call, { env: { ...process.env, OCI_NATIVE_ONLY: '1' } });
+  t.regex(kept.stderr, /the front door hands this call to Node/);
+  const handed = await run(frontDoor, call);
+  t.is(handed.status, 1);
+  t.regex(handed.stderr, /container "?nosuch"? does not exist/);
 });
 
 test('npm took our packages from the tarballs, not from a registry', (t) => {
@@ -143,6 +155,12 @@ test('where no prebuilt addon is (another platform), `npm rebuild @oci/native` b
   await runOk('npm', ['rebuild', '@oci/native'], { cwd: elsewhere, timeout: 600_000 });
   const { stdout } = await runOk(process.execPath, ['--input-type=module', '-e', "const { helperPath, loadAddon } = await import('@oci/native'); console.log(helperPath(), loadAddon().seccompInfo().api > 0)"], { cwd: elsewhere });
   t.is(stdout, `${path.join(elsewhere, 'node_modules/@oci/native/build/Release/oci-helper')} true\n`);
+});
+
+test("the specs README example uses the specs' constants", (t) => {
+  const { status, stdout, stderr } = examples.get('specs')!;
+  t.is(status, 0, stderr);
+  t.is(stdout, 'application/vnd.oci.image.index.v1+json org.opencontainers.image.ref.name 1.2.0\n');
 });
 
 test('the image README example pulls, reads and unpacks busybox', (t) => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Every README: the repository's and each package's. */
-export const READMES = ['README.md', ...['image', 'bundle', 'runtime', 'native', 'cli'].map((name) => `packages/${name}/README.md`)];
+export const READMES = ['README.md', ...['specs', 'image', 'bundle', 'runtime', 'native', 'cli'].map((name) => `packages/${name}/README.md`)];
 
 export interface ReadmeExample {
   /** The README, relative to the repository. */

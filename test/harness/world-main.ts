@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busyboxImage, busyboxLayer } from './busybox.js';
 import { makeCertificates } from './certs.js';
-import { ociBin } from './cli.js';
+import { ociBin, ociFrontDoor } from './cli.js';
 import { buildImage, buildIndex, pushLayout, writeLayout, type BuiltImage } from './images.js';
 import { startPodman, type Podman } from './podman.js';
 import { startRegistry, type Registry } from './registry.js';
@@ -43,7 +43,7 @@ function furnish(): void {
   writeFileSync(at('hosts'), hosts);
   must('mount', ['--bind', at('hosts'), '/etc/hosts']);
   // The README's set-up puts oci on the PATH this way; examples before that line need it too.
-  symlinkSync(ociBin, '/usr/local/bin/oci');
+  symlinkSync(ociFrontDoor, '/usr/local/bin/oci');
 }
 
 /** busybox-based stand-ins for the images the README names: what oci does with them is real. */
