@@ -49,7 +49,7 @@ export function features(): Features {
       seccomp: {
         enabled: true,
         actions: Object.keys(SECCOMP_ACTIONS).sort(),
-        operators: Object.keys(SECCOMP_OPERATORS).sort(),
+        operators: [...SECCOMP_OPERATORS].sort(),
         archs: SECCOMP_ARCHITECTURES.filter((name) => knownArchs.has(libseccompArch(name))).sort(),
         knownFlags: flags,
         supportedFlags: flags.filter((name) => (info.flags & SECCOMP_FLAGS[name]) !== 0),

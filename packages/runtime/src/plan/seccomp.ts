@@ -32,27 +32,19 @@ export const SECCOMP_ACTIONS = {
   SCMP_ACT_NOTIFY: 0x7fc0_0000,
 } as const satisfies Record<string, number>;
 
-/** libseccomp's enum scmp_compare. */
-export const SECCOMP_OPERATORS = {
-  SCMP_CMP_NE: 1,
-  SCMP_CMP_LT: 2,
-  SCMP_CMP_LE: 3,
-  SCMP_CMP_EQ: 4,
-  SCMP_CMP_GE: 5,
-  SCMP_CMP_GT: 6,
-  SCMP_CMP_MASKED_EQ: 7,
-} as const satisfies Record<string, number>;
+/** libseccomp's enum scmp_compare, in its order: SCMP_CMP_NE is 1. */
+export const SECCOMP_OPERATORS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
 
 /** SECCOMP_FILTER_FLAG_* (linux/seccomp.h) the runtime spec names, loaded as they are. */
 export const SECCOMP_FLAGS = {
-  SECCOMP_FILTER_FLAG_TSYNC: 1,
-  SECCOMP_FILTER_FLAG_LOG: 2,
-  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
-  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+  SECCOMP_FILTER_FLAG_TSYNC: 1 << 0,
+  SECCOMP_FILTER_FLAG_LOG: 1 << 1,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 1 << 2,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 1 << 5,
 } as const satisfies Record<string, number>;
-const FLAG_NEW_LISTENER = 8;
+const FLAG_NEW_LISTENER = 1 << 3;
 /** What makes TSYNC and NEW_LISTENER compatible: TSYNC failing reports ESRCH instead of a thread id. */
-const FLAG_TSYNC_ESRCH = 16;
+const FLAG_TSYNC_ESRCH = 1 << 4;
 
 /** The spec's architecture names (SCMP_ARCH_X86_64) and libseccomp's (x86_64). */
 export const SECCOMP_ARCHITECTURES = [
@@ -124,10 +116,11 @@ function rulesOf(seccomp: Seccomp, defaultAction: number): { rules: Rule[]; noti
     if (value === defaultAction) continue;
     const conditions = (entry.args ?? []).map((arg, j) => {
       if (!Number.isInteger(arg?.index) || arg.index < 0 || arg.index > 5) throw invalid(`${where}.args[${j}]: index must be 0 to 5`);
-      if (!has(SECCOMP_OPERATORS, arg.op)) throw invalid(`${where}.args[${j}]: unknown operator '${String(arg.op)}'`);
+      const op = (SECCOMP_OPERATORS as readonly string[]).indexOf(arg.op) + 1;
+      if (op === 0) throw invalid(`${where}.args[${j}]: unknown operator '${String(arg.op)}'`);
       for (const v of [arg.value, arg.valueTwo ?? 0])
         if (!Number.isInteger(v) || v < 0) throw invalid(`${where}.args[${j}]: values must be unsigned integers`);
-      return { index: arg.index, op: SECCOMP_OPERATORS[arg.op], a: BigInt(arg.value), b: BigInt(arg.valueTwo ?? 0) };
+      return { index: arg.index, op, a: BigInt(arg.value), b: BigInt(arg.valueTwo ?? 0) };
     });
     const sameIndex = new Set(conditions.map((c) => c.index)).size < conditions.length;
     for (const syscall of entry.names) {
