@@ -47,7 +47,6 @@ module.exports = {
           '^@oci/specs$',
           // Part 2 removes these:
           `${RUNTIME}config\\.ts$`,
-          `${RUNTIME}hooks\\.ts$`,
           `${RUNTIME}state/store\\.ts$`,
           '^@oci/bundle/internal/subordinate-ids$',
           '^@oci/native$',

@@ -19,51 +19,11 @@
  * exactly its `args` and `env`, the bundle as its working directory (runc's), and is killed
  * once its `timeout` (seconds) passes.
  */
-import { RUNTIME_SPEC_VERSION, type Hook, type Hooks } from '@oci/specs';
+import type { Hook, Hooks } from '@oci/specs';
 import { RuntimeError } from './errors.js';
-import type { Op } from './plan/ops.js';
+import { hookArgv, hookLabel, type ContainerStateJson, type HookKind } from './plan/hooks.js';
 
-export type HookKind = keyof Hooks;
 export const HOOK_KINDS: readonly HookKind[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
-
-/** The state JSON hooks and seccomp agents read (runtime-spec state.md). */
-export interface ContainerStateJson {
-  ociVersion: string;
-  id: string;
-  status: 'creating' | 'created' | 'running' | 'stopped';
-  /** Left out once stopped. */
-  pid?: number;
-  bundle: string;
-  annotations: Record<string, string>;
-}
-
-export function hookState(id: string, bundle: string, annotations: Record<string, string>, status: ContainerStateJson['status'], pid?: number): ContainerStateJson {
-  return { ociVersion: RUNTIME_SPEC_VERSION, id, status, ...(pid !== undefined && { pid }), bundle, annotations };
-}
-
-/** The marker the helper replaces with the container's pid, which only it knows when the plan is written. */
-const PID_MARK = '\u0001';
-
-/**
- * JSON for the helper, with the pid left to it: every `pid` field becomes the 0x01 marker
- * (JSON escapes control characters, so the byte cannot appear anywhere else).
- */
-export function stateTemplate(value: object): string {
-  const marked = JSON.stringify(value, (key, v) => (key === 'pid' ? PID_MARK : v));
-  return marked.replaceAll(JSON.stringify(PID_MARK), PID_MARK);
-}
-
-const label = (kind: HookKind, index: number, hook: Hook) => `${kind} hook #${index} ${hook.path}`;
-const argvOf = (hook: Hook) => (hook.args?.length ? hook.args : [hook.path]);
-
-/** The helper's ops for hooks it runs itself (createContainer, startContainer). */
-export function hookOps(kind: 'createContainer' | 'startContainer', hooks: readonly Hook[] | undefined, state: ContainerStateJson): Op[] {
-  const template = stateTemplate(state);
-  return (hooks ?? []).map((hook, i): Op => {
-    const argv = argvOf(hook);
-    return ['hook', label(kind, i, hook), hook.timeout ?? 0, template, hook.path, argv.length, ...argv, ...(hook.env ?? [])];
-  });
-}
 
 /** The first thing wrong with config.json's hooks, or undefined. */
 export function checkHooks(hooks: unknown): string | undefined {
@@ -90,8 +50,8 @@ const KEEP_OUTPUT = 1024;
 /** Runs one hook here; resolves when it exited 0, rejects with the reason otherwise. */
 async function runHook(kind: HookKind, index: number, hook: Hook, state: string, cwd: string): Promise<void> {
   const { spawn } = await import('node:child_process');
-  const what = label(kind, index, hook);
-  const [argv0, ...args] = argvOf(hook);
+  const what = hookLabel(kind, index, hook);
+  const [argv0, ...args] = hookArgv(hook);
   const env = Object.fromEntries((hook.env ?? []).flatMap((e) => (e.includes('=') ? [[e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]] : [])));
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, args, { argv0, env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -153,5 +113,3 @@ export async function runHooksWarning(hooks: Hooks | undefined, kind: HookKind, 
     }
   }
 }
-
-export const hasHooks = (hooks: Hooks | undefined, kinds: readonly HookKind[]) => kinds.some((kind) => (hooks?.[kind]?.length ?? 0) > 0);

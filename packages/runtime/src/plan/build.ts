@@ -21,7 +21,7 @@ import { invalid } from '../errors.js';
 import { START_SOCKET } from '../state/store.js';
 import { devOps } from './devices.js';
 import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
-import { hasHooks, hookOps, hookState, stateTemplate } from '../hooks.js';
+import { hasHooks, hookOps, hookState, stateTemplate } from './hooks.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, rlimitOps, sessionOps } from './process.js';

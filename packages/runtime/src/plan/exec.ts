@@ -13,7 +13,7 @@
  * `clone`, whose v2 cgroup path is the host's.
  */
 import type { Process, Spec } from '@oci/specs';
-import { hookState, stateTemplate, type ContainerStateJson } from '../hooks.js';
+import { hookState, stateTemplate, type ContainerStateJson } from './hooks.js';
 import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts } from './build.js';
 import { CLONE_NEW } from './namespaces.js';
 import type { Op } from './ops.js';
