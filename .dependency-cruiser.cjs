@@ -46,8 +46,6 @@ module.exports = {
           `${RUNTIME}errors\\.ts$`,
           '^@oci/specs$',
           // Part 2 removes these:
-          `${RUNTIME}config\\.ts$`,
-          `${RUNTIME}state/store\\.ts$`,
           '^@oci/bundle/internal/subordinate-ids$',
           '^@oci/native$',
         ],

@@ -24,7 +24,7 @@ import { beforeHostMount, detachHostMount, type HostMount } from './host-mount.j
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
-import { CREATE_RUNTIME_SYNC, initPlan } from './plan/build.js';
+import { CREATE_RUNTIME_SYNC, initPlan } from './plan/init.js';
 import { hookState, type ContainerStateJson } from './plan/hooks.js';
 import { execPlan } from './plan/exec.js';
 import { deviceRules } from './plan/devices.js';
@@ -208,8 +208,10 @@ export class Runtime {
       cgroup = made;
       const plan = initPlan({
         id,
-        bundle,
-        stateDir: this.store.dir(id),
+        bundle: bundle.dir,
+        rootfs: bundle.rootfs,
+        spec: bundle.spec,
+        startSocket: this.store.startSocket(id),
         cgroup: made.record,
         cgroupMounts: made.mountSources,
         host: hostFacts(),

@@ -13,44 +13,22 @@
  * `clone`, whose v2 cgroup path is the host's.
  */
 import type { Process, Spec } from '@oci/specs';
+import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
 import { hookState, stateTemplate, type ContainerStateJson } from './hooks.js';
-import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts } from './build.js';
 import { CLONE_NEW } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, sessionOps } from './process.js';
 import { seccompOp } from './seccomp.js';
 
-export interface ExecPlanOptions {
-  /** The container's id: its session keyring has this name. */
-  id: string;
-  /** The container's bundle directory and config.json. */
-  bundle: string;
-  spec: Spec;
+export interface ExecPlanOptions extends PlanOptions {
   /** The process to start. */
   process: Process;
   /** The container's first process, whose namespaces are entered. */
   container: { pid: number; startTime: string };
   /** CLONE_NEW* flags of the namespaces the container does not share with the runtime. */
   namespaces: number;
-  cgroup: { dirs: readonly string[]; unified?: string };
-  host: HostFacts;
-  /** HOME when the process does not set it. */
-  home: string;
-  /** fds 3… passed to the program; the rest are closed at exec. */
-  passFds: number;
-  /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
-  consoleFd?: number;
-  /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
-  seccompAgentFd?: number;
-  /** Where compiled seccomp filters are kept (the state root's). */
-  seccompCacheDir?: string;
   /** The container's user namespace denies setgroups (a rootless one mapping one gid). */
   setgroupsDenied?: boolean;
-  /** The program dies with the runtime (an exec without --detach). */
-  foreground?: boolean;
-  warn?: (message: string) => void;
-  /** Told about what is left out quietly (syscalls libseccomp does not know). */
-  debug?: (message: string) => void;
 }
 
 export function execPlan(options: ExecPlanOptions): Op[] {

@@ -1,7 +1,7 @@
 /** Plans of the default spec for the plan tests, each adjusted by the test, and what they look at in them. */
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { Spec } from '@oci/specs';
-import { initPlan, type InitPlanOptions } from '../../src/plan/build.js';
+import { initPlan, type InitPlanOptions } from '../../src/plan/init.js';
 import { execPlan, type ExecPlanOptions } from '../../src/plan/exec.js';
 import { CLONE_NEW } from '../../src/plan/namespaces.js';
 import type { Op } from '../../src/plan/ops.js';
@@ -22,8 +22,10 @@ export function plan(adjust: (spec: Spec) => void = () => {}, options: Partial<I
   adjust(spec);
   return initPlan({
     id: 'c1',
-    bundle: { dir: '/b', rootfs: '/b/rootfs', spec },
-    stateDir: '/run/oci/c1',
+    bundle: '/b',
+    rootfs: '/b/rootfs',
+    spec,
+    startSocket: '/run/oci/c1/start.sock',
     cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
     cgroupMounts: cgroupSources,
     host: { lastCap: 40, kcore: false },

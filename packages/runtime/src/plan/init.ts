@@ -15,70 +15,43 @@
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
 import { existsSync } from 'node:fs';
-import { RUNTIME_SPEC_VERSION, type Mount, type Process, type Spec } from '@oci/specs';
-import type { Bundle } from '../config.js';
+import path from 'node:path';
+import type { Mount, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { START_SOCKET } from '../state/store.js';
+import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
 import { devOps } from './devices.js';
-import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
 import { hasHooks, hookOps, hookState, stateTemplate } from './hooks.js';
+import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, rlimitOps, sessionOps } from './process.js';
 import { seccompOp } from './seccomp.js';
-import { userNamespacePlan, type Caller } from './userns.js';
 import { sysctlOps } from './sysctl.js';
+import { userNamespacePlan, type Caller } from './userns.js';
 
-export interface HostFacts {
-  /** /proc/sys/kernel/cap_last_cap */
-  lastCap: number;
-  /** /proc/kcore exists (then /dev/core links to it). */
-  kcore: boolean;
-}
-
-export interface InitPlanOptions {
-  /** The container's id: it names the container's session keyring. */
-  id: string;
-  bundle: Bundle;
-  /** The container's state directory: the start socket goes there. */
-  stateDir: string;
-  /** The container's cgroups: v1 ones the helper joins, the v2 one it clones into. */
-  cgroup: { dirs: readonly string[]; unified?: string };
+export interface InitPlanOptions extends PlanOptions {
+  /** Absolute path of the root filesystem. */
+  rootfs: string;
+  /** Where the container's process waits for `start`: a path in the container's state directory. */
+  startSocket: string;
   cgroupMounts: readonly CgroupMountSource[];
-  host: HostFacts;
-  /** HOME when config.json does not set it. */
-  home: string;
   /** chroot instead of pivot_root (--no-pivot). */
   noPivot?: boolean;
   /** Keep the caller's session keyring (--no-new-keyring). */
   noNewKeyring?: boolean;
-  /** The program dies with the runtime (a foreground `run`). */
-  foreground?: boolean;
-  /** fds 3… passed to the program; the rest are closed at exec. */
-  passFds: number;
-  /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
-  consoleFd?: number;
   /** Who runs the runtime (root or not decides how user namespace maps are written); this process by default. */
   caller?: Caller;
-  /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
-  seccompAgentFd?: number;
-  /** Where compiled seccomp filters are kept (the state root's); compiled every time without. */
-  seccompCacheDir?: string;
-  /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
-  warn?: (message: string) => void;
-  /** Told about what is left out quietly (syscalls libseccomp does not know). */
-  debug?: (message: string) => void;
 }
 
 /** The `sync` op's name for the point where prestart and createRuntime hooks run. */
 export const CREATE_RUNTIME_SYNC = 'createRuntime';
 
 export function initPlan(options: InitPlanOptions): Op[] {
-  const { spec } = options.bundle;
+  const { spec } = options;
   const process = spec.process!;
   const namespaces = namespacePlan(spec);
   const env = environment(process, options.home);
-  const state = (status: 'creating' | 'created') => hookState(options.id, options.bundle.dir, spec.annotations ?? {}, status, 0);
+  const state = (status: 'creating' | 'created') => hookState(options.id, options.bundle, spec.annotations ?? {}, status, 0);
   const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, {
     agentFd: options.seccompAgentFd,
     agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
@@ -93,7 +66,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
     // In a new user namespace the container's process cannot raise a hard limit: they are set
     // here, still in ours, and it inherits them (runc sets them from outside too).
     ...(userns ? [userns.op, ...rlimitOps(process)] : []),
-    ['start_socket', options.stateDir, START_SOCKET],
+    ['start_socket', path.dirname(options.startSocket), path.basename(options.startSocket)],
     ['clone', namespaces.cloneFlags, options.cgroup.unified ?? ''],
     ...sessionOps(options.id, options.noNewKeyring),
     ...rootfsOps(options),
@@ -117,24 +90,6 @@ export function initPlan(options: InitPlanOptions): Op[] {
   ];
 }
 
-/** The v1 cgroups the helper joins before it clones (the v2 one is cloned into). */
-export function cgroupOps(cgroup: { dirs: readonly string[]; unified?: string }): Op[] {
-  return cgroup.dirs.filter((dir) => dir !== cgroup.unified).map((dir): Op => ['cgroup', dir]);
-}
-
-export function foregroundOps(foreground: boolean | undefined): Op[] {
-  return foreground ? [['foreground']] : [];
-}
-
-export function oomScoreOps(score: number | undefined): Op[] {
-  return score === undefined ? [] : [['oom_score_adj', score]];
-}
-
-/** What the seccomp agent receives with the listener (runtime-spec config-linux.md, "containerProcessState"). */
-export function seccompAgentState(state: object, spec: Spec): object {
-  return { ociVersion: RUNTIME_SPEC_VERSION, fds: ['seccompFd'], pid: 0, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state };
-}
-
 /** rootfsPropagation as flags, applied to the container's / once pivoted. */
 function rootPropagation(spec: Spec): number | undefined {
   const name = spec.linux?.rootfsPropagation;
@@ -154,8 +109,7 @@ function rootPropagation(spec: Spec): number | undefined {
  * propagates, and the container chroots into it (pivot_root or a move would change the host's
  * /). The runtime detaches that bind on delete.
  */
-function rootfsOps({ id, bundle, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
-  const { spec, rootfs, dir } = bundle;
+function rootfsOps({ id, bundle: dir, spec, rootfs, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
   const ownMounts = hasNamespace(spec, 'mount');
   const ops: Op[] = ownMounts ? [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]] : [['rootfs', rootfs], ['propagate', '/', MS.PRIVATE | MS.REC]];
   const mounts = spec.mounts ?? [];
@@ -193,12 +147,6 @@ function inUserNamespace(m: Mount, spec: Spec): Mount {
 
 /** The options that are mount flags (ro, nosuid…), without the filesystem's data. */
 const parseFlagOptions = (options: readonly string[] = []) => options.filter((o) => parseMountOptions([o]).data === '');
-
-export function consoleOp(process: Process, consoleFd: number | undefined): Op {
-  if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');
-  const size = process.consoleSize;
-  return ['console', consoleFd, size?.height ?? 0, size?.width ?? 0];
-}
 
 /** After pivot_root: what must wait until every mount and device is in place. */
 function finishingOps(spec: Spec): Op[] {

@@ -1,0 +1,67 @@
+/**
+ * What the init plan (init.ts: a container's first process) and the exec plan (exec.ts: another
+ * process in it) share: the part of their options that is the same, and the ops both write.
+ */
+import { RUNTIME_SPEC_VERSION, type Process, type Spec } from '@oci/specs';
+import { invalid } from '../errors.js';
+import type { Op } from './ops.js';
+
+export interface HostFacts {
+  /** /proc/sys/kernel/cap_last_cap */
+  lastCap: number;
+  /** /proc/kcore exists (then /dev/core links to it). */
+  kcore: boolean;
+}
+
+/** What every plan starts from: the container, the process's surroundings, what the helper was given. */
+export interface PlanOptions {
+  /** The container's id: it names the container's session keyring. */
+  id: string;
+  /** The container's bundle directory. */
+  bundle: string;
+  /** Its config.json. */
+  spec: Spec;
+  /** The container's cgroups: v1 ones the helper joins, the v2 one it clones into. */
+  cgroup: { dirs: readonly string[]; unified?: string };
+  host: HostFacts;
+  /** HOME when the process does not set it. */
+  home: string;
+  /** fds 3… passed to the program; the rest are closed at exec. */
+  passFds: number;
+  /** The fd in the helper of the socket the terminal's master is sent over (process.terminal). */
+  consoleFd?: number;
+  /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
+  seccompAgentFd?: number;
+  /** Where compiled seccomp filters are kept (the state root's); compiled every time without. */
+  seccompCacheDir?: string;
+  /** The program dies with the runtime (a foreground `run`, an exec without --detach). */
+  foreground?: boolean;
+  /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
+  warn?: (message: string) => void;
+  /** Told about what is left out quietly (syscalls libseccomp does not know). */
+  debug?: (message: string) => void;
+}
+
+/** The v1 cgroups the helper joins before it clones (the v2 one is cloned into). */
+export function cgroupOps(cgroup: { dirs: readonly string[]; unified?: string }): Op[] {
+  return cgroup.dirs.filter((dir) => dir !== cgroup.unified).map((dir): Op => ['cgroup', dir]);
+}
+
+export function foregroundOps(foreground: boolean | undefined): Op[] {
+  return foreground ? [['foreground']] : [];
+}
+
+export function oomScoreOps(score: number | undefined): Op[] {
+  return score === undefined ? [] : [['oom_score_adj', score]];
+}
+
+/** What the seccomp agent receives with the listener (runtime-spec config-linux.md, "containerProcessState"). */
+export function seccompAgentState(state: object, spec: Spec): object {
+  return { ociVersion: RUNTIME_SPEC_VERSION, fds: ['seccompFd'], pid: 0, metadata: spec.linux?.seccomp?.listenerMetadata ?? '', state };
+}
+
+export function consoleOp(process: Process, consoleFd: number | undefined): Op {
+  if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');
+  const size = process.consoleSize;
+  return ['console', consoleFd, size?.height ?? 0, size?.width ?? 0];
+}
