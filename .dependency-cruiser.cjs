@@ -46,7 +46,6 @@ module.exports = {
           `${RUNTIME}errors\\.ts$`,
           '^@oci/specs$',
           // Part 2 removes these:
-          '^@oci/bundle/internal/subordinate-ids$',
           '^@oci/native$',
         ],
       },

@@ -10,6 +10,7 @@ export function hostFacts(): HostFacts {
   facts ??= {
     lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     kcore: existsSync('/proc/kcore'),
+    devMqueue: existsSync('/dev/mqueue'),
   };
   return facts;
 }

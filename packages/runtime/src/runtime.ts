@@ -5,13 +5,13 @@
  * start socket; its state is on disk and its status is read from the system).
  */
 import { closeSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/specs';
 import { cgroupPids, makeCgroup, planCgroup, removeCgroup, type CgroupRecord, type CreatedCgroup, type PlannedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';
 import { updateCgroup } from './cgroups/update.js';
+import { runtimeCaller } from './caller.js';
 import { checkProcess, checkResources, loadBundle } from './config.js';
 import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocket } from './console.js';
 import { invalid, notRunning, RuntimeError } from './errors.js';
@@ -23,15 +23,15 @@ import { runHooks, runHooksWarning } from './hooks.js';
 import { beforeHostMount, detachHostMount, type HostMount } from './host-mount.js';
 import { cgroupLayout, hostFacts } from './host.js';
 import { validateId } from './id.js';
+import { homeOf } from './home.js';
 import { ProcessHandle, type ProcessExit } from './pidfd.js';
 import { CREATE_RUNTIME_SYNC, initPlan } from './plan/init.js';
 import { hookState, type ContainerStateJson } from './plan/hooks.js';
 import { execPlan } from './plan/exec.js';
 import { deviceRules } from './plan/devices.js';
-import { homeOf } from './plan/home.js';
 import { needsAgent } from './plan/seccomp.js';
-import { hasNamespace, unsharedNamespaces } from './plan/namespaces.js';
-import type { Caller } from './plan/userns.js';
+import { hasNamespace } from './plan/namespaces.js';
+import { unsharedNamespaces } from './process-namespaces.js';
 import { parseSignal } from './signals.js';
 import { connectUnix, readToEnd } from './socket.js';
 import { SECCOMP_CACHE, StateStore, type Lock, type StoredState } from './state/store.js';
@@ -167,7 +167,7 @@ export class Runtime {
     validateId(id);
     const bundle = loadBundle(options.bundle);
     const proc = bundle.spec.process!;
-    const caller = callerOf();
+    const caller = runtimeCaller();
     if (caller.uid !== 0 && !hasNamespace(bundle.spec, 'user'))
       throw new RuntimeError('EINVALID', 'an unprivileged user needs a user namespace mapping it to root: see `oci spec --rootless`');
     if (proc.terminal && !options.consoleSocket && options.receiveTerminal) await requireOurTerminal();
@@ -688,21 +688,6 @@ async function requireOurTerminal(): Promise<void> {
   if (terminal === undefined)
     throw invalid('process.terminal is true, but there is no terminal here to attach it to (stdin, stdout, stderr and /dev/tty are none): give --console-socket, or set process.terminal to false');
   terminal.close();
-}
-
-/** Who runs the runtime: root or not decides how user namespace maps are written. */
-function callerOf(): Caller {
-  const uid = process.geteuid!();
-  const caller: Caller = { uid, gid: process.getegid!() };
-  // Subordinate ids may be listed by user name; root needs none.
-  if (uid !== 0) {
-    try {
-      caller.name = userInfo().username;
-    } catch {
-      // A uid without a passwd entry: /etc/subuid can still name it by number.
-    }
-  }
-  return caller;
 }
 
 /** Whether the user namespace of the process denies setgroups (then its groups cannot be set). */

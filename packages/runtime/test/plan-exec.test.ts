@@ -1,7 +1,8 @@
 /** The exec plan: the helper's steps to enter a running container, and what they share with create's. */
 import test from 'ava';
 import type { Seccomp, Spec } from '@oci/specs';
-import { CLONE_NEW, unsharedNamespaces } from '../src/plan/namespaces.js';
+import { CLONE_NEW } from '../src/plan/namespaces.js';
+import { unsharedNamespaces } from '../src/process-namespaces.js';
 import type { Op } from '../src/plan/ops.js';
 import { find, names, plan, planExec } from './helpers/plans.js';
 

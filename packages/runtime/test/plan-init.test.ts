@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { Spec } from '@oci/specs';
+import { withSubordinateIds } from '../src/caller.js';
 import { MS } from '../src/plan/mounts.js';
 import { CLONE_NEW } from '../src/plan/namespaces.js';
 import { userNamespacePlan } from '../src/plan/userns.js';
@@ -113,10 +114,10 @@ test('rootless: its own ids written directly (setgroups denied, groups kept), ot
   const files = { subuid: path.join(dir, 'subuid'), subgid: path.join(dir, 'subgid') };
   writeFileSync(files.subuid, 'someone:300000:10\nalice:200000:65536\n');
   writeFileSync(files.subgid, '1000:200000:65536\n');
-  const alice = { uid: 1000, gid: 1000, name: 'alice' };
+  const alice = withSubordinateIds({ uid: 1000, gid: 1000, name: 'alice' }, files);
   const spec = defaultSpec();
   withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }]);
-  t.deepEqual(userNamespacePlan(spec, alice, files), { op: ['id_maps', '0 1000 1', '0 1000 1', 'deny', '', ''], setgroupsDenied: true });
+  t.deepEqual(userNamespacePlan(spec, alice), { op: ['id_maps', '0 1000 1', '0 1000 1', 'deny', '', ''], setgroupsDenied: true });
   const ops = plan((s) => withUserNamespace(s, [{ containerID: 0, hostID: 1000, size: 1 }]), { caller: alice });
   t.is(find(ops, 'credentials')![3], '-');
   t.throws(() => plan((s) => {
@@ -125,16 +126,16 @@ test('rootless: its own ids written directly (setgroups denied, groups kept), ot
   }, { caller: alice }), { message: /additionalGids need setgroups/ });
 
   withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 200000, size: 65536 }]);
-  const mapped = userNamespacePlan(spec, alice, files)!;
+  const mapped = userNamespacePlan(spec, alice)!;
   t.false(mapped.setgroupsDenied);
   t.deepEqual(mapped.op.slice(1, 4), ['0 1000 1\n1 200000 65536', '0 1000 1\n1 200000 65536', '']);
   t.regex(mapped.op[4] as string, /\/newuidmap$/);
   t.regex(mapped.op[5] as string, /\/newgidmap$/);
 
   withUserNamespace(spec, [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 300000, size: 11 }]);
-  t.throws(() => userNamespacePlan(spec, alice, files), { message: /linux\.uidMappings: host uids 300000-300010 are neither yours \(1000\) nor subordinate uids of alice in .*subuid/ });
+  t.throws(() => userNamespacePlan(spec, alice), { message: /linux\.uidMappings: host uids 300000-300010 are neither yours \(1000\) nor subordinate uids of alice in .*subuid/ });
   // Root writes any map itself.
-  t.deepEqual(userNamespacePlan(spec, { uid: 0, gid: 0 }, files)!.op.slice(3), ['', '', '']);
+  t.deepEqual(userNamespacePlan(spec, { uid: 0, gid: 0 })!.op.slice(3), ['', '', '']);
 });
 
 test('namespaces given by path are joined before clone and not created', (t) => {

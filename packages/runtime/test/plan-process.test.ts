@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { homeOf, resolveInRoot } from '../src/plan/home.js';
+import { homeOf, resolveInRoot } from '../src/home.js';
 import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
 
 test('capability sets become masks; ambient keeps only what is permitted and inheritable', (t) => {

@@ -11,6 +11,8 @@ export interface HostFacts {
   lastCap: number;
   /** /proc/kcore exists (then /dev/core links to it). */
   kcore: boolean;
+  /** /dev/mqueue exists (bound into a user namespace that has no ipc namespace of its own). */
+  devMqueue: boolean;
 }
 
 /** What every plan starts from: the container, the process's surroundings, what the helper was given. */

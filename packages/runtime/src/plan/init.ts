@@ -14,11 +14,10 @@
  * seccomp goes as late as it can (fewer syscalls the profile must allow after it), but while
  * CAP_SYS_ADMIN is still there when no_new_privs is off: the kernel requires one or the other.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Mount, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
+import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts, type PlanOptions } from './common.js';
 import { devOps } from './devices.js';
 import { hasHooks, hookOps, hookState, stateTemplate } from './hooks.js';
 import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
@@ -39,8 +38,8 @@ export interface InitPlanOptions extends PlanOptions {
   noPivot?: boolean;
   /** Keep the caller's session keyring (--no-new-keyring). */
   noNewKeyring?: boolean;
-  /** Who runs the runtime (root or not decides how user namespace maps are written); this process by default. */
-  caller?: Caller;
+  /** Who runs the runtime: root or not decides how user namespace maps are written. */
+  caller: Caller;
 }
 
 /** The `sync` op's name for the point where prestart and createRuntime hooks run. */
@@ -58,7 +57,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
     debug: options.debug,
     cacheDir: options.seccompCacheDir,
   });
-  const userns = userNamespacePlan(spec, options.caller ?? { uid: globalThis.process.geteuid!(), gid: globalThis.process.getegid!() });
+  const userns = userNamespacePlan(spec, options.caller);
   return [
     ...cgroupOps(options.cgroup),
     ...oomScoreOps(process.oomScoreAdj),
@@ -118,7 +117,7 @@ function rootfsOps({ id, bundle: dir, spec, rootfs, cgroupMounts, host, noPivot 
   const freshCgroups = hasNewNamespace(spec, 'cgroup') && !(userns && cgroupMounts.some((source) => source.fstype === 'cgroup'));
   for (const m of mounts) {
     if (m.type === 'cgroup') ops.push(...cgroupMountOps(m, cgroupMounts, freshCgroups));
-    else ops.push(...mountOps(userns ? inUserNamespace(m, spec) : m, dir));
+    else ops.push(...mountOps(userns ? inUserNamespace(m, spec, host) : m, dir));
   }
   ops.push(['mkdirs', spec.process!.cwd]);
   const dev = mounts.find((m) => destinationOf(m) === '/dev');
@@ -135,11 +134,11 @@ function rootfsOps({ id, bundle: dir, spec, rootfs, cgroupMounts, host, noPivot 
  * the ipc one, and the kernel mounts them only for their owner. Borrowed from the host (bound)
  * when the container keeps the host's, as runc does.
  */
-function inUserNamespace(m: Mount, spec: Spec): Mount {
+function inUserNamespace(m: Mount, spec: Spec, host: HostFacts): Mount {
   const borrowed = (source: string): Mount => ({ destination: m.destination, type: 'bind', source, options: ['rbind', ...parseFlagOptions(m.options)] });
   if (m.type === 'sysfs' && !hasNewNamespace(spec, 'network')) return borrowed('/sys');
   if (m.type === 'mqueue' && !hasNewNamespace(spec, 'ipc')) {
-    if (!existsSync('/dev/mqueue')) throw invalid(`mount on ${m.destination}: mqueue cannot be mounted in a user namespace without its own ipc namespace, and the host has no /dev/mqueue to bind`);
+    if (!host.devMqueue) throw invalid(`mount on ${m.destination}: mqueue cannot be mounted in a user namespace without its own ipc namespace, and the host has no /dev/mqueue to bind`);
     return borrowed('/dev/mqueue');
   }
   return m;

@@ -28,9 +28,10 @@ export function plan(adjust: (spec: Spec) => void = () => {}, options: Partial<I
     startSocket: '/run/oci/c1/start.sock',
     cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
     cgroupMounts: cgroupSources,
-    host: { lastCap: 40, kcore: false },
+    host: { lastCap: 40, kcore: false, devMqueue: true },
     home: '/root',
     passFds: 0,
+    caller: { uid: 0, gid: 0 },
     ...options,
   });
 }
@@ -50,7 +51,7 @@ export function planExec(adjust: (options: ExecPlanOptions) => void = () => {}):
     container: { pid: 4242, startTime: '987654' },
     namespaces: CLONE_NEW.pid | CLONE_NEW.mount | CLONE_NEW.network | CLONE_NEW.uts | CLONE_NEW.ipc,
     cgroup: { dirs: ['/sys/fs/cgroup/memory/c1', '/sys/fs/cgroup/unified/c1'], unified: '/sys/fs/cgroup/unified/c1' },
-    host: { lastCap: 40, kcore: false },
+    host: { lastCap: 40, kcore: false, devMqueue: true },
     home: '/root',
     passFds: 0,
   };
