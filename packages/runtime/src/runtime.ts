@@ -6,7 +6,7 @@
  */
 import { closeSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RUNTIME_SPEC_VERSION, type Hooks, type Resources } from '@oci/specs';
+import { RUNTIME_SPEC_VERSION, type Hooks, type Resources, type Spec } from '@oci/specs';
 import { cgroupPids, makeCgroup, planCgroup, removeCgroup, type CgroupRecord, type CreatedCgroup, type PlannedCgroup } from './cgroups/cgroup.js';
 import { freeze, isFrozen, thaw } from './cgroups/freezer.js';
 import { readStats, type ContainerStats } from './cgroups/stats.js';
@@ -29,12 +29,13 @@ import { CREATE_RUNTIME_SYNC, initPlan } from './plan/init.js';
 import { hookState, type ContainerStateJson } from './plan/hooks.js';
 import { execPlan } from './plan/exec.js';
 import { deviceRules } from './plan/devices.js';
-import { needsAgent } from './plan/seccomp.js';
+import { needsAgent, type CompiledSeccomp } from './plan/seccomp.js';
 import { hasNamespace } from './plan/namespaces.js';
 import { unsharedNamespaces } from './process-namespaces.js';
+import { compileSeccomp } from './seccomp/compile.js';
 import { parseSignal } from './signals.js';
 import { connectUnix, readToEnd } from './socket.js';
-import { SECCOMP_CACHE, StateStore, type Lock, type StoredState } from './state/store.js';
+import { StateStore, type Lock, type StoredState } from './state/store.js';
 import { readProcessStat, statusOf, isAlive, type Status } from './state/status.js';
 
 export interface RuntimeOptions {
@@ -224,8 +225,7 @@ export class Runtime {
         consoleFd: consoleSocket === undefined ? undefined : fdLayout(passFds).console,
         seccompAgentFd: seccompAgent === undefined ? undefined : fdLayout(passFds, { console: consoleSocket !== undefined }).seccompAgent,
         warn: this.#warn,
-        debug: this.#debug,
-        seccompCacheDir: path.join(this.store.root, SECCOMP_CACHE),
+        seccomp: this.#compileSeccomp(bundle.spec),
       });
       const running = helper;
       helper = undefined;
@@ -274,6 +274,11 @@ export class Runtime {
       this.#debug(`rootless: no cgroup for ${id} (${code})`);
       return { record: { dirs: [], created: [] }, mountSources: [] };
     }
+  }
+
+  /** linux.seccomp compiled, with the state root's cache. */
+  #compileSeccomp(spec: Spec): CompiledSeccomp | undefined {
+    return spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp, { cacheDir: this.store.seccompCacheDir(), debug: this.#debug });
   }
 
   /** A failed create leaves nothing: its process, cgroups, rootfs bind and state directory go. */
@@ -378,8 +383,7 @@ export class Runtime {
         setgroupsDenied: setgroupsDenied(state.pid),
         foreground: !options.detach,
         warn: this.#warn,
-        debug: this.#debug,
-        seccompCacheDir: path.join(this.store.root, SECCOMP_CACHE),
+        seccomp: this.#compileSeccomp(spec),
       });
       const helper = spawnHelper({ stdio: options.stdio ?? [0, 1, 2], passFds, console: consoleSocket?.theirs, seccompAgent });
       const { pid } = await helper.run(plan, {}, 'exec');

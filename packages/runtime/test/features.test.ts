@@ -12,6 +12,7 @@ import { checkHooks } from '../src/hooks.js';
 import { parseMountOptions } from '../src/plan/mounts.js';
 import { CAPABILITIES } from '../src/plan/process.js';
 import { seccompOp } from '../src/plan/seccomp.js';
+import { compileSeccomp } from '../src/seccomp/compile.js';
 
 const listed = features();
 
@@ -48,7 +49,7 @@ test('every capability listed has a number', (t) => {
 });
 
 test('every seccomp action, operator, architecture and supported flag listed compiles into a filter', (t) => {
-  const compiles = (seccomp: Seccomp) => t.notThrows(() => seccompOp(seccomp, { agentFd: 9, agentState: '{}' }), JSON.stringify(seccomp));
+  const compiles = (seccomp: Seccomp) => t.notThrows(() => seccompOp(compileSeccomp(seccomp), { fd: 9, state: '{}' }), JSON.stringify(seccomp));
   for (const action of listed.linux.seccomp.actions.filter((a) => a !== 'SCMP_ACT_NOTIFY')) compiles({ defaultAction: action });
   for (const action of listed.linux.seccomp.actions) compiles({ defaultAction: 'SCMP_ACT_KILL_PROCESS', listenerPath: '/agent', syscalls: [{ names: ['mkdir'], action }] });
   for (const op of listed.linux.seccomp.operators) compiles({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op }] }] });
@@ -57,5 +58,5 @@ test('every seccomp action, operator, architecture and supported flag listed com
   const notify = { listenerPath: '/agent', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
   for (const flag of listed.linux.seccomp.supportedFlags) compiles({ defaultAction: 'SCMP_ACT_ALLOW', flags: [flag], ...notify });
   t.true(listed.linux.seccomp.supportedFlags.every((f) => listed.linux.seccomp.knownFlags.includes(f)));
-  t.throws(() => seccompOp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }), { message: /unknown architecture/ });
+  t.throws(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }), { message: /unknown architecture/ });
 });

@@ -45,6 +45,8 @@ test('seccomp: just before exec with no_new_privs, before the credentials (still
   t.is(op[1], 0); // no flags
   t.regex(op[2] as string, /^([0-9a-f]{16})+$/); // struct sock_filter[]
   t.deepEqual(op.slice(3), [-1, '']);
+  // A filter the runtime did not compile is an error, never a container without it.
+  t.throws(() => plan((spec) => (spec.linux!.seccomp = seccomp), { seccomp: undefined }), { instanceOf: TypeError, message: /linux\.seccomp is set/ });
 });
 
 test('hooks: the runtime\'s run at a sync before createContainer\'s, both before pivot_root; startContainer\'s after start', (t) => {

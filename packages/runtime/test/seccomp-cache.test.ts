@@ -3,38 +3,40 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Seccomp } from '@oci/specs';
-import { seccompOp } from '../src/plan/seccomp.js';
-import { enosysPrefix } from '../src/plan/seccomp-enosys.js';
+import { compileSeccomp } from '../src/seccomp/compile.js';
+import { enosysPrefix } from '../src/seccomp/enosys.js';
 
+/** The BPF program of a profile, as hex (what the plan's `seccomp` op carries). */
+const program = (seccomp: Seccomp, cacheDir?: string) => compileSeccomp(seccomp, { cacheDir }).program.toString('hex');
 const profile = (names: string[]): Seccomp => ({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }] });
 
 test('a compiled filter is kept in the state root and used again only for the same input', (t) => {
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'oci-seccomp-cache-')), '@seccomp');
   t.teardown(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
-  const first = seccompOp(profile(['mkdir', 'no_such_syscall_x']), { cacheDir: dir });
+  const first = program(profile(['mkdir', 'no_such_syscall_x']), dir);
   const [entry] = readdirSync(dir);
   t.regex(entry!, /^[0-9a-f]{16}$/);
   const kept = JSON.parse(readFileSync(path.join(dir, entry!), 'utf8')) as { unknown: string[]; program: string };
   t.deepEqual(kept.unknown, ['no_such_syscall_x']);
-  t.is(kept.program, first[2] as string);
+  t.is(kept.program, first);
 
   // Used again: a planted program under the same key comes back (what makes it a cache).
   writeFileSync(path.join(dir, entry!), JSON.stringify({ ...JSON.parse(readFileSync(path.join(dir, entry!), 'utf8')), program: '00'.repeat(8) }));
-  t.is(seccompOp(profile(['mkdir', 'no_such_syscall_x']), { cacheDir: dir })[2] as string, '00'.repeat(8));
+  t.is(program(profile(['mkdir', 'no_such_syscall_x']), dir), '00'.repeat(8));
 
   // An entry whose input differs (a hash collision, another libseccomp) is not used.
   const entryData = JSON.parse(readFileSync(path.join(dir, entry!), 'utf8')) as { key: string };
   writeFileSync(path.join(dir, entry!), JSON.stringify({ ...entryData, key: entryData.key.replace('mkdir', 'rmdir') }));
-  t.is(seccompOp(profile(['mkdir', 'no_such_syscall_x']), { cacheDir: dir })[2], first[2]);
+  t.is(program(profile(['mkdir', 'no_such_syscall_x']), dir), first);
   // A damaged one is compiled again.
   writeFileSync(path.join(dir, entry!), '{');
-  t.is(seccompOp(profile(['mkdir', 'no_such_syscall_x']), { cacheDir: dir })[2], first[2]);
+  t.is(program(profile(['mkdir', 'no_such_syscall_x']), dir), first);
 
-  const other = seccompOp(profile(['rmdir']), { cacheDir: dir });
-  t.not(other[2], first[2]);
+  const other = program(profile(['rmdir']), dir);
+  t.not(other, first);
   t.is(readdirSync(dir).length, 2);
   // The refusal of unknown names still applies to a filter taken from the cache.
-  t.throws(() => seccompOp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_x'], action: 'SCMP_ACT_ERRNO' }] }, { cacheDir: dir }), { message: /unknown to libseccomp/ });
+  t.throws(() => program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_x'], action: 'SCMP_ACT_ERRNO' }] }, dir), { message: /unknown to libseccomp/ });
 });
 
 /** Runs classic BPF as the kernel would, for the few instructions the ENOSYS prefix uses. */
@@ -72,9 +74,9 @@ test('the ENOSYS prefix: above the newest syscall a profile names, per architect
   t.is(evaluate(enosysPrefix([], names), X86_64, 0x4000_0000 + 500), 'filter');
   t.is(enosysPrefix([], ['no_such_syscall_x']).length, 0);
   // Put before libseccomp's program when the default refuses with another errno, not otherwise.
-  const withPrefix = seccompOp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
-  const without = seccompOp({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
-  t.is((withPrefix[2] as string).length - (without[2] as string).length, enosysPrefix([], ['read']).length * 2);
-  const allowing = seccompOp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
-  t.is(evaluate(Buffer.from(allowing[2] as string, 'hex'), X86_64, 0), 0x7fff0000, 'no prefix: libseccomp\'s program decides');
+  const withPrefix = program({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
+  const without = program({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
+  t.is(withPrefix.length - without.length, enosysPrefix([], ['read']).length * 2);
+  const allowing = program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+  t.is(evaluate(Buffer.from(allowing, 'hex'), X86_64, 0), 0x7fff0000, 'no prefix: libseccomp\'s program decides');
 });

@@ -5,6 +5,7 @@
 import { RUNTIME_SPEC_VERSION, type Process, type Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
+import { seccompOp, type CompiledSeccomp } from './seccomp.js';
 
 export interface HostFacts {
   /** /proc/sys/kernel/cap_last_cap */
@@ -34,14 +35,12 @@ export interface PlanOptions {
   consoleFd?: number;
   /** The fd in the helper of the connection to the seccomp agent (SCMP_ACT_NOTIFY rules). */
   seccompAgentFd?: number;
-  /** Where compiled seccomp filters are kept (the state root's); compiled every time without. */
-  seccompCacheDir?: string;
+  /** linux.seccomp compiled (../seccomp/compile.ts); given whenever config.json has it. */
+  seccomp?: CompiledSeccomp;
   /** The program dies with the runtime (a foreground `run`, an exec without --detach). */
   foreground?: boolean;
   /** Told about capabilities this runtime does not know (they are ignored, as runc does). */
   warn?: (message: string) => void;
-  /** Told about what is left out quietly (syscalls libseccomp does not know). */
-  debug?: (message: string) => void;
 }
 
 /** The v1 cgroups the helper joins before it clones (the v2 one is cloned into). */
@@ -66,4 +65,15 @@ export function consoleOp(process: Process, consoleFd: number | undefined): Op {
   if (consoleFd === undefined) throw invalid('process.terminal is true: a console socket is needed to pass the terminal');
   const size = process.consoleSize;
   return ['console', consoleFd, size?.height ?? 0, size?.width ?? 0];
+}
+
+/**
+ * The container's seccomp filter as an op, which every process of it gets; undefined without
+ * linux.seccomp. `agentState` makes the state the seccomp agent receives (SCMP_ACT_NOTIFY).
+ */
+export function containerSeccompOp(options: PlanOptions, agentState: () => string): Op | undefined {
+  if (!options.spec.linux?.seccomp) return undefined;
+  // Never left out quietly: a filter the caller forgot is a container without its confinement.
+  if (!options.seccomp) throw new TypeError('plan: linux.seccomp is set, but its compiled filter was not given');
+  return seccompOp(options.seccomp, { fd: options.seccompAgentFd, state: agentState() });
 }

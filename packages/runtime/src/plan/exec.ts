@@ -13,12 +13,11 @@
  * `clone`, whose v2 cgroup path is the host's.
  */
 import type { Process, Spec } from '@oci/specs';
-import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
+import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
 import { hookState, stateTemplate, type ContainerStateJson } from './hooks.js';
 import { CLONE_NEW } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, sessionOps } from './process.js';
-import { seccompOp } from './seccomp.js';
 
 export interface ExecPlanOptions extends PlanOptions {
   /** The process to start. */
@@ -36,7 +35,7 @@ export function execPlan(options: ExecPlanOptions): Op[] {
   const env = environment(process, options.home);
   const beforeClone = options.namespaces & ~CLONE_NEW.mount;
   const state = hookState(options.id, options.bundle, spec.annotations ?? {}, 'running', options.container.pid);
-  const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, { agentFd: options.seccompAgentFd, agentState: agentState(spec, state), debug: options.debug, cacheDir: options.seccompCacheDir });
+  const seccomp = containerSeccompOp(options, () => agentState(spec, state));
   return [
     ...cgroupOps(options.cgroup),
     // The container's score unless the process has its own, as runc does.

@@ -17,14 +17,13 @@
 import path from 'node:path';
 import type { Mount, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { cgroupOps, consoleOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts, type PlanOptions } from './common.js';
+import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts, type PlanOptions } from './common.js';
 import { devOps } from './devices.js';
 import { hasHooks, hookOps, hookState, stateTemplate } from './hooks.js';
 import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, rlimitOps, sessionOps } from './process.js';
-import { seccompOp } from './seccomp.js';
 import { sysctlOps } from './sysctl.js';
 import { userNamespacePlan, type Caller } from './userns.js';
 
@@ -51,12 +50,7 @@ export function initPlan(options: InitPlanOptions): Op[] {
   const namespaces = namespacePlan(spec);
   const env = environment(process, options.home);
   const state = (status: 'creating' | 'created') => hookState(options.id, options.bundle, spec.annotations ?? {}, status, 0);
-  const seccomp = spec.linux?.seccomp && seccompOp(spec.linux.seccomp, {
-    agentFd: options.seccompAgentFd,
-    agentState: stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)),
-    debug: options.debug,
-    cacheDir: options.seccompCacheDir,
-  });
+  const seccomp = containerSeccompOp(options, () => stateTemplate(seccompAgentState(state(process.noNewPrivileges ? 'created' : 'creating'), spec)));
   const userns = userNamespacePlan(spec, options.caller);
   return [
     ...cgroupOps(options.cgroup),

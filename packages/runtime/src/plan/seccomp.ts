@@ -1,6 +1,7 @@
 /**
- * linux.seccomp as the helper's `seccomp` op: the profile checked here, compiled to BPF by
- * libseccomp (in the addon), and loaded by the helper with seccomp(2) where the plan puts it.
+ * linux.seccomp as the helper's `seccomp` op: the profile checked here and put in libseccomp's
+ * terms (a SeccompFilter), compiled to BPF by libseccomp outside the plan (../seccomp/compile.ts),
+ * and loaded by the helper with seccomp(2) where the plan puts it.
  *
  * What runc does, kept: the default errno is EPERM, a rule whose action equals the default is
  * dropped (libseccomp refuses it), conditions on the same argument are separate rules (OR:
@@ -13,11 +14,8 @@
  * silently let through exactly what the profile means to block.
  */
 import type { Seccomp } from '@oci/specs';
-import { requireAddon } from '@oci/native';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
-import { cacheKey, cachedCompile, type Compiled } from './seccomp-cache.js';
-import { enosysPrefix } from './seccomp-enosys.js';
 
 /** The actions as the kernel and libseccomp number them (SECCOMP_RET_*); errno goes in the low 16 bits. */
 export const SECCOMP_ACTIONS = {
@@ -58,21 +56,35 @@ export const libseccompArch = (name: string) => name.slice('SCMP_ARCH_'.length).
 const EPERM = 1;
 const ENOSYS = 38;
 
-interface Rule {
+/** One rule of the filter, as libseccomp takes it (conditions compared together: AND). */
+export interface FilterRule {
   syscall: string;
   action: number;
   conditions: { index: number; op: number; a: bigint; b: bigint }[];
 }
 
-export interface SeccompOptions {
-  /** The state the seccomp agent receives (JSON, 0x01 where the pid goes); with SCMP_ACT_NOTIFY only. */
-  agentState?: string;
-  /** The fd, in the helper, of the connection to linux.seccomp.listenerPath; with SCMP_ACT_NOTIFY only. */
-  agentFd?: number;
-  /** Told which syscall names were skipped. */
-  debug?: (message: string) => void;
-  /** Where compiled filters are kept (see seccomp-cache.ts); compiled every time without. */
-  cacheDir?: string;
+/** linux.seccomp checked, in libseccomp's terms: what ../seccomp/compile.ts compiles. */
+export interface SeccompFilter {
+  defaultAction: number;
+  /** libseccomp's names. */
+  architectures: string[];
+  rules: FilterRule[];
+  /** SECCOMP_FILTER_FLAG_* to load it with (NEW_LISTENER with SCMP_ACT_NOTIFY rules). */
+  flags: number;
+  /** It has SCMP_ACT_NOTIFY rules: the listener goes to the seccomp agent. */
+  notify: boolean;
+  /**
+   * Syscalls newer than all of these (every name the profile has) are refused with ENOSYS (see
+   * ../seccomp/enosys.ts); undefined when the default lets them run, leaves them to a tracer, or
+   * says ENOSYS already (as runc).
+   */
+  enosysAbove?: string[];
+}
+
+/** A filter with its BPF program: what the plan's `seccomp` op loads. */
+export interface CompiledSeccomp {
+  filter: SeccompFilter;
+  program: Buffer;
 }
 
 const has = <T extends object>(table: T, key: unknown): key is keyof T => typeof key === 'string' && Object.hasOwn(table, key);
@@ -86,11 +98,7 @@ function action(name: unknown, errnoRet: unknown, where: string): number {
   return (base | (errnoRet as number)) >>> 0;
 }
 
-/**
- * Whether a syscall the profile does not name may be refused as if the kernel lacked it
- * (seccomp-enosys.ts): not when the default lets it run or leaves it to a tracer (as runc), nor
- * when the default says ENOSYS already.
- */
+/** Whether the default refuses a syscall the kernel has: then a newer one may be refused as if it had not (ENOSYS). */
 function refusesWithEnosys(defaultAction: number): boolean {
   const kind = (defaultAction & 0xffff_0000) >>> 0;
   return !letsRun(defaultAction) && kind !== SECCOMP_ACTIONS.SCMP_ACT_TRACE && defaultAction !== (SECCOMP_ACTIONS.SCMP_ACT_ERRNO | ENOSYS);
@@ -99,8 +107,8 @@ function refusesWithEnosys(defaultAction: number): boolean {
 /** Whether the kernel runs a syscall under this action (so a rule missing from the filter lets it run). */
 const letsRun = (value: number) => value === SECCOMP_ACTIONS.SCMP_ACT_ALLOW || value === SECCOMP_ACTIONS.SCMP_ACT_LOG;
 
-function rulesOf(seccomp: Seccomp, defaultAction: number): { rules: Rule[]; notify: boolean } {
-  const rules: Rule[] = [];
+function rulesOf(seccomp: Seccomp, defaultAction: number): { rules: FilterRule[]; notify: boolean } {
+  const rules: FilterRule[] = [];
   let notify = false;
   if (seccomp.syscalls !== undefined && !Array.isArray(seccomp.syscalls)) throw invalid('linux.seccomp.syscalls must be a list');
   for (const [i, entry] of (seccomp.syscalls ?? []).entries()) {
@@ -146,8 +154,8 @@ export function needsAgent(seccomp: Seccomp | undefined): boolean {
   return seccomp?.syscalls?.some((s) => s?.action === 'SCMP_ACT_NOTIFY') ?? false;
 }
 
-/** The `seccomp` op for linux.seccomp. */
-export function seccompOp(seccomp: Seccomp, options: SeccompOptions = {}): Op {
+/** The filter linux.seccomp asks for, checked. */
+export function seccompFilter(seccomp: Seccomp): SeccompFilter {
   if (typeof seccomp !== 'object' || seccomp === null) throw invalid('linux.seccomp must be an object');
   if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY') throw invalid('linux.seccomp.defaultAction cannot be SCMP_ACT_NOTIFY: every syscall, the runtime\'s own included, would wait for the agent');
   const defaultAction = action(seccomp.defaultAction, seccomp.defaultErrnoRet, 'linux.seccomp.defaultAction');
@@ -162,33 +170,21 @@ export function seccompOp(seccomp: Seccomp, options: SeccompOptions = {}): Op {
     throw invalid('linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is about SCMP_ACT_NOTIFY, which no rule uses');
   if (notify) {
     if (!seccomp.listenerPath) throw invalid('linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath, where the seccomp agent listens');
-    if (options.agentFd === undefined || options.agentState === undefined) throw invalid('linux.seccomp: SCMP_ACT_NOTIFY needs a connection to the seccomp agent');
     flags |= FLAG_NEW_LISTENER | (flags & SECCOMP_FLAGS.SECCOMP_FILTER_FLAG_TSYNC ? FLAG_TSYNC_ESRCH : 0);
   }
+  const enosysAbove = refusesWithEnosys(defaultAction) ? (seccomp.syscalls ?? []).flatMap((entry) => entry.names) : undefined;
+  return { defaultAction, architectures, rules, flags, notify, ...(enosysAbove && { enosysAbove }) };
+}
 
-  const compile = (): Compiled => {
-    let compiled: Compiled;
-    try {
-      compiled = requireAddon().compileSeccomp(defaultAction, architectures, rules);
-    } catch (error) {
-      throw invalid(`linux.seccomp: ${(error as Error).message.replace(/^seccomp: /, '')}`);
-    }
-    if (!refusesWithEnosys(defaultAction)) return compiled;
-    const names = (seccomp.syscalls ?? []).flatMap((entry) => entry.names);
-    return { ...compiled, program: Buffer.concat([enosysPrefix(architectures, names), compiled.program]) };
-  };
-  const compiled = options.cacheDir
-    ? cachedCompile(options.cacheDir, cacheKey(requireAddon().seccompInfo().version, defaultAction, architectures, rules), compile)
-    : compile();
-  const unknown = new Set(compiled.unknown);
-  for (const rule of rules) {
-    if (!unknown.has(rule.syscall)) continue;
-    if (letsRun(defaultAction) && !letsRun(rule.action))
-      throw invalid(
-        `linux.seccomp: syscall '${rule.syscall}' is unknown to libseccomp ${requireAddon().seccompInfo().version}: ` +
-          `without its rule the default action (${seccomp.defaultAction}) would let it run`,
-      );
-  }
-  for (const name of unknown) options.debug?.(`seccomp: syscall '${name}' is unknown to libseccomp: its rules are left out`);
-  return ['seccomp', flags, compiled.program.toString('hex'), notify ? options.agentFd! : -1, notify ? options.agentState! : ''];
+/** Whether a rule may be left out of the filter (its syscall unknown to libseccomp): only where the default stops the syscall too. */
+export const mayLeaveOut = (filter: SeccompFilter, rule: FilterRule) => !letsRun(filter.defaultAction) || letsRun(rule.action);
+
+/**
+ * The `seccomp` op: with SCMP_ACT_NOTIFY rules, `agent` is the helper's fd of the connection to
+ * linux.seccomp.listenerPath and the state the agent receives (JSON, 0x01 where the pid goes).
+ */
+export function seccompOp({ filter, program }: CompiledSeccomp, agent: { fd?: number; state: string }): Op {
+  if (!filter.notify) return ['seccomp', filter.flags, program.toString('hex'), -1, ''];
+  if (agent.fd === undefined) throw invalid('linux.seccomp: SCMP_ACT_NOTIFY needs a connection to the seccomp agent');
+  return ['seccomp', filter.flags, program.toString('hex'), agent.fd, agent.state];
 }

@@ -40,7 +40,7 @@ export interface StoredState {
 
 export const START_SOCKET = 'start.sock';
 /** Compiled seccomp filters, in the state root ('@' is not in a container id's alphabet). */
-export const SECCOMP_CACHE = '@seccomp';
+const SECCOMP_CACHE = '@seccomp';
 const STATE_FILE = 'state.json';
 const CREATING_FILE = 'creating.json';
 const LOCK_TIMEOUT_MS = 30_000;
@@ -58,6 +58,10 @@ export class StateStore {
 
   startSocket(id: string): string {
     return path.join(this.dir(id), START_SOCKET);
+  }
+
+  seccompCacheDir(): string {
+    return path.join(this.root, SECCOMP_CACHE);
   }
 
   /** Makes the container's directory (failing if the id is taken) and locks it. */

@@ -5,6 +5,7 @@ import { initPlan, type InitPlanOptions } from '../../src/plan/init.js';
 import { execPlan, type ExecPlanOptions } from '../../src/plan/exec.js';
 import { CLONE_NEW } from '../../src/plan/namespaces.js';
 import type { Op } from '../../src/plan/ops.js';
+import { compileSeccomp } from '../../src/seccomp/compile.js';
 
 /** Two v1 hierarchies as a container's cgroup mount finds them: cpu and cpuacct co-mounted, and memory. */
 export const cgroupSources = [
@@ -21,6 +22,7 @@ export function plan(adjust: (spec: Spec) => void = () => {}, options: Partial<I
   spec.process!.terminal = false;
   adjust(spec);
   return initPlan({
+    seccomp: compiled(spec),
     id: 'c1',
     bundle: '/b',
     rootfs: '/b/rootfs',
@@ -56,5 +58,8 @@ export function planExec(adjust: (options: ExecPlanOptions) => void = () => {}):
     passFds: 0,
   };
   adjust(options);
-  return execPlan(options);
+  return execPlan({ seccomp: compiled(options.spec), ...options });
 }
+
+/** The spec's seccomp filter compiled, as the runtime gives it to a plan. */
+const compiled = (spec: Spec) => spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp);
