@@ -15,3 +15,6 @@ export function parseSignal(signal: string | number): number {
   if (number === undefined) throw invalid(`unknown signal '${signal}'`);
   return number;
 }
+
+/** The signal no process can catch or ignore: what delete and a failed create end processes with. */
+export const SIGKILL = SIGNALS.SIGKILL!;
