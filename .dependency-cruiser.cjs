@@ -43,6 +43,13 @@ module.exports = {
         pathNot: [`${RUNTIME}plan/`, `${RUNTIME}errors\\.ts$`, '^@oci/specs$', '^path$'],
       },
     },
+    {
+      name: 'runtime-cgroups-know-no-plan',
+      comment: "cgroups/ makes, changes and reads cgroups; what the helper's plan makes of them is its callers' business (container/cgroup.ts).",
+      severity: 'error',
+      from: { path: `${RUNTIME}cgroups/` },
+      to: { path: `${RUNTIME}plan/` },
+    },
   ],
   options: {
     parser: 'swc',

@@ -11,7 +11,6 @@ import { setTimeout } from 'node:timers/promises';
 import type { DeviceRule, Resources } from '@oci/specs';
 import { requireAddon } from '@oci/native';
 import { invalid, RuntimeError } from '../errors.js';
-import type { CgroupMountSource } from '../plan/mounts.js';
 import { deviceFilterProgram } from './device-filter.js';
 import { freezerFor, type FreezerRecord } from './freezer.js';
 import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
@@ -76,12 +75,6 @@ export function plannedWrites(layout: Layout, resources: Resources, deviceRules:
 const unavailable = (w: CgroupWrite) =>
   new RuntimeError('EINVALID', `linux.resources${w.field ? `.${w.field}` : ''}: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`);
 
-export interface CreatedCgroup {
-  record: CgroupRecord;
-  /** The hierarchies as a `cgroup` mount inside the container shows them. */
-  mountSources: CgroupMountSource[];
-}
-
 /**
  * The container's cgroup before anything is made: where its directories go (those that do not
  * exist yet are the ones `makeCgroup` will make, and delete remove) and what its limits write,
@@ -106,7 +99,7 @@ export function planCgroup(layout: Layout, cgroupsPath: string, resources: Resou
 }
 
 /** Makes the planned cgroup: its directories, limits, device filter; undone if any step fails. */
-export async function makeCgroup({ record: planned, dirs, writes, layout, deviceRules }: PlannedCgroup): Promise<CreatedCgroup> {
+export async function makeCgroup({ record: planned, dirs, writes, layout, deviceRules }: PlannedCgroup): Promise<CgroupRecord> {
   const v2 = layout.hierarchies.find((h) => h.version === 2);
   const record: CgroupRecord = { ...planned, created: [] };
   try {
@@ -124,7 +117,7 @@ export async function makeCgroup({ record: planned, dirs, writes, layout, device
     await removeCgroup(record);
     throw error;
   }
-  return { record, mountSources: mountSources(layout, dirs) };
+  return record;
 }
 
 /** `dir` and its ancestors that do not exist, parents first. */
@@ -223,18 +216,6 @@ function writeCgroupFile(dir: string, file: string, values: readonly string[], o
 
 const cgroupWriteFailed = (value: string, file: string, error: unknown) =>
   new RuntimeError('ECREATE', `cgroup: write ${value} to ${file}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
-
-function mountSources(layout: Layout, dirs: ReadonlyMap<Hierarchy, string>): CgroupMountSource[] {
-  const v1 = layout.hierarchies.filter((h) => h.version === 1);
-  if (v1.length === 0) {
-    const v2 = layout.hierarchies[0]!;
-    return [{ name: '', fstype: 'cgroup2', data: '', hostDir: dirs.get(v2)!, aliases: [] }];
-  }
-  return v1.map((h) => {
-    const name = path.basename(h.mountPoint);
-    return { name, fstype: 'cgroup', data: h.controllers.join(','), hostDir: dirs.get(h)!, aliases: name.includes(',') ? name.split(',') : [] };
-  });
-}
 
 /** The container's directory in the hierarchy that enforces `controller` (v1 first, as limits are routed). */
 export function controllerDir(layout: Layout, record: CgroupRecord, controller: string): string | undefined {
