@@ -1,5 +1,5 @@
 /*
- * The calls served here, each the path runtime/src/runtime.ts takes when nothing goes wrong, in
+ * The calls served here, each the path runtime/src/container/ takes when nothing goes wrong, in
  * the same order of checks. Where Node would report an error, or run a hook, or do something this
  * program does not (kill --all, a host mount to detach, a create that did not finish, the bundle
  * of an `oci run IMAGE` container, removed with it), the call is handed to Node before anything
