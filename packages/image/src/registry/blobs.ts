@@ -62,6 +62,7 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
     path: `blobs/${descriptor.digest}`,
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
     deadline,
+    download: true,
   });
   if (response.status === 206 && offset > 0) {
     const start = /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1];
@@ -74,11 +75,11 @@ async function fetchInto(ingest: Ingest, client: RegistryClient, repository: str
   } else {
     throw await client.error(response, what, repository);
   }
-  let done = ingest.written;
-  await ingest.appendFrom(response.body, (chunk) => {
+  await response.body.consume((chunk) => {
     deadline.restart();
-    done += chunk.length;
+    const done = ingest.written + chunk.length;
     if (done > descriptor.size) throw new ImageError('EDIGEST', `${what}: more than the ${descriptor.size} bytes its descriptor gives`);
+    ingest.append(chunk);
     onProgress?.({ type: 'bytes', digest: descriptor.digest, size: descriptor.size, done });
   });
 }

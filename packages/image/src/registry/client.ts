@@ -43,6 +43,8 @@ export interface RegistryRequest {
   ok?: (status: number) => boolean;
   /** The step this request is part of (deadline.ts); default: a step of its own. */
   deadline?: Deadline;
+  /** A blob's GET, its body read straight off the socket (HttpRequest.download). */
+  download?: boolean;
 }
 
 export interface RegistryResponse extends HttpResponse {
@@ -162,7 +164,7 @@ export class RegistryClient {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline });
+      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline, download: request.download });
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;

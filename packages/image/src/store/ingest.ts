@@ -4,7 +4,7 @@
  * size and digest match (`verify`, then `publish`). A download that breaks off can go on from `written` bytes (an HTTP
  * Range request) or `restart` from zero.
  */
-import { write as writeCallback, writev as writevCallback } from 'node:fs';
+import { write as writeCallback, writeSync, writev as writevCallback } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
@@ -130,6 +130,24 @@ export class Ingest {
         flush();
       });
     });
+  }
+
+  /**
+   * Appends `chunk` now: written at the end of the file, then hashed. For a source that lends
+   * its buffer only for the call (a download read straight off its socket, registry/download.ts),
+   * and whose chunks are large: a synchronous write of one into the page cache costs less than
+   * handing it to the thread pool. Never while appendFrom runs.
+   */
+  append(chunk: Uint8Array): void {
+    let position = this.#written;
+    for (let offset = 0; offset < chunk.length; ) {
+      const n = writeSync(this.file.fd, chunk, offset, chunk.length - offset, position);
+      offset += n;
+      position += n;
+    }
+    this.#digester.update(chunk);
+    this.#written = position;
+    this.#changed();
   }
 
   async #append(chunks: Buffer[]): Promise<void> {
