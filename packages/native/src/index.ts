@@ -43,6 +43,11 @@ export interface NativeAddon {
   spawn(file: string, argv: readonly string[], fds: readonly number[]): number;
   /** A connected unix stream socket (close-on-exec). */
   connectUnix(path: string): number;
+  /**
+   * A unix stream socket (close-on-exec) bound to the abstract name `name` (without its leading
+   * NUL): its fd, or -1 when another socket holds the name. Closing the fd frees it.
+   */
+  bindAbstract(name: string): number;
   /** pidfd_open(2): an fd naming the process even after its pid is reused. */
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;

@@ -81,3 +81,24 @@ test('tryLock is exclusive across open files, and a close releases it', (t) => {
   t.true(addon.tryLock(second));
   closeSync(second);
 });
+
+test('bindAbstract holds an abstract name against another bind and against node:net, until its fd is closed; the fd is close-on-exec', async (t) => {
+  const name = `oci-test/${process.pid}/${Date.now()}`;
+  const fd = addon.bindAbstract(name);
+  t.true(fd >= 0);
+  t.is(addon.bindAbstract(name), -1, 'a second bind of the name is refused');
+  const { createServer } = await import('node:net');
+  const listen = () =>
+    new Promise<string>((resolve) => {
+      const server = createServer();
+      server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      server.listen({ path: `\0${name}` }, () => server.close(() => resolve('bound')));
+    });
+  t.is(await listen(), 'EADDRINUSE', "node:net's server is refused the same name (the store's locks of both kinds exclude each other)");
+  t.regex(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'), /^flags:\s*0*2[0-7]{6}$/m, 'O_CLOEXEC');
+  closeSync(fd);
+  t.is(await listen(), 'bound', 'free once the fd is closed');
+  const again = addon.bindAbstract(name);
+  t.true(again >= 0);
+  closeSync(again);
+});

@@ -7,11 +7,18 @@
  *
  * Limit: abstract socket names are per network namespace; processes sharing one store must share
  * a network namespace (the host's, as `oci` runs) to exclude each other.
+ *
+ * The socket is bound by the native addon where it is built: node:net's server costs a process
+ * that needs no network (`oci unpack --overlay`) node:net itself, and its listen() loads Node's
+ * cluster and child_process modules too (~10 ms together here). Either way the same name is
+ * bound, so processes of both kinds exclude each other.
  */
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import type { Server } from 'node:net';
+import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
+import { nativeAddon } from '../native.js';
 
 export interface Held {
   release(): Promise<void>;
@@ -34,14 +41,26 @@ export class LockNames {
 
 /** Binds `name`, or returns undefined when another socket holds it. */
 export async function tryLock(name: string): Promise<Held | undefined> {
+  const addon = await nativeAddon();
+  try {
+    return addon ? bindWithAddon(addon, name) : await bindWithServer(name);
+  } catch (error) {
+    throw new ImageError('ESTORE', `cannot take the store lock: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function bindWithAddon(addon: NativeAddon, name: string): Held | undefined {
+  const fd = addon.bindAbstract(name.slice(1)); // without the NUL that makes it abstract
+  return fd < 0 ? undefined : { release: async () => closeSync(fd) };
+}
+
+async function bindWithServer(name: string): Promise<Held | undefined> {
   // node:net loaded by the first lock taken: a run of an unpacked image takes none.
   const { createServer } = await import('node:net');
   const server = createServer();
   const bound = await new Promise<boolean>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
     server.listen({ path: name }, () => resolve(true));
-  }).catch((error: NodeJS.ErrnoException) => {
-    throw new ImageError('ESTORE', `cannot take the store lock: ${error.message}`, { cause: error });
   });
   if (!bound) return undefined;
   // The lock must not keep a process alive that has nothing else to do.

@@ -153,6 +153,30 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, fd);
 }
 
+// bindAbstract(name): a unix stream socket (close-on-exec) bound to the abstract name (given
+// without its leading NUL), or -1 when another socket holds it: a lock the kernel releases
+// with its holder (the image store's locks), without node:net's server. The address is the
+// whole sun_path, NUL-padded, as libuv binds node:net's '\0name': the same name for both.
+Napi::Value BindAbstract(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, "s")) return env.Undefined();
+  std::string name = info[0].As<Napi::String>();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (name.size() + 1 > sizeof addr.sun_path) {
+    ErrnoError(env, ENAMETOOLONG, "bind", name).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  memcpy(addr.sun_path + 1, name.data(), name.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && bind(fd, reinterpret_cast<struct sockaddr *>(&addr), sizeof addr) == 0) return Napi::Number::New(env, fd);
+  int saved = errno;
+  if (fd >= 0) close(fd);
+  if (saved == EADDRINUSE) return Napi::Number::New(env, -1);
+  ErrnoError(env, saved, "bind", name).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 // pidfdOpen(pid): a pidfd, which keeps naming this process even after its pid is reused.
 Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -330,6 +354,7 @@ void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy, "sealedCopy"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
+  exports.Set("bindAbstract", Napi::Function::New(env, BindAbstract, "bindAbstract"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("reap", Napi::Function::New(env, Reap, "reap"));
