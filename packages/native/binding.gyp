@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "oci_native",
-      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/overlay.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc"],
+      "sources": ["src/addon/addon.cc", "src/addon/fs.cc", "src/addon/resolve.cc", "src/addon/overlay.cc", "src/addon/xattr.cc", "src/addon/process.cc", "src/addon/terminal.cc", "src/addon/bpf.cc", "src/addon/seccomp.cc", "src/addon/digest.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # An addon call in a worker that is being terminated (the inflater, when an unpack fails)
       # cannot throw: without SWALLOW, node-addon-api aborts the whole process instead.

@@ -9,7 +9,6 @@
  * config.json. So of two racing into one directory, the second finds the first's bundle, and
  * whatever temp copies a lock holder finds are a dead unpack's, which it removes.
  */
-import { randomBytes } from 'node:crypto';
 import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
@@ -17,7 +16,7 @@ import type { SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } fro
 import { mapId } from '@oci/image/internal/layer/ids';
 import { unpack } from '@oci/image/layer/unpack';
 import { removeTree } from '@oci/image/internal/remove-tree';
-import { LockNames, withLock } from '@oci/image/internal/store/lock';
+import { LockNames, newId, withLock } from '@oci/image/internal/store/lock';
 import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/specs';
 import { BundleError } from './errors.js';
 import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
@@ -89,10 +88,10 @@ async function unpackInto(source: BundleSource, dir: string, options: BundleOpti
     if (exists(rootfs) && readdirSync(rootfs).length > 0) throw new BundleError('EBUNDLE', `${rootfs} is not empty: use --force to replace it`);
   }
 
-  const fresh = path.join(dir, `${TEMP_ROOTFS}${randomBytes(6).toString('hex')}`);
+  const fresh = path.join(dir, `${TEMP_ROOTFS}${newId()}`);
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
   const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon, signal: options.signal });
-  const old = exists(rootfs) ? path.join(dir, `${TEMP_ROOTFS}old-${randomBytes(6).toString('hex')}`) : undefined;
+  const old = exists(rootfs) ? path.join(dir, `${TEMP_ROOTFS}old-${newId()}`) : undefined;
   try {
     const config = unpacked.config ?? options.config;
     if (!config) throw new BundleError('ECONFIG', 'no image config to make config.json from');
@@ -153,8 +152,11 @@ export function makeVolumeDirs(dir: string, volumes: string[]): void {
 export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {}): void {
   const file = path.join(bundle, 'config.json');
   if (!overwrite && exists(file)) throw new BundleError('EBUNDLE', `${file} exists: remove it first`);
-  const temp = path.join(bundle, `.config.json-${randomBytes(6).toString('hex')}`);
+  // One maker at a time works in a bundle directory (its lock, or a run's own new directory):
+  // the temp name is this process's; what an earlier process of its pid left goes first.
+  const temp = path.join(bundle, `.config.json-${process.pid}`);
   try {
+    rmSync(temp, { force: true });
     writeFileSync(temp, `${JSON.stringify(spec, null, '\t')}\n`, { mode: 0o644, flag: 'wx' });
     renameSync(temp, file);
   } catch (error) {

@@ -6,12 +6,18 @@
 import type { NativeAddon } from '@oci/native';
 
 let loading: Promise<NativeAddon | null> | undefined;
+let loaded: NativeAddon | null = null;
 
 /** The addon, or null when @oci/native is not installed or its addon was not built. */
 export function nativeAddon(): Promise<NativeAddon | null> {
   loading ??= import('@oci/native').then(
-    (native) => native.loadAddon(),
+    (native) => (loaded = native.loadAddon()),
     () => null,
   );
   return loading;
+}
+
+/** The addon if nativeAddon() has loaded it already, else null (for work that has another way). */
+export function loadedAddon(): NativeAddon | null {
+  return loaded;
 }

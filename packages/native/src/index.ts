@@ -16,6 +16,8 @@ export interface NativeAddon {
   detachMount(path: string): void;
   /** lsetxattr(2): sets an extended attribute without following a final symlink. */
   lsetxattr(path: string | Buffer, name: string, value: Buffer): void;
+  /** The hex digest of `data` (a string as UTF-8), with the OpenSSL Node has: small data, on this thread. */
+  digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): string;
   /** lgetxattr(2) */
   lgetxattr(path: string | Buffer, name: string): Buffer;
   /** llistxattr(2): the attribute names. */

@@ -102,3 +102,14 @@ test('bindAbstract holds an abstract name against another bind and against node:
   t.true(again >= 0);
   closeSync(again);
 });
+
+test('digest is the hex sha256 or sha512 of a string (as UTF-8) or of the bytes a view shows, as node:crypto has them', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const bytes = Buffer.from('0123456789é'.repeat(100));
+  const view = bytes.subarray(7, 901);
+  t.is(addon.digest('sha256', 'ab é'), createHash('sha256').update('ab é').digest('hex'));
+  t.is(addon.digest('sha256', view), createHash('sha256').update(view).digest('hex'));
+  t.is(addon.digest('sha512', view), createHash('sha512').update(view).digest('hex'));
+  t.is(addon.digest('sha256', new Uint8Array(0)), createHash('sha256').digest('hex'));
+  t.throws(() => addon.digest('md5' as 'sha256', 'x'), { instanceOf: TypeError, message: /sha256 or sha512/ });
+});

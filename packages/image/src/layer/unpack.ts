@@ -3,7 +3,6 @@
  * order into a new directory. The tree is built in a sibling directory and renamed into place
  * when every layer applied and checked out, so `target` never holds half an image.
  */
-import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
@@ -16,6 +15,7 @@ import { layerCompression, type Compression } from '../media-types.js';
 import { nativeAddon } from '../native.js';
 import { readImage, type StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
+import { newId } from '../store/lock.js';
 import { LayerApplier, type SkippedItem } from './apply.js';
 import { decompress } from './decompress.js';
 import { mapId } from './ids.js';
@@ -90,7 +90,7 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
 
   const destination = path.resolve(target);
   checkTarget(destination);
-  const work = `${destination}.partial-${randomBytes(6).toString('hex')}`;
+  const work = `${destination}.partial-${newId()}`;
   mkdirSync(path.dirname(destination), { recursive: true });
   mkdirSync(work, 0o755);
   const skipped: SkippedItem[] = [];

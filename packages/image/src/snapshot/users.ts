@@ -11,10 +11,10 @@
  * deletes (gc.ts). Either the maker sees the snapshot gone (and prepares it again, under a
  * lease) or gc sees the record (and puts the snapshot back).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { digestOf } from '../digest.js';
 import type { SnapshotLayout } from './layout.js';
 
 interface UserRecord {
@@ -25,7 +25,7 @@ interface UserRecord {
 }
 
 /** The record's name: one per bundle directory, whatever made it. */
-const recordName = (bundle: string) => createHash('sha256').update(bundle).digest('hex').slice(0, 32);
+const recordName = (bundle: string) => digestOf(bundle).slice('sha256:'.length, 'sha256:'.length + 32);
 
 /**
  * Records `bundle` (an absolute path) as a user of the snapshots `chains`. Synchronous, as

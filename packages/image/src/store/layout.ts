@@ -21,7 +21,7 @@ import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Descriptor, ImageIndex } from '@oci/specs';
-import { blobPath, Digester, parseDigest } from '../digest.js';
+import { blobPath, checkContent } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { reachableBlobs, removeBlobsExcept } from './gc.js';
 import { emptyIndex, findName, IndexFile, lastPulled } from './index-file.js';
@@ -122,9 +122,7 @@ export class Store implements Ingester {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from the store`);
       throw error;
     }
-    const digester = new Digester(parseDigest(descriptor.digest).algorithm);
-    digester.update(data);
-    digester.check(descriptor, 'stored blob');
+    checkContent(data, descriptor, 'stored blob');
     return data;
   }
 

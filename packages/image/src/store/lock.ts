@@ -13,7 +13,6 @@
  * cluster and child_process modules too (~10 ms together here). Either way the same name is
  * bound, so processes of both kinds exclude each other.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, statSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { NativeAddon } from '@oci/native';
@@ -94,9 +93,9 @@ export async function isHeld(name: string): Promise<boolean> {
   return held === undefined;
 }
 
-/** A fresh id for a lease or a temp file: 12 random hex digits. */
+/** A fresh id for a lease or a temp file: 12 random hex digits. (node:crypto loaded only here: see digest.ts.) */
 export function newId(): string {
-  return randomBytes(6).toString('hex');
+  return process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex');
 }
 
 function close(server: Server): Promise<void> {

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   oci::RegisterTerminal(env, exports);
   oci::RegisterBpf(env, exports);
   oci::RegisterSeccomp(env, exports);
+  oci::RegisterDigest(env, exports);
 #ifdef OCI_WITH_ISAL
   oci::RegisterInflate(env, exports);
 #endif

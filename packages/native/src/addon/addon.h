@@ -34,5 +34,6 @@ void RegisterTerminal(Napi::Env env, Napi::Object exports);
 void RegisterBpf(Napi::Env env, Napi::Object exports);
 void RegisterSeccomp(Napi::Env env, Napi::Object exports);
 void RegisterInflate(Napi::Env env, Napi::Object exports);
+void RegisterDigest(Napi::Env env, Napi::Object exports);
 
 }  // namespace oci

@@ -15,7 +15,6 @@
 // whether or not libisal is installed, and without it the image package inflates with zlib.
 #include <dlfcn.h>
 #include <isa-l/igzip_lib.h>
-#include <openssl/evp.h>
 
 #include <condition_variable>
 #include <deque>
@@ -25,6 +24,7 @@
 #include <thread>
 
 #include "addon.h"
+#include "digest.h"
 
 namespace oci {
 namespace {
@@ -81,32 +81,6 @@ int InflateSome(const Isal *isal, inflate_state *s) {
     if (s->avail_in == 0 || s->avail_out == 0 || (s->avail_in == in_before && s->avail_out == out_before)) return 0;
   }
 }
-
-// A digest of the inflated bytes; "" for none.
-class Digest {
- public:
-  explicit Digest(const std::string &algorithm) {
-    const EVP_MD *md = algorithm == "sha256" ? EVP_sha256() : algorithm == "sha512" ? EVP_sha512() : nullptr;
-    if (md && ctx_) ok_ = EVP_DigestInit_ex(ctx_.get(), md, nullptr) == 1;
-  }
-  bool Valid() const { return ok_; }
-  void Update(const uint8_t *data, size_t length) {
-    if (ok_ && length > 0) ok_ = EVP_DigestUpdate(ctx_.get(), data, length) == 1;
-  }
-  std::string Hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &length) != 1) return "";
-    static const char digits[] = "0123456789abcdef";
-    std::string hex(length * 2, '0');
-    for (unsigned int i = 0; i < length; i++) hex[2 * i] = digits[md[i] >> 4], hex[2 * i + 1] = digits[md[i] & 15];
-    return hex;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX *)> ctx_{EVP_MD_CTX_new(), EVP_MD_CTX_free};
-  bool ok_ = false;
-};
 
 struct Span {
   uint8_t *data;
