@@ -24,10 +24,10 @@
  * a time prepares a chain ID (a store lock); the others wait and find it made.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
+import { fsp } from '../fs-promises.js';
 import { removeTree } from '../remove-tree.js';
 import { nativeAddon } from '../native.js';
 import type { StoredImage } from '../store/image.js';
@@ -84,7 +84,7 @@ export async function prepareSnapshots(store: Store, image: Pick<StoredImage, 'm
   const layers = storeLayers({ store }, image).map((layer, i) => (layerBytes ? { ...layer, stream: () => layerBytes(i) } : layer));
   return store.lease(async () => {
     await store.removeDeadLeases();
-    await mkdir(layout.empty, { recursive: true, mode: 0o755 });
+    await fsp().mkdir(layout.empty, { recursive: true, mode: 0o755 });
     let applied = 0;
     for (let i = missing(); i >= 0 && i < ids.length; i++) {
       await store.exclusive(`snapshot/${ids[i]}`, async () => {
@@ -115,17 +115,17 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
   const rootless = layout.unprivileged;
   try {
     if (task.below.length === 0) {
-      await mkdir(upper, { recursive: true, mode: 0o755 });
+      await fsp().mkdir(upper, { recursive: true, mode: 0o755 });
       await applyLayer(task, new LayerApplier(upper, addon, applyOptions(escapingOverlayXattrs(addon), rootless, options)), addon, options);
     } else {
       await applyOverOverlay(task, { upper, work, rootless }, addon, options);
     }
     removeTree(work); // holds a directory of mode 0 an overlay made (unprivileged: ours, but shut)
     const info: SnapshotInfo = { diffId: task.layer.diffId!, created: new Date().toISOString() };
-    await writeFile(path.join(temp, 'info.json'), JSON.stringify(info));
+    await fsp().writeFile(path.join(temp, 'info.json'), JSON.stringify(info));
     const destination = layout.dir(task.chainId);
-    await mkdir(path.dirname(destination), { recursive: true });
-    await rename(temp, destination);
+    await fsp().mkdir(path.dirname(destination), { recursive: true });
+    await fsp().rename(temp, destination);
   } catch (error) {
     removeTree(temp);
     throw error;
@@ -143,8 +143,8 @@ async function applyOverOverlay(task: SnapshotTask, dirs: { upper: string; work:
   const attempt = async (index: boolean) => {
     removeTree(upper);
     removeTree(work);
-    await mkdir(upper, { recursive: true, mode: 0o755 });
-    await mkdir(work);
+    await fsp().mkdir(upper, { recursive: true, mode: 0o755 });
+    await fsp().mkdir(work);
     // An overlay shows its upper's root: it must carry the attributes of the merged root below.
     copyRootAttributes(task.below[0]!, upper, addon, { owner: !rootless });
     const view = mountDetached(addon, { lower: task.below, upper, work, index }, { unprivileged: rootless });

@@ -12,9 +12,9 @@
  * lease) or gc sees the record (and puts the snapshot back).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { digestOf } from '../digest.js';
+import { fsp } from '../fs-promises.js';
 import type { SnapshotLayout } from './layout.js';
 
 interface UserRecord {
@@ -55,13 +55,13 @@ export function removeUser(layout: SnapshotLayout, bundle: string): void {
  */
 export async function recordedUsers(layout: SnapshotLayout, { prune = false } = {}): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>();
-  const names = await readdir(layout.users).catch(() => [] as string[]);
+  const names = await fsp().readdir(layout.users).catch(() => [] as string[]);
   for (const name of names.filter((n) => /^[0-9a-f]{32}$/.test(n))) {
     const file = path.join(layout.users, name);
-    const record = await readFile(file, 'utf8').then((text) => JSON.parse(text) as UserRecord, () => undefined);
+    const record = await fsp().readFile(file, 'utf8').then((text) => JSON.parse(text) as UserRecord, () => undefined);
     const chains = record ? heldChains(layout, record) : [];
     if (chains.length > 0) users.set(record!.bundle, chains);
-    else if (prune) await unlink(file).catch(() => undefined);
+    else if (prune) await fsp().unlink(file).catch(() => undefined);
   }
   return users;
 }

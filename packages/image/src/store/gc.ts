@@ -2,9 +2,9 @@
  * The blobs' part of Store.gc: what it keeps (every blob that an entry of index.json reaches) and
  * the removal of the rest. It reads the store through `StoredDocuments`, so it needs no Store.
  */
-import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Descriptor, ImageIndex, ImageManifest } from '@oci/specs';
+import { fsp } from '../fs-promises.js';
 import { isIndex, isManifest } from '../media-types.js';
 import { readdirIfPresent } from '../read-dir.js';
 
@@ -49,8 +49,8 @@ export async function removeBlobsExcept(dir: string, keep: ReadonlySet<string>):
       const digest = `${algorithm}:${encoded}`;
       if (keep.has(digest)) continue;
       const file = path.join(dir, 'blobs', algorithm, encoded);
-      freed += (await stat(file)).size;
-      await unlink(file);
+      freed += (await fsp().stat(file)).size;
+      await fsp().unlink(file);
       removed.push(digest);
     }
   }

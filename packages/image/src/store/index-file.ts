@@ -5,11 +5,11 @@
  * rename, so no update is lost and readers always see a whole file.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/specs';
 import { PULLED_ANNOTATION } from '../annotations.js';
 import { ImageError } from '../errors.js';
+import { fsp } from '../fs-promises.js';
 import { parseReference } from '../reference.js';
 import { withLock } from './lock.js';
 import { describeFileError } from './small-files.js';
@@ -85,15 +85,15 @@ export class IndexFile {
     await withLock(this.lock, async () => {
       const index = this.read();
       index.manifests = change(index.manifests);
-      await mkdir(path.dirname(this.#temp), { recursive: true });
-      const file = await open(this.#temp, 'w');
+      await fsp().mkdir(path.dirname(this.#temp), { recursive: true });
+      const file = await fsp().open(this.#temp, 'w');
       try {
         await file.writeFile(JSON.stringify(index));
         await file.sync();
       } finally {
         await file.close();
       }
-      await rename(this.#temp, this.path);
+      await fsp().rename(this.#temp, this.path);
     });
   }
 }

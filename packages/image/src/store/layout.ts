@@ -17,12 +17,12 @@
  * (small-files.ts).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Descriptor, ImageIndex } from '@oci/specs';
 import { blobPath, checkContent } from '../digest.js';
 import { ImageError } from '../errors.js';
+import { fsp } from '../fs-promises.js';
 import { reachableBlobs, removeBlobsExcept } from './gc.js';
 import { emptyIndex, findName, IndexFile, lastPulled } from './index-file.js';
 import type { Expected, Ingest, Ingester } from './ingest.js';
@@ -79,8 +79,8 @@ export class Store implements Ingester {
   // oci-layout last: a layout that has it is whole, so open() need not look for the rest.
   // Returns oci-layout's content (another process may have written it first).
   async #create(): Promise<{ imageLayoutVersion?: unknown }> {
-    await mkdir(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(path.join(this.dir, 'ingest'), { recursive: true });
+    await fsp().mkdir(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await fsp().mkdir(path.join(this.dir, 'ingest'), { recursive: true });
     await writeIfAbsent(path.join(this.dir, 'index.json'), JSON.stringify(emptyIndex()));
     await writeIfAbsent(path.join(this.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
     return (await this.#readLayout())!;
@@ -93,7 +93,7 @@ export class Store implements Ingester {
   /** True when the blob is present (and has `size` bytes, when given). */
   async hasBlob(digest: string, size?: number): Promise<boolean> {
     try {
-      const info = await stat(this.blobPath(digest));
+      const info = await fsp().stat(this.blobPath(digest));
       return info.isFile() && (size === undefined || info.size === size);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -104,7 +104,7 @@ export class Store implements Ingester {
   /** A stream of the blob's bytes (`start` to `end` inclusive, when given); ENOTFOUND when the store lacks it. */
   async openBlob(digest: string, range: { start?: number; end?: number } = {}): Promise<Readable> {
     try {
-      return (await open(this.blobPath(digest), 'r')).createReadStream({ ...range, highWaterMark: 1 << 20 });
+      return (await fsp().open(this.blobPath(digest), 'r')).createReadStream({ ...range, highWaterMark: 1 << 20 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ImageError('ENOTFOUND', `blob ${digest} is missing from the store`);
       throw error;

@@ -3,8 +3,8 @@
  * directory ingest/ID for its temp files. A lease is taken under the `gc` lock, so none begins
  * while gc runs; gc waits for the live ones and removes what dead ones left.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fsp } from '../fs-promises.js';
 import { readdirIfPresent } from '../read-dir.js';
 import { removeTree } from '../remove-tree.js';
 import { isHeld, lock, newId, withLock, type Held, type LockNames } from './lock.js';
@@ -35,7 +35,7 @@ export class Leases {
     const ingest = path.join(this.#ingest, id);
     const held = withLock(this.locks.name('gc'), async () => {
       const claim = await lock(this.locks.name(`lease/${id}`));
-      await mkdir(ingest, { recursive: true });
+      await fsp().mkdir(ingest, { recursive: true });
       return claim;
     });
     return { ingest, held, users: 0 };

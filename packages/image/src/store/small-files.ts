@@ -4,7 +4,7 @@
  * otherwise starts only for them), never more than expected, and created whole.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { link, unlink, writeFile } from 'node:fs/promises';
+import { fsp } from '../fs-promises.js';
 import { newId } from './lock.js';
 
 /**
@@ -34,13 +34,13 @@ export function readAtMost(file: string, limit: number): Buffer {
  */
 export async function writeIfAbsent(file: string, content: string): Promise<void> {
   const temp = `${file}.${newId()}`;
-  await writeFile(temp, content, { flag: 'wx' });
+  await fsp().writeFile(temp, content, { flag: 'wx' });
   try {
-    await link(temp, file);
+    await fsp().link(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   } finally {
-    await unlink(temp);
+    await fsp().unlink(temp);
   }
 }
 
