@@ -133,6 +133,20 @@ test('a second overlay bundle of an image applies no layer; one that is there is
   t.deepEqual(readdirSync(path.join(dir, 'two')).sort(), ['config.json', 'rootfs']);
 });
 
+test("a second overlay bundle of an image loads none of Node's crypto, net or fs/promises modules: what a command loads is what it costs to start", (t) => {
+  const { store, dir, run } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', '--overlay', 'busybox', 'one']).status, 0);
+  const loaded = path.join(dir, 'loaded.txt');
+  const preload = path.join(dir, 'preload.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));\n`);
+  const second = oci(['--store', store, 'unpack', '--overlay', 'busybox', 'two'], { cwd: dir, env: { ...env(), NODE_OPTIONS: `--require ${preload}` } });
+  t.is(second.status, 0, second.stderr);
+  const modules = readFileSync(loaded, 'utf8').split('\n');
+  t.true(modules.includes('NativeModule fs'), 'the list was written');
+  for (const module of ['crypto', 'net', 'fs/promises', 'child_process']) t.false(modules.includes(`NativeModule ${module}`), module);
+});
+
 test('a full disk while preparing a snapshot: one line, non-zero, nothing committed', (t) => {
   const disk = tempDir('tmpfs');
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', disk.dir], { encoding: 'utf8' });
