@@ -109,12 +109,13 @@ async function warm(setup: Setup, rounds: number): Promise<void> {
 
 /**
  * Each round of each engine starts from a directory never used before (oci: a new store;
- * podman: a new storage, its database made before the clock starts), and every one is removed
- * only after the last round. Emptying the previous round's store right before the next one (rm
- * -rf, podman rmi --all) made each run create its ~7,000 files among the inodes just freed:
- * on a filesystem without a journal (this VM's ext4) the kernel skips each recently deleted inode
- * one by one while it looks for a free one (ext4's recently_deleted()), which cost every cold
- * run here 1.5-2.5 s more (oci: 4.0-5.3 s after an rm -rf, 2.0-3.3 s in a fresh directory).
+ * podman: a new storage, which has pulled and removed busybox before the clock starts, so that
+ * its first use's set-up, its database and its storage driver's probes, is not timed), and every
+ * one is removed only after the last round. Emptying the previous round's store right before the
+ * next one (rm -rf, podman rmi --all) made each run create its ~7,000 files among the inodes just
+ * freed: on a filesystem without a journal (this VM's ext4) the kernel skips each recently
+ * deleted inode one by one while it looks for a free one (ext4's recently_deleted()), which cost
+ * oci's cold run here 1.5-2.5 s (4.0-5.3 s after an rm -rf, 2.0-3.3 s in a fresh directory).
  */
 async function cold(setup: Setup, rounds: number): Promise<void> {
   const { debian, work, registry } = setup;
@@ -137,8 +138,10 @@ async function cold(setup: Setup, rounds: number): Promise<void> {
       async prepare() {
         podman = startPodman({ insecureRegistries: [registry.host], storageDriver: 'overlay' });
         used.podmen.push(podman);
+        await podman.pull(setup.busybox);
+        const removed = await podman.podman(['rmi', '--all', '--force'], { timeout: 120_000 });
         const images = await podman.podman(['images', '--quiet'], { timeout: 120_000 });
-        if (images.status !== 0 || images.stdout.trim() !== '') throw new Error(`podman images: ${images.stderr || images.stdout}`);
+        if (removed.status !== 0 || images.stdout.trim() !== '') throw new Error(`podman rmi: ${removed.stderr || images.stdout}`);
         spawnSync('sync');
       },
       run: () => podmanRun(podman!, debian).run(),
