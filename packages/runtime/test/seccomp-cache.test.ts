@@ -80,3 +80,16 @@ test('the ENOSYS prefix: above the newest syscall a profile names, per architect
   const allowing = program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
   t.is(evaluate(Buffer.from(allowing, 'hex'), X86_64, 0), 0x7fff0000, 'no prefix: libseccomp\'s program decides');
 });
+
+test('two profiles whose rules agree but whose ENOSYS prefixes differ do not share a cache entry', (t) => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'oci-seccomp-cache-')), '@seccomp');
+  t.teardown(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
+  // clone3's rule has the default action, so it is no rule of the filter; it still names clone3
+  // for the prefix, which answers ENOSYS only above the newest syscall the profile names.
+  const withClone3: Seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['clone3'], action: 'SCMP_ACT_ERRNO' }] };
+  const without: Seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] };
+  const uncached = program(without);
+  t.not(program(withClone3), uncached);
+  program(withClone3, dir);
+  t.is(program(without, dir), uncached);
+});

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SeccompRule } from '@oci/native';
+import type { SeccompFilter } from '../plan/seccomp.js';
 
 export interface Compiled {
   program: Buffer;
@@ -34,8 +34,10 @@ function fileName(text: string): string {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
-export function cacheKey(libseccomp: string, defaultAction: number, architectures: readonly string[], rules: readonly SeccompRule[]): string {
-  return JSON.stringify([FORMAT, libseccomp, defaultAction, architectures, rules], (_key, value) => (typeof value === 'bigint' ? `${value}n` : value));
+/** All the compiler's input: the names behind the ENOSYS prefix too, which rules may not show
+    (a rule whose action is the default's is left out of them, yet its names still count). */
+export function cacheKey(libseccomp: string, { defaultAction, architectures, rules, enosysAbove }: SeccompFilter): string {
+  return JSON.stringify([FORMAT, libseccomp, defaultAction, architectures, rules, enosysAbove ?? null], (_key, value) => (typeof value === 'bigint' ? `${value}n` : value));
 }
 
 /** The compiled filter for `key`, from `dir` when it holds it, else from `compile` (and then kept). */

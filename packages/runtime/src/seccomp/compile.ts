@@ -19,12 +19,11 @@ export interface CompileOptions {
 
 export function compileSeccomp(seccomp: Seccomp, options: CompileOptions = {}): CompiledSeccomp {
   const filter = seccompFilter(seccomp);
-  const { defaultAction, architectures, rules } = filter;
   const compiled = options.cacheDir
-    ? cachedCompile(options.cacheDir, cacheKey(libseccompVersion(), defaultAction, architectures, rules), () => compile(filter))
+    ? cachedCompile(options.cacheDir, cacheKey(libseccompVersion(), filter), () => compile(filter))
     : compile(filter);
   const unknown = new Set(compiled.unknown);
-  const kept = rules.find((rule) => unknown.has(rule.syscall) && !mayLeaveOut(filter, rule));
+  const kept = filter.rules.find((rule) => unknown.has(rule.syscall) && !mayLeaveOut(filter, rule));
   if (kept)
     throw invalid(
       `linux.seccomp: syscall '${kept.syscall}' is unknown to libseccomp ${libseccompVersion()}: ` +
