@@ -4,15 +4,16 @@
  * AbortError (code EABORTED, the signal's reason as its cause), well before any timeout, and
  * leaves nothing half-written: the store as it was, no archive or temp file, no rootfs.
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { copy, ImageError, load, pull, push, save, Store, unpack, type HostsConfig, type ProgressEvent } from '@oci/image';
 import { createBundle } from '@oci/bundle';
+import { copy, type HostsConfig, ImageError, load, type ProgressEvent, pull, push, Store, save, unpack } from '@oci/image';
+import test, { type ExecutionContext } from 'ava';
 import { busyboxImage } from './harness/busybox.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildImage, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -33,8 +34,13 @@ test.before(async () => {
   image = await busyboxImage();
   layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
   ({ dir: layout, remove: removeLayout } = tempDir('layout'));
-  const numbers = Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20);
-  writeLayout(layout, { latest: image, large: buildImage([await tarLayer([{ path: 'data', content: numbers }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }) });
+  const numbers = Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
+    .join('')
+    .slice(0, 24 << 20);
+  writeLayout(layout, {
+    latest: image,
+    large: buildImage([await tarLayer([{ path: 'data', content: numbers }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
+  });
   pushLayout(layout, 'latest', `${registry.host}/library/busybox:latest`);
 });
 test.after.always(async () => {
@@ -135,7 +141,11 @@ serial('save: aborted mid-archive, no archive and no temp file; load: aborted mi
   await aborted(t, load(store, path.join(dir, 'large.tar'), loading), loading.reason);
   t.deepEqual(snapshotStore(storeDir), before);
   const copying = abortOn((event) => event.type === 'bytes');
-  await aborted(t, copy(`oci-archive:${path.join(dir, 'large.tar')}`, `oci-archive:${path.join(dir, 'copy.tar')}`, { signal: copying.signal, onProgress: copying.onProgress }), copying.reason);
+  await aborted(
+    t,
+    copy(`oci-archive:${path.join(dir, 'large.tar')}`, `oci-archive:${path.join(dir, 'copy.tar')}`, { signal: copying.signal, onProgress: copying.onProgress }),
+    copying.reason,
+  );
   t.false(existsSync(path.join(dir, 'copy.tar')));
   t.deepEqual(readdirSync(dir), ['large.tar']);
 });

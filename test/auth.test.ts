@@ -3,13 +3,14 @@
  * of the test's own, and `auth: htpasswd`; credentials from --creds, ~/.docker/config.json and a
  * credential helper; refusals that say which credentials were tried.
  */
-import test from 'ava';
+
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ImageError, pull, push, RegistryClient, Store, type PullOptions } from '@oci/image';
+import { ImageError, type PullOptions, pull, push, RegistryClient, Store } from '@oci/image';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 import { startTokenServer, type TokenServer } from './harness/token-server.js';
@@ -107,12 +108,16 @@ test('basic auth (htpasswd) with --creds', async (t) => {
 
 test('basic auth with credentials from a credential helper', async (t) => {
   const { store } = await emptyStore(t);
-  const env = dockerHome(t, { credHelpers: { [basicRegistry.host]: 'oci-test' } }, { 'oci-test': `read server; [ "$server" = "${basicRegistry.host}" ] && echo '{"ServerURL":"x","Username":"alice","Secret":"wonderland"}'` });
+  const env = dockerHome(
+    t,
+    { credHelpers: { [basicRegistry.host]: 'oci-test' } },
+    { 'oci-test': `read server; [ "$server" = "${basicRegistry.host}" ] && echo '{"ServerURL":"x","Username":"alice","Secret":"wonderland"}'` },
+  );
   const result = await pull(store, `${basicRegistry.host}/private/busybox:1`, { ...base, env });
   t.true(await store.hasBlob(result.manifest.config.digest));
 });
 
-test('basic auth refusing a credential helper\'s credentials names the helper', async (t) => {
+test("basic auth refusing a credential helper's credentials names the helper", async (t) => {
   const env = dockerHome(t, { credsStore: 'oci-test' }, { 'oci-test': `echo '{"ServerURL":"x","Username":"bob","Secret":"builder"}'` });
   const error = await refused(t, `${basicRegistry.host}/private/busybox:1`, { env });
   t.regex(error.message, new RegExp(`^${basicRegistry.host} refused the credentials of user bob \\(from docker-credential-oci-test\\) for private/busybox`));

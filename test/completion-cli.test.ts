@@ -4,12 +4,13 @@
  * through bashcompinit; fish's own `complete -C` answers from the fish script. Image names and
  * container IDs come from the store and state root named on the line.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { busyboxImage } from './harness/busybox.js';
+import test from 'ava';
 import { testBundle, uniqueId } from './harness/bundle.js';
+import { busyboxImage } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
 import { writeLayout } from './harness/images.js';
 import { tempDir } from './harness/tmp.js';
@@ -33,13 +34,13 @@ function bash(file: string, words: string[]): string[] {
   return result.stdout.split('\n').filter(Boolean).sort();
 }
 
-test('bash: commands, options, choices and paths come from the commands\' declarations', (t) => {
+test("bash: commands, options, choices and paths come from the commands' declarations", (t) => {
   const { file, remove } = script('bash');
   t.teardown(remove);
   t.deepEqual(bash(file, ['pu']), ['pull', 'push']);
   t.deepEqual(bash(file, ['lo']), ['load', 'login', 'logout']);
   t.deepEqual(bash(file, ['--log-format', '']), ['json', 'text']);
-  t.deepEqual(bash(file, ['--root', '/tmp', 'com']), ['completion'], 'a global option\'s value is not the command');
+  t.deepEqual(bash(file, ['--root', '/tmp', 'com']), ['completion'], "a global option's value is not the command");
   t.deepEqual(bash(file, ['pull', '--pl']), ['--platform']);
   t.deepEqual(bash(file, ['images', '--format', '']), [], 'a template is free text');
   t.deepEqual(bash(file, ['list', '--format', '']), ['json', 'table']);
@@ -51,7 +52,7 @@ test('bash: commands, options, choices and paths come from the commands\' declar
   t.deepEqual(bash(file, ['spec', '--bundle', '/pro']), ['/proc']);
 });
 
-test('bash: an image argument completes to the store\'s names, a container argument to the state root\'s IDs', async (t) => {
+test("bash: an image argument completes to the store's names, a container argument to the state root's IDs", async (t) => {
   const { file, remove } = script('bash');
   t.teardown(remove);
   const store = tempDir('store');
@@ -81,7 +82,15 @@ test('zsh: the bash script, through bashcompinit (whose compgen leaves matching 
     if (result.status !== 0) throw new Error(result.stderr);
     return result.stdout.split('\n').filter(Boolean).sort();
   };
-  t.deepEqual(zsh(['pu']), oci(['--help']).stdout.split('Commands:\n')[1]!.split('\n\n')[0]!.split('\n').map((line) => line.trim().split(' ')[0]!).sort());
+  t.deepEqual(
+    zsh(['pu']),
+    oci(['--help'])
+      .stdout.split('Commands:\n')[1]!
+      .split('\n\n')[0]!
+      .split('\n')
+      .map((line) => line.trim().split(' ')[0]!)
+      .sort(),
+  );
   t.deepEqual(zsh(['--log-format', '']), ['json', 'text']);
   t.deepEqual(zsh(['list', '--format', 'j']), ['json', 'table']);
 });
@@ -92,7 +101,11 @@ test('fish: complete -C answers from the generated script', (t) => {
   const ask = (line: string) => {
     const result = spawnSync('fish', ['--no-config', '-c', `source ${quote(file)}; complete -C ${quote(line)}`], { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(result.stderr);
-    return result.stdout.split('\n').filter(Boolean).map((row) => row.split('\t')[0]).sort();
+    return result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((row) => row.split('\t')[0])
+      .sort();
   };
   t.deepEqual(ask('oci pu'), ['pull', 'push']);
   t.deepEqual(ask('oci pull --pl'), ['--platform']);

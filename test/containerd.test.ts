@@ -2,15 +2,16 @@
  * containerd (Debian's 1.6, its runc v2 shim) driving our runtime through `ctr`: each scenario of
  * issue 6. The runtime is `oci` unless OCI_TEST_RUNTIME names another (e.g. /usr/sbin/runc).
  */
-import test from 'ava';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { pushBusybox } from './harness/busybox.js';
-import { startContainerd, type Containerd } from './harness/containerd.js';
-import { startRegistry, type Registry } from './harness/registry.js';
-import { runInTerminal } from './harness/run.js';
+import { type Containerd, startContainerd } from './harness/containerd.js';
 import { engineRuntime } from './harness/engine-runtime.js';
+import { type Registry, startRegistry } from './harness/registry.js';
+import { runInTerminal } from './harness/run.js';
 import { tempDir } from './harness/tmp.js';
 import { waitFor } from './harness/wait.js';
 
@@ -147,8 +148,19 @@ test('ctr run -d, then ctr task exec runs a second process in the same container
 test('ctr run -t gives the container a terminal', async (t) => {
   const id = newId();
   const result = await runInTerminal('ctr', [
-    '--address', containerd.address, '--namespace', containerd.namespace,
-    'run', ...containerd.runOptions(runtime), '--rm', '--tty', image, id, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty',
+    '--address',
+    containerd.address,
+    '--namespace',
+    containerd.namespace,
+    'run',
+    ...containerd.runOptions(runtime),
+    '--rm',
+    '--tty',
+    image,
+    id,
+    'sh',
+    '-c',
+    'tty; test -t 0 && echo stdin-is-a-tty',
   ]);
   t.is(result.status, 0, result.stdout + result.stderr);
   // The container's pty turns \n into \r\n (ONLCR); the outer terminal of `script` may add another \r.
@@ -158,8 +170,20 @@ test('ctr run -t gives the container a terminal', async (t) => {
 test('ctr task exec --tty gives the exec a terminal, sent over the console socket', async (t) => {
   const { id } = await detached(t, 'exec sleep 1000');
   const result = await runInTerminal('ctr', [
-    '--address', containerd.address, '--namespace', containerd.namespace,
-    'task', 'exec', ...containerd.execOptions(), '--tty', '--exec-id', 'e1', id, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty; exit 4',
+    '--address',
+    containerd.address,
+    '--namespace',
+    containerd.namespace,
+    'task',
+    'exec',
+    ...containerd.execOptions(),
+    '--tty',
+    '--exec-id',
+    'e1',
+    id,
+    'sh',
+    '-c',
+    'tty; test -t 0 && echo stdin-is-a-tty; exit 4',
   ]);
   t.is(result.status, 4, result.stdout + result.stderr);
   t.regex(result.stdout, /^\/dev\/pts\/\d+\r+\nstdin-is-a-tty\r+\n/m);
@@ -180,7 +204,11 @@ test('ctr task kill --all SIGKILL ends every process of the container', async (t
   const exec = await containerd.ctr(['task', 'exec', ...containerd.execOptions(), '--detach', '--exec-id', 'e1', id, 'sleep', '900']);
   t.is(exec.status, 0, exec.stderr);
   const before = await containerd.ctr(['task', 'ps', id]);
-  const pids = before.stdout.split('\n').slice(1).map((line) => Number(line.trim().split(/\s+/)[0])).filter(Boolean);
+  const pids = before.stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => Number(line.trim().split(/\s+/)[0]))
+    .filter(Boolean);
   t.is(pids.length, 2, before.stdout);
   const killed = await containerd.ctr(['task', 'kill', '--all', '--signal', 'SIGKILL', id]);
   t.is(killed.status, 0, killed.stderr);
@@ -211,7 +239,7 @@ test('ctr task pause freezes the container and resume thaws it', async (t) => {
   t.is((await containerd.ctr(['task', 'resume', id])).status, 0);
   t.is((await task(id))?.status, 'RUNNING');
   await new Promise((resolve) => setTimeout(resolve, 500));
-  t.true((ticks()) > frozenAt, 'ticking again after resume');
+  t.true(ticks() > frozenAt, 'ticking again after resume');
 });
 
 test('ctr task ps lists the init and the exec processes by host pid', async (t) => {

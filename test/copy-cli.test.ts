@@ -4,14 +4,15 @@
  * skopeo (a peer) reads what it wrote and writes what it reads. The digests a copy keeps are
  * compared with the ones the registry serves and skopeo reports.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
-import { buildImage, buildIndex, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type BuiltImage, buildImage, buildIndex, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { refNames } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -103,18 +104,34 @@ test('a Docker schema 2 image keeps its digest into the store, a registry and a 
   t.is(converted.status, 0, converted.stderr);
   t.is(converted.stdout, `${skopeoDigest(`oci:${at('layout')}:v2`)}\n`);
   t.not(converted.stdout, `${v2s2Digest}\n`);
-  const manifest = JSON.parse(skopeo(['inspect', '--raw', `oci:${at('layout')}:v2`])) as { mediaType: string; config: { digest: string; mediaType: string }; layers: { digest: string; mediaType: string }[] };
+  const manifest = JSON.parse(skopeo(['inspect', '--raw', `oci:${at('layout')}:v2`])) as {
+    mediaType: string;
+    config: { digest: string; mediaType: string };
+    layers: { digest: string; mediaType: string }[];
+  };
   const original = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', source])) as typeof manifest;
   t.is(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
-  t.deepEqual([manifest.config, ...manifest.layers].map((d) => d.digest), [original.config, ...original.layers].map((d) => d.digest));
-  t.deepEqual([manifest.config, ...manifest.layers].map((d) => d.mediaType), ['application/vnd.oci.image.config.v1+json', 'application/vnd.oci.image.layer.v1.tar+gzip']);
+  t.deepEqual(
+    [manifest.config, ...manifest.layers].map((d) => d.digest),
+    [original.config, ...original.layers].map((d) => d.digest),
+  );
+  t.deepEqual(
+    [manifest.config, ...manifest.layers].map((d) => d.mediaType),
+    ['application/vnd.oci.image.config.v1+json', 'application/vnd.oci.image.layer.v1.tar+gzip'],
+  );
   t.is(run(['copy', '--quiet', `oci:${at('layout')}:v2`, `oci-archive:${at('v2-oci.tar')}:v2`]).stdout, converted.stdout, 'already OCI: kept');
 });
 
 test('oci reads what skopeo wrote: oci-archive and docker-archive into the store, named as skopeo named them', (t) => {
   const { at, run, store } = workspace(t);
   skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/busybox:latest`, `oci-archive:${at('sk-oci.tar')}:skopeo/oci:1`]);
-  skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/busybox:latest`, `docker-archive:${at('sk-docker.tar')}:skopeo/docker:1`]);
+  skopeo([
+    'copy',
+    '--quiet',
+    '--src-tls-verify=false',
+    `docker://${registry.host}/library/busybox:latest`,
+    `docker-archive:${at('sk-docker.tar')}:skopeo/docker:1`,
+  ]);
   const fromOci = run(['copy', '--quiet', `oci-archive:${at('sk-oci.tar')}:skopeo/oci:1`, 'from-oci:1']);
   t.is(fromOci.status, 0, fromOci.stderr);
   t.is(fromOci.stdout, `${busybox.manifest.digest}\n`, 'skopeo kept the OCI manifest as it is');
@@ -139,15 +156,20 @@ test('skopeo reads what oci copy wrote into oci:, oci-archive: and docker-archiv
     t.deepEqual(config.config.Cmd, ['sh'], target);
   }
   // skopeo finds the image by its RepoTag (and makes its own manifest: a docker-archive keeps none it reads).
-  const config = JSON.parse(skopeo(['inspect', '--config', `docker-archive:${at('bb-docker.tar')}:docker.io/library/bb:1`])) as { rootfs: { diff_ids: string[] } };
+  const config = JSON.parse(skopeo(['inspect', '--config', `docker-archive:${at('bb-docker.tar')}:docker.io/library/bb:1`])) as {
+    rootfs: { diff_ids: string[] };
+  };
   t.deepEqual(config.rootfs.diff_ids, busybox.config.rootfs.diff_ids);
 });
 
-test('into oci:DIR without a REF, the image is listed unnamed, as skopeo lists it; it is then the layout\'s one image', (t) => {
+test("into oci:DIR without a REF, the image is listed unnamed, as skopeo lists it; it is then the layout's one image", (t) => {
   const { at, run } = workspace(t);
   t.is(run(['copy', '--quiet', `docker://${registry.host}/library/busybox:latest`, `oci:${at('layout')}`]).stdout, `${busybox.manifest.digest}\n`);
   const index = JSON.parse(readFileSync(at('layout/index.json'), 'utf8')) as { manifests: { digest: string; annotations?: object }[] };
-  t.deepEqual(index.manifests.map((m) => [m.digest, m.annotations]), [[busybox.manifest.digest, undefined]]);
+  t.deepEqual(
+    index.manifests.map((m) => [m.digest, m.annotations]),
+    [[busybox.manifest.digest, undefined]],
+  );
   t.is(skopeoDigest(`oci:${at('layout')}`), busybox.manifest.digest);
   t.is(run(['copy', '--quiet', `oci:${at('layout')}`, 'unnamed:1']).stdout, `${busybox.manifest.digest}\n`);
   const bad = run(['copy', `oci:${at('layout')}`, 'docker-archive:x.tar:Not_A_Reference']);
@@ -155,24 +177,32 @@ test('into oci:DIR without a REF, the image is listed unnamed, as skopeo lists i
   t.regex(bad.stderr, /invalid reference 'Not_A_Reference'/);
 });
 
-test('--all copies an index and every image under it, digests unchanged; without it, this host\'s image', (t) => {
+test("--all copies an index and every image under it, digests unchanged; without it, this host's image", (t) => {
   const { at, run } = workspace(t);
   const source = `docker://${registry.host}/library/multi:latest`;
   const all = run(['copy', '--all', '--quiet', source, `oci:${at('all')}:multi`]);
   t.is(all.status, 0, all.stderr);
   t.is(all.stdout, `${multi.manifest.digest}\n`);
   t.is(skopeoDigest(`oci:${at('all')}:multi`), multi.manifest.digest);
-  const blobs = readdirSync(at('all/blobs/sha256')).map((hex) => `sha256:${hex}`).sort();
+  const blobs = readdirSync(at('all/blobs/sha256'))
+    .map((hex) => `sha256:${hex}`)
+    .sort();
   t.deepEqual(blobs, [...multi.blobs.keys()].sort(), 'the index, both manifests, their configs and layers');
   t.is(run(['copy', '--all', '--quiet', `oci:${at('all')}:multi`, `docker://${registry.host}/copied/multi:all`]).stdout, `${multi.manifest.digest}\n`);
   t.is(skopeoDigest(`docker://${registry.host}/copied/multi:all`), multi.manifest.digest);
 
   t.is(run(['copy', '--quiet', source, 'one:1']).stdout, `${busybox.manifest.digest}\n`, "this host's image (linux/amd64)");
-  t.is(run(['copy', '--quiet', '--platform', 'linux/arm64', source, 'arm:1']).stdout, `${JSON.parse(multi.blobs.get(multi.manifest.digest)!.toString()).manifests[1].digest}\n`);
+  t.is(
+    run(['copy', '--quiet', '--platform', 'linux/arm64', source, 'arm:1']).stdout,
+    `${JSON.parse(multi.blobs.get(multi.manifest.digest)!.toString()).manifests[1].digest}\n`,
+  );
   const refused = run(['copy', '--all', source, `docker-archive:${at('multi.tar')}`]);
   t.is(refused.status, 1);
   t.regex(refused.stderr, /multi-platform index, which a docker-archive cannot hold/);
-  t.false(readdirSync(at('.')).some((name) => name.includes('multi.tar')), 'no archive, and no temp file, is left');
+  t.false(
+    readdirSync(at('.')).some((name) => name.includes('multi.tar')),
+    'no archive, and no temp file, is left',
+  );
 });
 
 test('--src-creds and --dest-creds: from a registry that wants them to one that wants them', (t) => {
@@ -182,7 +212,10 @@ test('--src-creds and --dest-creds: from a registry that wants them to one that 
   t.is(denied.status, 1);
   t.regex(denied.stderr, /^oci: copy .*: .*refused/);
   t.is(run(['copy', '--quiet', '--dest-creds', 'alice:secret', source, `docker://${secured.host}/private/busybox:1`]).stdout, `${busybox.manifest.digest}\n`);
-  t.is(run(['copy', '--quiet', '--src-creds', 'alice:secret', `docker://${secured.host}/private/busybox:1`, `docker://${registry.host}/back/busybox:1`]).stdout, `${busybox.manifest.digest}\n`);
+  t.is(
+    run(['copy', '--quiet', '--src-creds', 'alice:secret', `docker://${secured.host}/private/busybox:1`, `docker://${registry.host}/back/busybox:1`]).stdout,
+    `${busybox.manifest.digest}\n`,
+  );
 });
 
 test('bad locations and missing images: one line, non-zero, nothing written', (t) => {

@@ -9,15 +9,16 @@
  * The kill points come from a seeded generator: the seed is printed (OCI_CRASH_SEED=N replays its
  * choices; where a kill lands within the command still depends on the machine's timing).
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
 import { busyboxLayer } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { seeded } from './harness/seeded.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
@@ -76,7 +77,10 @@ interface Descriptor {
 function checkStore(t: ExecutionContext, store: string, where: string): void {
   if (!existsSync(path.join(store, 'oci-layout'))) {
     // Killed before the layout was made (oci-layout is written last): nothing may be named yet.
-    t.false(existsSync(path.join(store, 'index.json')) && JSON.parse(readFileSync(path.join(store, 'index.json'), 'utf8')).manifests.length > 0, `${where}: names without oci-layout`);
+    t.false(
+      existsSync(path.join(store, 'index.json')) && JSON.parse(readFileSync(path.join(store, 'index.json'), 'utf8')).manifests.length > 0,
+      `${where}: names without oci-layout`,
+    );
     return;
   }
   t.deepEqual(JSON.parse(readFileSync(path.join(store, 'oci-layout'), 'utf8')), { imageLayoutVersion: '1.0.0' }, `${where}: oci-layout`);
@@ -88,7 +92,8 @@ function checkStore(t: ExecutionContext, store: string, where: string): void {
   for (const entry of index.manifests) {
     t.true(existsSync(blob(entry.digest)), `${where}: index.json names ${entry.digest}, which is missing`);
     const manifest = JSON.parse(readFileSync(blob(entry.digest), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
-    for (const child of [manifest.config, ...manifest.layers]) t.true(existsSync(blob(child.digest)), `${where}: ${entry.digest} needs ${child.digest}, which is missing`);
+    for (const child of [manifest.config, ...manifest.layers])
+      t.true(existsSync(blob(child.digest)), `${where}: ${entry.digest} needs ${child.digest}, which is missing`);
     const name = entry.annotations?.['org.opencontainers.image.ref.name'];
     const skopeo = spawnSync('skopeo', ['inspect', '--config', `oci:${store}:${name}`], { encoding: 'utf8' });
     t.is(skopeo.status, 0, `${where}: skopeo cannot read ${name}: ${skopeo.stderr}`);
@@ -126,7 +131,8 @@ test('oci pull killed at random points leaves a valid store, and the next pull c
   t.log(`${killed} of the pulls were killed before they finished (pull: ${Math.round(pullTime)} ms)`);
 });
 
-const refNamesOf = (index: unknown) => (index as { manifests: Descriptor[] }).manifests.map((m) => [m.digest, m.annotations?.['org.opencontainers.image.ref.name']]);
+const refNamesOf = (index: unknown) =>
+  (index as { manifests: Descriptor[] }).manifests.map((m) => [m.digest, m.annotations?.['org.opencontainers.image.ref.name']]);
 
 /** Every path under `root` with its type, mode, owner, size and link target: a rootfs to compare. */
 function listTree(root: string): string[] {
@@ -161,8 +167,12 @@ test('oci unpack killed at random points leaves the store alone and no bundle th
     // directory in ingest/, which the next gc removes. Nothing else in the store may change.
     const { ingest, ...rest } = snapshotStore(store);
     t.deepEqual(rest, { index: storeBefore.index, blobs: storeBefore.blobs }, `${where}: the store changed`);
-    t.true(ingest.every((name) => /^[0-9a-f]{12}$/.test(name)), `${where}: ingest/ holds ${ingest.join(', ')}`);
-    if (existsSync(path.join(bundle, 'config.json'))) t.deepEqual(listTree(path.join(bundle, 'rootfs')), expectedRootfs, `${where}: config.json beside a rootfs that is not whole`);
+    t.true(
+      ingest.every((name) => /^[0-9a-f]{12}$/.test(name)),
+      `${where}: ingest/ holds ${ingest.join(', ')}`,
+    );
+    if (existsSync(path.join(bundle, 'config.json')))
+      t.deepEqual(listTree(path.join(bundle, 'rootfs')), expectedRootfs, `${where}: config.json beside a rootfs that is not whole`);
 
     // --force: a kill after the whole rootfs moved into place, before config.json was written,
     // leaves a rootfs that a plain unpack will not overwrite (it cannot tell it from the user's).

@@ -6,16 +6,17 @@
  * the bundle; and the id must work again. The moments come from a seeded generator: the seed is
  * printed, and OCI_CRASH_SEED=N replays it.
  */
-import test from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { testBundle, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { type TestBundle, testBundle } from './harness/bundle.js';
 import { ociFrontDoor } from './harness/cli.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { seeded } from './harness/seeded.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -55,7 +56,9 @@ test.afterEach.always(() => {
 
 /** `oci --root ROOT ARGS` under the subreaper, killed after `killAfter` ms (never if undefined). */
 function subreaped(args: readonly string[], killAfter?: number): Subreaped {
-  const child = spawn(PYTHON, [SUBREAPER, String(killAfter === undefined ? -1 : killAfter / 1000), ociFrontDoor, '--root', state.root, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [SUBREAPER, String(killAfter === undefined ? -1 : killAfter / 1000), ociFrontDoor, '--root', state.root, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   unreaped.add(child.stdin!);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const line = async (prefix: string) => {
@@ -85,7 +88,7 @@ function subreaped(args: readonly string[], killAfter?: number): Subreaped {
 function cgroupDirs(id: string): string[] {
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {
@@ -123,10 +126,18 @@ async function crashBundle(t: { teardown(fn: () => void): void }, args: string[]
 
 /** What a deleted container must not leave: its state directory, cgroups, mounts. */
 function traces(id: string, bundle: TestBundle): string[] {
-  return [...(existsSync(path.join(state.root, id)) ? [`state directory ${path.join(state.root, id)}`] : []), ...cgroupDirs(id).map((dir) => `cgroup ${dir}`), ...mountsUnder(bundle.dir).map((point) => `mount ${point}`)];
+  return [
+    ...(existsSync(path.join(state.root, id)) ? [`state directory ${path.join(state.root, id)}`] : []),
+    ...cgroupDirs(id).map((dir) => `cgroup ${dir}`),
+    ...mountsUnder(bundle.dir).map((point) => `mount ${point}`),
+  ];
 }
 
-const cgroupProcs = (id: string) => readFileSync(path.join(state.cgroups(id)[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+const cgroupProcs = (id: string) =>
+  readFileSync(path.join(state.cgroups(id)[0]!, 'cgroup.procs'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
 
 /**
  * The invariant after a round: nothing left once the container is deleted, and the id usable
@@ -191,7 +202,9 @@ test.serial('create, run, exec and delete killed at random moments leave nothing
   t.is(await owner.exit, '0', await owner.stderr);
   const executed = await timed(['exec', id('exec', 0), 'true']);
   for (const { command } of [created, startUp, deleted, ran, executed]) t.deepEqual(await command.reap(), []);
-  t.log(`unkilled, in ms: start-up ${startUp.took.toFixed(0)}, create ${created.took.toFixed(0)} (state directory at ${created.appeared.toFixed(0)}), delete ${deleted.took.toFixed(0)}, run ${ran.took.toFixed(0)} (${ran.appeared.toFixed(0)}), exec ${executed.took.toFixed(0)}`);
+  t.log(
+    `unkilled, in ms: start-up ${startUp.took.toFixed(0)}, create ${created.took.toFixed(0)} (state directory at ${created.appeared.toFixed(0)}), delete ${deleted.took.toFixed(0)}, run ${ran.took.toFixed(0)} (${ran.appeared.toFixed(0)}), exec ${executed.took.toFixed(0)}`,
+  );
   // A moment from `from` (or `to`, if the start-up measured longer) to a little after `to`.
   const moment = (from: number, to: number) => {
     const start = Math.min(from, to);
@@ -209,7 +222,10 @@ test.serial('create, run, exec and delete killed at random moments leave nothing
     await sleep(after);
     command.kill();
     await command.exit;
-    check(`${kind} of ${container} killed ${after.toFixed(1)} ms after its state directory appeared`, await deletedWithoutTrace(container, bundle, [command], quick));
+    check(
+      `${kind} of ${container} killed ${after.toFixed(1)} ms after its state directory appeared`,
+      await deletedWithoutTrace(container, bundle, [command], quick),
+    );
   };
   // delete, of a running container: killed a moment after its start-up.
   const deleteRound = async (n: number) => {

@@ -1,7 +1,8 @@
 /** README's main job, `pnpm demo`, works as a newcomer runs it (after set-up, without internet). */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 
 test('the demo pulls, unpacks and runs busybox through a mirror, and cleans up', (t) => {
   const demo = fileURLToPath(new URL('demo.js', import.meta.url));

@@ -3,15 +3,16 @@
  * registry, keep everything under their temp dir, and leave nothing behind. (No container runs
  * here: the engine tests proper run containers on the runtime under test.)
  */
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { pushBusybox } from './harness/busybox.js';
 import { startContainerd } from './harness/containerd.js';
 import { processes, removeCgroup } from './harness/host.js';
 import { startPodman } from './harness/podman.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { waitFor } from './harness/wait.js';
 
 let registry: Registry;
@@ -39,7 +40,10 @@ test('containerd pulls busybox from the test registry into its own root, and sto
   }
   t.false(existsSync(containerd.dir));
   t.false(mountedUnder(containerd.dir));
-  t.false(processes().some(({ argv }) => argv.some((arg) => arg.includes(containerd.dir))), 'no daemon or shim left');
+  t.false(
+    processes().some(({ argv }) => argv.some((arg) => arg.includes(containerd.dir))),
+    'no daemon or shim left',
+  );
 });
 
 test('podman pulls busybox with its configuration under the temp dir, and stop() leaves nothing', async (t) => {

@@ -6,13 +6,14 @@
  * a field the runtime renames or retypes in state.json makes it hand off, and these tests fail.
  * The suites' `.node.test.ts` twins run the same behaviour through Node (OCI_NODE_ONLY=1).
  */
-import test from 'ava';
+
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '@oci/runtime';
-import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { type TestBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { ociAsync } from './harness/cli.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -53,7 +54,7 @@ const ANNOTATIONS = {
   empty: '',
 };
 
-test('state through the front door is the library\'s, from the files the runtime wrote, in every status', async (t) => {
+test("state through the front door is the library's, from the files the runtime wrote, in every status", async (t) => {
   const b = await testBundle(t, ['sleep', '1000'], (spec) => (spec.annotations = ANNOTATIONS));
   const container = await created(t, b);
   const expect = async (status: 'created' | 'running' | 'paused' | 'stopped') => {
@@ -101,7 +102,11 @@ test('start, ps, pause, resume, kill and delete are served without Node and do w
   const cgroups = state.cgroups(id);
   ok(['delete', id]);
   t.false(state.exists(id), 'state directory removed');
-  t.deepEqual(cgroups.filter((dir) => existsSync(dir)), [], 'cgroups removed');
+  t.deepEqual(
+    cgroups.filter((dir) => existsSync(dir)),
+    [],
+    'cgroups removed',
+  );
   ok(['delete', '--force', id]);
 });
 
@@ -112,12 +117,15 @@ test('delete --force of a running container kills every process in it, as the li
   for (let tries = 0; (await runtime.ps(container.id)).length < 3 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
   const pids = await runtime.ps(container.id);
   t.is(pids.length, 3);
-  t.is(native(['delete', container.id]).status, 125, 'a running container without --force is Node\'s to refuse');
+  t.is(native(['delete', container.id]).status, 125, "a running container without --force is Node's to refuse");
   const result = native(['delete', '--force', container.id]);
   t.is(result.status, 0, result.stderr);
   await container.wait();
   t.false(state.exists(container.id));
-  t.deepEqual(pids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')), []);
+  t.deepEqual(
+    pids.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')),
+    [],
+  );
 });
 
 test('a command waits for the lock the library holds on the container, as another library call would', async (t) => {
@@ -152,13 +160,13 @@ test('what the front door does not serve exactly, it hands to Node before changi
   t.regex(native(['state', id]).stderr, HANDED);
   t.is(state.oci(['state', id]).stdout, `${JSON.stringify(await runtime.state(id), null, '  ')}\n`, 'Node orders the keys');
 
-  t.regex(native(['kill', id, 'KILL']).stderr, HANDED, 'signal names are Node\'s');
+  t.regex(native(['kill', id, 'KILL']).stderr, HANDED, "signal names are Node's");
   t.is(state.oci(['kill', id, 'KILL']).status, 0);
   t.regex(native(['--debug', 'state', id]).stderr, HANDED);
   t.regex(native(['state', '--root', state.root, id]).stderr, HANDED, 'a global option after the command');
 });
 
-test('delete of a container in the host\'s mount namespace is Node\'s: it detaches the rootfs bind', async (t) => {
+test("delete of a container in the host's mount namespace is Node's: it detaches the rootfs bind", async (t) => {
   const b = await testBundle(t, ['true'], (spec) => {
     // No namespaces, and so no hostname, masked or read-only paths.
     spec.linux!.namespaces = [];
@@ -169,14 +177,17 @@ test('delete of a container in the host\'s mount namespace is Node\'s: it detach
   const container = await created(t, b);
   await runtime.start(container.id);
   await container.wait();
-  const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === b.rootfs);
+  const mounted = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[4] === b.rootfs);
   t.true(mounted());
   t.regex(native(['delete', container.id]).stderr, HANDED);
   t.is(state.oci(['delete', container.id]).status, 0);
   t.false(mounted());
 });
 
-test('delete --force of a create that did not finish is Node\'s: it undoes what creating.json records', async (t) => {
+test("delete --force of a create that did not finish is Node's: it undoes what creating.json records", async (t) => {
   const id = uniqueId('creating');
   const cgroup = `/sys/fs/cgroup/pids/${id}`;
   const lock = await runtime.store.reserve(id);

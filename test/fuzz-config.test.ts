@@ -6,11 +6,11 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import fc from 'fast-check';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import { loadBundle } from '@oci/runtime/config';
 import { RuntimeError } from '@oci/runtime/errors';
+import test from 'ava';
+import fc from 'fast-check';
 import { bounded, expectTyped, fuzzParameters, MEMORY_GROWTH_MB, mutatedJSON, peakRssMB } from './harness/fuzz.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -21,7 +21,12 @@ function richSpec(): unknown {
   spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   spec.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
-  spec.linux!.resources = { memory: { limit: 1 << 26 }, cpu: { shares: 512, cpus: '0-1' }, pids: { limit: 64 }, hugepageLimits: [{ pageSize: '2MB', limit: 0 }] };
+  spec.linux!.resources = {
+    memory: { limit: 1 << 26 },
+    cpu: { shares: 512, cpus: '0-1' },
+    pids: { limit: 64 },
+    hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
+  };
   spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }];
   spec.process!.user.additionalGids = [1, 2];
   spec.hooks = { prestart: [{ path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 5 }] };
@@ -31,7 +36,10 @@ function richSpec(): unknown {
 const configText = fc.oneof(
   { weight: 20, arbitrary: fc.oneof(mutatedJSON(defaultSpec()), mutatedJSON(richSpec())).map((spec) => JSON.stringify(spec) ?? 'undefined') },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
-  { weight: 1, arbitrary: fc.nat({ max: 20000 }).map((depth) => `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":${'['.repeat(depth)}${']'.repeat(depth)}}`) },
+  {
+    weight: 1,
+    arbitrary: fc.nat({ max: 20000 }).map((depth) => `{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":${'['.repeat(depth)}${']'.repeat(depth)}}`),
+  },
 );
 
 test('config.json: RuntimeError EINVALID or a bundle, whatever the file holds', (t) => {

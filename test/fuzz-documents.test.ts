@@ -8,11 +8,11 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BundleError, specFromImage } from '@oci/bundle';
+import { digestOf, hostPlatform, ImageError, listImages, MediaType, readImage, Store, selectPlatform } from '@oci/image';
+import { parseManifest } from '@oci/image/documents';
 import test from 'ava';
 import fc from 'fast-check';
-import { BundleError, specFromImage } from '@oci/bundle';
-import { digestOf, hostPlatform, ImageError, listImages, MediaType, readImage, selectPlatform, Store } from '@oci/image';
-import { parseManifest } from '@oci/image/documents';
 import { bounded, boundedAsync, expectTyped, fuzzParameters, MEMORY_GROWTH_MB, mutatedJSON, peakRssMB } from './harness/fuzz.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -77,8 +77,20 @@ const image = serialised(mutatedJSON(configTemplate)).chain((config) =>
 
 test('manifests and indexes from a registry: EMANIFEST or EMEDIATYPE, or a document pull can use', (t) => {
   const peakBefore = peakRssMB();
-  const contentType = fc.constantFrom('', 'application/json', MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList, 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'text/plain');
-  const served = fc.oneof(image.map((i) => i.manifest), image.chain((i) => (i.index ? fc.constant(i.index) : fc.constant(i.manifest))));
+  const contentType = fc.constantFrom(
+    '',
+    'application/json',
+    MediaType.ociManifest,
+    MediaType.ociIndex,
+    MediaType.dockerManifest,
+    MediaType.dockerManifestList,
+    'application/vnd.docker.distribution.manifest.v1+prettyjws',
+    'text/plain',
+  );
+  const served = fc.oneof(
+    image.map((i) => i.manifest),
+    image.chain((i) => (i.index ? fc.constant(i.index) : fc.constant(i.manifest))),
+  );
   fc.assert(
     fc.property(served, contentType, (text, type) =>
       bounded(() => {
@@ -95,7 +107,7 @@ test('manifests and indexes from a registry: EMANIFEST or EMEDIATYPE, or a docum
   t.true(peakRssMB() - peakBefore < MEMORY_GROWTH_MB, `peak RSS grew ${Math.round(peakRssMB() - peakBefore)} MB`);
 });
 
-test('images in a store written by another tool: inspect, unpack\'s config.json, images and gc fail only with typed errors', async (t) => {
+test("images in a store written by another tool: inspect, unpack's config.json, images and gc fail only with typed errors", async (t) => {
   const { dir, remove } = tempDir('fuzz-store');
   t.teardown(remove);
   const store = await Store.open(path.join(dir, 'store'), { create: true });

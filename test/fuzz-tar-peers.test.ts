@@ -11,12 +11,15 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import fc from 'fast-check';
 import { fuzzParameters } from './harness/fuzz.js';
-import { readArchive, type ReadEntry } from './harness/tar-reading.js';
-import { startTarfilePeer, type PeerEntry, type PeerMember } from './harness/tarfile-peer.js';
+import { type ReadEntry, readArchive } from './harness/tar-reading.js';
+import { type PeerEntry, type PeerMember, startTarfilePeer } from './harness/tarfile-peer.js';
 import { tempDir } from './harness/tmp.js';
 
 // Lengths spread to the maximum: names past 100 bytes (GNU long names, PAX paths, ustar prefixes) are common.
-const nameSegment = fc.oneof({ weight: 6, arbitrary: fc.stringMatching(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,40}$/, { size: 'medium' }) }, { weight: 1, arbitrary: fc.constantFrom('é', 'naïve', '日本語', '\u{1f600}') });
+const nameSegment = fc.oneof(
+  { weight: 6, arbitrary: fc.stringMatching(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,40}$/, { size: 'medium' }) },
+  { weight: 1, arbitrary: fc.constantFrom('é', 'naïve', '日本語', '\u{1f600}') },
+);
 
 interface EntryOptions {
   /** Longest name, in segments: ustar holds 255 bytes at most (and only where a slash splits it). */
@@ -34,9 +37,7 @@ function validEntry({ segments, maxId, fractionalTimes, xattrs }: EntryOptions):
     mode: fc.nat({ max: 0o7777 }),
     uid: fc.oneof(fc.nat({ max: 65535 }), fc.nat({ max: maxId })),
     gid: fc.oneof(fc.nat({ max: 65535 }), fc.nat({ max: maxId })),
-    mtime: fc
-      .tuple(fc.nat({ max: 2 ** 33 - 1 }), fc.nat({ max: 999 }))
-      .map(([seconds, ms]) => (fractionalTimes && ms > 0 ? seconds + ms / 1000 : seconds)),
+    mtime: fc.tuple(fc.nat({ max: 2 ** 33 - 1 }), fc.nat({ max: 999 })).map(([seconds, ms]) => (fractionalTimes && ms > 0 ? seconds + ms / 1000 : seconds)),
     linkname: fc.array(nameSegment, { minLength: 1, maxLength: segments, size: 'max' }).map((parts) => parts.join('/')),
     devmajor: fc.nat({ max: 4095 }),
     devminor: fc.nat({ max: 1048575 }),
@@ -89,7 +90,11 @@ test('archives written by Python tarfile (ustar, GNU, PAX) read as tarfile reads
   const peer = startTarfilePeer();
   t.teardown(() => peer.stop());
   const archives = fc.constantFrom('ustar', 'gnu', 'pax').chain((format) =>
-    fc.record({ format: fc.constant(format), entries: fc.array(validEntry(FORMATS[format]), { minLength: 1, maxLength: 8 }).map(linkHardlinks), cuts: fc.array(fc.nat({ max: 20000 }), { maxLength: 4 }) }),
+    fc.record({
+      format: fc.constant(format),
+      entries: fc.array(validEntry(FORMATS[format]), { minLength: 1, maxLength: 8 }).map(linkHardlinks),
+      cuts: fc.array(fc.nat({ max: 20000 }), { maxLength: 4 }),
+    }),
   );
   let refused = 0;
   await fc.assert(
@@ -115,7 +120,10 @@ test('archives GNU tar wrote from real file trees (GNU, PAX with xattrs) read as
   const trees = fc.record({
     format: fc.constantFrom('gnu', 'pax'),
     // A tree needs unique names: each entry gets its own numbered leaf (~N…, a name no directory has).
-    dirs: fc.array(fc.array(nameSegment, { minLength: 1, maxLength: 5 }).map((p) => p.join('/')), { minLength: 1, maxLength: 3 }),
+    dirs: fc.array(
+      fc.array(nameSegment, { minLength: 1, maxLength: 5 }).map((p) => p.join('/')),
+      { minLength: 1, maxLength: 3 },
+    ),
     entries: fc.array(fc.tuple(fc.nat(), validEntry(FORMATS.pax)), { minLength: 1, maxLength: 8 }),
   });
   await fc.assert(
@@ -127,7 +135,11 @@ test('archives GNU tar wrote from real file trees (GNU, PAX with xattrs) read as
         );
         const laid = await peer.ask({ op: 'tree', dir, entries: tree });
         assert.ok(!('refused' in laid), JSON.stringify(laid));
-        const tar = spawnSync('tar', [`--format=${format}`, ...(format === 'pax' ? ['--xattrs', '--xattrs-include=user.*'] : []), '--sort=name', '-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 26 });
+        const tar = spawnSync(
+          'tar',
+          [`--format=${format}`, ...(format === 'pax' ? ['--xattrs', '--xattrs-include=user.*'] : []), '--sort=name', '-C', dir, '-cf', '-', '.'],
+          { maxBuffer: 1 << 26 },
+        );
         assert.equal(tar.status, 0, String(tar.stderr));
         const answer = await peer.ask({ op: 'read', archive: tar.stdout.toString('base64') });
         assert.ok(!('refused' in answer), JSON.stringify(answer));

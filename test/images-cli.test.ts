@@ -7,9 +7,9 @@
 import test from 'ava';
 import { busyboxLayer } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
-import { buildImage, pushLayout, writeLayout, type BuiltImage } from './harness/images.js';
-import { startPodman, type Podman } from './harness/podman.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type BuiltImage, buildImage, pushLayout, writeLayout } from './harness/images.js';
+import { type Podman, startPodman } from './harness/podman.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { refNames } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -53,7 +53,8 @@ test.after.always(async () => {
   cleanup?.();
 });
 
-const configHex = (built: BuiltImage) => built.manifest.digest && JSON.parse(built.blobs.get(built.manifest.digest)!.toString()).config.digest.slice(7) as string;
+const configHex = (built: BuiltImage) =>
+  built.manifest.digest && (JSON.parse(built.blobs.get(built.manifest.digest)!.toString()).config.digest.slice(7) as string);
 const inOwnStore = (t: { teardown(fn: () => void): void }) => {
   const { dir, remove } = tempDir('store');
   t.teardown(remove);
@@ -79,10 +80,17 @@ test('oci inspect finds an image by name, short ID, full ID, and name@digest', (
     const result = oci(['--store', store, 'inspect', input]);
     t.is(result.status, 0, `${input}: ${result.stderr}`);
     const shown = JSON.parse(result.stdout) as { Id: string; Digest: string; Name: string; RepoTags: string[]; RepoDigests: string[] };
-    t.like(shown, { Id: id, Digest: image.manifest.digest, Name: ref, RepoTags: [ref], RepoDigests: [`${registry.host}/team/labelled@${image.manifest.digest}`] }, input);
+    t.like(
+      shown,
+      { Id: id, Digest: image.manifest.digest, Name: ref, RepoTags: [ref], RepoDigests: [`${registry.host}/team/labelled@${image.manifest.digest}`] },
+      input,
+    );
   }
   const wrongRepository = oci(['--store', store, 'inspect', `${registry.host}/team/other@${image.manifest.digest}`]);
-  t.is(wrongRepository.stderr, `oci: inspect ${registry.host}/team/other@${image.manifest.digest}: no image named ${registry.host}/team/other@${image.manifest.digest} in the store\n`);
+  t.is(
+    wrongRepository.stderr,
+    `oci: inspect ${registry.host}/team/other@${image.manifest.digest}: no image named ${registry.host}/team/other@${image.manifest.digest} in the store\n`,
+  );
   t.is(oci(['--store', store, 'inspect', 'f00d']).status, 1);
 });
 

@@ -3,14 +3,15 @@
  * and docker export archives as a bundle or an image, laid out as moby's image/spec says and
  * built here with the project's own tar writer; each ends up running under runc.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import test from 'ava';
 import { busyboxEntries, busyboxLayer } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
-import { buildImage, buildIndex, sha256, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
+import { type BuiltImage, buildImage, buildIndex, sha256, type TarEntry, tarLayer, writeLayout } from './harness/images.js';
 import { runcRun } from './harness/runc.js';
 import { refNames, snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
@@ -21,23 +22,32 @@ test.before(async () => {
 });
 
 const hex = (digest: string) => digest.slice('sha256:'.length);
-const config = (cmd: string[], diffIds: string[]) => Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd, Env: ['PATH=/bin'] }, rootfs: { type: 'layers', diff_ids: diffIds } }));
+const config = (cmd: string[], diffIds: string[]) =>
+  Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd, Env: ['PATH=/bin'] }, rootfs: { type: 'layers', diff_ids: diffIds } }));
 
 function workspace(t: { teardown(fn: () => void): void }) {
   const store = tempDir('store');
   const work = tempDir('work');
   t.teardown(store.remove);
   t.teardown(work.remove);
-  const run = (args: string[], input?: Buffer) => oci(['--store', store.dir, ...args], { cwd: work.dir, env: { ...process.env, HOME: '/nonexistent' }, ...(input && { input }) });
+  const run = (args: string[], input?: Buffer) =>
+    oci(['--store', store.dir, ...args], { cwd: work.dir, env: { ...process.env, HOME: '/nonexistent' }, ...(input && { input }) });
   /** On a terminal (util-linux script): what the terminal shows. */
   const onTerminal = (args: string[]) =>
-    spawnSync('script', ['-qec', [process.execPath, ociBin, '--store', store.dir, ...args].join(' '), '/dev/null'], { cwd: work.dir, encoding: 'utf8', env: { ...process.env, COLUMNS: '120' } }).stdout;
+    spawnSync('script', ['-qec', [process.execPath, ociBin, '--store', store.dir, ...args].join(' '), '/dev/null'], {
+      cwd: work.dir,
+      encoding: 'utf8',
+      env: { ...process.env, COLUMNS: '120' },
+    }).stdout;
   return { store: store.dir, dir: work.dir, run, onTerminal };
 }
 
 /** `docker save busybox:latest busybox:echo` before Docker 25: one directory per layer, manifest.json, repositories. */
 async function legacySave(): Promise<Buffer> {
-  const extra = await tarLayer([{ path: 'etc/', type: 'directory' }, { path: 'etc/motd', content: 'saved by docker\n' }]);
+  const extra = await tarLayer([
+    { path: 'etc/', type: 'directory' },
+    { path: 'etc/motd', content: 'saved by docker\n' },
+  ]);
   const [id1, id2] = [sha256('layer one id'), sha256('layer two id')].map(hex);
   const latest = config(['sh', '-c', 'cat /etc/hostname'], [sha256(busybox)]);
   const echo = config(['sh', '-c', 'cat /etc/motd'], [sha256(busybox), sha256(extra)]);
@@ -66,14 +76,35 @@ async function legacySave(): Promise<Buffer> {
 
 /** `docker save` since Docker 25: an OCI image layout with manifest.json beside it. */
 async function ociSave(): Promise<Buffer> {
-  const image = buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['echo', 'from an OCI layout'] } }, (tar) => ({ data: tar, mediaType: 'application/vnd.oci.image.layer.v1.tar' }));
+  const image = buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['echo', 'from an OCI layout'] } }, (tar) => ({
+    data: tar,
+    mediaType: 'application/vnd.oci.image.layer.v1.tar',
+  }));
   const manifest = JSON.parse(image.blobs.get(image.manifest.digest)!.toString());
   const entries: TarEntry[] = [
     { path: 'blobs/', type: 'directory' },
     { path: 'blobs/sha256/', type: 'directory' },
     ...[...image.blobs].map(([digest, data]): TarEntry => ({ path: `blobs/sha256/${hex(digest)}`, content: data })),
-    { path: 'index.json', content: JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...image.manifest, annotations: { 'io.containerd.image.name': 'docker.io/library/hello:oci', 'org.opencontainers.image.ref.name': 'oci' } }] }) },
-    { path: 'manifest.json', content: JSON.stringify([{ Config: `blobs/sha256/${hex(manifest.config.digest)}`, RepoTags: ['hello:oci'], Layers: manifest.layers.map((l: { digest: string }) => `blobs/sha256/${hex(l.digest)}`) }]) },
+    {
+      path: 'index.json',
+      content: JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { ...image.manifest, annotations: { 'io.containerd.image.name': 'docker.io/library/hello:oci', 'org.opencontainers.image.ref.name': 'oci' } },
+        ],
+      }),
+    },
+    {
+      path: 'manifest.json',
+      content: JSON.stringify([
+        {
+          Config: `blobs/sha256/${hex(manifest.config.digest)}`,
+          RepoTags: ['hello:oci'],
+          Layers: manifest.layers.map((l: { digest: string }) => `blobs/sha256/${hex(l.digest)}`),
+        },
+      ]),
+    },
     { path: 'oci-layout', content: JSON.stringify({ imageLayoutVersion: '1.0.0' }) },
   ];
   return tarLayer(entries);
@@ -84,7 +115,10 @@ test('a legacy docker save archive: every image and tag lands in the store, and 
   writeFileSync(path.join(dir, 'save.tar'), await legacySave());
   const imported = run(['import', 'save.tar']);
   t.is(imported.status, 0, imported.stderr);
-  t.regex(imported.stdout, /^docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64}\nexample\.com\/tools\/echo:1 docker\.io\/library\/echo:latest sha256:[0-9a-f]{64}\n$/);
+  t.regex(
+    imported.stdout,
+    /^docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64}\nexample\.com\/tools\/echo:1 docker\.io\/library\/echo:latest sha256:[0-9a-f]{64}\n$/,
+  );
   t.deepEqual(refNames(store).sort(), ['docker.io/library/busybox:latest', 'docker.io/library/echo:latest', 'example.com/tools/echo:1']);
   t.is(run(['unpack', 'example.com/tools/echo:1', 'echo']).status, 0);
   t.is(runcRun(path.join(dir, 'echo')).stdout, 'saved by docker\n');
@@ -118,12 +152,24 @@ test('archives that are not docker save ones: one line, non-zero, the store unch
   writeFileSync(path.join(dir, 'junk.tar'), 'this is not a tar archive at all'.repeat(40));
   const legacy = await legacySave();
   writeFileSync(path.join(dir, 'cut.tar'), legacy.subarray(0, legacy.length - 30000));
-  writeFileSync(path.join(dir, 'tags.tar'), await tarLayer([{ path: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: 'busybox', Layers: [] }]) }]));
-  writeFileSync(path.join(dir, 'index.tar'), await tarLayer([{ path: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' }, { path: 'index.json', content: '{"schemaVersion":2,"manifests":[null]}' }]));
+  writeFileSync(
+    path.join(dir, 'tags.tar'),
+    await tarLayer([{ path: 'manifest.json', content: JSON.stringify([{ Config: 'c.json', RepoTags: 'busybox', Layers: [] }]) }]),
+  );
+  writeFileSync(
+    path.join(dir, 'index.tar'),
+    await tarLayer([
+      { path: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+      { path: 'index.json', content: '{"schemaVersion":2,"manifests":[null]}' },
+    ]),
+  );
   for (const [file, pattern] of [
     ['tags.tar', /manifest\.json in .* is not a list of images \(Config, Layers, RepoTags\)/],
     ['index.tar', /index\.json in .* is malformed: manifests\[0\] is not a descriptor/],
-    ['plain.tar', /holds no image: no manifest\.json and no OCI layout: if it is a filesystem, as docker export writes, import it with oci import --export plain\.tar REF/],
+    [
+      'plain.tar',
+      /holds no image: no manifest\.json and no OCI layout: if it is a filesystem, as docker export writes, import it with oci import --export plain\.tar REF/,
+    ],
     ['junk.tar', /invalid tar header checksum/],
     ['cut.tar', /truncated tar archive/],
   ] as const) {
@@ -147,7 +193,21 @@ function exportedFilesystem(): Promise<Buffer> {
 test('docker export → a bundle with --cmd, --env, --workdir and --user, ready for runc', async (t) => {
   const { dir, run } = workspace(t);
   writeFileSync(path.join(dir, 'export.tar'), await exportedFilesystem());
-  const result = run(['import', '--export', 'export.tar', '--bundle', 'b', '--cmd', '["sh","-c","echo $WHO $(id -u) $(pwd); cat note"]', '--env', 'WHO=daemon', '--workdir', '/data', '--user', 'daemon']);
+  const result = run([
+    'import',
+    '--export',
+    'export.tar',
+    '--bundle',
+    'b',
+    '--cmd',
+    '["sh","-c","echo $WHO $(id -u) $(pwd); cat note"]',
+    '--env',
+    'WHO=daemon',
+    '--workdir',
+    '/data',
+    '--user',
+    'daemon',
+  ]);
   t.is(result.status, 0, result.stderr);
   t.deepEqual(readdirSync(path.join(dir, 'b')).sort(), ['config.json', 'rootfs']);
   t.is(readFileSync(path.join(dir, 'b/rootfs/data/note'), 'utf8'), 'exported\n');
@@ -189,7 +249,11 @@ test('a gzipped docker save archive, and one on stdin (-), import as the plain o
 test('an oci-archive skopeo wrote imports under its org.opencontainers.image.ref.name', async (t) => {
   const { dir, store, run } = workspace(t);
   writeLayout(path.join(dir, 'layout'), { latest: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }) });
-  const skopeo = spawnSync('skopeo', ['copy', '--quiet', `oci:${path.join(dir, 'layout')}:latest`, `oci-archive:${path.join(dir, 'skopeo.tar')}:example.com/skopeo/app:2`], { encoding: 'utf8' });
+  const skopeo = spawnSync(
+    'skopeo',
+    ['copy', '--quiet', `oci:${path.join(dir, 'layout')}:latest`, `oci-archive:${path.join(dir, 'skopeo.tar')}:example.com/skopeo/app:2`],
+    { encoding: 'utf8' },
+  );
   t.is(skopeo.status, 0, skopeo.stderr);
   const imported = run(['import', 'skopeo.tar']);
   t.is(imported.status, 0, imported.stderr);
@@ -207,7 +271,12 @@ test('import --export refuses an image archive, as an image and as a bundle: the
     for (const target of [['refused:1'], ['--bundle', 'b']]) {
       const result = run(['import', '--export', file, ...target]);
       t.is(result.status, 1, `${file} ${target.join(' ')}`);
-      t.regex(result.stderr, new RegExp(`^oci: import ${file.replace('.', '\\.')}: .*is an image archive \\(as docker save writes\\), not a filesystem \\(as docker export writes\\)\\n$`));
+      t.regex(
+        result.stderr,
+        new RegExp(
+          `^oci: import ${file.replace('.', '\\.')}: .*is an image archive \\(as docker save writes\\), not a filesystem \\(as docker export writes\\)\\n$`,
+        ),
+      );
     }
   }
   t.deepEqual(snapshotStore(store), before);
@@ -223,7 +292,13 @@ test('on a terminal, import draws the archive read and each blob, import --expor
   t.regex(saved, /save\.tar \[=+\] [\d.]+ MB \/ [\d.]+ MB/);
   t.regex(saved, new RegExp(`${sha256(busybox).slice(7, 19)} \\[=+\\] [\\d.]+ MB / [\\d.]+ MB`));
   t.regex(onTerminal(['import', '--export', 'export.tar', 'exported:1']), /export\.tar \[=+\] 2\.\d MB \/ 2\.\d MB/);
-  t.regex(spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${path.join(dir, 'other')} import --export - piped:1 < export.tar`, '/dev/null'], { cwd: dir, encoding: 'utf8' }).stdout, /- \[ {30}\] 2\.\d MB read/);
+  t.regex(
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${path.join(dir, 'other')} import --export - piped:1 < export.tar`, '/dev/null'], {
+      cwd: dir,
+      encoding: 'utf8',
+    }).stdout,
+    /- \[ {30}\] 2\.\d MB read/,
+  );
   t.regex(onTerminal(['import', '--export', 'export.tar', '--bundle', 'b']), /layer 1\/1 \[=+\] [\d.]+ MB \/ [\d.]+ MB/);
   t.regex(onTerminal(['import', '-q', 'save.tar']).replace(/\r/g, ''), /^docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64}\n[^\n]+\n$/);
 });
@@ -234,7 +309,13 @@ function partialIndexArchive(images: readonly BuiltImage[], held: readonly Built
   const blobs = new Map([[index.manifest.digest, index.blobs.get(index.manifest.digest)!], ...held.flatMap((image) => [...image.blobs])]);
   return tarLayer([
     ...[...blobs].map(([digest, data]): TarEntry => ({ path: `blobs/sha256/${hex(digest)}`, content: data })),
-    { path: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [{ ...index.manifest, annotations: { 'io.containerd.image.name': 'docker.io/library/multi:1' } }] }) },
+    {
+      path: 'index.json',
+      content: JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ ...index.manifest, annotations: { 'io.containerd.image.name': 'docker.io/library/multi:1' } }],
+      }),
+    },
     { path: 'oci-layout', content: JSON.stringify({ imageLayoutVersion: '1.0.0' }) },
   ]);
 }

@@ -4,14 +4,15 @@
  * REGISTRY_AUTH_FILE or the default $XDG_RUNTIME_DIR/containers/auth.json; `oci pull` finds
  * them, in containers/image's order of files.
  */
-import test from 'ava';
+
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Store, push } from '@oci/image';
+import { push, Store } from '@oci/image';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { ociBin } from './harness/cli.js';
 import { writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { run } from './harness/run.js';
 import { tempDir } from './harness/tmp.js';
 import { startTokenServer, type TokenServer } from './harness/token-server.js';
@@ -47,13 +48,21 @@ function home(t: { teardown(fn: () => void): void }, extra: NodeJS.ProcessEnv = 
   const { dir, remove } = tempDir('login');
   t.teardown(remove);
   for (const sub of ['home', 'run', 'config']) mkdirSync(path.join(dir, sub));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: path.join(dir, 'home'), XDG_RUNTIME_DIR: path.join(dir, 'run'), XDG_CONFIG_HOME: path.join(dir, 'config'), OCI_REGISTRY_MIRRORS: '', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: path.join(dir, 'home'),
+    XDG_RUNTIME_DIR: path.join(dir, 'run'),
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    OCI_REGISTRY_MIRRORS: '',
+    ...extra,
+  };
   return { dir, env, authFile: path.join(dir, 'run', 'containers', 'auth.json') };
 }
 
 const oci = (args: string[], env: NodeJS.ProcessEnv, input?: string) => run(ociBin, args, { env, input });
 const skopeo = (args: string[], env: NodeJS.ProcessEnv, input?: string) => run('skopeo', args, { env, input });
-const skopeoInspect = (host: string, env: NodeJS.ProcessEnv, extra: string[] = []) => skopeo(['inspect', '--tls-verify=false', ...extra, `docker://${host}/${IMAGE}`], env);
+const skopeoInspect = (host: string, env: NodeJS.ProcessEnv, extra: string[] = []) =>
+  skopeo(['inspect', '--tls-verify=false', ...extra, `docker://${host}/${IMAGE}`], env);
 const basicAuth = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString('base64');
 
 async function pull(t: { teardown(fn: () => void): void }, host: string, env: NodeJS.ProcessEnv) {
@@ -124,7 +133,10 @@ test('oci login without a user checks the stored credentials, as podman login do
   writeFileSync(authFile, JSON.stringify({ auths: { [registry.host]: { auth: basicAuth('alice', 'stale') } } }));
   const stale = await oci(['login', registry.host], env);
   t.is(stale.status, 2);
-  t.is(stale.stderr, `oci: warning: ${registry.host} refused the stored credentials (from ${authFile}): give new ones\noci: login: needs --username and --password-stdin (stdin is not a terminal to ask on) (see 'oci login --help')\n`);
+  t.is(
+    stale.stderr,
+    `oci: warning: ${registry.host} refused the stored credentials (from ${authFile}): give new ones\noci: login: needs --username and --password-stdin (stdin is not a terminal to ask on) (see 'oci login --help')\n`,
+  );
 });
 
 test('oci logout removes what oci login stored; skopeo then has no credentials; a second logout says so', async (t) => {
@@ -143,7 +155,8 @@ test('oci logout removes what oci login stored; skopeo then has no credentials; 
 
 test('oci logout reads what skopeo login wrote; --all empties the file', async (t) => {
   const { env, authFile } = home(t);
-  for (const host of [registry.host, basic.host]) t.is((await skopeo(['login', '--tls-verify=false', '-u', 'alice', '--password-stdin', host], env, 'wonderland')).status, 0);
+  for (const host of [registry.host, basic.host])
+    t.is((await skopeo(['login', '--tls-verify=false', '-u', 'alice', '--password-stdin', host], env, 'wonderland')).status, 0);
   t.is((await oci(['logout', basic.host], env)).status, 0);
   t.deepEqual(Object.keys((JSON.parse(readFileSync(authFile, 'utf8')) as { auths: object }).auths), [registry.host]);
   const all = await oci(['logout', '--all'], env);
@@ -165,7 +178,7 @@ test('a login for a namespace is stored under it and used for pulls from it, by 
   t.regex(tagged.stderr, /is not a registry \(host\[:port\]\) or a namespace in one \(host\/team\), without a tag or digest\n$/);
 });
 
-test('the auth file comes before Docker\'s config: its credentials win, as in containers/image', async (t) => {
+test("the auth file comes before Docker's config: its credentials win, as in containers/image", async (t) => {
   const { env } = home(t);
   mkdirSync(path.join(env.HOME!, '.docker'));
   writeFileSync(path.join(env.HOME!, '.docker', 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth: basicAuth('alice', 'stale') } } }));
@@ -176,7 +189,7 @@ test('the auth file comes before Docker\'s config: its credentials win, as in co
   t.is((await skopeoInspect(registry.host, env)).status, 0, 'skopeo agrees');
 });
 
-test('Docker\'s config and ~/.config/containers/auth.json are read after the auth file', async (t) => {
+test("Docker's config and ~/.config/containers/auth.json are read after the auth file", async (t) => {
   for (const where of ['.docker/config.json', 'config']) {
     const { env } = home(t);
     const file = where === 'config' ? path.join(env.XDG_CONFIG_HOME!, 'containers', 'auth.json') : path.join(env.HOME!, where);
@@ -224,7 +237,7 @@ test('on a terminal, oci login asks for the user and the password', async (t) =>
   t.deepEqual(JSON.parse(readFileSync(authFile, 'utf8')), { auths: { [registry.host]: { auth: basicAuth('alice', 'wonderland') } } });
 });
 
-test('--authfile replaces the default files for login, logout and pull, as podman\'s does', async (t) => {
+test("--authfile replaces the default files for login, logout and pull, as podman's does", async (t) => {
   const { dir, env, authFile } = home(t);
   const file = path.join(dir, 'mine.json');
   const login = await oci(['login', '-u', 'alice', '--password', 'wonderland', '--authfile', file, registry.host], env);

@@ -4,15 +4,16 @@
  * Run by Debian's runc (the peer) and by `oci run`; writes land in the bundle's own upper
  * directory; `rm -rf BUNDLE` is all its removal takes, and gc then frees what nothing uses.
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle';
+import test, { type ExecutionContext } from 'ava';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -26,13 +27,32 @@ test.before(async () => {
     layered: buildImage(
       [
         busybox,
-        await tarLayer([{ path: 'etc/hostname', content: 'second layer\n' }, { path: 'srv/', type: 'directory' }, { path: 'srv/data', content: 'layer 2' }]),
-        await tarLayer([{ path: 'srv/.wh.data', content: '' }, { path: 'bin/.wh.vi', content: '' }]),
+        await tarLayer([
+          { path: 'etc/hostname', content: 'second layer\n' },
+          { path: 'srv/', type: 'directory' },
+          { path: 'srv/data', content: 'layer 2' },
+        ]),
+        await tarLayer([
+          { path: 'srv/.wh.data', content: '' },
+          { path: 'bin/.wh.vi', content: '' },
+        ]),
       ],
       { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
     ),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
-    large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
+    large: buildImage(
+      [
+        await tarLayer([
+          {
+            path: 'data',
+            content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
+              .join('')
+              .slice(0, 24 << 20),
+          },
+        ]),
+      ],
+      { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } },
+    ),
   });
   for (const name of ['latest', 'layered', 'large', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
@@ -54,7 +74,10 @@ function workspace(t: ExecutionContext, storeDir?: string) {
 }
 
 /** Mount points on the host that lie under `dir`. */
-const hostMountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(dir));
+const hostMountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(dir));
 
 test('an overlay bundle runs under runc 1.1.5 and under oci run: the image as unpacked, writes in BUNDLE/upper, the snapshots untouched, nothing mounted on the host', (t) => {
   const { store, dir, run } = workspace(t);
@@ -123,7 +146,11 @@ test('a second overlay bundle of an image applies no layer; one that is there is
   const second = run(['--debug', 'unpack', '--overlay', 'busybox', 'two']);
   t.is(second.status, 0, second.stderr);
   t.regex(second.stderr, /as an overlay of its snapshots/);
-  t.is(statSync(path.join(store, 'snapshots', 'sha256', readdirSync(path.join(store, 'snapshots', 'sha256'))[0]!)).mtimeMs, before, 'the snapshot was reused as it was');
+  t.is(
+    statSync(path.join(store, 'snapshots', 'sha256', readdirSync(path.join(store, 'snapshots', 'sha256'))[0]!)).mtimeMs,
+    before,
+    'the snapshot was reused as it was',
+  );
   const again = run(['unpack', '--overlay', 'busybox', 'one']);
   t.is(again.status, 1);
   t.regex(again.stderr, /^oci: unpack busybox: .*one already holds a bundle: use --force to replace it\n$/);
@@ -161,7 +188,11 @@ test('a full disk while preparing a snapshot: one line, non-zero, nothing commit
   t.is(full.status, 1);
   t.regex(full.stderr, /^oci: unpack busybox:large: layer 1: data: ENOSPC: no space left on device, write\n$/);
   t.false(existsSync(path.join(store, 'snapshots', 'sha256')), 'no snapshot committed');
-  t.deepEqual(readdirSync(path.join(store, 'ingest')).filter((name) => name !== 'index.json.tmp'), [], 'nothing left in ingest/');
+  t.deepEqual(
+    readdirSync(path.join(store, 'ingest')).filter((name) => name !== 'index.json.tmp'),
+    [],
+    'nothing left in ingest/',
+  );
 });
 
 test('--overlay with --uid-map is refused: shifted ids need a full copy', (t) => {

@@ -5,13 +5,14 @@
  * every entry point they export loads, nothing else does, and each package README's example
  * runs there as written (in world.ts's world, whose docker.io is the harness's registry).
  */
-import test from 'ava';
+
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACK_NOTE, readmeExamples, REPOSITORY } from './harness/readme.js';
+import test from 'ava';
+import { PACK_NOTE, REPOSITORY, readmeExamples } from './harness/readme.js';
 import { run, runOk } from './harness/run.js';
 import { tempDir } from './harness/tmp.js';
-import { runInWorld, type Ran } from './harness/world.js';
+import { type Ran, runInWorld } from './harness/world.js';
 
 const LIBRARIES = ['specs', 'image', 'bundle', 'runtime', 'native'];
 const PACKAGES = [...LIBRARIES, 'cli'];
@@ -31,12 +32,16 @@ const prefix = path.join(scratch.dir, 'prefix');
 const packed = new Map<string, Packed>();
 let examples: Map<string, Ran>;
 
-const npm = (args: readonly string[], cwd: string) => runOk('npm', [...args, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd, timeout: 300_000 });
+const npm = (args: readonly string[], cwd: string) =>
+  runOk('npm', [...args, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd, timeout: 300_000 });
 
 test.before(async (t) => {
   t.timeout(900_000);
   for (const name of PACKAGES) {
-    const { stdout } = await runOk('pnpm', ['pack', '--json', '--pack-destination', tarballs], { cwd: path.join(REPOSITORY, 'packages', name), timeout: 300_000 });
+    const { stdout } = await runOk('pnpm', ['pack', '--json', '--pack-destination', tarballs], {
+      cwd: path.join(REPOSITORY, 'packages', name),
+      timeout: 300_000,
+    });
     const { filename, files } = JSON.parse(stdout) as { filename: string; files: { path: string }[] };
     const manifest = JSON.parse((await runOk('tar', ['-xzOf', filename, 'package/package.json'])).stdout) as Packed['manifest'];
     packed.set(name, { tarball: filename, files: files.map((file) => file.path), manifest });
@@ -67,7 +72,7 @@ test("each package's README says how to install it and has one example for this 
     const file = `packages/${name}/README.md`;
     const mine = readmeExamples(file).filter((example) => example.note === PACK_NOTE || INSTALL_NOTE.test(example.note ?? ''));
     t.deepEqual(
-      mine.map((example) => example.code.split('\n')[0]!.startsWith('npm install') ? example.code : example.lang),
+      mine.map((example) => (example.code.split('\n')[0]!.startsWith('npm install') ? example.code : example.lang)),
       [`npm install ${name === 'cli' ? '--global ' : ''}@oci/${name}\n`, name === 'cli' ? 'sh' : 'js'],
       file,
     );
@@ -79,15 +84,33 @@ test('the tarballs: licence, README, types, compiled code; no tests, sources or 
     t.true(files.includes('LICENSE') && files.includes('README.md') && files.includes('package.json'), name);
     t.is(manifest.license, 'Apache-2.0', name);
     t.false('private' in manifest, name);
-    t.deepEqual(files.filter((file) => /(^|\/)test\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts'))), [], name);
-    t.deepEqual(Object.entries(manifest.dependencies ?? {}).filter(([, spec]) => spec.startsWith('workspace:')), [], name);
-    if (name !== 'cli') t.true(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && manifest.types === './dist/src/index.d.ts', name);
+    t.deepEqual(
+      files.filter((file) => /(^|\/)test\//.test(file) || (/\.ts$/.test(file) && !file.endsWith('.d.ts'))),
+      [],
+      name,
+    );
+    t.deepEqual(
+      Object.entries(manifest.dependencies ?? {}).filter(([, spec]) => spec.startsWith('workspace:')),
+      [],
+      name,
+    );
+    if (name !== 'cli')
+      t.true(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts') && manifest.types === './dist/src/index.d.ts', name);
   }
-  t.deepEqual(packed.get('native')!.files.filter((file) => file.startsWith('prebuilds/')).sort(), ['prebuilds/linux-x64/oci-helper', 'prebuilds/linux-x64/oci_native.node']);
+  t.deepEqual(
+    packed
+      .get('native')!
+      .files.filter((file) => file.startsWith('prebuilds/'))
+      .sort(),
+    ['prebuilds/linux-x64/oci-helper', 'prebuilds/linux-x64/oci_native.node'],
+  );
 });
 
 test('the prebuilt helper and the front door are packed executable (pnpm packs other files 0644)', async (t) => {
-  for (const [name, file] of [['native', 'prebuilds/linux-x64/oci-helper'], ['cli', 'bin/oci']] as const) {
+  for (const [name, file] of [
+    ['native', 'prebuilds/linux-x64/oci-helper'],
+    ['cli', 'bin/oci'],
+  ] as const) {
     const { stdout } = await runOk('tar', ['-tvzf', packed.get(name)!.tarball, `package/${file}`]);
     t.regex(stdout, /^-rwxr-xr-x /, file);
   }
@@ -131,7 +154,12 @@ test('every entry point each package exports loads and has its types; modules it
   const file = path.join(project, 'check.mjs');
   writeFileSync(file, check);
   const { stdout } = await runOk(process.execPath, [file], { cwd: project });
-  const { results, refused, helper, addon } = JSON.parse(stdout) as { results: Record<string, { exports: number; types: boolean }>; refused: string; helper: string; addon: boolean };
+  const { results, refused, helper, addon } = JSON.parse(stdout) as {
+    results: Record<string, { exports: number; types: boolean }>;
+    refused: string;
+    helper: string;
+    addon: boolean;
+  };
   t.true(Object.keys(results).length > 20, Object.keys(results).join(' '));
   for (const [specifier, { exports, types }] of Object.entries(results)) t.true(exports > 0 && types, specifier);
   t.is(refused, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
@@ -153,7 +181,15 @@ test('where no prebuilt addon is (another platform), `npm rebuild @oci/native` b
   await npm(['install', packed.get('native')!.tarball], elsewhere);
   rmSync(path.join(elsewhere, 'node_modules/@oci/native/prebuilds'), { recursive: true });
   await runOk('npm', ['rebuild', '@oci/native'], { cwd: elsewhere, timeout: 600_000 });
-  const { stdout } = await runOk(process.execPath, ['--input-type=module', '-e', "const { helperPath, loadAddon } = await import('@oci/native'); console.log(helperPath(), loadAddon().seccompInfo().api > 0)"], { cwd: elsewhere });
+  const { stdout } = await runOk(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "const { helperPath, loadAddon } = await import('@oci/native'); console.log(helperPath(), loadAddon().seccompInfo().api > 0)",
+    ],
+    { cwd: elsewhere },
+  );
   t.is(stdout, `${path.join(elsewhere, 'node_modules/@oci/native/build/Release/oci-helper')} true\n`);
 });
 
@@ -169,7 +205,7 @@ test('the image README example pulls, reads and unpacks busybox', (t) => {
   t.regex(stdout, /^docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64} linux\/amd64\n$/);
 });
 
-test("the bundle README example makes a bundle whose config.json runs the given command", (t) => {
+test('the bundle README example makes a bundle whose config.json runs the given command', (t) => {
   const { status, stdout, stderr } = examples.get('bundle')!;
   t.is(status, 0, stderr);
   t.true(stdout.startsWith("[ 'echo', 'hello' ] ["), stdout);

@@ -4,15 +4,16 @@
  * is `oci` unless OCI_TEST_RUNTIME names another (e.g. /usr/sbin/runc: every scenario passes on
  * it too).
  */
-import test from 'ava';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { pushBusybox } from './harness/busybox.js';
-import { startPodman, type Podman } from './harness/podman.js';
-import { startRegistry, type Registry } from './harness/registry.js';
-import { runInTerminal } from './harness/run.js';
 import { engineRuntime } from './harness/engine-runtime.js';
+import { type Podman, startPodman } from './harness/podman.js';
+import { type Registry, startRegistry } from './harness/registry.js';
+import { runInTerminal } from './harness/run.js';
 import { tempDir } from './harness/tmp.js';
 import { waitFor } from './harness/wait.js';
 
@@ -79,9 +80,13 @@ test('podman run exits with the container process exit status', async (t) => {
 });
 
 test('podman run -t gives the container a terminal', async (t) => {
-  const result = await runInTerminal('podman', ['run', ...podman.runOptions(runtime), '--rm', '--tty', image, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty'], {
-    env: podman.env,
-  });
+  const result = await runInTerminal(
+    'podman',
+    ['run', ...podman.runOptions(runtime), '--rm', '--tty', image, 'sh', '-c', 'tty; test -t 0 && echo stdin-is-a-tty'],
+    {
+      env: podman.env,
+    },
+  );
   t.is(result.status, 0, result.stdout + result.stderr);
   t.regex(result.stdout, /^\/dev\/pts\/\d+\r+\nstdin-is-a-tty\r+\n/m);
 });

@@ -2,17 +2,18 @@
  * `oci pull` as a user runs it: mirrors from the environment, what it prints, how it fails, how
  * it shares a store with other pulls and with skopeo and umoci, and what kill -9 leaves.
  */
-import test from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
-import { ociAsync, ociBin, oci } from './harness/cli.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { oci, ociAsync, ociBin } from './harness/cli.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { refNames, snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -38,7 +39,10 @@ test.before(async () => {
   const files = [await tarLayer([{ path: 'a', content: 'a' }]), await tarLayer([{ path: 'b', content: 'b' }])];
   strange = buildImage(files, undefined, (tar, i) => ({ data: gzipSync(tar), mediaType: i === 1 ? STRANGE_LAYER : MediaType.ociLayerGzip }));
   chart = helmChart();
-  nondistributable = buildImage(files.slice(0, 1), { architecture: 'amd64', os: 'linux', config: { Cmd: ['/a'] } }, (tar) => ({ data: gzipSync(tar), mediaType: MediaType.ociLayerNondistributableGzip }));
+  nondistributable = buildImage(files.slice(0, 1), { architecture: 'amd64', os: 'linux', config: { Cmd: ['/a'] } }, (tar) => ({
+    data: gzipSync(tar),
+    mediaType: MediaType.ociLayerNondistributableGzip,
+  }));
   const layout = tempDir('layout');
   writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]), strange, chart, nondistributable });
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);
@@ -101,18 +105,34 @@ test('a config file with a misspelt key or a value of the wrong type is one line
   };
   const misspelt = pullWith({ mirors: { 'docker.io': [`http://${registry.host}`] } });
   t.is(misspelt.status, 1);
-  t.is(misspelt.stderr, `oci: pull ${registry.host}/library/busybox: ${config}: unknown key "mirors" (did you mean "mirrors"?): expected "mirrors" or "insecure"\n`);
-  t.is(pullWith({ insecure: 'host:5000' }).stderr, `oci: pull ${registry.host}/library/busybox: ${config}: "insecure" must be a list of registries (host[:port])\n`);
-  t.is(pullWith({ mirrors: { 'docker.io': 'http://m' } }).stderr, `oci: pull ${registry.host}/library/busybox: ${config}: mirrors.docker.io must be a list of URLs\n`);
+  t.is(
+    misspelt.stderr,
+    `oci: pull ${registry.host}/library/busybox: ${config}: unknown key "mirors" (did you mean "mirrors"?): expected "mirrors" or "insecure"\n`,
+  );
+  t.is(
+    pullWith({ insecure: 'host:5000' }).stderr,
+    `oci: pull ${registry.host}/library/busybox: ${config}: "insecure" must be a list of registries (host[:port])\n`,
+  );
+  t.is(
+    pullWith({ mirrors: { 'docker.io': 'http://m' } }).stderr,
+    `oci: pull ${registry.host}/library/busybox: ${config}: mirrors.docker.io must be a list of URLs\n`,
+  );
   t.is(pullWith([]).status, 1);
-  t.deepEqual(snapshotStore(store).blobs.filter((entry) => entry !== 'sha256'), [], 'nothing fetched');
+  t.deepEqual(
+    snapshotStore(store).blobs.filter((entry) => entry !== 'sha256'),
+    [],
+    'nothing fetched',
+  );
 });
 
 test('a failed pull prints one line naming the command and the reference, and exits 1', (t) => {
   const store = storeDir(t);
   const result = oci(['--store', store, 'pull', `${registry.host}/library/nothing`], { env: env() });
   t.is(result.status, 1);
-  t.is(result.stderr, `oci: pull ${registry.host}/library/nothing: manifest ${registry.host}/library/nothing:latest not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown)\n`);
+  t.is(
+    result.stderr,
+    `oci: pull ${registry.host}/library/nothing: manifest ${registry.host}/library/nothing:latest not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown)\n`,
+  );
   t.is(result.stdout, '');
 });
 
@@ -122,7 +142,10 @@ test('--platform picks the image from a multi-platform index', (t) => {
   t.is(result.status, 0, result.stderr);
   t.is(result.stdout, `${arm.manifest.digest}\n`);
   const images = JSON.parse(oci(['--store', store, 'images', '--format', 'json']).stdout) as { ref: string; platform: string; digest: string }[];
-  t.deepEqual(images.map((i) => [i.ref, i.platform, i.digest]), [[`${registry.host}/library/multi:latest`, 'linux/arm64/v8', arm.manifest.digest]]);
+  t.deepEqual(
+    images.map((i) => [i.ref, i.platform, i.digest]),
+    [[`${registry.host}/library/multi:latest`, 'linux/arm64/v8', arm.manifest.digest]],
+  );
 });
 
 test('--debug logs each registry request: method, URL, status and time', (t) => {
@@ -131,11 +154,16 @@ test('--debug logs each registry request: method, URL, status and time', (t) => 
   t.is(result.status, 0, result.stderr);
   const lines = result.stderr.trim().split('\n');
   const base = `http://${registry.host}/v2`;
-  t.deepEqual(lines.map((line) => line.replace(/ \(\d+ ms\)$/, ' (N ms)')).sort(), [
-    `oci: debug: GET ${base}/ 200 (N ms)`,
-    `oci: debug: GET ${base}/library/busybox/manifests/latest 200 (N ms)`,
-    ...[...image.blobs.keys()].filter((digest) => digest !== image.manifest.digest).map((digest) => `oci: debug: GET ${base}/library/busybox/blobs/${digest} 200 (N ms)`),
-  ].sort());
+  t.deepEqual(
+    lines.map((line) => line.replace(/ \(\d+ ms\)$/, ' (N ms)')).sort(),
+    [
+      `oci: debug: GET ${base}/ 200 (N ms)`,
+      `oci: debug: GET ${base}/library/busybox/manifests/latest 200 (N ms)`,
+      ...[...image.blobs.keys()]
+        .filter((digest) => digest !== image.manifest.digest)
+        .map((digest) => `oci: debug: GET ${base}/library/busybox/blobs/${digest} 200 (N ms)`),
+    ].sort(),
+  );
 });
 
 test('a malformed reference or platform is a one-line error', (t) => {
@@ -151,7 +179,10 @@ test('--format json prints progress events and ends with the stored name and dig
   const store = storeDir(t);
   const result = oci(['--store', store, 'pull', '--format', 'json', `${registry.host}/library/busybox`], { env: env() });
   t.is(result.status, 0, result.stderr);
-  const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; digest?: string; name?: string });
+  const events = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; digest?: string; name?: string });
   t.is(events[0]!.type, 'resolved');
   t.true(events.some((e) => e.type === 'blob-done' && e.digest === layer));
   t.deepEqual(events.at(-1), { type: 'done', name: `${registry.host}/library/busybox:latest`, digest: image.manifest.digest });
@@ -180,7 +211,9 @@ test('skopeo and umoci read an image that oci pull stored, by tag and by digest'
 test('oci reads a layout that skopeo wrote', async (t) => {
   const { dir, remove } = tempDir('skopeo-layout');
   t.teardown(remove);
-  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/busybox:latest`, `oci:${dir}:busybox`], { encoding: 'utf8' });
+  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/busybox:latest`, `oci:${dir}:busybox`], {
+    encoding: 'utf8',
+  });
   t.is(copy.status, 0, copy.stderr);
   const stored = await readImage(await Store.open(dir), 'busybox', { os: 'linux', architecture: 'amd64' });
   t.is(stored.manifest.layers[0]!.digest, layer);
@@ -203,7 +236,10 @@ test('concurrent pulls of the same image into one store all succeed and agree', 
         }),
     ),
   );
-  t.deepEqual(pulls, [0, 1, 2, 3].map(() => ({ status: 0, stderr: '' })));
+  t.deepEqual(
+    pulls,
+    [0, 1, 2, 3].map(() => ({ status: 0, stderr: '' })),
+  );
   t.deepEqual(refNames(store), [`${registry.host}/library/busybox:latest`]);
   t.deepEqual(snapshotStore(store).ingest, []);
   t.is(snapshotStore(store).blobs.length, 1 + image.blobs.size);
@@ -231,7 +267,9 @@ test('an image with a layer of a media type oci cannot unpack is refused before 
   // skopeo copies it as it is (it unpacks nothing); umoci refuses to unpack it.
   const { dir, remove } = tempDir('peers');
   t.teardown(remove);
-  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/strange`, `oci:${dir}/layout:strange`], { encoding: 'utf8' });
+  const copy = spawnSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/library/strange`, `oci:${dir}/layout:strange`], {
+    encoding: 'utf8',
+  });
   t.is(copy.status, 0, copy.stderr);
   const unpack = spawnSync('umoci', ['unpack', '--image', `${dir}/layout:strange`, `${dir}/bundle`], { encoding: 'utf8' });
   t.not(unpack.status, 0);
@@ -260,7 +298,8 @@ test('a pull killed with SIGKILL mid-download leaves a store the next pull and g
   t.teardown(() => proxy.stop());
   proxy.faults.push({ path: new RegExp(`/blobs/${layer}$`), action: { stall: 200_000 } });
   const child = spawn(process.execPath, [ociBin, '--store', store, 'pull', `${proxy.host}/library/busybox`], { env: env(), stdio: 'ignore' });
-  const partial = () => existsSync(path.join(store, 'ingest')) && readdirSync(path.join(store, 'ingest'), { recursive: true }).some((f) => String(f).endsWith('.partial'));
+  const partial = () =>
+    existsSync(path.join(store, 'ingest')) && readdirSync(path.join(store, 'ingest'), { recursive: true }).some((f) => String(f).endsWith('.partial'));
   for (let i = 0; i < 200 && !partial(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   t.true(partial(), 'the pull was mid-download');
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -296,7 +335,10 @@ test('a full disk fails the pull with one line and leaves the store as it was', 
 test('on a terminal, oci pull draws a bar per blob with bytes and rate; --quiet draws none', (t) => {
   const store = storeDir(t);
   const onTerminal = (args: string) =>
-    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} pull ${args}`, '/dev/null'], { encoding: 'utf8', env: env({ COLUMNS: '120' }) }).stdout;
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} pull ${args}`, '/dev/null'], {
+      encoding: 'utf8',
+      env: env({ COLUMNS: '120' }),
+    }).stdout;
   const drawn = onTerminal(`${registry.host}/library/busybox`);
   t.regex(drawn, new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB +[\\d.]+ [kMG]?B/s`));
   t.regex(drawn, new RegExp(`${image.manifest.digest}\\r?\\n$`));
@@ -312,7 +354,12 @@ test('oci images, inspect, rmi and gc', (t) => {
   t.regex(table[0]!, /^REF +ID +DIGEST +PLATFORM +SIZE +CREATED$/);
   t.regex(table[1]!, new RegExp(`^${ref} +[0-9a-f]{12} +${image.manifest.digest.slice(7, 19)} +linux/amd64 +1\\.1 MB +2024-01-01T00:00:00Z$`));
 
-  const inspect = JSON.parse(oci(['--store', store, 'inspect', `${registry.host}/library/busybox`]).stdout) as { Name: string; Digest: string; Config: { Cmd: string[] }; Manifest: { layers: { digest: string }[] } };
+  const inspect = JSON.parse(oci(['--store', store, 'inspect', `${registry.host}/library/busybox`]).stdout) as {
+    Name: string;
+    Digest: string;
+    Config: { Cmd: string[] };
+    Manifest: { layers: { digest: string }[] };
+  };
   t.is(inspect.Name, ref, 'inspect finds the image by its short reference');
   t.is(inspect.Digest, image.manifest.digest);
   t.deepEqual(inspect.Config.Cmd, ['sh']);

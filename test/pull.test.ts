@@ -2,14 +2,15 @@
  * `pull` against Debian's docker-registry, with a fault-injecting proxy in front of it for what a
  * real registry will not do on demand. Every failure must leave the store as it was.
  */
-import test from 'ava';
+
 import { statSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
-import { ImageError, MediaType, pull, readImage, Store, type HostsConfig, type PullOptions } from '@oci/image';
+import { type HostsConfig, ImageError, MediaType, type PullOptions, pull, readImage, Store } from '@oci/image';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 import { listen } from './harness/token-server.js';
@@ -51,7 +52,12 @@ async function emptyStore(t: { teardown(fn: () => void): void }) {
 }
 
 /** Pulls through the proxy with `faults` in place; returns the error. The store must be unchanged. */
-async function pullFails(t: import('ava').ExecutionContext, faults: FaultProxy['faults'], ref = `${proxy.host}/library/busybox:latest`, options: PullOptions = {}) {
+async function pullFails(
+  t: import('ava').ExecutionContext,
+  faults: FaultProxy['faults'],
+  ref = `${proxy.host}/library/busybox:latest`,
+  options: PullOptions = {},
+) {
   const { dir, store } = await emptyStore(t);
   const before = snapshotStore(dir);
   proxy.faults.splice(0, Infinity, ...faults);
@@ -175,12 +181,21 @@ serial('a manifest whose bytes do not match the digest the registry gives is ref
 
 serial('a manifest fetched by digest must have that digest', async (t) => {
   const changed = JSON.stringify({ ...JSON.parse(image.blobs.get(image.manifest.digest)!.toString()), annotations: { evil: 'yes' } });
-  const error = await pullFails(t, [{ path: /\/manifests\/sha256:/, action: { replace: changed, headers: { 'docker-content-digest': sha256(changed) } } }], `${proxy.host}/library/busybox@${image.manifest.digest}`);
+  const error = await pullFails(
+    t,
+    [{ path: /\/manifests\/sha256:/, action: { replace: changed, headers: { 'docker-content-digest': sha256(changed) } } }],
+    `${proxy.host}/library/busybox@${image.manifest.digest}`,
+  );
   t.is(error.code, 'EDIGEST');
 });
 
 serial('a malformed manifest is refused with what is wrong with it', async (t) => {
-  const bad = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: 'sha256:nothex', size: 2 }, layers: [] });
+  const bad = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: 'sha256:nothex', size: 2 },
+    layers: [],
+  });
   const error = await pullFails(t, [{ path: /\/manifests\/latest$/, action: { replace: bad, headers: { 'docker-content-digest': sha256(bad) } } }]);
   t.is(error.code, 'EMANIFEST');
   t.is(error.message, `manifest ${proxy.host}/library/busybox:latest is malformed: config has a bad digest "sha256:nothex"`);
@@ -213,7 +228,10 @@ serial('a mirror that lacks the image falls back to the registry itself', async 
   proxy.requests.length = 0;
   const result = await pull(store, `${registry.host}/library/busybox`, { ...quick, hosts });
   t.is(result.descriptor.digest, image.manifest.digest);
-  t.true(proxy.requests.some((r) => r.path === '/v2/library/busybox/manifests/latest'), 'the mirror was asked first');
+  t.true(
+    proxy.requests.some((r) => r.path === '/v2/library/busybox/manifests/latest'),
+    'the mirror was asked first',
+  );
 });
 
 /** A loopback port nothing listens on: connections to it are refused. */
@@ -230,7 +248,10 @@ serial('an image a mirror lacks, behind it a registry that cannot be reached: EN
   const hosts: HostsConfig = { mirrors: new Map([[unreachable, [new URL(registry.url)]]]), insecure: new Set() };
   const error = await pullFails(t, [], `${unreachable}/library/nothing:1.0`, { hosts, retries: 0 });
   t.is(error.code, 'ENOTFOUND');
-  t.is(error.message, `manifest ${unreachable}/library/nothing:1.0 not found in mirror ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); connection refused by ${unreachable}`);
+  t.is(
+    error.message,
+    `manifest ${unreachable}/library/nothing:1.0 not found in mirror ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); connection refused by ${unreachable}`,
+  );
 });
 
 serial('an image the registry lacks, after a mirror that cannot be reached: ENOTFOUND naming both', async (t) => {
@@ -238,7 +259,10 @@ serial('an image the registry lacks, after a mirror that cannot be reached: ENOT
   const hosts: HostsConfig = { mirrors: new Map([[registry.host, [new URL(`http://${unreachable}`)]]]), insecure: new Set() };
   const error = await pullFails(t, [], `${registry.host}/library/nothing:1.0`, { hosts, retries: 0 });
   t.is(error.code, 'ENOTFOUND');
-  t.is(error.message, `manifest ${registry.host}/library/nothing:1.0 not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); mirror ${unreachable}: connection refused by ${unreachable}`);
+  t.is(
+    error.message,
+    `manifest ${registry.host}/library/nothing:1.0 not found in ${registry.host} (MANIFEST_UNKNOWN: manifest unknown); mirror ${unreachable}: connection refused by ${unreachable}`,
+  );
 });
 
 serial('a mirror that never answers is left after the timeout, and the registry itself gets a timeout of its own', async (t) => {
@@ -269,7 +293,11 @@ serial('from a multi-platform index, pull takes the manifest for this host, or f
   const other = await pull(store, `${registry.host}/library/multi`, { ...quick, platform: { os: 'linux', architecture: 'arm64' } });
   t.is(other.descriptor.digest, arm.manifest.digest, 'arm64 (variant v8 by default)');
   t.is(other.config.architecture, 'arm64');
-  t.deepEqual([...(await store.refs()).values()].map((d) => d.digest), [arm.manifest.digest], 'the name now points at the arm64 image');
+  t.deepEqual(
+    [...(await store.refs()).values()].map((d) => d.digest),
+    [arm.manifest.digest],
+    'the name now points at the arm64 image',
+  );
 });
 
 serial('an index without the asked platform is EPLATFORM listing what it offers', async (t) => {

@@ -2,12 +2,13 @@
  * `push` to Debian's docker-registry, watched through the fault proxy's request log: existence
  * checks, monolithic and chunked uploads, cross-repository mounts, manifests last, indexes.
  */
+
+import { type HostsConfig, ImageError, type PushOptions, pull, push, Store } from '@oci/image';
 import test from 'ava';
-import { ImageError, pull, push, Store, type HostsConfig, type PushOptions } from '@oci/image';
 import { busyboxImage } from './harness/busybox.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildIndex, buildImage, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, buildImage, buildIndex, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 
 // The proxy's request log is shared: these tests run one at a time.
@@ -38,7 +39,10 @@ test.after.always(async () => {
 });
 
 const options: PushOptions = { hosts: { mirrors: new Map(), insecure: new Set() } as HostsConfig, env: { HOME: '/nonexistent' } };
-const log = () => proxy.requests.filter((r) => !r.path.endsWith('/v2/')).map((r) => `${r.method} ${r.path.replace(/\?.*/, (q) => (q.includes('mount=') ? '?mount' : q.includes('digest=') ? '?digest' : ''))}`);
+const log = () =>
+  proxy.requests
+    .filter((r) => !r.path.endsWith('/v2/'))
+    .map((r) => `${r.method} ${r.path.replace(/\?.*/, (q) => (q.includes('mount=') ? '?mount' : q.includes('digest=') ? '?digest' : ''))}`);
 
 serial('push uploads every blob, then the manifest; a second push only checks that they exist', async (t) => {
   proxy.requests.length = 0;
@@ -52,7 +56,10 @@ serial('push uploads every blob, then the manifest; a second push only checks th
 
   proxy.requests.length = 0;
   await push(store, 'latest', `${proxy.host}/first/busybox:1`, options);
-  t.deepEqual(log().filter((r) => !r.startsWith('HEAD')), ['PUT /v2/first/busybox/manifests/1']);
+  t.deepEqual(
+    log().filter((r) => !r.startsWith('HEAD')),
+    ['PUT /v2/first/busybox/manifests/1'],
+  );
 
   const { dir, remove } = tempDir('store');
   t.teardown(remove);
@@ -81,7 +88,10 @@ serial('a blob the registry has in another repository is mounted, not uploaded',
   await push(local, `${proxy.host}/source/busybox:1`, `${proxy.host}/mounted/busybox:1`, options);
   const requests = log();
   t.true(requests.includes('POST /v2/mounted/busybox/blobs/uploads/?mount'));
-  t.false(requests.some((r) => r.startsWith('PUT /v2/mounted/busybox/blobs/')), 'no blob was uploaded');
+  t.false(
+    requests.some((r) => r.startsWith('PUT /v2/mounted/busybox/blobs/')),
+    'no blob was uploaded',
+  );
   t.is(requests.at(-1), 'PUT /v2/mounted/busybox/manifests/1');
 });
 
@@ -92,7 +102,10 @@ serial('an index goes up after every manifest it lists', async (t) => {
   const manifests = log().filter((r) => r.includes('/manifests/'));
   t.is(manifests.length, 3);
   t.is(manifests.at(-1), 'PUT /v2/multi/busybox/manifests/1');
-  t.true(manifests.slice(0, 2).every((r) => /manifests\/sha256:/.test(r)), 'platform manifests go by digest');
+  t.true(
+    manifests.slice(0, 2).every((r) => /manifests\/sha256:/.test(r)),
+    'platform manifests go by digest',
+  );
   const response = await fetch(`${registry.url}/v2/multi/busybox/manifests/1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
   t.is(response.headers.get('docker-content-digest'), multi.digest);
 });
@@ -100,9 +113,16 @@ serial('an index goes up after every manifest it lists', async (t) => {
 serial('pushing a name the store lacks, or to a registry that refuses, is a clear error', async (t) => {
   const missing = await t.throwsAsync(push(store, 'nothing', `${registry.host}/x/y:1`, options), { instanceOf: ImageError });
   t.is(missing?.message, 'no image named nothing in the store');
-  proxy.faults.push({ method: 'POST', path: /\/blobs\/uploads\//, action: { status: 403, body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}' } });
+  proxy.faults.push({
+    method: 'POST',
+    path: /\/blobs\/uploads\//,
+    action: { status: 403, body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}' },
+  });
   t.teardown(() => (proxy.faults.length = 0));
   const denied = await t.throwsAsync(push(store, 'latest', `${proxy.host}/denied/busybox:1`, options), { instanceOf: ImageError });
   t.is(denied?.code, 'EAUTH');
-  t.regex(denied!.message, /denied access to denied\/busybox for anonymous access \(no credentials for 127\.0\.0\.1:\d+ from --creds, oci login or docker login\)/);
+  t.regex(
+    denied!.message,
+    /denied access to denied\/busybox for anonymous access \(no credentials for 127\.0\.0\.1:\d+ from --creds, oci login or docker login\)/,
+  );
 });

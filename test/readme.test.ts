@@ -7,24 +7,24 @@
  * file it names) is made first, and what it leaves is looked at afterwards. TypeScript blocks
  * are type-checked against the packages' public types (tsc, strict) and run as compiled.
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NOT_RUN, PACK_NOTE, READMES, readmeBlocks, readmeExamples, REPOSITORY, type ReadmeExample } from './harness/readme.js';
+import test, { type ExecutionContext } from 'ava';
+import { NOT_RUN, PACK_NOTE, READMES, REPOSITORY, type ReadmeExample, readmeBlocks, readmeExamples } from './harness/readme.js';
 import { runOk } from './harness/run.js';
-import { runInWorld, type Example, type Ran } from './harness/world.js';
+import { type Example, type Ran, runInWorld } from './harness/world.js';
 
 /** How one example runs: found by text only it holds; what it takes as given; what it must show. */
-interface Plan extends Pick<Example, 'given' | 'then' | 'terminal' | 'asNobody' | 'podman'> {
+interface Plan extends Pick<Example, 'given' | 'afterwards' | 'terminal' | 'asNobody' | 'podman'> {
   file: string;
   holds: string;
   check(t: ExecutionContext, ran: Ran): void;
-  /** What `then` must print. */
-  thenShows?: RegExp;
+  /** What `afterwards` must print. */
+  afterwardsShow?: RegExp;
 }
 
-const DIGEST = /sha256:[0-9a-f]{64}/;
 /** A bundle at /srv/web whose program runs until killed, and the process.json an engine would write for an exec. */
 const WEB_BUNDLE = [
   'rm -rf /srv/web && oci pull -q busybox && oci unpack busybox /srv/web',
@@ -41,14 +41,14 @@ const PLANS: Plan[] = [
       ok(t, ran);
       t.regex(ran.stdout, /^hi\nsha256:[0-9a-f]{64}\n$/);
     },
-    then: 'ls rootfs/bin/busybox config.json',
+    afterwards: 'ls rootfs/bin/busybox config.json',
   },
   {
     file: 'README.md',
     holds: "import { defaultSpec } from '@oci/bundle';",
     given: 'oci pull -q busybox',
     check: ok,
-    then: 'ls rootfs/bin/busybox',
+    afterwards: 'ls rootfs/bin/busybox',
   },
   {
     file: 'README.md',
@@ -58,8 +58,9 @@ const PLANS: Plan[] = [
       t.regex(ran.stdout, /^\[PATH=\/usr\/local\/sbin:/m); // the inspect by ID
       t.regex(ran.stdout, /^Login Succeeded!$/m);
     },
-    then: 'oci images --format "{{.Ref}}"; oci inspect registry.example/team/busybox:1 --format "{{.Architecture}}"; oci inspect alpine:3.20 --format "{{.Architecture}}"',
-    thenShows: /^docker\.io\/library\/alpine:3\.20\nregistry\.example\/team\/busybox:1\namd64\narm64\n$/,
+    afterwards:
+      'oci images --format "{{.Ref}}"; oci inspect registry.example/team/busybox:1 --format "{{.Architecture}}"; oci inspect alpine:3.20 --format "{{.Architecture}}"',
+    afterwardsShow: /^docker\.io\/library\/alpine:3\.20\nregistry\.example\/team\/busybox:1\namd64\narm64\n$/,
   },
   {
     file: 'README.md',
@@ -78,16 +79,20 @@ const PLANS: Plan[] = [
       t.regex(ran.stdout, /^Loaded image: docker\.io\/library\/busybox:latest$/m);
       t.regex(ran.stdout, /^Loaded image: docker\.io\/library\/alpine:3\.20$/m);
     },
-    then: 'skopeo inspect --raw oci:/srv/layout:app | grep -o \'"architecture":"[a-z0-9]*"\'; gzip -t busybox.tar.gz && tar -tf busybox.tar manifest.json && skopeo inspect --tls-verify=false docker://mirror.example/app:1 --format "{{.Name}}"',
-    thenShows: /^"architecture":"amd64"\n"architecture":"arm64"\nmanifest\.json\nmirror\.example\/app\n$/,
+    afterwards:
+      'skopeo inspect --raw oci:/srv/layout:app | grep -o \'"architecture":"[a-z0-9]*"\'; gzip -t busybox.tar.gz && tar -tf busybox.tar manifest.json && skopeo inspect --tls-verify=false docker://mirror.example/app:1 --format "{{.Name}}"',
+    afterwardsShow: /^"architecture":"amd64"\n"architecture":"arm64"\nmanifest\.json\nmirror\.example\/app\n$/,
   },
   {
     file: 'README.md',
     holds: 'oci unpack --overlay busybox overlaid',
-    given: 'oci pull -q busybox && oci unpack busybox fs && tar -C fs/rootfs -cf rootfs.tar . && rm -rf fs && oci save -o saved.tar busybox && oci pull -q alpine:3.20',
+    given:
+      'oci pull -q busybox && oci unpack busybox fs && tar -C fs/rootfs -cf rootfs.tar . && rm -rf fs && oci save -o saved.tar busybox && oci pull -q alpine:3.20',
     check: ok,
-    then: 'test -e rootfs/bin/sh && test -e /srv/alpine/rootfs/bin/sh && grep -l ociVersion config.json shifted/config.json exported/config.json overlaid/config.json spec/config.json && stat -c %u shifted/rootfs/bin && oci images --format "{{.Ref}}" | grep my/app',
-    thenShows: /^config\.json\nshifted\/config\.json\nexported\/config\.json\noverlaid\/config\.json\nspec\/config\.json\n100000\ndocker\.io\/my\/app:1\n$/,
+    afterwards:
+      'test -e rootfs/bin/sh && test -e /srv/alpine/rootfs/bin/sh && grep -l ociVersion config.json shifted/config.json exported/config.json overlaid/config.json spec/config.json && stat -c %u shifted/rootfs/bin && oci images --format "{{.Ref}}" | grep my/app',
+    afterwardsShow:
+      /^config\.json\nshifted\/config\.json\nexported\/config\.json\noverlaid\/config\.json\nspec\/config\.json\n100000\ndocker\.io\/my\/app:1\n$/,
   },
   {
     file: 'README.md',
@@ -119,8 +124,8 @@ const PLANS: Plan[] = [
       t.regex(ran.stdout, /"status": "running"/);
       t.regex(ran.stdout, /^\{"type":"stats","id":"web","data":\{/m);
     },
-    then: 'test -s /srv/web/e.pid && test -s /srv/web/pid && oci list -q | wc -l', // both pid files written; nothing left
-    thenShows: /^0\n$/,
+    afterwards: 'test -s /srv/web/e.pid && test -s /srv/web/pid && oci list -q | wc -l', // both pid files written; nothing left
+    afterwardsShow: /^0\n$/,
   },
   {
     file: 'README.md',
@@ -139,8 +144,8 @@ const PLANS: Plan[] = [
     asNobody: true,
     terminal: true, // runc spec's process.terminal
     check: ok,
-    then: 'grep -c \'"hostID": 65534\' config.json', // nobody is root inside: uid and gid
-    thenShows: /^2\n$/,
+    afterwards: 'grep -c \'"hostID": 65534\' config.json', // nobody is root inside: uid and gid
+    afterwardsShow: /^2\n$/,
   },
   {
     file: 'README.md',
@@ -160,7 +165,7 @@ const PLANS: Plan[] = [
       t.regex(ran.stdout, /^unpacked sha256:[0-9a-f]{64}, 0 items skipped\n$/);
       t.regex(ran.stderr, /^layer 1\/1: \d+ of \d+ bytes\n$/);
     },
-    then: 'ls busybox-rootfs/bin/busybox first-layer/bin/sh',
+    afterwards: 'ls busybox-rootfs/bin/busybox first-layer/bin/sh',
   },
   {
     file: 'packages/image/README.md',
@@ -171,8 +176,8 @@ const PLANS: Plan[] = [
       t.regex(ran.stdout, /'docker\.io\/library\/busybox:latest sha256:[0-9a-f]{64}'/);
       t.regex(ran.stdout, /'docker\.io\/library\/alpine:3\.20 sha256:[0-9a-f]{64}'/);
     },
-    then: 'skopeo inspect --raw oci-archive:app.tar:app | grep -o \'"architecture":"[a-z0-9]*"\'',
-    thenShows: /^"architecture":"amd64"\n"architecture":"arm64"\n$/,
+    afterwards: 'skopeo inspect --raw oci-archive:app.tar:app | grep -o \'"architecture":"[a-z0-9]*"\'',
+    afterwardsShow: /^"architecture":"amd64"\n"architecture":"arm64"\n$/,
   },
   {
     file: 'packages/image/README.md',
@@ -204,11 +209,21 @@ async function compiled(sources: readonly { name: string; code: string }[]): Pro
       writeFileSync(path.join(dir, `example${i}.ts`), code);
       return `example${i}.ts`;
     });
-    const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], skipLibCheck: true, outDir: 'out' };
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      types: ['node'],
+      skipLibCheck: true,
+      outDir: 'out',
+    };
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
-    await runOk(process.execPath, [path.join(REPOSITORY, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, timeout: 120_000 }).catch((error: Error) => {
-      throw new Error(`${error.message}\n${sources.map(({ name }, i) => `example${i}.ts: ${name}`).join('\n')}`);
-    });
+    await runOk(process.execPath, [path.join(REPOSITORY, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, timeout: 120_000 }).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\n${sources.map(({ name }, i) => `example${i}.ts: ${name}`).join('\n')}`);
+      },
+    );
     return new Map(sources.map(({ name }, i) => [name, readFileSync(path.join(dir, 'out', `example${i}.js`), 'utf8')]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -221,9 +236,9 @@ test.before(async (t) => {
   const javascript = await compiled(runnable.filter((example) => example.lang === 'ts').map((example) => ({ name: where(example), code: example.code })));
   results = await runInWorld(
     runnable.map((example) => {
-      const { given, then, terminal, asNobody, podman } = planned(example)[0]!;
+      const { given, afterwards, terminal, asNobody, podman } = planned(example)[0]!;
       const code = example.lang === 'ts' ? javascript.get(where(example))! : example.code;
-      return { name: where(example), lang: example.lang === 'sh' ? 'sh' : 'js', code, given, then, terminal, asNobody, podman };
+      return { name: where(example), lang: example.lang === 'sh' ? 'sh' : 'js', code, given, afterwards, terminal, asNobody, podman };
     }),
   );
 });
@@ -249,7 +264,7 @@ for (const plan of PLANS) {
     const ran = results.get(where(example))!;
     t.is(ran.givenStatus, 0, `what ${where(example)} takes as given failed: ${ran.stderr}`);
     plan.check(t, ran);
-    if (plan.then) t.is(ran.then?.status, 0, ran.then?.output);
-    if (plan.thenShows) t.regex(ran.then?.output ?? '', plan.thenShows);
+    if (plan.afterwards) t.is(ran.afterwards?.status, 0, ran.afterwards?.output);
+    if (plan.afterwardsShow) t.regex(ran.afterwards?.output ?? '', plan.afterwardsShow);
   });
 }

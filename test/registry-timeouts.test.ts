@@ -8,10 +8,10 @@
 import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { ociBin } from './harness/cli.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { pushLayout, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
-import { run, type Outcome } from './harness/run.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, pushLayout, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
+import { type Outcome, run } from './harness/run.js';
 import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -57,24 +57,28 @@ async function timed(command: string, args: readonly string[]): Promise<Outcome 
 }
 
 const ociPull = (store: string, ...args: string[]) => timed(ociBin, ['--store', store, 'pull', ...args, `${proxy.host}/library/busybox`]);
-const skopeoInspect = (seconds: number) => timed('skopeo', ['inspect', '--command-timeout', `${seconds}s`, '--tls-verify=false', `docker://${proxy.host}/library/busybox`]);
+const skopeoInspect = (seconds: number) =>
+  timed('skopeo', ['inspect', '--command-timeout', `${seconds}s`, '--tls-verify=false', `docker://${proxy.host}/library/busybox`]);
 
-serial('a registry that accepts connections and never answers: oci pull --timeout 2 gives up in under 6 s with one line; so does skopeo --command-timeout 2s', async (t) => {
-  const store = storeDir(t);
-  t.is((await timed(ociBin, ['--store', store, 'gc'])).status, 0, 'the store is made');
-  const before = snapshotStore(store);
-  proxy.faults.push({ path: /./, action: { hang: true } });
+serial(
+  'a registry that accepts connections and never answers: oci pull --timeout 2 gives up in under 6 s with one line; so does skopeo --command-timeout 2s',
+  async (t) => {
+    const store = storeDir(t);
+    t.is((await timed(ociBin, ['--store', store, 'gc'])).status, 0, 'the store is made');
+    const before = snapshotStore(store);
+    proxy.faults.push({ path: /./, action: { hang: true } });
 
-  const pulled = await ociPull(store, '--timeout', '2');
-  t.is(pulled.status, 1);
-  t.is(pulled.stderr, `oci: pull ${proxy.host}/library/busybox: no answer from ${proxy.host} in 2 s (GET /v2/)\n`);
-  t.true(pulled.seconds < 6, `gave up after ${pulled.seconds} s`);
-  t.deepEqual(snapshotStore(store), before);
+    const pulled = await ociPull(store, '--timeout', '2');
+    t.is(pulled.status, 1);
+    t.is(pulled.stderr, `oci: pull ${proxy.host}/library/busybox: no answer from ${proxy.host} in 2 s (GET /v2/)\n`);
+    t.true(pulled.seconds < 6, `gave up after ${pulled.seconds} s`);
+    t.deepEqual(snapshotStore(store), before);
 
-  const skopeo = await skopeoInspect(2);
-  t.not(skopeo.status, 0);
-  t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
-});
+    const skopeo = await skopeoInspect(2);
+    t.not(skopeo.status, 0);
+    t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
+  },
+);
 
 serial('oci push --timeout 2 to a registry that never answers gives up in under 6 s; so does skopeo copy --command-timeout 2s', async (t) => {
   const store = storeDir(t);
@@ -87,23 +91,36 @@ serial('oci push --timeout 2 to a registry that never answers gives up in under 
   t.is(pushed.stderr, `oci: push ${registry.host}/library/busybox: no answer from ${proxy.host} in 2 s (GET /v2/)\n`);
   t.true(pushed.seconds < 6, `gave up after ${pushed.seconds} s`);
 
-  const skopeo = await timed('skopeo', ['copy', '--command-timeout', '2s', '--dest-tls-verify=false', `oci:${store}:${registry.host}/library/busybox:latest`, `docker://${target}`]);
+  const skopeo = await timed('skopeo', [
+    'copy',
+    '--command-timeout',
+    '2s',
+    '--dest-tls-verify=false',
+    `oci:${store}:${registry.host}/library/busybox:latest`,
+    `docker://${target}`,
+  ]);
   t.not(skopeo.status, 0);
   t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
 });
 
-serial('a manifest that trickles in a byte every 500 ms fails once --timeout 2 has passed, though bytes keep coming; skopeo --command-timeout 2s too', async (t) => {
-  const store = storeDir(t);
-  proxy.faults.push({ path: /\/manifests\//, action: { trickle: 500 } });
+serial(
+  'a manifest that trickles in a byte every 500 ms fails once --timeout 2 has passed, though bytes keep coming; skopeo --command-timeout 2s too',
+  async (t) => {
+    const store = storeDir(t);
+    proxy.faults.push({ path: /\/manifests\//, action: { trickle: 500 } });
 
-  const pulled = await ociPull(store, '--timeout', '2');
-  t.is(pulled.stderr, `oci: pull ${proxy.host}/library/busybox: ${proxy.host} did not send all of its answer in 2 s (GET /v2/library/busybox/manifests/latest)\n`);
-  t.true(pulled.seconds < 6, `gave up after ${pulled.seconds} s`);
+    const pulled = await ociPull(store, '--timeout', '2');
+    t.is(
+      pulled.stderr,
+      `oci: pull ${proxy.host}/library/busybox: ${proxy.host} did not send all of its answer in 2 s (GET /v2/library/busybox/manifests/latest)\n`,
+    );
+    t.true(pulled.seconds < 6, `gave up after ${pulled.seconds} s`);
 
-  const skopeo = await skopeoInspect(2);
-  t.not(skopeo.status, 0);
-  t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
-});
+    const skopeo = await skopeoInspect(2);
+    t.not(skopeo.status, 0);
+    t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
+  },
+);
 
 serial('a manifest whose Content-Length claims 2 GiB is refused at its headers, long before --timeout', async (t) => {
   const store = storeDir(t);
@@ -138,7 +155,14 @@ serial('a blob that stalls after its headers fails once --timeout 2 has passed, 
 
   const { dir, remove } = tempDir('skopeo');
   t.teardown(remove);
-  const skopeo = await timed('skopeo', ['copy', '--command-timeout', '2s', '--src-tls-verify=false', `docker://${proxy.host}/library/busybox`, `oci:${dir}:busybox`]);
+  const skopeo = await timed('skopeo', [
+    'copy',
+    '--command-timeout',
+    '2s',
+    '--src-tls-verify=false',
+    `docker://${proxy.host}/library/busybox`,
+    `oci:${dir}:busybox`,
+  ]);
   t.not(skopeo.status, 0);
   t.true(skopeo.seconds < 6, `skopeo gave up after ${skopeo.seconds} s`);
 });

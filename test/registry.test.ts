@@ -1,7 +1,7 @@
 import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { pushLayout, sha256, writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 
 let registry: Registry;

@@ -5,16 +5,17 @@
  * registry is the real one, behind the fault proxy (which counts requests and stalls or
  * corrupts a blob on demand).
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
 import { busyboxLayer } from './harness/busybox.js';
 import { ociAsync } from './harness/cli.js';
-import { startFaultProxy, type FaultProxy } from './harness/fault-proxy.js';
-import { buildImage, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
+import { type BuiltImage, buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let registry: Registry;
@@ -27,7 +28,10 @@ test.before(async () => {
   proxy = await startFaultProxy(registry.url);
   state = stateRoot();
   image = buildImage(
-    [await busyboxLayer(), await tarLayer(Array.from({ length: 300 }, (_, i) => ({ path: `data/file${String(i).padStart(3, '0')}`, content: randomBytes(20000) })))],
+    [
+      await busyboxLayer(),
+      await tarLayer(Array.from({ length: 300 }, (_, i) => ({ path: `data/file${String(i).padStart(3, '0')}`, content: randomBytes(20000) }))),
+    ],
     { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
   );
   const layout = tempDir('layout');
@@ -64,34 +68,40 @@ test.serial('four cold runs of one image at once: each blob downloaded once, eac
     t.is(run.status, 0, run.stderr);
     t.is(run.stdout.trim(), '300');
   }
-  t.deepEqual([0, 1].map((i) => blobGets(layerDigest(i)) - before[i]!), [1, 1]);
+  t.deepEqual(
+    [0, 1].map((i) => blobGets(layerDigest(i)) - before[i]!),
+    [1, 1],
+  );
   t.is(committed(store), 2);
 });
 
-test.serial('a layer is applied while it downloads: with its download stalled halfway, files it holds are already in its snapshot being made; the stalled download commits nothing', async (t) => {
-  const store = newStore(t);
-  const digest = layerDigest(1);
-  const size = image.blobs.get(digest)!.length;
-  proxy.faults.push({ method: 'GET', path: new RegExp(`/blobs/${digest}$`), times: 1, action: { stall: Math.floor(size / 2) } });
-  const run = ociAsync(['--store', store, '--root', state.root, 'run', '--timeout', '3', 'data', 'true'], { env: env() });
-  // While the download is stalled, some of the layer's files are already applied (a bounded wait).
-  let applied: string[] = [];
-  for (let i = 0; i < 200 && applied.length === 0; i++) {
-    applied = snapshotFilesInProgress(store);
-    if (applied.length === 0) await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  t.true(applied.length > 0, 'files of the stalled layer were applied before its download ended');
-  t.true(applied.length < 300, 'and not all of them: the rest was still to come');
-  const stalled = await run;
-  t.is(stalled.status, 1);
-  t.regex(stalled.stderr, /^oci: run data: .*sent nothing for 3 s/);
-  t.is(committed(store), 1, 'the stalled layer was not committed');
-  t.deepEqual(snapshotFilesInProgress(store), [], 'nor left half made');
-  const next = await ociAsync(['--store', store, '--root', state.root, 'run', 'data', 'sh', '-c', 'cat /data/file299 | wc -c'], { env: env() });
-  t.is(next.status, 0, next.stderr);
-  t.is(next.stdout.trim(), '20000');
-  t.is(committed(store), 2);
-});
+test.serial(
+  'a layer is applied while it downloads: with its download stalled halfway, files it holds are already in its snapshot being made; the stalled download commits nothing',
+  async (t) => {
+    const store = newStore(t);
+    const digest = layerDigest(1);
+    const size = image.blobs.get(digest)!.length;
+    proxy.faults.push({ method: 'GET', path: new RegExp(`/blobs/${digest}$`), times: 1, action: { stall: Math.floor(size / 2) } });
+    const run = ociAsync(['--store', store, '--root', state.root, 'run', '--timeout', '3', 'data', 'true'], { env: env() });
+    // While the download is stalled, some of the layer's files are already applied (a bounded wait).
+    let applied: string[] = [];
+    for (let i = 0; i < 200 && applied.length === 0; i++) {
+      applied = snapshotFilesInProgress(store);
+      if (applied.length === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    t.true(applied.length > 0, 'files of the stalled layer were applied before its download ended');
+    t.true(applied.length < 300, 'and not all of them: the rest was still to come');
+    const stalled = await run;
+    t.is(stalled.status, 1);
+    t.regex(stalled.stderr, /^oci: run data: .*sent nothing for 3 s/);
+    t.is(committed(store), 1, 'the stalled layer was not committed');
+    t.deepEqual(snapshotFilesInProgress(store), [], 'nor left half made');
+    const next = await ociAsync(['--store', store, '--root', state.root, 'run', 'data', 'sh', '-c', 'cat /data/file299 | wc -c'], { env: env() });
+    t.is(next.status, 0, next.stderr);
+    t.is(next.stdout.trim(), '20000');
+    t.is(committed(store), 2);
+  },
+);
 
 test.serial('a download whose bytes turn out wrong commits no snapshot of its layer: one line, non-zero, and the next run works', async (t) => {
   const store = newStore(t);
@@ -102,7 +112,10 @@ test.serial('a download whose bytes turn out wrong commits no snapshot of its la
   t.is(bad.status, 1);
   t.regex(bad.stderr, /^oci: run data: .+\n$/);
   t.is(committed(store), 1, 'only the first layer, whole and verified');
-  t.deepEqual(readdirSync(path.join(store, 'ingest')).filter((name) => name !== 'index.json.tmp'), []);
+  t.deepEqual(
+    readdirSync(path.join(store, 'ingest')).filter((name) => name !== 'index.json.tmp'),
+    [],
+  );
   const good = await ociAsync(['--store', store, '--root', state.root, 'run', 'data', 'true'], { env: env() });
   t.is(good.status, 0, good.stderr);
   t.is(committed(store), 2);

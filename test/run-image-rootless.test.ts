@@ -5,16 +5,17 @@
  * as root's do in the host's: the same tree as a rootless full copy, said by nothing but the
  * store's snapshots-user/.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle';
+import test from 'ava';
 import { busyboxLayer } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { startRegistry } from './harness/registry.js';
-import { unprivileged, NOBODY, type Unprivileged } from './harness/unprivileged.js';
+import { NOBODY, type Unprivileged, unprivileged } from './harness/unprivileged.js';
 
 let nobody: Unprivileged;
 let store: string;
@@ -27,8 +28,18 @@ test.before(async () => {
       latest: buildImage(
         [
           await busyboxLayer(),
-          await tarLayer([{ path: 'srv/', type: 'directory' }, { path: 'srv/kept', content: 'layer 2' }, { path: 'srv/gone', content: 'whited out' }, { path: 'etc/hostname', content: 'layer 2\n' }]),
-          await tarLayer([{ path: 'srv/.wh.gone', content: '' }, { path: 'bin/.wh.vi', content: '' }, { path: 'srv/sub/', type: 'directory' }, { path: 'srv/sub/new', content: 'layer 3' }]),
+          await tarLayer([
+            { path: 'srv/', type: 'directory' },
+            { path: 'srv/kept', content: 'layer 2' },
+            { path: 'srv/gone', content: 'whited out' },
+            { path: 'etc/hostname', content: 'layer 2\n' },
+          ]),
+          await tarLayer([
+            { path: 'srv/.wh.gone', content: '' },
+            { path: 'bin/.wh.vi', content: '' },
+            { path: 'srv/sub/', type: 'directory' },
+            { path: 'srv/sub/new', content: 'layer 3' },
+          ]),
         ],
         { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
       ),
@@ -47,7 +58,7 @@ test.after.always(() => nobody?.remove());
 
 const image = () => JSON.parse(readFileSync(path.join(store, 'index.json'), 'utf8')).manifests[0].annotations['org.opencontainers.image.ref.name'] as string;
 /** Every path of the container's root filesystem with its type, mode and size (busybox find and stat). */
-const TREE = "find / -xdev | sort | while read p; do stat -c '%n %F %a %s' \"$p\"; done";
+const TREE = 'find / -xdev | sort | while read p; do stat -c \'%n %F %a %s\' "$p"; done';
 
 test.serial('oci run IMAGE as an unprivileged user stacks its snapshots (user.overlay form), and the container sees what a rootless full copy gives', (t) => {
   const overlay = nobody.oci(['--store', store, 'run', image(), 'sh', '-c', TREE]);

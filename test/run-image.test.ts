@@ -4,16 +4,17 @@
  * stdio from an overlay of its snapshots, its exit status ours, and nothing left afterwards;
  * the daily options; runc's reading of `oci run` unchanged beside it.
  */
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
 import { pushLayout, writeLayout } from './harness/images.js';
 import { runWithResize } from './harness/pty.js';
-import { startRegistry, type Registry } from './harness/registry.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type Registry, startRegistry } from './harness/registry.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let registry: Registry;
@@ -60,7 +61,7 @@ test("the exit status is the program's", (t) => {
   t.is(run(['run', 'busybox', 'sh', '-c', 'exit 7']).status, 7);
 });
 
-test('the command line after IMAGE is the container\'s, options and all', (t) => {
+test("the command line after IMAGE is the container's, options and all", (t) => {
   const result = run(['run', 'busybox', 'ls', '-d', '/bin', '--', '-v']);
   t.is(result.stdout, '/bin\n');
   t.regex(result.stderr, /-v/);
@@ -72,7 +73,27 @@ test('-e, --env-file, -w, -u, --entrypoint and --hostname change the process as 
   writeFileSync(path.join(dir.dir, 'env'), '# a comment\nFROM_FILE=yes\n\nFROM_HERE\n');
   const script = 'echo "$GREETING $FROM_FILE $FROM_HERE $(pwd) $(id -u):$(id -g) $(hostname)"';
   const result = oci(
-    ['--store', warm, '--root', state.root, 'run', '-e', 'GREETING=hello', '--env-file', path.join(dir.dir, 'env'), '-w', '/tmp', '-u', 'daemon', '--hostname', 'box', 'busybox', 'sh', '-c', script],
+    [
+      '--store',
+      warm,
+      '--root',
+      state.root,
+      'run',
+      '-e',
+      'GREETING=hello',
+      '--env-file',
+      path.join(dir.dir, 'env'),
+      '-w',
+      '/tmp',
+      '-u',
+      'daemon',
+      '--hostname',
+      'box',
+      'busybox',
+      'sh',
+      '-c',
+      script,
+    ],
     { env: { ...env(), FROM_HERE: 'passed' }, input: '' },
   );
   t.is(result.status, 0, result.stderr);
@@ -85,11 +106,24 @@ test('stdin reaches the program only with -i; -t gives it a terminal that follow
   t.is(run(['run', '-i', 'busybox', 'cat'], { input: 'typed\n' }).stdout, 'typed\n');
   t.is(run(['run', 'busybox', 'cat'], { input: 'not passed\n' }).stdout, '');
   const tty = await runWithResize({
-    command: [process.execPath, ociBin, '--store', warm, '--root', state.root, 'run', '-it', 'busybox', 'sh', '-c', 'stty size; while read line; do stty size; done'],
+    command: [
+      process.execPath,
+      ociBin,
+      '--store',
+      warm,
+      '--root',
+      state.root,
+      'run',
+      '-it',
+      'busybox',
+      'sh',
+      '-c',
+      'stty size; while read line; do stty size; done',
+    ],
     initial: [24, 80],
     first: '24 80',
     resized: [30, 100],
-    then: '30 100',
+    afterResize: '30 100',
   });
   t.is(tty.status, 0, tty.output);
 });
@@ -109,8 +143,20 @@ test('-v binds host paths (ro and rw, made when missing); --read-only makes the 
   t.regex(bad.stderr, /^oci: run busybox: volume 'nocolon': expected SRC:DST\[:ro\]\n$/);
 });
 
-test('--memory, --cpus and --pids-limit become cgroup limits; --network host shares the host\'s interfaces, none (the default) has loopback only', (t) => {
-  const limits = run(['run', '--memory', '64m', '--cpus', '0.5', '--pids-limit', '20', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max']);
+test("--memory, --cpus and --pids-limit become cgroup limits; --network host shares the host's interfaces, none (the default) has loopback only", (t) => {
+  const limits = run([
+    'run',
+    '--memory',
+    '64m',
+    '--cpus',
+    '0.5',
+    '--pids-limit',
+    '20',
+    'busybox',
+    'sh',
+    '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max',
+  ]);
   t.is(limits.status, 0, limits.stderr);
   t.is(limits.stdout, `${64 << 20}\n50000\n20\n`);
   const interfaces = (args: string[]) => Number(run(['run', ...args, 'busybox', 'sh', '-c', 'ls /sys/class/net | wc -l']).stdout.trim());
@@ -176,7 +222,10 @@ test('a run killed with -9 leaves nothing the next run trips on: its container a
   const store = tempDir('store');
   t.teardown(store.remove);
   t.is(run(['pull', '--quiet', 'busybox'], { store: store.dir }).status, 0);
-  const child = spawn(ociBin, ['--store', store.dir, '--root', state.root, 'run', '--name', 'doomed', '--rm', 'busybox', 'sleep', '60'], { env: env(), stdio: 'ignore' });
+  const child = spawn(ociBin, ['--store', store.dir, '--root', state.root, 'run', '--name', 'doomed', '--rm', 'busybox', 'sleep', '60'], {
+    env: env(),
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 200 && run(['state', 'doomed']).status !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
   t.is(JSON.parse(run(['state', 'doomed']).stdout).status, 'running');
   child.kill('SIGKILL');

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
 test.before(() => {

@@ -2,16 +2,17 @@
  * The whole path a user takes: busybox pushed to the real registry, then in an empty
  * directory `oci pull busybox && oci unpack && oci run` (through a mirror to that registry).
  */
-import test from 'ava';
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle';
+import test from 'ava';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
 import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let registry: Registry;
@@ -51,7 +52,7 @@ function workspace(t: { teardown(fn: () => void): void }) {
   return { dir: work.dir, run };
 }
 
-test('oci pull busybox && oci unpack && oci run in an empty directory runs busybox\'s shell', (t) => {
+test("oci pull busybox && oci unpack && oci run in an empty directory runs busybox's shell", (t) => {
   const { dir, run } = workspace(t);
   t.is(run(['pull', '--quiet', 'busybox']).status, 0);
   t.is(run(['unpack']).status, 0);

@@ -2,14 +2,15 @@
  * Bad input to the runtime commands: one clear line with the words engines match on ("does
  * not exist", "container not running"), a non-zero exit, and nothing left behind.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { type TestBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
 import { runcRun } from './harness/runc.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -85,7 +86,11 @@ test("ids runc accepts work, '...' and '.x' included; one with a newline is refu
   refused(t, refusal, /^oci: create nl-\d+\\nwith: another line: invalid container id "nl-\d+\\nwith: another line": use letters/);
   t.not(runcRun(b.dir, id).status, 0);
   // Whatever the error echoes, it stays one line: a bundle path with a newline and an escape.
-  refused(t, state.ociDetached(['create', '--bundle', `${b.dir}/no\nsuch\x1b[2J`, uniqueId('nl')]), /bundle \S+\/no\\nsuch\\x1b\[2J: config\.json does not exist$/m);
+  refused(
+    t,
+    state.ociDetached(['create', '--bundle', `${b.dir}/no\nsuch\x1b[2J`, uniqueId('nl')]),
+    /bundle \S+\/no\\nsuch\\x1b\[2J: config\.json does not exist$/m,
+  );
 });
 
 test('start of a container that is not created, and commands on one that does not exist', async (t) => {
@@ -99,7 +104,12 @@ test('start of a container that is not created, and commands on one that does no
   refused(t, state.oci(['kill', id, 'KILL']), /^oci: kill \S+: container not running$/m);
 
   const ghost = uniqueId('ghost');
-  for (const args of [['start', ghost], ['state', ghost], ['kill', ghost], ['delete', ghost]]) {
+  for (const args of [
+    ['start', ghost],
+    ['state', ghost],
+    ['kill', ghost],
+    ['delete', ghost],
+  ]) {
     refused(t, state.oci(args), new RegExp(`^oci: ${args[0]} ${ghost}: container ${ghost} does not exist$`, 'm'));
   }
   t.is(state.oci(['delete', '--force', ghost]).status, 0, 'delete --force of nothing succeeds, as runc');
@@ -123,11 +133,31 @@ const hasController = (controller: string) =>
 
 test('what cannot be honoured is refused in one line naming the field, as runc refuses it: network limits without their controllers, AppArmor, SELinux', async (t) => {
   const cases: [string, (spec: TestBundle['spec']) => void, RegExp][] = [
-    ['net_cls', (spec) => (spec.linux!.resources!.network = { classID: 0x100001 }), /linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller, which this host does not have$/m],
-    ['net_prio', (spec) => (spec.linux!.resources!.network = { priorities: [{ name: 'lo', priority: 2 }] }), /linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/],
-    ['apparmor', (spec) => (spec.process!.apparmorProfile = 'oci-test'), /process\.apparmorProfile is set, but oci does not apply AppArmor profiles: the process would run unconfined$/m],
-    ['selinux', (spec) => (spec.process!.selinuxLabel = 'system_u:system_r:container_t:s0'), /process\.selinuxLabel is set, but oci does not apply SELinux labels/],
-    ['selinux', (spec) => (spec.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'), /linux\.mountLabel is set, but oci does not apply SELinux labels/],
+    [
+      'net_cls',
+      (spec) => (spec.linux!.resources!.network = { classID: 0x100001 }),
+      /linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller, which this host does not have$/m,
+    ],
+    [
+      'net_prio',
+      (spec) => (spec.linux!.resources!.network = { priorities: [{ name: 'lo', priority: 2 }] }),
+      /linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/,
+    ],
+    [
+      'apparmor',
+      (spec) => (spec.process!.apparmorProfile = 'oci-test'),
+      /process\.apparmorProfile is set, but oci does not apply AppArmor profiles: the process would run unconfined$/m,
+    ],
+    [
+      'selinux',
+      (spec) => (spec.process!.selinuxLabel = 'system_u:system_r:container_t:s0'),
+      /process\.selinuxLabel is set, but oci does not apply SELinux labels/,
+    ],
+    [
+      'selinux',
+      (spec) => (spec.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'),
+      /linux\.mountLabel is set, but oci does not apply SELinux labels/,
+    ],
   ];
   for (const [need, adjust, pattern] of cases) {
     // A host that has what is asked for would honour it (runc would too): nothing to refuse.

@@ -4,14 +4,15 @@
  * symlinks (CVE-2025-31133: a /dev/null that is not the null device; /dev/console as a symlink).
  * Where Debian's runc 1.1.5 refuses too, the test runs it on the same bundle.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { testBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
 import { atTerminal } from './harness/pty.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -29,7 +30,8 @@ test.after.always(() => {
     SIGTERM): no call waits longer than this. */
 const BOUNDED = { timeout: 30_000, killSignal: 'SIGKILL' } as const;
 
-const runc = (args: readonly string[]) => spawnSync('runc', ['--root', runcRoot.dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...BOUNDED });
+const runc = (args: readonly string[]) =>
+  spawnSync('runc', ['--root', runcRoot.dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...BOUNDED });
 
 /** The fds a leak would show up at: the helper's own few, and some. */
 const FDS = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12];

@@ -3,12 +3,13 @@
  * runc's stats types, which runc's own `events --stats` of the same bundle fits too), stats at
  * an interval until the container stops, and `oom` events as the kernel's OOM killer acts.
  */
-import test from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { busyboxBundle, testBundle, uniqueId } from './harness/bundle.js';
+import test from 'ava';
+import { type busyboxBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { ociAsync, ociBin } from './harness/cli.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -40,7 +41,8 @@ function leaves(value: unknown, at = ''): Set<string> {
   const out = new Set<string>();
   const key = (name: string) => (MAPS.has(at) ? '*' : name);
   if (Array.isArray(value)) for (const item of value) for (const leaf of leaves(item, `${at}[]`)) out.add(leaf);
-  else if (typeof value === 'object' && value !== null) for (const [name, item] of Object.entries(value)) for (const leaf of leaves(item, `${at}/${key(name)}`)) out.add(leaf);
+  else if (typeof value === 'object' && value !== null)
+    for (const [name, item] of Object.entries(value)) for (const leaf of leaves(item, `${at}/${key(name)}`)) out.add(leaf);
   else out.add(at);
   return out;
 }
@@ -68,13 +70,31 @@ const RUNC_STATS: Shape = {
       throttling: { 'periods?': 0, 'throttledPeriods?': 0, 'throttledTime?': 0 },
     },
     cpuset: {
-      'cpus[]?': 0, cpu_exclusive: 0, 'mems[]?': 0, mem_hardwall: 0, mem_exclusive: 0, memory_migrate: 0,
-      memory_spread_page: 0, memory_spread_slab: 0, memory_pressure: 0, sched_load_balance: 0, sched_relax_domain_level: 0,
+      'cpus[]?': 0,
+      cpu_exclusive: 0,
+      'mems[]?': 0,
+      mem_hardwall: 0,
+      mem_exclusive: 0,
+      memory_migrate: 0,
+      memory_spread_page: 0,
+      memory_spread_slab: 0,
+      memory_pressure: 0,
+      sched_load_balance: 0,
+      sched_relax_domain_level: 0,
     },
     memory: { 'cache?': 0, usage: MEMORY_ENTRY, swap: MEMORY_ENTRY, kernel: MEMORY_ENTRY, kernelTCP: MEMORY_ENTRY, 'raw?': { '*': 0 } },
     pids: { 'current?': 0, 'limit?': 0 },
     blkio: Object.fromEntries(
-      ['ioServiceBytesRecursive', 'ioServicedRecursive', 'ioQueueRecursive', 'ioServiceTimeRecursive', 'ioWaitTimeRecursive', 'ioMergedRecursive', 'ioTimeRecursive', 'sectorsRecursive'].map((name) => [`${name}[]?`, BLKIO_ENTRY]),
+      [
+        'ioServiceBytesRecursive',
+        'ioServicedRecursive',
+        'ioQueueRecursive',
+        'ioServiceTimeRecursive',
+        'ioWaitTimeRecursive',
+        'ioMergedRecursive',
+        'ioTimeRecursive',
+        'sectorsRecursive',
+      ].map((name) => [`${name}[]?`, BLKIO_ENTRY]),
     ),
     'hugetlb?': { '*': { 'usage?': 0, 'max?': 0, failcnt: 0 } },
     intel_rdt: {
@@ -99,7 +119,8 @@ function shapeLeaves(shape: Shape, at = '', always = true): Map<string, boolean>
   for (const [field, inner] of Object.entries(shape)) {
     const optional = field.endsWith('?');
     const name = field.replace(/\?$/, '');
-    for (const [leaf, there] of shapeLeaves(inner, `${at}/${name.replace(/\[\]$/, '')}${name.endsWith('[]') ? '[]' : ''}`, always && !optional)) out.set(leaf, there);
+    for (const [leaf, there] of shapeLeaves(inner, `${at}/${name.replace(/\[\]$/, '')}${name.endsWith('[]') ? '[]' : ''}`, always && !optional))
+      out.set(leaf, there);
   }
   return out;
 }
@@ -109,7 +130,16 @@ test('events --stats prints one line of stats from the cgroup files, in the shap
   const result = state.oci(['events', '--stats', id]);
   t.is(result.status, 0, result.stderr);
   t.is(result.stdout.split('\n').length, 2, 'one line');
-  const event = JSON.parse(result.stdout) as { type: string; id: string; data: Record<string, any> };
+  const event = JSON.parse(result.stdout) as {
+    type: string;
+    id: string;
+    data: {
+      memory: { usage: { limit: number; usage: number }; swap: { limit: number } };
+      pids: unknown;
+      cpu: { usage: { total: number } };
+      cpuset: { cpus: unknown[] };
+    };
+  };
   t.is(event.type, 'stats');
   t.is(event.id, id);
   t.is(event.data.memory.usage.limit, 64 << 20);
@@ -125,8 +155,16 @@ test('events --stats prints one line of stats from the cgroup files, in the shap
   // own stats of the same bundle fit the same types (which proves their transcription here).
   const shape = shapeLeaves(RUNC_STATS);
   const ours = leaves(event);
-  t.deepEqual([...ours].filter((leaf) => !shape.has(leaf)), [], 'keys runc does not have');
-  t.deepEqual([...shape].filter(([leaf, always]) => always && !ours.has(leaf)).map(([leaf]) => leaf), [], 'keys runc always prints');
+  t.deepEqual(
+    [...ours].filter((leaf) => !shape.has(leaf)),
+    [],
+    'keys runc does not have',
+  );
+  t.deepEqual(
+    [...shape].filter(([leaf, always]) => always && !ours.has(leaf)).map(([leaf]) => leaf),
+    [],
+    'keys runc always prints',
+  );
   const runcRoot = tempDir('runc-events');
   t.teardown(runcRoot.remove);
   const runcId = `oci-events-${randomBytes(4).toString('hex')}`;
@@ -135,8 +173,16 @@ test('events --stats prints one line of stats from the cgroup files, in the shap
   const runc = spawnSync('runc', ['--root', runcRoot.dir, 'events', '--stats', runcId], { encoding: 'utf8' });
   t.is(runc.status, 0, runc.stderr);
   const theirs = leaves(JSON.parse(runc.stdout));
-  t.deepEqual([...theirs].filter((leaf) => !shape.has(leaf)), [], 'runc printed keys its types lack: the shape here is wrong');
-  t.deepEqual([...shape].filter(([leaf, always]) => always && !theirs.has(leaf)).map(([leaf]) => leaf), [], 'runc left out keys it always prints');
+  t.deepEqual(
+    [...theirs].filter((leaf) => !shape.has(leaf)),
+    [],
+    'runc printed keys its types lack: the shape here is wrong',
+  );
+  t.deepEqual(
+    [...shape].filter(([leaf, always]) => always && !theirs.has(leaf)).map(([leaf]) => leaf),
+    [],
+    'runc left out keys it always prints',
+  );
 });
 
 test('events prints stats at the interval until the container stops, then exits 0', async (t) => {
@@ -146,7 +192,10 @@ test('events prints stats at the interval until the container stops, then exits 
   t.is(state.oci(['start', id]).status, 0);
   const result = await events;
   t.is(result.status, 0, result.stderr);
-  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; id: string });
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; id: string });
   t.true(lines.length >= 5, `${lines.length} stats lines in about a second`);
   t.true(lines.every((event) => event.type === 'stats' && event.id === id));
 });

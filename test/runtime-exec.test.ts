@@ -3,13 +3,14 @@
  * own identity; stdio, exit status and signals as for `run`; --detach with a pid file as engines
  * use it; `ps`; and the refusals (a stopped container, a missing one, a missing program).
  */
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { busyboxBundle, type TestBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -60,7 +61,10 @@ test('exec runs a second process inside the container: its namespaces, cgroups, 
   const result = state.oci(['exec', id, 'sh', '-c', script]);
   t.is(result.status, 0, result.stderr);
   const lines = result.stdout.trim().split('\n');
-  t.deepEqual(lines.slice(0, namespaces.length), namespaces.map((n) => `same-${n}`));
+  t.deepEqual(
+    lines.slice(0, namespaces.length),
+    namespaces.map((n) => `same-${n}`),
+  );
   t.regex(lines[namespaces.length]!, /^pid (\d+)$/);
   t.not(lines[namespaces.length], 'pid 1', 'pid 1 is the container init; the exec gets another pid of its namespace');
   t.deepEqual(lines.slice(namespaces.length + 1), ['sleep 1000 ', 'exec-box', 'from-init', 'same-cgroups', 'lo']);
@@ -92,10 +96,16 @@ test('exec --detach returns while the program runs, its pid (digits only) in the
 
   const json = state.oci(['ps', '--format', 'json', id]);
   t.is(json.status, 0, json.stderr);
-  t.deepEqual(JSON.parse(json.stdout), [init, pid].sort((a, b) => a - b));
+  t.deepEqual(
+    JSON.parse(json.stdout),
+    [init, pid].sort((a, b) => a - b),
+  );
   const table = state.oci(['ps', id]).stdout.trim().split('\n');
   t.regex(table[0]!, /^UID\s+PID\s+PPID\s+STAT\s+TIME\s+CMD$/);
-  t.true(table.some((line) => new RegExp(`^0\\s+${pid}\\s+\\d+\\s+S\\s+00:00:\\d\\d\\s+sleep 900$`).test(line)), table.join('\n'));
+  t.true(
+    table.some((line) => new RegExp(`^0\\s+${pid}\\s+\\d+\\s+S\\s+00:00:\\d\\d\\s+sleep 900$`).test(line)),
+    table.join('\n'),
+  );
 
   t.is(state.oci(['kill', '--all', id, 'KILL']).status, 0);
   await eventually(() => !alive(pid));
@@ -155,7 +165,7 @@ test("an exec'd process is under the container's seccomp filter, loaded with or 
  * A seccomp agent (Python): takes the first process's listener, then the exec'd one's, records
  * the two states, answers the exec's first notification with EROFS and exits.
  */
-const AGENT = String.raw`
+const AGENT = `
 import fcntl, json, socket, struct, sys
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 server.bind(sys.argv[1])
@@ -184,7 +194,11 @@ test("SCMP_ACT_NOTIFY: an exec'd process's listener goes to the seccomp agent wi
   t.teardown(() => agent.kill());
   const agentExit = new Promise<number | null>((resolve) => agent.once('exit', resolve));
   await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
-  const { id, pid: init, bundle } = await running(t, ['sleep', '1000'], (spec) => {
+  const {
+    id,
+    pid: init,
+    bundle,
+  } = await running(t, ['sleep', '1000'], (spec) => {
     spec.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
     spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: socketPath, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
   });
@@ -198,7 +212,7 @@ test("SCMP_ACT_NOTIFY: an exec'd process's listener goes to the seccomp agent wi
   t.like(second, { state: { id, pid: init, status: 'running', bundle: bundle.dir } });
 });
 
-test('only stdio reaches the exec\'d program, and the fds given with --preserve-fds', async (t) => {
+test("only stdio reaches the exec'd program, and the fds given with --preserve-fds", async (t) => {
   const { id } = await running(t);
   const dir = tempDir('exec-fds');
   t.teardown(dir.remove);
@@ -216,9 +230,13 @@ test('only stdio reaches the exec\'d program, and the fds given with --preserve-
 
 test('a foreground exec passes signals on to its program', async (t) => {
   const { id } = await running(t);
-  const child = spawn(process.execPath, [ociBin, '--root', state.root, 'exec', id, 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [ociBin, '--root', state.root, 'exec', id, 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -3,12 +3,13 @@
  * namespaces, with the state on stdin and exactly its args and env; failures that fail create
  * or start (and leave nothing behind), failures that only warn, and hooks killed at their timeout.
  */
-import test from 'ava';
+
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Hook, Spec } from '@oci/specs';
+import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -51,18 +52,23 @@ const parse = (line: string) => {
 };
 
 test('every hook runs at its point, in its namespaces, with the state on stdin', async (t) => {
-  const { bundle, id, lines } = await logged(t, ['sh', '-c', 'echo program >> /log/log'], (log) => ({
-    prestart: [recorder('prestart', log)],
-    createRuntime: [recorder('createRuntime', log)],
-    // Before pivot_root, in the container's mount namespace: the host's /bin/sh still resolves.
-    createContainer: [recorder('createContainer', log)],
-    // After pivot_root: the container's /bin/sh and /log.
-    startContainer: [recorder('startContainer', '/log/log')],
-    poststart: [recorder('poststart', log)],
-    poststop: [recorder('poststop', log)],
-  }), (spec) => {
-    spec.annotations = { 'org.example.hooks': 'yes' };
-  });
+  const { bundle, id, lines } = await logged(
+    t,
+    ['sh', '-c', 'echo program >> /log/log'],
+    (log) => ({
+      prestart: [recorder('prestart', log)],
+      createRuntime: [recorder('createRuntime', log)],
+      // Before pivot_root, in the container's mount namespace: the host's /bin/sh still resolves.
+      createContainer: [recorder('createContainer', log)],
+      // After pivot_root: the container's /bin/sh and /log.
+      startContainer: [recorder('startContainer', '/log/log')],
+      poststart: [recorder('poststart', log)],
+      poststop: [recorder('poststop', log)],
+    }),
+    (spec) => {
+      spec.annotations = { 'org.example.hooks': 'yes' };
+    },
+  );
   const host = { mnt: readlinkSync('/proc/self/ns/mnt'), pid: readlinkSync('/proc/self/ns/pid') };
 
   const created = state.ociDetached(['create', '--bundle', bundle.dir, id]);
@@ -70,7 +76,10 @@ test('every hook runs at its point, in its namespaces, with the state on stdin',
   const { pid } = stateOf(id);
   const container = { mnt: readlinkSync(`/proc/${pid}/ns/mnt`), pid: readlinkSync(`/proc/${pid}/ns/pid`) };
   t.not(container.mnt, host.mnt);
-  t.deepEqual(lines().map((l) => l.split(' ')[0]), ['prestart', 'createRuntime', 'createContainer']);
+  t.deepEqual(
+    lines().map((l) => l.split(' ')[0]),
+    ['prestart', 'createRuntime', 'createContainer'],
+  );
 
   t.is(state.oci(['start', id]).status, 0);
   await eventually(() => lines().includes('program'));
@@ -79,7 +88,10 @@ test('every hook runs at its point, in its namespaces, with the state on stdin',
 
   const all = lines();
   // poststart may race the short program; everything else is in order.
-  t.deepEqual(all.filter((l) => !l.startsWith('poststart')).map((l) => l.split(' ')[0]), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'program', 'poststop']);
+  t.deepEqual(
+    all.filter((l) => !l.startsWith('poststart')).map((l) => l.split(' ')[0]),
+    ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'program', 'poststop'],
+  );
   const hooks = Object.fromEntries(all.filter((l) => l !== 'program').map((l) => [l.split(' ')[0], parse(l)]));
   const common = { id, bundle: bundle.dir, annotations: { 'org.example.hooks': 'yes' } };
   for (const name of ['prestart', 'createRuntime', 'poststart', 'poststop']) t.like(hooks[name], { mnt: host.mnt, pid: host.pid }, name);
@@ -98,7 +110,12 @@ test('a hook gets exactly its args (argv[0] included) and env, and the bundle as
     path: '/bin/sh',
     // The shell's own command line, found through its child's parent (its pid in /proc, which is
     // the host's even for createContainer, whose $$ counts in the container's pid namespace).
-    args: ['custom-argv0', '-c', `{ tr '\\0' ' ' < /proc/$(cut -d' ' -f4 /proc/self/stat)/cmdline; echo; env | grep -v -E '^(PWD|SHLVL|_)=' | sort; pwd; } >> ${log}`, 'x'],
+    args: [
+      'custom-argv0',
+      '-c',
+      `{ tr '\\0' ' ' < /proc/$(cut -d' ' -f4 /proc/self/stat)/cmdline; echo; env | grep -v -E '^(PWD|SHLVL|_)=' | sort; pwd; } >> ${log}`,
+      'x',
+    ],
     env: ['ONLY=this', 'SECOND=two words'],
   });
   const { bundle, id, lines } = await logged(t, ['true'], (log) => ({ createRuntime: [show(log)], createContainer: [show(log)] }));

@@ -3,11 +3,12 @@
  * rule), the mount namespace included: its mounts are made in the host's, under its rootfs,
  * private, and detached on delete; a rootfs that was a mount point before stays one.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import test from 'ava';
+import { busyboxBundle, type TestBundle, uniqueId } from './harness/bundle.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
 test.before(() => {
@@ -46,7 +47,9 @@ test("without namespaces the container shares the runtime's; its mounts live und
   t.is(readlinkSync(`/proc/${pid}/root`), b.rootfs, 'chrooted into its rootfs');
   const mounts = mountsUnder(b.rootfs);
   t.true(mounts.includes(`${b.rootfs}/proc`) && mounts.includes(`${b.rootfs}/dev`), mounts.join(' '));
-  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === `${b.rootfs}/proc`)!;
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === `${b.rootfs}/proc`)!;
   t.notRegex(line, / (shared|master):\d+ /, 'private: nothing propagates from it');
   t.is(state.oci(['delete', '--force', id]).status, 0);
   t.deepEqual(mountsUnder(b.rootfs), []);

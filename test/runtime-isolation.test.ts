@@ -3,11 +3,12 @@
  * pid 1, its hostname, only lo, no host mounts, its rlimits, capabilities and ids, masked and
  * read-only paths, and the kernel enforcing its memory and pids limits.
  */
-import test from 'ava';
+
 import { hostname } from 'node:os';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { busyboxBundle, type TestBundle, uniqueId } from './harness/bundle.js';
 import { runcRun } from './harness/runc.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
 test.before(() => {
@@ -38,7 +39,10 @@ test('the container is pid 1 with its own hostname and only a loopback interface
 test('the container sees only the mounts its config asks for', async (t) => {
   const { status, stdout, stderr, bundle } = await run(t, ['cat', '/proc/self/mountinfo']);
   t.is(status, 0, stderr);
-  const mountPoints = stdout.trim().split('\n').map((line) => line.split(' ')[4]!);
+  const mountPoints = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ')[4]!);
   const spec = bundle.spec;
   const asked = new Set(['/', ...spec.mounts!.map((m) => m.destination), ...spec.linux!.maskedPaths!, ...spec.linux!.readonlyPaths!]);
   const unexpected = mountPoints.filter((p) => !asked.has(p) && !p.startsWith('/sys/fs/cgroup/'));
@@ -104,7 +108,10 @@ test('masked paths are empty and read-only paths cannot be written', async (t) =
     spec.linux!.readonlyPaths!.push('/tmp');
   });
   t.is(status, 0, stderr);
-  const lines = stdout.trim().split('\n').map((l) => l.trim());
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim());
   t.deepEqual(lines.slice(0, 3), ['0', '0', '0']);
   t.regex(lines[3]!, /Read-only file system/);
   t.is(lines[4], 'home-writable');

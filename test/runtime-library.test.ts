@@ -3,13 +3,14 @@
  * containers itself; where the container's processes live (never with Node); status read
  * honestly from the system; the helper run from a sealed copy; 50 containers at once.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { helperPath } from '@oci/native';
 import { Runtime, type RuntimeError } from '@oci/runtime';
-import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { type TestBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { tempDir } from './harness/tmp.js';
 import { waitFor } from './harness/wait.js';
 
@@ -160,6 +161,12 @@ test('50 containers created and started concurrently all run, and all are delete
   t.true(results.every((r) => r.exit.code === 0));
   // Each ran as pid 1 of its own pid namespace.
   t.deepEqual(readFileSync(path.join(out.dir, 'ran'), 'utf8'), '1 oci\n'.repeat(50));
-  t.deepEqual(readdirSync(root.dir).filter((name) => name.startsWith('fifty-')), []);
-  t.deepEqual(results.flatMap((r) => r.cgroups).filter((dir) => existsSync(dir)), []);
+  t.deepEqual(
+    readdirSync(root.dir).filter((name) => name.startsWith('fifty-')),
+    [],
+  );
+  t.deepEqual(
+    results.flatMap((r) => r.cgroups).filter((dir) => existsSync(dir)),
+    [],
+  );
 });

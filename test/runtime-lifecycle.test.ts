@@ -3,13 +3,14 @@
  * run), start, state created → running → stopped, kill, delete, exit codes of `run`, pid files,
  * list, and a failed create leaving nothing behind.
  */
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { testBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { type TestBundle, testBundle, uniqueId } from './harness/bundle.js';
 import { oci, ociBin } from './harness/cli.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -19,7 +20,11 @@ test.before(() => {
 test.after.always(() => state?.remove());
 
 /** A created container; deleted (forcibly) when the test ends, whatever happened. */
-async function created(t: { teardown(fn: () => void): void; is(a: unknown, b: unknown, m?: string): void }, args: string[], adjust?: (spec: TestBundle['spec']) => void) {
+async function created(
+  t: { teardown(fn: () => void): void; is(a: unknown, b: unknown, m?: string): void },
+  args: string[],
+  adjust?: (spec: TestBundle['spec']) => void,
+) {
   const b = await testBundle(t, args, adjust);
   const id = uniqueId('life');
   t.teardown(() => void state.oci(['delete', '--force', id]));
@@ -90,7 +95,10 @@ test('delete removes the state and the cgroups; a running container needs --forc
   t.is(stateOf(id).status, 'running');
   t.is(state.oci(['delete', '--force', id]).status, 0);
   t.false(state.exists(id));
-  t.deepEqual(cgroups.filter((dir) => existsSync(dir)), []);
+  t.deepEqual(
+    cgroups.filter((dir) => existsSync(dir)),
+    [],
+  );
   t.regex(state.oci(['state', id]).stderr, /does not exist/);
 });
 
@@ -139,7 +147,10 @@ test('create writes the pid file; list shows the containers', async (t) => {
   t.is(state.ociDetached(['create', '--bundle', b.dir, '--pid-file', pidFile, id]).status, 0);
   t.is(Number(readFileSync(pidFile, 'utf8')), stateOf(id).pid);
   const list = JSON.parse(state.oci(['list', '--format', 'json']).stdout) as { id: string; status: string }[];
-  t.like(list.find((c) => c.id === id), { status: 'created' });
+  t.like(
+    list.find((c) => c.id === id),
+    { status: 'created' },
+  );
   t.true(state.oci(['list', '-q']).stdout.split('\n').includes(id));
   t.regex(state.oci(['list']).stdout, new RegExp(`^${id}\\s+\\d+\\s+created\\s`, 'm'));
 });

@@ -4,11 +4,12 @@
  * every runtime command ends the file with an error line saying why (containerd's shim reports
  * the last one; podman matches words in it).
  */
-import test from 'ava';
+
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -25,12 +26,15 @@ interface Line {
 
 /** Every line of the log, each checked to have runc's shape. */
 function lines(t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, file: string): Line[] {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').map((text) => {
-    const line = JSON.parse(text) as Line;
-    t.is(Object.keys(line).sort().join(), 'level,msg,time', text);
-    t.true(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(line.time), line.time);
-    return line;
-  });
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((text) => {
+      const line = JSON.parse(text) as Line;
+      t.is(Object.keys(line).sort().join(), 'level,msg,time', text);
+      t.true(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(line.time), line.time);
+      return line;
+    });
 }
 
 test('the log file exists after a call that went well, and holds no line', (t) => {
@@ -97,7 +101,7 @@ test('a create that fails inside the container logs the step that failed, in wor
   t.regex(line!.msg, /exec: "\/nonexistent": stat \/nonexistent: no such file or directory/);
 });
 
-test('text format: runc\'s logfmt line', (t) => {
+test("text format: runc's logfmt line", (t) => {
   const dir = tempDir('log');
   t.teardown(dir.remove);
   const file = path.join(dir.dir, 'log.txt');

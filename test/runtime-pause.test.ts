@@ -3,12 +3,13 @@
  * controller), v2's cgroup.freeze on the unified hierarchy (where the container's processes also
  * live); `state` says paused; kill and delete of a paused container behave as runc's.
  */
-import test from 'ava';
+
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freeze, isFrozen, thaw } from '@oci/runtime/cgroups/freezer';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import test from 'ava';
+import { busyboxBundle, type TestBundle, uniqueId } from './harness/bundle.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;

@@ -4,13 +4,14 @@
  * elsewhere (oom score, sysctls, domain name, umask, a cwd that does not exist yet), --no-pivot
  * and socket activation.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { testBundle, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -54,7 +55,12 @@ test('limits are written to the cgroup files of each controller; an absolute cgr
 });
 
 test('devices: linux.devices are made and usable; others can be made but not opened', async (t) => {
-  const script = ["stat -c '%A %u %g %t:%T' /dev/extra-null", 'echo x > /dev/extra-null && echo wrote', 'mknod /tmp/kmsg c 1 11 && echo made', 'head -c1 /tmp/kmsg 2>&1 || true'].join('; ');
+  const script = [
+    "stat -c '%A %u %g %t:%T' /dev/extra-null",
+    'echo x > /dev/extra-null && echo wrote',
+    'mknod /tmp/kmsg c 1 11 && echo made',
+    'head -c1 /tmp/kmsg 2>&1 || true',
+  ].join('; ');
   const b = await testBundle(t, ['sh', '-c', script], (spec) => {
     spec.root!.readonly = false;
     spec.linux!.devices = [{ path: '/dev/extra-null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 1000, gid: 1000 }];

@@ -4,14 +4,15 @@
  * filter loaded with or without no_new_privs, unknown syscall names, bad profiles, and
  * SCMP_ACT_NOTIFY answered by a seccomp agent listening on listenerPath.
  */
-import test from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Seccomp, Spec } from '@oci/specs';
-import { busyboxBundle, uniqueId, type TestBundle } from './harness/bundle.js';
+import test from 'ava';
+import { busyboxBundle, type TestBundle, uniqueId } from './harness/bundle.js';
 import { podmanProfile } from './harness/podman-seccomp.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -40,7 +41,11 @@ async function run(t: { teardown(fn: () => void): void }, script: string, adjust
 
 test('a blocked syscall fails with EPERM; others run', async (t) => {
   const profile: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ARCHES, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
-  const { status, stdout, stderr } = await run(t, 'mkdir /tmp/d 2>&1; echo "mkdir=$?"; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status', withSeccomp(profile));
+  const { status, stdout, stderr } = await run(
+    t,
+    'mkdir /tmp/d 2>&1; echo "mkdir=$?"; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status',
+    withSeccomp(profile),
+  );
   t.is(status, 0, stderr);
   t.regex(stdout, /can't create directory '\/tmp\/d': Operation not permitted/);
   t.regex(stdout, /^mkdir=1$/m);
@@ -64,12 +69,16 @@ test('errnoRet and defaultErrnoRet set the errno the program sees', async (t) =>
 
 test("podman's default profile loads and runs busybox; what it leaves out gets its defaultErrnoRet", async (t) => {
   let profile: Seccomp | undefined;
-  const { status, stdout, stderr } = await run(t, 'echo hello; ls / >/dev/null && echo listed; mkdir /tmp/d 2>&1; echo "mkdir=$?"', withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW' }, (spec) => {
-    profile = podmanProfile(spec.process!.capabilities!.bounding!);
-    // Without mkdir in its allow list, mkdir meets the default: ERRNO with podman's defaultErrnoRet (ENOSYS).
-    for (const entry of profile.syscalls!) entry.names = entry.names.filter((n) => n !== 'mkdir' && n !== 'mkdirat');
-    spec.linux!.seccomp = profile;
-  }));
+  const { status, stdout, stderr } = await run(
+    t,
+    'echo hello; ls / >/dev/null && echo listed; mkdir /tmp/d 2>&1; echo "mkdir=$?"',
+    withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW' }, (spec) => {
+      profile = podmanProfile(spec.process!.capabilities!.bounding!);
+      // Without mkdir in its allow list, mkdir meets the default: ERRNO with podman's defaultErrnoRet (ENOSYS).
+      for (const entry of profile.syscalls!) entry.names = entry.names.filter((n) => n !== 'mkdir' && n !== 'mkdirat');
+      spec.linux!.seccomp = profile;
+    }),
+  );
   t.is(status, 0, stderr);
   t.is(profile!.defaultAction, 'SCMP_ACT_ERRNO');
   t.is(profile!.defaultErrnoRet, 38);
@@ -86,7 +95,14 @@ test('argument conditions: AND across arguments, OR on the same argument, masked
     defaultAction: 'SCMP_ACT_ALLOW',
     syscalls: [
       // Two conditions on argument 1: either signal is refused.
-      { names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 1, value: SIGUSR1, op: 'SCMP_CMP_EQ' }, { index: 1, value: SIGUSR2, op: 'SCMP_CMP_EQ' }] },
+      {
+        names: ['kill'],
+        action: 'SCMP_ACT_ERRNO',
+        args: [
+          { index: 1, value: SIGUSR1, op: 'SCMP_CMP_EQ' },
+          { index: 1, value: SIGUSR2, op: 'SCMP_CMP_EQ' },
+        ],
+      },
       // Opening with O_CREAT is refused, opening to read is not.
       { names: ['open', 'openat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, args: [{ index: 2, value: O_CREAT, valueTwo: O_CREAT, op: 'SCMP_CMP_MASKED_EQ' }] },
     ],
@@ -102,10 +118,14 @@ test('argument conditions: AND across arguments, OR on the same argument, masked
 
 test('without no_new_privs the filter is loaded while privileged, and still applies to a non-root program', async (t) => {
   const profile: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
-  const { status, stdout, stderr } = await run(t, 'mkdir /tmp/d 2>&1; id -u; grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status', withSeccomp(profile, (spec) => {
-    spec.process!.noNewPrivileges = false;
-    spec.process!.user = { uid: 1000, gid: 1000 };
-  }));
+  const { status, stdout, stderr } = await run(
+    t,
+    'mkdir /tmp/d 2>&1; id -u; grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status',
+    withSeccomp(profile, (spec) => {
+      spec.process!.noNewPrivileges = false;
+      spec.process!.user = { uid: 1000, gid: 1000 };
+    }),
+  );
   t.is(status, 0, stderr);
   t.regex(stdout, /Operation not permitted/);
   t.regex(stdout, /^1000$/m);
@@ -116,7 +136,11 @@ test('without no_new_privs the filter is loaded while privileged, and still appl
 
 test('filter flags are passed to the kernel; an unknown flag is refused', async (t) => {
   const flags = ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'];
-  const ok = await run(t, 'mkdir /tmp/d 2>&1; true', withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+  const ok = await run(
+    t,
+    'mkdir /tmp/d 2>&1; true',
+    withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }),
+  );
   t.is(ok.status, 0, ok.stderr);
   t.regex(ok.stdout, /Operation not permitted/);
 
@@ -129,17 +153,28 @@ test('filter flags are passed to the kernel; an unknown flag is refused', async 
 test('a syscall name libseccomp does not know is skipped when the default stops it anyway, refused when skipping would let it run', async (t) => {
   const unknown = 'no_such_syscall_in_any_kernel';
   // podman's situation: an allow list naming syscalls newer than this libseccomp.
-  const skipped = await run(t, 'echo ran', withSeccomp(podmanProfile([]), (spec) => {
-    spec.linux!.seccomp!.syscalls!.push({ names: [unknown], action: 'SCMP_ACT_ALLOW' });
-  }));
+  const skipped = await run(
+    t,
+    'echo ran',
+    withSeccomp(podmanProfile([]), (spec) => {
+      spec.linux!.seccomp!.syscalls!.push({ names: [unknown], action: 'SCMP_ACT_ALLOW' });
+    }),
+  );
   t.is(skipped.status, 0, skipped.stderr);
   t.is(skipped.stdout, 'ran\n');
 
   // A deny list under an allowing default: without the rule, the syscall would run.
-  const refused = await run(t, 'echo ran', withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', unknown], action: 'SCMP_ACT_ERRNO' }] }));
+  const refused = await run(
+    t,
+    'echo ran',
+    withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', unknown], action: 'SCMP_ACT_ERRNO' }] }),
+  );
   t.is(refused.status, 1);
   t.is(refused.stdout, '');
-  t.regex(refused.stderr, new RegExp(`syscall '${unknown}' is unknown to libseccomp [\\d.]+: without its rule the default action \\(SCMP_ACT_ALLOW\\) would let it run`));
+  t.regex(
+    refused.stderr,
+    new RegExp(`syscall '${unknown}' is unknown to libseccomp [\\d.]+: without its rule the default action \\(SCMP_ACT_ALLOW\\) would let it run`),
+  );
   t.false(state.exists(refused.id));
 });
 
@@ -147,12 +182,24 @@ test('a malformed profile is refused with a line naming what is wrong, before an
   const cases: [Seccomp, RegExp][] = [
     [{ defaultAction: 'SCMP_ACT_SOMETIMES' }, /linux\.seccomp\.defaultAction: unknown action 'SCMP_ACT_SOMETIMES'/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }, /unknown architecture 'SCMP_ARCH_Z80'/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] }, /syscalls\[0\]: errnoRet is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] }, /args\[0\]: index must be 0 to 5/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 0, op: 'SCMP_CMP_ABOUT' }] }] }, /unknown operator 'SCMP_CMP_ABOUT'/],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] },
+      /syscalls\[0\]: errnoRet is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] },
+      /args\[0\]: index must be 0 to 5/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 0, op: 'SCMP_CMP_ABOUT' }] }] },
+      /unknown operator 'SCMP_CMP_ABOUT'/,
+    ],
     [{ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/nonexistent' }, /defaultAction cannot be SCMP_ACT_NOTIFY/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /SCMP_ACT_NOTIFY needs a listenerPath/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/nonexistent/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /seccomp agent at \/nonexistent\/agent\.sock: ENOENT/],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/nonexistent/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] },
+      /seccomp agent at \/nonexistent\/agent\.sock: ENOENT/,
+    ],
   ];
   for (const [profile, message] of cases) {
     const { status, stderr, id } = await run(t, 'true', withSeccomp(profile));
@@ -167,7 +214,7 @@ test('a malformed profile is refused with a line naming what is wrong, before an
  * the listener fd over listenerPath, records them, then answers the first notification with
  * EROFS (SECCOMP_IOCTL_NOTIF_RECV / _SEND) and exits.
  */
-const AGENT = String.raw`
+const AGENT = `
 import fcntl, json, os, socket, struct, sys
 path, out = sys.argv[1], sys.argv[2]
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -203,10 +250,13 @@ test('SCMP_ACT_NOTIFY: the agent at listenerPath gets the container process stat
     listenerMetadata: 'agent-metadata',
     syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
   };
-  const bundle = await busyboxBundle(['sh', '-c', 'mkdir /tmp/d 2>/out/.log; echo "mkdir=$?" >>/out/.log; mv /out/.log /out/log'], withSeccomp(profile, (spec) => {
-    spec.annotations = { 'org.example': 'yes' };
-    spec.mounts!.push({ destination: '/out', type: 'bind', source: dir.dir, options: ['rbind', 'rw'] });
-  }));
+  const bundle = await busyboxBundle(
+    ['sh', '-c', 'mkdir /tmp/d 2>/out/.log; echo "mkdir=$?" >>/out/.log; mv /out/.log /out/log'],
+    withSeccomp(profile, (spec) => {
+      spec.annotations = { 'org.example': 'yes' };
+      spec.mounts!.push({ destination: '/out', type: 'bind', source: dir.dir, options: ['rbind', 'rw'] });
+    }),
+  );
   t.teardown(bundle.remove);
   const id = uniqueId('notify');
   t.teardown(() => void state.oci(['delete', '--force', id]));

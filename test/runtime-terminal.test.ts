@@ -3,16 +3,17 @@
  * observable result as under `runc run` (Debian's runc 1.1.5, a peer); terminals through
  * `run` and `exec -t` (proxied, resized with ours) and through --console-socket.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Spec } from '@oci/specs';
+import test from 'ava';
 import { busyboxBundle, busyboxRootfs, uniqueId } from './harness/bundle.js';
 import { ociBin } from './harness/cli.js';
 import { atTerminal, consoleReceiver, runWithResize } from './harness/pty.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;
@@ -120,11 +121,14 @@ async function running(t: { teardown(fn: () => void): void }) {
 
 test('exec -t gives the program a pty in the container and proxies input and output', async (t) => {
   const id = await running(t);
-  const result = atTerminal([process.execPath, ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'], { input: 'hello\n' });
+  const result = atTerminal(
+    [process.execPath, ociBin, '--root', state.root, 'exec', '-t', id, 'sh', '-c', 'read line; echo "got $line"; tty; test -t 0 && test -t 2 && echo all-tty'],
+    { input: 'hello\n' },
+  );
   t.is(result.status, 0, result.output);
   const lines = result.output.split('\r\n');
   t.true(lines.includes('got hello'), result.output);
-  t.true(lines.includes('/dev/pts/0'), 'the first pty of the container\'s own devpts');
+  t.true(lines.includes('/dev/pts/0'), "the first pty of the container's own devpts");
   t.true(lines.includes('all-tty'), result.output);
 });
 
@@ -177,7 +181,7 @@ test('a proxied terminal starts at the size of ours and follows it when it is re
     initial: [30, 100],
     first: '30 100',
     resized: [40, 120],
-    then: '40 120',
+    afterResize: '40 120',
   });
   t.is(exec.status, 0, exec.output);
   t.regex(exec.output, /^30 100\r\n(\r\n30 100\r\n)*\r\n40 120\r\n/);
@@ -191,7 +195,7 @@ test('a proxied terminal starts at the size of ours and follows it when it is re
     initial: [25, 90],
     first: '25 90',
     resized: [50, 150],
-    then: '50 150',
+    afterResize: '50 150',
   });
   t.is(run.status, 0, run.output);
   t.regex(run.output, /\r\n50 150\r\n/);

@@ -4,11 +4,12 @@
  * starts with the directory's contents, owners, modes and symlinks, which the rootfs keeps
  * unchanged.
  */
-import test from 'ava';
+
 import { chmodSync, chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { stateRoot, type StateRoot } from './harness/runtime.js';
+import { type StateRoot, stateRoot } from './harness/runtime.js';
 
 let state: StateRoot;
 test.before(() => {
@@ -27,7 +28,10 @@ const script = [
 
 async function run(t: { teardown(fn: () => void): void }, options: string[]) {
   const b = await busyboxBundle(['sh', '-c', script], (spec) => {
-    spec.mounts!.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options }, { destination: '/empty', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] });
+    spec.mounts!.push(
+      { destination: '/data', type: 'tmpfs', source: 'tmpfs', options },
+      { destination: '/empty', type: 'tmpfs', source: 'tmpfs', options: ['nosuid'] },
+    );
   });
   t.teardown(b.remove);
   const data = path.join(b.rootfs, 'data');
@@ -48,7 +52,17 @@ async function run(t: { teardown(fn: () => void): void }, options: string[]) {
 test('tmpcopyup: the tmpfs starts with what the directory held, owners, modes and symlinks included', async (t) => {
   const result = await run(t, ['rw', 'nosuid', 'nodev', 'tmpcopyup']);
   t.is(result.status, 0, result.stderr);
-  t.deepEqual(result.lines.slice(0, 9), ['750 0:0 /data', '640 1000:1001 /data/file', '710 0:0 /data/sub', '644 0:0 /data/sub/inner', '/etc/passwd', 'inner', 'writable', 'tmpfs rw,nosuid,nodev,relatime', '700 /empty']);
+  t.deepEqual(result.lines.slice(0, 9), [
+    '750 0:0 /data',
+    '640 1000:1001 /data/file',
+    '710 0:0 /data/sub',
+    '644 0:0 /data/sub/inner',
+    '/etc/passwd',
+    'inner',
+    'writable',
+    'tmpfs rw,nosuid,nodev,relatime',
+    '700 /empty',
+  ]);
   t.deepEqual(result.rootfsData(), ['file', 'link', 'sub'], 'the write went to the tmpfs, not the rootfs');
 });
 

@@ -2,11 +2,12 @@
  * `oci update`: new limits in a running container's cgroups (v1 on this host), the kernel
  * enforcing them, runc's flags and --resources JSON, and nothing half-applied on failure.
  */
-import test from 'ava';
+
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
 let state: StateRoot;

@@ -4,13 +4,14 @@
  * containers run by an unprivileged user (uid 65534), mapping only its own ids or, through
  * newuidmap, its subordinate ids from /etc/subuid, without a cgroup where it cannot make one.
  */
-import test from 'ava';
+
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toRootless } from '@oci/bundle/rootless';
 import type { Spec } from '@oci/specs';
+import test from 'ava';
 import { busyboxBundle, uniqueId } from './harness/bundle.js';
-import { eventually, stateRoot, type StateRoot } from './harness/runtime.js';
+import { eventually, type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 import { NOBODY, unprivileged } from './harness/unprivileged.js';
 
@@ -42,11 +43,16 @@ function outDir(t: T, owner: number) {
   return out.dir;
 }
 
-const hostIds = (pid: number, field: 'Uid' | 'Gid') => new RegExp(`^${field}:\\s+(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!.split(/\s+/).map(Number);
+const hostIds = (pid: number, field: 'Uid' | 'Gid') =>
+  new RegExp(`^${field}:\\s+(.*)$`, 'm')
+    .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!
+    .split(/\s+/)
+    .map(Number);
 
 test('root in the container is an unprivileged uid on the host', async (t) => {
   const out = outDir(t, HOST);
-  const script = 'id -u > /out/.log; id -g >> /out/.log; cat /proc/self/uid_map >> /out/.log; ls -ln /dev/null >> /out/.log; touch /out/made; mv /out/.log /out/log; exec sleep 30';
+  const script =
+    'id -u > /out/.log; id -g >> /out/.log; cat /proc/self/uid_map >> /out/.log; ls -ln /dev/null >> /out/.log; touch /out/made; mv /out/.log /out/log; exec sleep 30';
   const bundle = await busyboxBundle(['sh', '-c', script], (spec) => {
     withUserNamespace(spec);
     spec.mounts!.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
@@ -74,7 +80,7 @@ test('root in the container is an unprivileged uid on the host', async (t) => {
   t.like(statSync(path.join(out, 'made')), { uid: HOST, gid: HOST });
 });
 
-test('in a user namespace without a network namespace, sysfs is the host\'s, bound', async (t) => {
+test("in a user namespace without a network namespace, sysfs is the host's, bound", async (t) => {
   const bundle = await busyboxBundle(['sh', '-c', 'ls /sys/kernel >/dev/null && echo sys-ok; grep -E " /sys " /proc/self/mountinfo'], (spec) => {
     withUserNamespace(spec);
     spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'network');
@@ -133,7 +139,7 @@ test('rootless: an unprivileged user runs a container as root of its own user na
   t.regex(caps!, /^CapEff:\s+0+20000420$/); // the default spec's three capabilities, in its namespace
 });
 
-test('rootless with subordinate ids: newuidmap maps /etc/subuid\'s range, `spec --rootless` included', async (t) => {
+test("rootless with subordinate ids: newuidmap maps /etc/subuid's range, `spec --rootless` included", async (t) => {
   const nobody = unprivileged({ subordinate: `${NOBODY}:200000:65536\n` });
   t.teardown(nobody.remove);
   const bundle = await rootlessBundle(t, ['true']);
@@ -145,11 +151,19 @@ test('rootless with subordinate ids: newuidmap maps /etc/subuid\'s range, `spec 
   const generated = nobody.oci(['spec', '--rootless'], dir);
   t.is(generated.status, 0, generated.stderr);
   const config = JSON.parse(readFileSync(spec, 'utf8')) as Spec;
-  t.deepEqual(config.linux!.uidMappings, [{ containerID: 0, hostID: NOBODY, size: 1 }, { containerID: 1, hostID: 200000, size: 65536 }]);
+  t.deepEqual(config.linux!.uidMappings, [
+    { containerID: 0, hostID: NOBODY, size: 1 },
+    { containerID: 1, hostID: 200000, size: 65536 },
+  ]);
   t.deepEqual(config.linux!.gidMappings, config.linux!.uidMappings);
 
   const out = outDir(t, 200999);
-  config.process = { ...config.process!, terminal: false, args: ['sh', '-c', 'id > /out/.log; cat /proc/self/uid_map >> /out/.log; mv /out/.log /out/log; exec sleep 30'], user: { uid: 1000, gid: 1000, additionalGids: [100] } };
+  config.process = {
+    ...config.process!,
+    terminal: false,
+    args: ['sh', '-c', 'id > /out/.log; cat /proc/self/uid_map >> /out/.log; mv /out/.log /out/log; exec sleep 30'],
+    user: { uid: 1000, gid: 1000, additionalGids: [100] },
+  };
   config.mounts!.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
   writeFileSync(spec, JSON.stringify(config));
   mkdirSync(path.join(bundle.rootfs, 'out'));
@@ -160,17 +174,23 @@ test('rootless with subordinate ids: newuidmap maps /etc/subuid\'s range, `spec 
   await eventually(() => existsSync(path.join(out, 'log')));
   const [ids, ...maps] = readFileSync(path.join(out, 'log'), 'utf8').trim().split('\n');
   t.is(ids, 'uid=1000 gid=1000 groups=100(users)');
-  t.deepEqual(maps.map((m) => m.trim().split(/\s+/).join(' ')), [`0 ${NOBODY} 1`, '1 200000 65536']);
+  t.deepEqual(
+    maps.map((m) => m.trim().split(/\s+/).join(' ')),
+    [`0 ${NOBODY} 1`, '1 200000 65536'],
+  );
   const { pid } = JSON.parse(nobody.oci(['state', id]).stdout) as { pid: number };
   t.deepEqual(hostIds(pid, 'Uid'), [200999, 200999, 200999, 200999]);
   t.is(nobody.oci(['delete', '--force', id]).status, 0);
 });
 
-test('rootless refusals: ids that are not the user\'s, and no user namespace at all', async (t) => {
+test("rootless refusals: ids that are not the user's, and no user namespace at all", async (t) => {
   const nobody = unprivileged({ subordinate: `${NOBODY}:200000:10\n` });
   t.teardown(nobody.remove);
   const outside = await rootlessBundle(t, ['true'], (spec) => {
-    spec.linux!.uidMappings = [{ containerID: 0, hostID: NOBODY, size: 1 }, { containerID: 1, hostID: 200000, size: 1000 }];
+    spec.linux!.uidMappings = [
+      { containerID: 0, hostID: NOBODY, size: 1 },
+      { containerID: 1, hostID: 200000, size: 1000 },
+    ];
   });
   const id = uniqueId('refused');
   const refused = nobody.oci(['create', '--bundle', outside.dir, id]);

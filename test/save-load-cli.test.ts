@@ -4,18 +4,19 @@
  * `podman load`) and by skopeo, gzip-compressed or not, through files or a pipe; what podman
  * saves, oci loads. A loaded image is unpacked and run by `oci run`.
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
 import { oci, ociBin } from './harness/cli.js';
-import { buildImage, buildIndex, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startPodman, type Podman } from './harness/podman.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type BuiltImage, buildImage, buildIndex, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { type Podman, startPodman } from './harness/podman.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { runOk, shellQuote } from './harness/run.js';
 import { stateRoot } from './harness/runtime.js';
-import { refNames, snapshotStore } from './harness/store.js';
+import { snapshotStore } from './harness/store.js';
 import { tempDir } from './harness/tmp.js';
 
 // The tests that use podman run one at a time: they share its image store.
@@ -32,11 +33,20 @@ test.before(async () => {
   registry = await startRegistry();
   podman = startPodman({ insecureRegistries: [registry.host] });
   busybox = await busyboxImage();
-  greeting = buildImage([await busyboxLayer(), await tarLayer([{ path: 'etc/', type: 'directory' }, { path: 'etc/motd', content: 'hello from a saved image\n' }])], {
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Cmd: ['cat', '/etc/motd'], Env: ['PATH=/bin'] },
-  });
+  greeting = buildImage(
+    [
+      await busyboxLayer(),
+      await tarLayer([
+        { path: 'etc/', type: 'directory' },
+        { path: 'etc/motd', content: 'hello from a saved image\n' },
+      ]),
+    ],
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['cat', '/etc/motd'], Env: ['PATH=/bin'] },
+    },
+  );
   multi = buildIndex([busybox, buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' })]);
   const layout = tempDir('layout');
   writeLayout(layout.dir, { latest: busybox, greeting, multi });
@@ -45,7 +55,11 @@ test.before(async () => {
   pushLayout(layout.dir, 'multi', `${registry.host}/library/multi:latest`);
   layout.remove();
   ({ dir: source, remove: removeSource } = tempDir('source-store'));
-  for (const args of [['pull', '--quiet', `${registry.host}/library/busybox`], ['pull', '--quiet', `${registry.host}/library/greeting:1`], ['copy', '--all', '--quiet', `docker://${registry.host}/library/multi`, `${registry.host}/library/multi`]]) {
+  for (const args of [
+    ['pull', '--quiet', `${registry.host}/library/busybox`],
+    ['pull', '--quiet', `${registry.host}/library/greeting:1`],
+    ['copy', '--all', '--quiet', `docker://${registry.host}/library/multi`, `${registry.host}/library/multi`],
+  ]) {
     const result = oci(['--store', source, ...args], { env: env() });
     if (result.status !== 0) throw new Error(`oci ${args.join(' ')}: ${result.stderr}`);
   }
@@ -57,7 +71,11 @@ test.after.always(async () => {
 });
 
 const env = () => ({ ...process.env, HOME: '/nonexistent', OCI_REGISTRY_MIRRORS: '' });
-const names = { busybox: () => `${registry.host}/library/busybox:latest`, greeting: () => `${registry.host}/library/greeting:1`, multi: () => `${registry.host}/library/multi:latest` };
+const names = {
+  busybox: () => `${registry.host}/library/busybox:latest`,
+  greeting: () => `${registry.host}/library/greeting:1`,
+  multi: () => `${registry.host}/library/multi:latest`,
+};
 
 function workspace(t: { teardown(fn: () => void): void }) {
   const store = tempDir('store');
@@ -90,8 +108,15 @@ test('save two images into one docker-archive, load it elsewhere: names and dige
   t.is(saved.stdout, '');
   const hex = (digest: string) => `blobs/sha256/${digest.slice(7)}`;
   const blobs = new Set([...busybox.blobs.keys(), ...greeting.blobs.keys()].map(hex));
-  t.deepEqual(archiveFiles(at('two.tar')), ['blobs/', 'blobs/sha256/', ...[...blobs].sort(), 'index.json', 'manifest.json', 'oci-layout', 'repositories'].sort());
-  const manifestJson = JSON.parse(spawnSync('tar', ['-xOf', at('two.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+  t.deepEqual(
+    archiveFiles(at('two.tar')),
+    ['blobs/', 'blobs/sha256/', ...[...blobs].sort(), 'index.json', 'manifest.json', 'oci-layout', 'repositories'].sort(),
+  );
+  const manifestJson = JSON.parse(spawnSync('tar', ['-xOf', at('two.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as {
+    Config: string;
+    RepoTags: string[];
+    Layers: string[];
+  }[];
   t.deepEqual(
     manifestJson.map((entry) => entry.RepoTags),
     [[`${registry.host}/library/busybox:latest`], [`${registry.host}/library/greeting:1`]],
@@ -115,7 +140,10 @@ test.serial('podman load and skopeo read the docker-archive and the oci-archive 
   const { at, save } = workspace(t);
   t.is(save(['-o', 'docker.tar', names.greeting()]).status, 0);
   t.is(save(['--format', 'oci-archive', '-o', 'oci.tar', names.greeting()]).status, 0);
-  t.deepEqual(archiveFiles(at('oci.tar')).filter((f) => !f.startsWith('blobs/')), ['index.json', 'oci-layout']);
+  t.deepEqual(
+    archiveFiles(at('oci.tar')).filter((f) => !f.startsWith('blobs/')),
+    ['index.json', 'oci-layout'],
+  );
   for (const [file, loadedAs] of [
     ['docker.tar', names.greeting()],
     ['oci.tar', names.greeting()],
@@ -127,7 +155,8 @@ test.serial('podman load and skopeo read the docker-archive and the oci-archive 
     t.is(cmd.stdout.trim(), '[cat /etc/motd]', file);
     await runOk('podman', ['rmi', loadedAs], { env: podman.env });
   }
-  const skopeo = (location: string) => JSON.parse(spawnSync('skopeo', ['inspect', '--config', location], { encoding: 'utf8' }).stdout || '{}') as { config?: { Cmd: string[] } };
+  const skopeo = (location: string) =>
+    JSON.parse(spawnSync('skopeo', ['inspect', '--config', location], { encoding: 'utf8' }).stdout || '{}') as { config?: { Cmd: string[] } };
   t.deepEqual(skopeo(`docker-archive:${at('docker.tar')}:${names.greeting()}`).config?.Cmd, ['cat', '/etc/motd']);
   t.deepEqual(skopeo(`oci-archive:${at('oci.tar')}:${names.greeting()}`).config?.Cmd, ['cat', '/etc/motd']);
 });
@@ -153,7 +182,11 @@ test.serial('--compress, or a .gz name, gzips the archive; load tells gzip by it
   t.is(save(['-o', 'plain.tar', names.busybox()]).status, 0);
   for (const file of ['busybox.tar', 'busybox.tar.gz']) {
     t.deepEqual([...readFileSync(at(file)).subarray(0, 2)], [0x1f, 0x8b], file);
-    t.is(spawnSync('gzip', ['-dc', at(file)]).stdout.toString('latin1'), readFileSync(at('plain.tar')).toString('latin1'), `${file}: the plain archive, gzipped`);
+    t.is(
+      spawnSync('gzip', ['-dc', at(file)]).stdout.toString('latin1'),
+      readFileSync(at('plain.tar')).toString('latin1'),
+      `${file}: the plain archive, gzipped`,
+    );
     const loaded = run(['load', '-i', file]);
     t.is(loaded.status, 0, loaded.stderr);
     t.is(loaded.stdout, `Loaded image: ${names.busybox()}\n`);
@@ -170,8 +203,14 @@ test('save to stdout, load from stdin: through a pipe, gzip or not; no archive o
     t.is(piped.stdout, `Loaded image: ${names.busybox()}\nLoaded image: ${names.greeting()}\n`);
     t.is(piped.stderr, '', 'no progress drawn into a pipe');
   }
-  t.deepEqual(readdirSync(path.join(store, 'ingest')).filter((name) => !name.endsWith('.tmp')), [], 'the spooled copy of stdin is gone');
-  const onTerminal = spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${source} save ${names.busybox()}`, '/dev/null'], { encoding: 'utf8' });
+  t.deepEqual(
+    readdirSync(path.join(store, 'ingest')).filter((name) => !name.endsWith('.tmp')),
+    [],
+    'the spooled copy of stdin is gone',
+  );
+  const onTerminal = spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${source} save ${names.busybox()}`, '/dev/null'], {
+    encoding: 'utf8',
+  });
   t.regex(onTerminal.stdout, /oci: save .*: cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout/);
 });
 
@@ -190,7 +229,10 @@ test('--platform picks the image saved from a multi-platform one; an oci-archive
 test('on a terminal, save draws each blob and load the archive read and each blob; -q and a pipe draw nothing', (t) => {
   const { at, store } = workspace(t);
   const onTerminal = (args: string, storeDir = store) =>
-    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${storeDir} ${args}`, '/dev/null'], { encoding: 'utf8', env: { ...env(), COLUMNS: '120' } }).stdout;
+    spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${storeDir} ${args}`, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...env(), COLUMNS: '120' },
+    }).stdout;
   const layer = [...busybox.blobs.keys()].find((digest) => busybox.blobs.get(digest)!.length > 100_000)!;
   const blobRow = new RegExp(`${layer.slice(7, 19)} \\[=+\\] 1\\.1 MB / 1\\.1 MB`);
   t.regex(onTerminal(`save -o ${at('busybox.tar')} ${names.busybox()}`, source), blobRow);
@@ -203,10 +245,17 @@ test('on a terminal, save draws each blob and load the archive read and each blo
 
 test('two names of one image: one manifest.json entry with both RepoTags, both names loaded', (t) => {
   const { at, save, run, store } = workspace(t);
-  t.is(oci(['--store', source, 'copy', '--quiet', names.busybox(), 'example.com/again/busybox:2'], { env: env() }).stdout, `${busybox.manifest.digest}\n`, 'a copy within the store names the image again');
+  t.is(
+    oci(['--store', source, 'copy', '--quiet', names.busybox(), 'example.com/again/busybox:2'], { env: env() }).stdout,
+    `${busybox.manifest.digest}\n`,
+    'a copy within the store names the image again',
+  );
   t.is(save(['-o', 'both.tar', names.busybox(), 'example.com/again/busybox:2']).status, 0);
   const manifestJson = JSON.parse(spawnSync('tar', ['-xOf', at('both.tar'), 'manifest.json'], { encoding: 'utf8' }).stdout) as { RepoTags: string[] }[];
-  t.deepEqual(manifestJson.map((entry) => entry.RepoTags), [[`${registry.host}/library/busybox:latest`, 'example.com/again/busybox:2']]);
+  t.deepEqual(
+    manifestJson.map((entry) => entry.RepoTags),
+    [[`${registry.host}/library/busybox:latest`, 'example.com/again/busybox:2']],
+  );
   t.is(run(['load', '-i', 'both.tar']).stdout, `Loaded image: ${names.busybox()}\nLoaded image: example.com/again/busybox:2\n`);
   t.is(digestOf(store, 'example.com/again/busybox:2'), busybox.manifest.digest);
 });

@@ -5,7 +5,7 @@
  * however many processes race to make it, whenever one is killed; gc keeps what images and
  * bundles use.
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,10 +13,11 @@ import path from 'node:path';
 import { chainIds, prepareSnapshots, readImage, removeImage, SnapshotLayout, Store, unpack } from '@oci/image';
 import { addUser } from '@oci/image/snapshot/users';
 import { loadAddon } from '@oci/native';
+import test, { type ExecutionContext } from 'ava';
 import { ociBin } from './harness/cli.js';
-import { buildImage, pullImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
+import { type BuiltImage, buildImage, pullImage, pushLayout, type TarEntry, tarLayer, writeLayout } from './harness/images.js';
 import { kitchenSink } from './harness/kitchen-sink.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { mergedTree, prepareInChild } from './harness/snapshots.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot, treeDiff } from './harness/tree.js';
@@ -128,14 +129,18 @@ test('the merged view equals a full unpack: layers whose entries resolve through
   // Spelled out, so the test stands even if unpack were wrong the same way.
   t.true('usr/lib/through-relative-symlink' in tree && 'usr/lib/through-absolute-symlink' in tree && 'usr/lib/through-escaping-symlink' in tree);
   t.false('usr/lib/old' in tree);
-  t.deepEqual([tree['usr']!.mode, tree['usr']!.uid], ['0711', 3]);
+  t.deepEqual([tree.usr!.mode, tree.usr!.uid], ['0711', 3]);
   t.is(tree['usr/hardlink-to-lower']!.hardlinkGroup, 'etc/base');
   t.is(tree['etc/second-link']!.hardlinkGroup, 'etc/base');
-  t.deepEqual(Object.keys(tree).filter((p) => p.startsWith('data/')), ['data/fresh', 'data/sub'], 'the opaque marker of layer 3 makes data/sub again, empty');
-  t.is(tree['data']!.mode, '0755');
+  t.deepEqual(
+    Object.keys(tree).filter((p) => p.startsWith('data/')),
+    ['data/fresh', 'data/sub'],
+    'the opaque marker of layer 3 makes data/sub again, empty',
+  );
+  t.is(tree.data!.mode, '0755');
   t.deepEqual([tree['file-to-dir']!.type, tree['dir-to-file']!.type, tree['dir-to-symlink']!.type], ['directory', 'file', 'symlink']);
-  t.deepEqual([tree['gone']!.type, 'gone-dir' in tree], ['directory', false]);
-  t.deepEqual([tree['chowned']!.uid, tree['chowned']!.mode], [2, '0600']);
+  t.deepEqual([tree.gone!.type, 'gone-dir' in tree], ['directory', false]);
+  t.deepEqual([tree.chowned!.uid, tree.chowned!.mode], [2, '0600']);
   t.is(tree['dev-null']!.rdev, (1 << 8) | 3);
 });
 
@@ -150,7 +155,10 @@ test("snapshots hold overlayfs' own forms: a whiteout is a 0/0 character device,
   t.is(whiteout.rdev, 0);
   // file-to-dir: the lower file removed (a whiteout), then a directory made in its place.
   t.is(loadAddon()!.lgetxattr(path.join(second!, 'file-to-dir'), 'trusted.overlay.opaque').toString(), 'y');
-  t.true(lstatSync(path.join(third!, 'usr/lib/old')).isCharacterDevice() && !existsSync(path.join(third!, 'lib')), 'a whiteout through a symlinked parent lands where the symlink leads');
+  t.true(
+    lstatSync(path.join(third!, 'usr/lib/old')).isCharacterDevice() && !existsSync(path.join(third!, 'lib')),
+    'a whiteout through a symlinked parent lands where the symlink leads',
+  );
   t.false(existsSync(path.join(second!, 'usr/lib/old')), 'a snapshot holds its own layer only');
 });
 
@@ -178,13 +186,17 @@ test("overlayfs' own xattrs in an image are the image's attributes in the merged
     t,
     buildImage([
       await tarLayer([dir('kept/', { pax: opaque }), file('kept/from-layer-1')]),
-      await tarLayer([dir('kept/', { pax: opaque }), file('kept/from-layer-2'), file('whiteout-by-xattr', 'x', { pax: { 'SCHILY.xattr.trusted.overlay.whiteout': 'y' } })]),
+      await tarLayer([
+        dir('kept/', { pax: opaque }),
+        file('kept/from-layer-2'),
+        file('whiteout-by-xattr', 'x', { pax: { 'SCHILY.xattr.trusted.overlay.whiteout': 'y' } }),
+      ]),
     ]),
   );
   const prepared = await assertMergedEqualsUnpack(t, store, name);
   const tree = mergedTree(store, prepared);
   t.true('kept/from-layer-1' in tree && 'kept/from-layer-2' in tree && 'whiteout-by-xattr' in tree);
-  t.is(tree['kept']!.xattrs?.['trusted.overlay.opaque'], Buffer.from('y').toString('base64'));
+  t.is(tree.kept!.xattrs?.['trusted.overlay.opaque'], Buffer.from('y').toString('base64'));
 });
 
 /** An image big enough that a kill lands mid-layer: three layers of a few thousand files. */
@@ -204,8 +216,14 @@ test('four processes preparing one chain at once: each layer is applied once, an
       return { status, out };
     }),
   );
-  t.deepEqual(results.map((r) => r.status), [0, 0, 0, 0]);
-  t.is(results.reduce((sum, r) => sum + (JSON.parse(r.out) as { applied: number }).applied, 0), 3);
+  t.deepEqual(
+    results.map((r) => r.status),
+    [0, 0, 0, 0],
+  );
+  t.is(
+    results.reduce((sum, r) => sum + (JSON.parse(r.out) as { applied: number }).applied, 0),
+    3,
+  );
   await assertMergedEqualsUnpack(t, store, name);
 });
 
@@ -232,7 +250,11 @@ test('kill -9 at random points of a preparation: no partial snapshot is ever use
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(store.dir), 'no mount of the store is left on the host');
   await assertMergedEqualsUnpack(t, store, name);
   await store.gc();
-  t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'gc removed what killed preparations left');
+  t.deepEqual(
+    readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'),
+    [],
+    'gc removed what killed preparations left',
+  );
 });
 
 test('kill -9 at random points of a gc: a snapshot is there whole or not at all, and the next gc finishes the work', async (t) => {
@@ -263,7 +285,10 @@ test('kill -9 at random points of a gc: a snapshot is there whole or not at all,
   await assertMergedEqualsUnpack(t, store, name);
   await removeImage(store, name);
   await store.gc();
-  t.deepEqual(ids.filter((id) => existsSync(layout.dir(id))), []);
+  t.deepEqual(
+    ids.filter((id) => existsSync(layout.dir(id))),
+    [],
+  );
   t.false(existsSync(layout.trash), 'what killed gcs left in the trash is gone');
 });
 
@@ -285,11 +310,17 @@ test('gc keeps the snapshots a named image reaches or a recorded bundle mounts, 
   t.deepEqual((await store.gc()).snapshots, []);
   // … and once made, what its config.json mounts: here the bottom two.
   const lowerdir = prepared.lower.slice(1).join(':');
-  writeFileSync(path.join(bundle.dir, 'config.json'), JSON.stringify({ mounts: [{ destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`] }] }));
+  writeFileSync(
+    path.join(bundle.dir, 'config.json'),
+    JSON.stringify({ mounts: [{ destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`] }] }),
+  );
   const collected = await store.gc();
   t.deepEqual(collected.snapshots, [ids[2]]);
   t.true(collected.freed > 0);
-  t.deepEqual(ids.map((id) => existsSync(layout.dir(id))), [true, true, false]);
+  t.deepEqual(
+    ids.map((id) => existsSync(layout.dir(id))),
+    [true, true, false],
+  );
 
   // Once the bundle is gone, so are its snapshots and its record.
   rmSync(bundle.dir, { recursive: true, force: true });

@@ -3,10 +3,11 @@
  * cycle among the TypeScript sources of the packages and bench, no upward arrow inside
  * packages/runtime.
  */
-import test from 'ava';
+
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { cruise, type ICruiseResult, type IViolation } from 'dependency-cruiser';
 import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcruise-options';
 import { tempDir } from './harness/tmp.js';

@@ -2,15 +2,16 @@
  * The registry client's transport against real servers: HTTPS with a CA of the test's own
  * (--ca-cert, --insecure), and redirects that must not carry credentials to another host.
  */
-import test from 'ava';
+
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { ImageError, pull, Store, type PullOptions } from '@oci/image';
+import { ImageError, type PullOptions, pull, Store } from '@oci/image';
 import { Http } from '@oci/image/registry/http';
+import test from 'ava';
 import { busyboxImage } from './harness/busybox.js';
-import { makeCertificates, type Certificates } from './harness/certs.js';
+import { type Certificates, makeCertificates } from './harness/certs.js';
 import { oci } from './harness/cli.js';
 import { pushLayout, writeLayout } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 import { listen } from './harness/token-server.js';
 
@@ -95,5 +96,8 @@ test('a redirect to another host drops the Authorization header; one to the same
   seen.length = 0;
   const same = await http.request({ method: 'GET', url: new URL(`http://127.0.0.1:${apiPort}/same`), headers });
   t.is(await same.body.text(), 'same host');
-  t.deepEqual(seen.map((h) => h.authorization), ['Bearer secret-token', 'Bearer secret-token']);
+  t.deepEqual(
+    seen.map((h) => h.authorization),
+    ['Bearer secret-token', 'Bearer secret-token'],
+  );
 });

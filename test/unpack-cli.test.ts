@@ -2,16 +2,17 @@
  * `oci unpack`, `oci spec --rootless` and `oci import` as a user runs them: images pushed to the
  * real registry and pulled with `oci pull`, bundles run by Debian's runc.
  */
-import test from 'ava';
+
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
+import test from 'ava';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
 import { oci, ociAsync, ociBin } from './harness/cli.js';
-import { buildImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type BuiltImage, buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
 import { eventually, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
@@ -40,9 +41,22 @@ test.before(async () => {
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
     ...volumeImages(),
     // 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up.
-    large: buildImage([await tarLayer([{ path: 'data', content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`).join('').slice(0, 24 << 20) }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } }),
+    large: buildImage(
+      [
+        await tarLayer([
+          {
+            path: 'data',
+            content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
+              .join('')
+              .slice(0, 24 << 20),
+          },
+        ]),
+      ],
+      { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } },
+    ),
   });
-  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large', ...Object.keys(volumeImages())]) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large', ...Object.keys(volumeImages())])
+    pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
 });
 test.after.always(async () => {
@@ -51,7 +65,8 @@ test.after.always(async () => {
 
 /** Images whose Volumes aim at the bundle directory (refused), and tricky ones that are not. */
 function volumeImages(): Record<string, BuiltImage> {
-  const image = (Volumes: Record<string, object>, script = 'true') => buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh', '-c', script], Volumes } });
+  const image = (Volumes: Record<string, object>, script = 'true') =>
+    buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh', '-c', script], Volumes } });
   return {
     'volume-up': image({ '/..': {} }, 'echo pwned > /../config.json'),
     'volume-dot': image({ '/.': {} }),
@@ -129,7 +144,11 @@ test('the generated config.json runs the image as it says: entrypoint, cmd, env,
 test('on a terminal, oci unpack draws a bar per layer with its bytes; into a pipe it draws nothing', (t) => {
   const { dir, store, run } = workspace(t);
   t.is(run(['pull', '--quiet', 'busybox:app']).status, 0);
-  const drawn = spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} unpack busybox:app b`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...env(), COLUMNS: '120' } });
+  const drawn = spawnSync('script', ['-qec', `${process.execPath} ${ociBin} --store ${store} unpack busybox:app b`, '/dev/null'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...env(), COLUMNS: '120' },
+  });
   t.is(drawn.status, 0, drawn.stdout);
   const inspected = JSON.parse(run(['inspect', 'busybox:app']).stdout) as { Manifest: { layers: { digest: string }[] } };
   for (const layer of inspected.Manifest.layers) t.regex(drawn.stdout, new RegExp(`${layer.digest.slice(7, 19)} \\[=+\\] [\\d.]+ [kM]?B / [\\d.]+ [kM]?B`));
@@ -227,7 +246,11 @@ test('a full disk fails the unpack with one line, mid-layer, and leaves no bundl
 
 test('an image volume never becomes a host path outside BUNDLE/volumes, and two volumes never share one', (t) => {
   const { dir, run } = workspace(t);
-  for (const [tag, volume] of [['volume-up', '/..'], ['volume-dot', '/.'], ['volume-up-twice', '/a/../..']]) {
+  for (const [tag, volume] of [
+    ['volume-up', '/..'],
+    ['volume-dot', '/.'],
+    ['volume-up-twice', '/a/../..'],
+  ]) {
     t.is(run(['pull', '--quiet', `busybox:${tag}`]).status, 0);
     const refused = run(['unpack', `busybox:${tag}`, tag]);
     t.is(refused.status, 1, tag);
@@ -330,10 +353,19 @@ test('oci spec --rootless writes what runc spec --rootless does', (t) => {
   t.is(made.status, 0, made.stderr);
   const runc = spec(peer.dir);
   // Our default spec is runc 1.2's, which adds a cgroup namespace to Debian's runc 1.1.
-  t.deepEqual(ours.linux!.namespaces!.map((n) => n.type).filter((n) => n !== 'cgroup').sort(), runc.linux!.namespaces!.map((n) => n.type).sort());
+  t.deepEqual(
+    ours
+      .linux!.namespaces!.map((n) => n.type)
+      .filter((n) => n !== 'cgroup')
+      .sort(),
+    runc.linux!.namespaces!.map((n) => n.type).sort(),
+  );
   t.deepEqual(ours.linux!.uidMappings, runc.linux!.uidMappings);
   t.deepEqual(ours.linux!.gidMappings, runc.linux!.gidMappings);
-  t.deepEqual(ours.mounts!.find((m) => m.destination === '/sys'), runc.mounts!.find((m) => m.destination === '/sys'));
+  t.deepEqual(
+    ours.mounts!.find((m) => m.destination === '/sys'),
+    runc.mounts!.find((m) => m.destination === '/sys'),
+  );
   t.deepEqual(ours.mounts!.find((m) => m.destination === '/dev/pts')!.options, runc.mounts!.find((m) => m.destination === '/dev/pts')!.options);
   t.is(ours.linux!.resources, undefined);
 });
@@ -351,14 +383,23 @@ test('not root: rootless by itself (no chown, devices and capabilities skipped w
       await tarLayer([
         { path: 'dev/', type: 'directory' },
         { path: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },
-        { path: 'bin/ping', mode: 0o4755, content: 'ping', pax: { 'SCHILY.xattr.security.capability': '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' } },
+        {
+          path: 'bin/ping',
+          mode: 0o4755,
+          content: 'ping',
+          pax: { 'SCHILY.xattr.security.capability': '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' },
+        },
         { path: 'locked/', type: 'directory', mode: 0o500, uid: 1000 },
         { path: 'locked/inside', mode: 0o400, uid: 1000, content: 'written before the directory was locked' },
       ]),
     ],
     { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } },
   );
-  const locked = await tarLayer([{ path: 'ro/', type: 'directory', mode: 0o555 }, { path: 'ro/sub/', type: 'directory', mode: 0o500 }, { path: 'ro/sub/file', content: 'x' }]);
+  const locked = await tarLayer([
+    { path: 'ro/', type: 'directory', mode: 0o555 },
+    { path: 'ro/sub/', type: 'directory', mode: 0o500 },
+    { path: 'ro/sub/file', content: 'x' },
+  ]);
   const broken = buildImage([locked, Buffer.alloc(10240)], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } }, (tar, i) => ({
     data: i === 0 ? gzipSync(tar) : gzipSync(tar).subarray(0, 20),
     mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',

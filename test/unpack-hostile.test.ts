@@ -3,15 +3,16 @@
  * runs with the kernel confining path resolution (openat2 through the addon) and without the
  * addon (the userspace walk); the host directory the attacks aim at must stay as it was.
  */
-import test, { type ExecutionContext } from 'ava';
+
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chainIds, ImageError, prepareSnapshots, readImage, SnapshotLayout, Store, unpack, type ImageConfig } from '@oci/image';
+import { chainIds, type ImageConfig, ImageError, prepareSnapshots, readImage, SnapshotLayout, Store, unpack } from '@oci/image';
 import { mountReadOnly } from '@oci/image/snapshot/overlay';
 import { loadAddon } from '@oci/native';
-import { buildImage, pullImage, pushLayout, sha256, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './harness/images.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import test, { type ExecutionContext } from 'ava';
+import { type BuiltImage, buildImage, pullImage, pushLayout, sha256, type TarEntry, tarLayer, writeLayout } from './harness/images.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot, treeDiff } from './harness/tree.js';
 
@@ -67,12 +68,17 @@ interface Attack {
 
 const file = (p: string, content = 'pwned\n'): TarEntry => ({ path: p, content, mode: 0o777 });
 const symlink = (p: string, linkname: string): TarEntry => ({ path: p, type: 'symlink', linkname });
-const landed = (t: ExecutionContext, rootfs: string, at: string) => t.is(readFileSync(path.join(rootfs, at), 'utf8'), 'pwned\n', `content lands at ${at} inside the rootfs`);
+const landed = (t: ExecutionContext, rootfs: string, at: string) =>
+  t.is(readFileSync(path.join(rootfs, at), 'utf8'), 'pwned\n', `content lands at ${at} inside the rootfs`);
 
 const attacks: Attack[] = [
   { name: '"../" climbing out of the root', layers: (h) => [[file(`../../../../../../..${h}/victim`)]], check: (t, r, h) => landed(t, r, `${h}/victim`) },
   { name: 'an absolute path', layers: (h) => [[file(`${h}/victim`)]], check: (t, r, h) => landed(t, r, `${h}/victim`) },
-  { name: 'an absolute symlink as a parent', layers: (h) => [[symlink('evil', h), file('evil/victim'), { path: 'evil/dir/', type: 'directory', mode: 0o777 }]], check: (t, r, h) => landed(t, r, `${h}/victim`) },
+  {
+    name: 'an absolute symlink as a parent',
+    layers: (h) => [[symlink('evil', h), file('evil/victim'), { path: 'evil/dir/', type: 'directory', mode: 0o777 }]],
+    check: (t, r, h) => landed(t, r, `${h}/victim`),
+  },
   {
     name: 'a relative symlink climbing out, as a parent',
     layers: (h) => [[symlink('up', '../../../../../../../../..'), file(`up${h}/victim`)]],
@@ -83,13 +89,32 @@ const attacks: Attack[] = [
     layers: (h) => [[symlink('etc', h)], [file('etc/victim'), { path: 'etc/sub/', type: 'directory' }]],
     check: (t, r, h) => landed(t, r, `${h}/victim`),
   },
-  { name: 'a chain of symlinks', layers: (h) => [[symlink('a', '/b'), symlink('b', `../../..${h}`), file('a/victim')]], check: (t, r, h) => landed(t, r, `${h}/victim`) },
-  { name: 'a symlink for "." as a parent', layers: (h) => [[symlink('dot', '.'), file(`dot/dot/dot/../../..${h}/victim`)]], check: (t, r, h) => landed(t, r, `${h}/victim`) },
-  { name: 'a hardlink climbing out', layers: (h) => [[{ path: 'h', type: 'link', linkname: `../../../../../..${h}/victim` }]], error: /hardlink to .*victim, which does not exist/ },
-  { name: 'a hardlink through a symlinked directory', layers: (h) => [[symlink('s', h), { path: 'h', type: 'link', linkname: 's/victim' }]], error: /hardlink to \/s\/victim, which does not exist/ },
+  {
+    name: 'a chain of symlinks',
+    layers: (h) => [[symlink('a', '/b'), symlink('b', `../../..${h}`), file('a/victim')]],
+    check: (t, r, h) => landed(t, r, `${h}/victim`),
+  },
+  {
+    name: 'a symlink for "." as a parent',
+    layers: (h) => [[symlink('dot', '.'), file(`dot/dot/dot/../../..${h}/victim`)]],
+    check: (t, r, h) => landed(t, r, `${h}/victim`),
+  },
+  {
+    name: 'a hardlink climbing out',
+    layers: (h) => [[{ path: 'h', type: 'link', linkname: `../../../../../..${h}/victim` }]],
+    error: /hardlink to .*victim, which does not exist/,
+  },
+  {
+    name: 'a hardlink through a symlinked directory',
+    layers: (h) => [[symlink('s', h), { path: 'h', type: 'link', linkname: 's/victim' }]],
+    error: /hardlink to \/s\/victim, which does not exist/,
+  },
   {
     name: 'a hardlink to a symlink that points out, then written through',
-    layers: (h) => [[symlink('l', `${h}/victim`), { path: 'h', type: 'link', linkname: 'l' }], [file('h'), file('l')]],
+    layers: (h) => [
+      [symlink('l', `${h}/victim`), { path: 'h', type: 'link', linkname: 'l' }],
+      [file('h'), file('l')],
+    ],
     check: (t, r) => {
       landed(t, r, 'h');
       landed(t, r, 'l');
@@ -152,7 +177,11 @@ async function throughSnapshots(t: ExecutionContext, store: Store, attack: Attac
     const layout = new SnapshotLayout(store.dir);
     const failed = chainIds(image.config.rootfs.diff_ids).at(-1)!;
     t.false(existsSync(layout.dir(failed)), 'snapshots: the failing layer committed nothing');
-    t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'snapshots: nothing left behind');
+    t.deepEqual(
+      readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'),
+      [],
+      'snapshots: nothing left behind',
+    );
   } else {
     const view = mountReadOnly(loadAddon()!, (await run).lower, new SnapshotLayout(store.dir));
     const out = tempDir('out');
@@ -168,9 +197,14 @@ async function throughSnapshots(t: ExecutionContext, store: Store, attack: Attac
 }
 
 /** An image whose layer 2 (of 2) is `layer`, stored as `mediaType`, with `diffId` claimed. */
-async function brokenImage(layer: Buffer, { mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip', diffId }: { mediaType?: string; diffId?: string } = {}): Promise<BuiltImage> {
+async function brokenImage(
+  layer: Buffer,
+  { mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip', diffId }: { mediaType?: string; diffId?: string } = {},
+): Promise<BuiltImage> {
   const good = await tarLayer([file('ok')]);
-  const image = buildImage([good, await tarLayer([])], { architecture: 'amd64', os: 'linux' }, (tar, i) => (i === 0 ? { data: gzipSync(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } : { data: layer, mediaType }));
+  const image = buildImage([good, await tarLayer([])], { architecture: 'amd64', os: 'linux' }, (tar, i) =>
+    i === 0 ? { data: gzipSync(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } : { data: layer, mediaType },
+  );
   if (diffId) {
     // Rewrite config and manifest around the claimed diff_id.
     const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [image.config.rootfs.diff_ids[0]!, diffId] } };
@@ -208,8 +242,18 @@ async function snapshotsRefuse(t: ExecutionContext, store: Store, pattern: RegEx
   t.regex(error!.message, pattern, 'snapshots');
   const layout = new SnapshotLayout(store.dir);
   const bad = Number(/^layer (\d+):/.exec(error!.message)?.[1] ?? 1) - 1;
-  t.deepEqual(chainIds(image.config.rootfs.diff_ids).slice(bad).filter((id) => existsSync(layout.dir(id))), [], 'snapshots: nothing committed from the bad layer on');
-  t.deepEqual(readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'), [], 'snapshots: nothing left behind');
+  t.deepEqual(
+    chainIds(image.config.rootfs.diff_ids)
+      .slice(bad)
+      .filter((id) => existsSync(layout.dir(id))),
+    [],
+    'snapshots: nothing committed from the bad layer on',
+  );
+  t.deepEqual(
+    readdirSync(path.join(store.dir, 'ingest')).filter((n) => n !== 'index.json.tmp'),
+    [],
+    'snapshots: nothing left behind',
+  );
 }
 
 const payload = () => tarLayer([file('a', 'x'.repeat(200000)), file('b', 'y'.repeat(5000))]);
@@ -222,7 +266,11 @@ test('bad input: a corrupt gzip layer', async (t) => {
 
 test('bad input: a truncated gzip stream', async (t) => {
   const gz = gzipSync(await payload());
-  await expectFailure(t, await throughRegistry(t, await brokenImage(gz.subarray(0, gz.length - 200))), /^layer 2: corrupt gzip data \(unexpected end of file\)/);
+  await expectFailure(
+    t,
+    await throughRegistry(t, await brokenImage(gz.subarray(0, gz.length - 200))),
+    /^layer 2: corrupt gzip data \(unexpected end of file\)/,
+  );
 });
 
 test('bad input: a tar cut off inside an entry', async (t) => {
@@ -231,12 +279,20 @@ test('bad input: a tar cut off inside an entry', async (t) => {
 });
 
 test('bad input: data that is not a tar', async (t) => {
-  await expectFailure(t, await throughRegistry(t, await brokenImage(gzipSync(Buffer.alloc(4096, 'not a tar archive ')))), /^layer 2: invalid tar header checksum/);
+  await expectFailure(
+    t,
+    await throughRegistry(t, await brokenImage(gzipSync(Buffer.alloc(4096, 'not a tar archive ')))),
+    /^layer 2: invalid tar header checksum/,
+  );
 });
 
 test('bad input: a diff_id mismatch', async (t) => {
   const tar = await payload();
-  await expectFailure(t, await throughRegistry(t, await brokenImage(gzipSync(tar), { diffId: sha256('something else') })), /^layer 2: diff_id mismatch: the uncompressed layer is sha256:[0-9a-f]{64}, the image config says sha256:/);
+  await expectFailure(
+    t,
+    await throughRegistry(t, await brokenImage(gzipSync(tar), { diffId: sha256('something else') })),
+    /^layer 2: diff_id mismatch: the uncompressed layer is sha256:[0-9a-f]{64}, the image config says sha256:/,
+  );
 });
 
 // Written to the store directly: a registry client on the way (skopeo) would re-label the layer.
@@ -273,6 +329,9 @@ test('bad input: a corrupt first layer while the next ones are already inflating
   const gz = gzipSync(await payload());
   for (let i = 100; i < 140; i++) gz[i] ^= 0x5a;
   const big = gzipSync(await tarLayer([file('big', 'z'.repeat(8 << 20))]));
-  const image = buildImage([Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)], { architecture: 'amd64', os: 'linux' }, (_tar, i) => ({ data: i === 0 ? gz : big, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
+  const image = buildImage([Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)], { architecture: 'amd64', os: 'linux' }, (_tar, i) => ({
+    data: i === 0 ? gz : big,
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  }));
   await expectFailure(t, await throughRegistry(t, image), /^layer 1: corrupt gzip data/);
 });

@@ -2,14 +2,15 @@
  * The layer rules, entry types and umoci parity, on images pushed to the real registry and
  * pulled back into a store, then unpacked by the library and by umoci (Debian's, a peer).
  */
-import test from 'ava';
+
 import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { parseIdMap, Store, unpack, type SkippedItem, type UnpackProgress } from '@oci/image';
-import { buildImage, pullImage, pushLayout, tarLayer, writeLayout, type BuiltImage } from './harness/images.js';
+import { parseIdMap, type SkippedItem, Store, type UnpackProgress, unpack } from '@oci/image';
+import test from 'ava';
+import { type BuiltImage, buildImage, pullImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { CAPABILITY, kitchenSink, LONG_DIR, LONG_NAME, T1, T2 } from './harness/kitchen-sink.js';
-import { startRegistry, type Registry } from './harness/registry.js';
+import { type Registry, startRegistry } from './harness/registry.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot, treeDiff } from './harness/tree.js';
 
@@ -46,7 +47,11 @@ test('three layers: every entry type, whiteouts, opaque directories and replacem
   t.deepEqual(result.skipped, []);
   t.deepEqual(
     progress.filter((p) => p.done).map((p) => [p.layer, p.layers]),
-    [[1, 3], [2, 3], [3, 3]],
+    [
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ],
   );
   const umoci = spawnSync('umoci', ['unpack', '--image', `${store}:${name}`, `${theirs.dir}/bundle`], { encoding: 'utf8' });
   t.is(umoci.status, 0, umoci.stderr);
@@ -63,7 +68,7 @@ test('three layers: every entry type, whiteouts, opaque directories and replacem
   t.is(tree['bin/tool-link']!.hardlinkGroup, 'bin/tool');
   t.is(tree['bin/ping']!.xattrs?.['security.capability'], CAPABILITY.toString('base64'));
   t.is(tree['home/user/notes']!.xattrs?.['user.comment'], Buffer.from('hello').toString('base64'));
-  t.is(tree['tmp']!.mode, '1777');
+  t.is(tree.tmp!.mode, '1777');
   t.deepEqual([tree['dev/null']!.type, tree['dev/null']!.rdev], ['character-device', (1 << 8) | 3]);
   t.deepEqual([tree['dev/loop9']!.type, tree['dev/loop9']!.rdev, tree['dev/loop9']!.gid], ['block-device', (7 << 8) | 9, 6]);
   t.deepEqual([tree['dev/pipe']!.type, tree['dev/pipe']!.mode], ['fifo', '0620']);
@@ -84,20 +89,28 @@ test('three layers: every entry type, whiteouts, opaque directories and replacem
   t.false('lower/hardlink-down' in tree);
   t.is(tree['etc/hostname']!.hardlinkGroup, undefined, 'the hardlink to a lower layer was whited out again');
   t.deepEqual(
-    Object.keys(tree).filter((p) => p.startsWith('opaque/')).sort(),
+    Object.keys(tree)
+      .filter((p) => p.startsWith('opaque/'))
+      .sort(),
     ['opaque/new-after', 'opaque/new-before', 'opaque/sub', 'opaque/sub/deep3'],
   );
-  t.is(tree['opaque']!.mode, '0751');
+  t.is(tree.opaque!.mode, '0751');
   // Directory times are set once their contents are in: the archive's, not the time of unpacking.
   const EPOCH = Date.parse('2024-01-01T00:00:00Z');
   for (const dir of ['bin', 'opaque', 'opaque/sub', 'lower/symlink-to-dir']) t.is(statSync(`${ours.dir}/rootfs/${dir}`).mtimeMs, EPOCH, dir);
-  t.is(tree['again']!.type, 'directory');
+  t.is(tree.again!.type, 'directory');
 });
 
 test('a hardlink to a file of a lower layer shares its inode', async (t) => {
   const image = buildImage([
-    await tarLayer([{ path: 'etc/', type: 'directory' }, { path: 'etc/base', content: 'from layer 1' }]),
-    await tarLayer([{ path: 'usr/', type: 'directory' }, { path: 'usr/copy', type: 'link', linkname: './etc/base' }]),
+    await tarLayer([
+      { path: 'etc/', type: 'directory' },
+      { path: 'etc/base', content: 'from layer 1' },
+    ]),
+    await tarLayer([
+      { path: 'usr/', type: 'directory' },
+      { path: 'usr/copy', type: 'link', linkname: './etc/base' },
+    ]),
   ]);
   const { store, name } = throughRegistry(t, image, 'test/hardlink-down');
   const out = tempDir('out');
@@ -118,7 +131,10 @@ test('rootless: no chown, devices skipped and reported, fifos and modes kept', a
   const out = tempDir('out');
   t.teardown(out.remove);
   const skipped: SkippedItem[] = [];
-  await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, { rootless: true, onSkip: (s) => skipped.push(s) });
+  await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, {
+    rootless: true,
+    onSkip: (s) => skipped.push(s),
+  });
   t.deepEqual(skipped, [{ path: '/null', what: 'device', reason: 'rootless' }]);
   const file = statSync(`${out.dir}/rootfs/ro/file`);
   t.deepEqual([file.uid, file.gid, file.mode & 0o777], [process.getuid!(), process.getgid!(), 0o640]);
@@ -137,7 +153,11 @@ test('without the native addon: devices, fifos and xattrs are reported as skippe
   const result = await unpack({ layers: [{ stream: [layer] as unknown as AsyncIterable<Uint8Array> }] }, `${out.dir}/rootfs`, { addon: null });
   t.deepEqual(
     result.skipped.map((s) => [s.path, s.what]),
-    [['/null', 'device'], ['/pipe', 'fifo'], ['/file', 'xattr']],
+    [
+      ['/null', 'device'],
+      ['/pipe', 'fifo'],
+      ['/file', 'xattr'],
+    ],
   );
   t.is(readFileSync(`${out.dir}/rootfs/file`, 'utf8'), 'x');
 });
@@ -164,7 +184,7 @@ test('--uid-map/--gid-map shift owners into a user namespace range', async (t) =
   t.deepEqual(owner(''), [100000, 200000], 'the rootfs itself belongs to the container root');
 });
 
-test('zstd, gzip and plain layers unpack, under OCI and Docker media types (containerd accepts Docker\'s plain and zstd ones too)', async (t) => {
+test("zstd, gzip and plain layers unpack, under OCI and Docker media types (containerd accepts Docker's plain and zstd ones too)", async (t) => {
   const files = (n: number) => tarLayer([{ path: `layer${n}`, content: `content ${n}`.repeat(1000) }]);
   const zstd = (tar: Buffer) => spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
   const gzip = (tar: Buffer) => Buffer.from(spawnSync('gzip', ['-c'], { input: tar }).stdout);
@@ -184,7 +204,7 @@ test('zstd, gzip and plain layers unpack, under OCI and Docker media types (cont
   for (const n of [1, 2, 3, 4, 5]) t.is(readFileSync(`${out.dir}/rootfs/layer${n}`, 'utf8'), `content ${n}`.repeat(1000));
 });
 
-test('GNU long names and long link targets (a GNU-format tar from Python\'s tarfile)', async (t) => {
+test("GNU long names and long link targets (a GNU-format tar from Python's tarfile)", async (t) => {
   const script = [
     'import io, sys, tarfile',
     'out = io.BytesIO()',
@@ -235,14 +255,27 @@ test('sparse files as GNU tar writes them (PAX 0.0, 0.1 and 1.0, and old GNU) un
   const src = tempDir('sparse-src');
   t.teardown(src.remove);
   const MiB = 1 << 20;
-  const formats = { 'pax-0.0': ['--format=posix', '--sparse-version=0.0'], 'pax-0.1': ['--format=posix', '--sparse-version=0.1'], 'pax-1.0': ['--format=posix', '--sparse-version=1.0'], gnu: ['--format=gnu'] };
+  const formats = {
+    'pax-0.0': ['--format=posix', '--sparse-version=0.0'],
+    'pax-0.1': ['--format=posix', '--sparse-version=0.1'],
+    'pax-1.0': ['--format=posix', '--sparse-version=1.0'],
+    gnu: ['--format=gnu'],
+  };
   const layers: Buffer[] = [];
   for (const [format, options] of Object.entries(formats)) {
     const dir = path.join(src.dir, format);
     mkdirSync(dir);
-    sparseFile(`${dir}/three-pieces`, 4 * MiB, [[0, Buffer.alloc(4096, 'a')], [MiB, Buffer.alloc(8192, 'b')], [3 * MiB + 100, Buffer.from('c'.repeat(100))]]);
+    sparseFile(`${dir}/three-pieces`, 4 * MiB, [
+      [0, Buffer.alloc(4096, 'a')],
+      [MiB, Buffer.alloc(8192, 'b')],
+      [3 * MiB + 100, Buffer.from('c'.repeat(100))],
+    ]);
     // 60 pieces: old GNU needs extension blocks for the map, PAX 1.0 a map of several blocks.
-    sparseFile(`${dir}/many-pieces`, 4 * MiB, Array.from({ length: 60 }, (_, i): [number, Buffer] => [i * 65536, Buffer.alloc(4096, 0x41 + (i % 26))]));
+    sparseFile(
+      `${dir}/many-pieces`,
+      4 * MiB,
+      Array.from({ length: 60 }, (_, i): [number, Buffer] => [i * 65536, Buffer.alloc(4096, 0x41 + (i % 26))]),
+    );
     sparseFile(`${dir}/only-a-hole`, MiB, []);
     sparseFile(`${dir}/data-at-the-end`, 2 * MiB, [[2 * MiB - 10, Buffer.from('0123456789')]]);
     sparseFile(`${dir}/plain-after`, 11, [[0, Buffer.from('not sparse\n')]]);
@@ -272,9 +305,18 @@ test('sparse files as GNU tar writes them (PAX 0.0, 0.1 and 1.0, and old GNU) un
   const extracted = spawnSync('tar', ['-x', '-C', `${theirs.dir}/gnu`], { input: gnu });
   t.is(extracted.status, 0, String(extracted.stderr));
   t.deepEqual(treeDiff(snapshot(`${ours.dir}/gnu`), snapshot(`${theirs.dir}/gnu`)), []);
-  t.deepEqual(treeDiff(snapshot(`${ours.dir}/gnu/gnu`, { mtimes: false }), snapshot(`${ours.dir}/rootfs/pax-1.0`, { mtimes: false })), [], 'every format gives the same files');
+  t.deepEqual(
+    treeDiff(snapshot(`${ours.dir}/gnu/gnu`, { mtimes: false }), snapshot(`${ours.dir}/rootfs/pax-1.0`, { mtimes: false })),
+    [],
+    'every format gives the same files',
+  );
 
-  for (const dir of [...Object.keys(formats).filter((f) => f !== 'gnu').map((f) => `rootfs/${f}`), 'gnu/gnu']) {
+  for (const dir of [
+    ...Object.keys(formats)
+      .filter((f) => f !== 'gnu')
+      .map((f) => `rootfs/${f}`),
+    'gnu/gnu',
+  ]) {
     for (const file of ['three-pieces', 'many-pieces', 'only-a-hole', 'data-at-the-end']) {
       const info = statSync(`${ours.dir}/${dir}/${file}`);
       t.true(info.blocks * 512 < info.size / 2, `${dir}/${file}: ${info.blocks * 512} bytes on disk for ${info.size}`);
@@ -282,7 +324,7 @@ test('sparse files as GNU tar writes them (PAX 0.0, 0.1 and 1.0, and old GNU) un
   }
 });
 
-test('names and link targets that are not UTF-8 stay byte-exact (GNU and PAX archives from Python\'s tarfile), as umoci unpacks them', async (t) => {
+test("names and link targets that are not UTF-8 stay byte-exact (GNU and PAX archives from Python's tarfile), as umoci unpacks them", async (t) => {
   // Python writes names given as bytes (surrogate-escaped) byte for byte, in GNU long-name records and PAX path records too.
   const script = [
     'import io, os, sys, tarfile',
@@ -336,5 +378,10 @@ test('names and link targets that are not UTF-8 stay byte-exact (GNU and PAX arc
   t.is(tree['d\\xff/link\\xfe']!.link, 'caf\\xe9');
   t.is(tree['d\\xff/hard\\xe9']!.hardlinkGroup, 'd\\xff/caf\\xe9');
   t.false('d\\xff/gone\\xe7' in tree, 'the whiteout named the file by its bytes');
-  t.deepEqual(Object.keys(tree).filter((key) => key.startsWith('implied')).sort(), ['implied\\xff', 'implied\\xff/new\\xff']);
+  t.deepEqual(
+    Object.keys(tree)
+      .filter((key) => key.startsWith('implied'))
+      .sort(),
+    ['implied\\xff', 'implied\\xff/new\\xff'],
+  );
 });

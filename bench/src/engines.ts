@@ -19,8 +19,8 @@ import { ociFrontDoor } from '@oci/test/harness/cli';
 import { startContainerd } from '@oci/test/harness/containerd';
 import { startPodman } from '@oci/test/harness/podman';
 import { startRegistry } from '@oci/test/harness/registry';
-import { formatMs, measure, median, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { type Case, formatMs, measure, median, report } from './measure.js';
 
 const RUNC = '/usr/sbin/runc';
 
@@ -118,7 +118,11 @@ async function verbs(work: string, rounds: number): Promise<void> {
       const started = process.hrtime.bigint();
       const created = spawnSync(file, ['--root', root, 'create', '--bundle', bundle, id], { stdio: 'ignore' });
       if (created.status !== 0) throw new Error(`${name} create: exit ${created.status}`);
-      if (round >= 2) samples.get(name)!.get('create (Node)')!.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (round >= 2)
+        samples
+          .get(name)!
+          .get('create (Node)')!
+          .push(Number(process.hrtime.bigint() - started) / 1e6);
       timed('start', ['start', id]);
       timed('state', ['state', id]);
       timed('ps --format json', ['ps', '--format', 'json', id]);

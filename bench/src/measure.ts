@@ -2,7 +2,7 @@
  * Side-by-side timing: every case runs in turn, round after round, so that the shared
  * machine's noise falls on all of them alike; medians and ratios are what gets reported.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 
 export interface Case {
   name: string;

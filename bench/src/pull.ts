@@ -7,12 +7,12 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { pull, Store, type PullOptions } from '@oci/image';
+import { type PullOptions, pull, Store } from '@oci/image';
 import { ociBin } from '@oci/test/harness/cli';
 import { startRegistry } from '@oci/test/harness/registry';
-import { pushDebian } from './fixtures/debian.js';
-import { command, formatMs, measure, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { pushDebian } from './fixtures/debian.js';
+import { type Case, command, formatMs, measure, report } from './measure.js';
 
 export const pullBenchmark: Benchmark = {
   name: 'pull',
@@ -27,7 +27,10 @@ export const pullBenchmark: Benchmark = {
       const empty = (name: string) => () => rmSync(dir(name), { recursive: true, force: true });
 
       const cold: Case[] = [
-        { ...command('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir('skopeo')}:bookworm`]), prepare: empty('skopeo') },
+        {
+          ...command('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir('skopeo')}:bookworm`]),
+          prepare: empty('skopeo'),
+        },
         { ...command('oci pull', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }), prepare: empty('cli') },
         {
           name: 'pull() in process',
@@ -44,7 +47,13 @@ export const pullBenchmark: Benchmark = {
       const warm: Case[] = [
         command('node -e 0', process.execPath, ['-e', '0'], { env: cliEnv }),
         command('oci pull (present)', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }),
-        ...(process.env.NODE_EXTRA_CA_CERTS ? [command('oci pull (present), NODE_EXTRA_CA_CERTS set', ociBin, ['--store', dir('cli'), 'pull', ref], { env: { ...cliEnv, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } })] : []),
+        ...(process.env.NODE_EXTRA_CA_CERTS
+          ? [
+              command('oci pull (present), NODE_EXTRA_CA_CERTS set', ociBin, ['--store', dir('cli'), 'pull', ref], {
+                env: { ...cliEnv, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS },
+              }),
+            ]
+          : []),
         {
           name: 'pull() in process (present)',
           async run() {

@@ -17,14 +17,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createOverlayBundle } from '@oci/bundle/overlay';
 import { Store } from '@oci/image';
-import { ociBin } from '@oci/test/harness/cli';
-import { startContainerd, type Containerd } from '@oci/test/harness/containerd';
 import { pushBusybox } from '@oci/test/harness/busybox';
-import { startPodman, type Podman } from '@oci/test/harness/podman';
-import { startRegistry, type Registry } from '@oci/test/harness/registry';
-import { pushDebian } from './fixtures/debian.js';
-import { command, formatMs, measure, report, type Case } from './measure.js';
+import { ociBin } from '@oci/test/harness/cli';
+import { type Containerd, startContainerd } from '@oci/test/harness/containerd';
+import { type Podman, startPodman } from '@oci/test/harness/podman';
+import { type Registry, startRegistry } from '@oci/test/harness/registry';
 import type { Benchmark } from './benchmark.js';
+import { pushDebian } from './fixtures/debian.js';
+import { type Case, command, formatMs, measure, report } from './measure.js';
 
 export const runImageBenchmark: Benchmark = {
   name: 'run-image',
@@ -100,7 +100,16 @@ async function warm(setup: Setup, rounds: number): Promise<void> {
   await setup.podman.pull(debian);
   const first = spawnSync(ociBin, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
   if (first.status !== 0) throw new Error(`oci run: ${first.stderr}`);
-  const timings = await measure([ociRun('oci run', store, root, debian), ctrRun(setup, debian), podmanRun(setup.podman, debian), command('node -e 0', process.execPath, ['-e', '0'], { env: ociEnv() })], rounds, 2);
+  const timings = await measure(
+    [
+      ociRun('oci run', store, root, debian),
+      ctrRun(setup, debian),
+      podmanRun(setup.podman, debian),
+      command('node -e 0', process.execPath, ['-e', '0'], { env: ociEnv() }),
+    ],
+    rounds,
+    2,
+  );
   report(`warm: run /bin/true in ${debian} (the image local)`, timings);
   const [oci, ctr, podman] = timings.map((t) => t.median) as [number, number, number];
   console.log(`  oci run / ctr run --rm:    ${(oci / ctr).toFixed(2)}x (target: at most 0.5x)`);
@@ -168,14 +177,23 @@ async function overlayBundles(setup: Setup, rounds: number): Promise<void> {
     ['busybox', setup.busybox],
     ['Debian', setup.debian],
   ] as const) {
-    for (const args of [['pull', '--quiet', image], ['unpack', '--overlay', image, path.join(bundles, `first-${label}`)]]) {
+    for (const args of [
+      ['pull', '--quiet', image],
+      ['unpack', '--overlay', image, path.join(bundles, `first-${label}`)],
+    ]) {
       const result = spawnSync(ociBin, ['--store', store, ...args], { env: ociEnv(), encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`oci ${args.join(' ')}: ${result.stderr}`);
     }
     const opened = await Store.open(store);
     cases.push(
-      { name: `oci unpack --overlay, ${label}`, run: () => command('oci unpack', ociBin, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], { env: ociEnv() }).run() },
-      { name: `createOverlayBundle() in process, ${label}`, run: async () => void (await createOverlayBundle({ store: opened, image }, path.join(bundles, nextId()))) },
+      {
+        name: `oci unpack --overlay, ${label}`,
+        run: () => command('oci unpack', ociBin, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], { env: ociEnv() }).run(),
+      },
+      {
+        name: `createOverlayBundle() in process, ${label}`,
+        run: async () => void (await createOverlayBundle({ store: opened, image }, path.join(bundles, nextId()))),
+      },
     );
   }
   cases.push(command('node -e 0', process.execPath, ['-e', '0'], { env: ociEnv() }));

@@ -16,8 +16,8 @@ import { defaultSpec } from '@oci/bundle/default-spec';
 import { Runtime } from '@oci/runtime';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { ociBin } from '@oci/test/harness/cli';
-import { command, formatMs, measure, median, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { type Case, command, formatMs, measure, median, report } from './measure.js';
 
 export const runtimeBenchmark: Benchmark = {
   name: 'runtime',
@@ -68,7 +68,12 @@ async function cli(bundle: string, roots: Record<string, string>, rounds: number
       run: () => command('oci run', ociBin, ['--root', roots.oci!, 'run', '--bundle', bundle, nextId()], { env }).run(),
     };
     // Node's own start as oci pays it: its launcher keeps the CA bundle from Node (bin/oci.cjs).
-    const cases = [runcRun(bundle, roots.runc!), ociRun, command('node -e 0', process.execPath, ['-e', '0'], { env: withoutCa }), command('oci --version', ociBin, ['--version'], { env })];
+    const cases = [
+      runcRun(bundle, roots.runc!),
+      ociRun,
+      command('node -e 0', process.execPath, ['-e', '0'], { env: withoutCa }),
+      command('oci --version', ociBin, ['--version'], { env }),
+    ];
     if (env !== withoutCa) cases.push(command('node -e 0, CA bundle parsed', process.execPath, ['-e', '0'], { env }));
     const timings = await measure(cases, rounds, 3);
     report(`oci run of busybox /bin/true, ${label} (target: within 1.5x of runc)`, timings);
@@ -111,8 +116,14 @@ async function library(bundle: string, roots: Record<string, string>, rounds: nu
   const timings = await measure([runcRun(bundle, roots.runc!), lib, batch], rounds, 3);
   report('a Node process running busybox /bin/true through the runtime library (target: at least 5x faster than runc run per container)', timings);
   const [runc, single, many] = timings.map((t) => t.median) as [number, number, number];
-  console.log(`  per container: one at a time ${formatMs(single)} (${(runc / single).toFixed(2)}x faster than runc run), ${inFlight} at a time ${formatMs(many / inFlight)} (${((runc * inFlight) / many).toFixed(2)}x)`);
-  console.log(`  steps of one container (medians): ${Object.entries(steps).map(([step, samples]) => `${step} ${formatMs(median(samples))}`).join(', ')}`);
+  console.log(
+    `  per container: one at a time ${formatMs(single)} (${(runc / single).toFixed(2)}x faster than runc run), ${inFlight} at a time ${formatMs(many / inFlight)} (${((runc * inFlight) / many).toFixed(2)}x)`,
+  );
+  console.log(
+    `  steps of one container (medians): ${Object.entries(steps)
+      .map(([step, samples]) => `${step} ${formatMs(median(samples))}`)
+      .join(', ')}`,
+  );
 }
 
 async function concurrent(bundle: string, roots: Record<string, string>, devNull: number): Promise<void> {
@@ -134,15 +145,21 @@ async function concurrent(bundle: string, roots: Record<string, string>, devNull
   const runcExits = await Promise.all(
     ids.map(
       (id) =>
-        new Promise<number | null>((resolve) => spawn('runc', ['--root', roots.runc!, 'run', '--bundle', bundle, id], { stdio: 'ignore' }).once('exit', resolve)),
+        new Promise<number | null>((resolve) =>
+          spawn('runc', ['--root', roots.runc!, 'run', '--bundle', bundle, id], { stdio: 'ignore' }).once('exit', resolve),
+        ),
     ),
   );
   const runc = performance.now() - runcStarted;
   const leftState = existsSync(roots.lib!) ? readdirSync(roots.lib!).length : 0;
   const leftCgroups = ids.filter((id) => existsSync(`/sys/fs/cgroup/pids/${id}`) || existsSync(`/sys/fs/cgroup/unified/${id}`)).length;
   console.log(`\n${count} containers created and started at once, waited for and deleted`);
-  console.log(`  library   ${formatMs(ours).padStart(9)}  (${formatMs(ours / count)} per container)  exits 0: ${exits.filter((e) => e.code === 0).length}/${count}`);
-  console.log(`  runc run  ${formatMs(runc).padStart(9)}  (${formatMs(runc / count)} per container)  exits 0: ${runcExits.filter((s) => s === 0).length}/${count}`);
+  console.log(
+    `  library   ${formatMs(ours).padStart(9)}  (${formatMs(ours / count)} per container)  exits 0: ${exits.filter((e) => e.code === 0).length}/${count}`,
+  );
+  console.log(
+    `  runc run  ${formatMs(runc).padStart(9)}  (${formatMs(runc / count)} per container)  exits 0: ${runcExits.filter((s) => s === 0).length}/${count}`,
+  );
   console.log(`  left behind by the library: ${leftState} state directories, ${leftCgroups} cgroups`);
 }
 
@@ -166,7 +183,10 @@ async function execs(bundle: string, roots: Record<string, string>, rounds: numb
       [
         command('runc exec', 'runc', ['--root', roots.runc!, 'exec', ids.runc, '/bin/true']),
         command('oci exec', ociBin, ['--root', roots.oci!, 'exec', ids.oci, '/bin/true']),
-        { name: 'library: exec', run: async () => void (await runtime.exec(ids.lib, { changes: { args: ['/bin/true'] }, stdio: [devNull, devNull, devNull] })) },
+        {
+          name: 'library: exec',
+          run: async () => void (await runtime.exec(ids.lib, { changes: { args: ['/bin/true'] }, stdio: [devNull, devNull, devNull] })),
+        },
       ],
       rounds,
       3,

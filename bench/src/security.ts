@@ -7,13 +7,13 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
-import type { Spec } from '@oci/specs';
 import { compileSeccomp } from '@oci/runtime/seccomp/compile';
+import type { Spec } from '@oci/specs';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
 import { ociBin } from '@oci/test/harness/cli';
 import { podmanProfile } from '@oci/test/harness/podman-seccomp';
-import { command, formatMs, measure, median, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { type Case, command, formatMs, measure, median, report } from './measure.js';
 
 const variants: [string, (spec: Spec) => void][] = [
   ['plain', () => {}],

@@ -5,8 +5,8 @@
  * pays for it, `oci` should not (its launcher keeps it from Node).
  */
 import { ociBin } from '@oci/test/harness/cli';
-import { command, measure, report } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { command, measure, report } from './measure.js';
 
 export const startup: Benchmark = {
   name: 'startup',

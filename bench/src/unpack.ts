@@ -14,13 +14,13 @@ import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Store, unpack, type ImageManifest } from '@oci/image';
+import { type ImageManifest, Store, unpack } from '@oci/image';
 import { decompress } from '@oci/image/layer/decompress';
 import { loadAddon } from '@oci/native';
 import { ociBin } from '@oci/test/harness/cli';
-import { debianImage } from './fixtures/debian.js';
-import { command, measure, report, type Case } from './measure.js';
 import type { Benchmark } from './benchmark.js';
+import { debianImage } from './fixtures/debian.js';
+import { type Case, command, measure, report } from './measure.js';
 
 export const unpackBenchmark: Benchmark = {
   name: 'unpack',
@@ -38,9 +38,21 @@ export const unpackBenchmark: Benchmark = {
     const store = await Store.open(image.layout);
 
     const cases: Case[] = [
-      { name: 'umoci unpack', prepare: umoci.prepare, run: () => command('umoci unpack', 'umoci', ['unpack', '--image', `${image.layout}:${image.ref}`, umoci.path]).run() },
-      { name: 'tar -xzf (both layers)', prepare: tar.prepare, run: () => command('tar', 'sh', ['-c', `mkdir -p ${tar.path} && ${layers.map((l) => `tar -xzf ${l} -C ${tar.path}`).join(' && ')}`]).run() },
-      { name: 'oci unpack', prepare: oci.prepare, run: () => command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run() },
+      {
+        name: 'umoci unpack',
+        prepare: umoci.prepare,
+        run: () => command('umoci unpack', 'umoci', ['unpack', '--image', `${image.layout}:${image.ref}`, umoci.path]).run(),
+      },
+      {
+        name: 'tar -xzf (both layers)',
+        prepare: tar.prepare,
+        run: () => command('tar', 'sh', ['-c', `mkdir -p ${tar.path} && ${layers.map((l) => `tar -xzf ${l} -C ${tar.path}`).join(' && ')}`]).run(),
+      },
+      {
+        name: 'oci unpack',
+        prepare: oci.prepare,
+        run: () => command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run(),
+      },
       { name: 'unpack() in process', prepare: lib.prepare, run: async () => void (await unpack({ store, image: image.ref }, path.join(lib.path, 'rootfs'))) },
     ];
     const timings = await measure(cases, Math.max(3, Math.min(rounds, 9)));
@@ -62,10 +74,12 @@ async function breakdown(store: Store, ref: string, layers: string[], dir: (name
   const both = freshTarget(dir('both'));
   const cases: Case[] = [
     command('gzip -dc (both layers, to /dev/null)', 'sh', ['-c', layers.map((l) => `gzip -dc < ${l} > /dev/null`).join(' && ')]),
-    ...([
-      ["ISA-L in the addon's thread", addon],
-      ['zlib in a worker, without the addon', null],
-    ] as const).map(([how, native]) => ({
+    ...(
+      [
+        ["ISA-L in the addon's thread", addon],
+        ['zlib in a worker, without the addon', null],
+      ] as const
+    ).map(([how, native]) => ({
       name: `inflate + diff_id hash only (${how}, nothing written)`,
       async run() {
         for (const layer of layers) {

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { buildImage, pushLayout, tarLayer, writeLayout, type BuiltImage, type TarEntry } from './images.js';
+import { type BuiltImage, buildImage, pushLayout, type TarEntry, tarLayer, writeLayout } from './images.js';
 import { tempDir } from './tmp.js';
 
 export const BUSYBOX = '/bin/busybox';

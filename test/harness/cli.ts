@@ -4,7 +4,7 @@
  * and hands the rest to Node; with OCI_NODE_ONLY=1 in the environment it hands every call to
  * Node, which is how a suite runs through the Node path too (nodeOnly()).
  */
-import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
+import { type SpawnOptions, type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The executable users put on PATH: the native front door. */

@@ -9,12 +9,12 @@
  * namespace's cgroups, the shims' sockets in /run/containerd/s). The same forced clean-up runs
  * when the test process exits without calling `stop()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { killProcesses, killProcessesUsing, removeCgroup, unmountUnder } from './host.js';
-import { run, runOk, type Outcome, type RunOptions } from './run.js';
+import { type Outcome, type RunOptions, run, runOk } from './run.js';
 import { tempDir } from './tmp.js';
 
 export interface Containerd {
@@ -39,7 +39,12 @@ export interface Containerd {
 
 /** The shim's socket in /run/containerd/s, as containerd 1.6 names it (runtime/v2/shim/util_unix.go). */
 const shimSocket = (address: string, namespace: string, id: string) =>
-  path.join('/run/containerd/s', createHash('sha256').update(path.join(address, namespace, id)).digest('hex'));
+  path.join(
+    '/run/containerd/s',
+    createHash('sha256')
+      .update(path.join(address, namespace, id))
+      .digest('hex'),
+  );
 
 const live = new Set<() => void>();
 process.on('exit', () => {
@@ -81,8 +86,7 @@ export async function startContainerd(): Promise<Containerd> {
   });
   log.close();
 
-  const ctr = (args: readonly string[], options: RunOptions = {}) =>
-    run('ctr', ['--address', address, '--namespace', namespace, ...args], options);
+  const ctr = (args: readonly string[], options: RunOptions = {}) => run('ctr', ['--address', address, '--namespace', namespace, ...args], options);
 
   let cleanedUp = false;
   const forceCleanUp = () => {

@@ -5,7 +5,7 @@
  * end. Each fault matches requests by method and path and applies `times` times (default:
  * always); requests that match none pass through untouched.
  */
-import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { listen } from './token-server.js';
 

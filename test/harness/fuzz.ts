@@ -19,7 +19,8 @@ export function fuzzParameters<T>(t: ExecutionContext, runs: number): fc.Paramet
   const seed = given !== undefined ? Number(given) : seconds > 0 ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : FIXED_SEED;
   t.log(`fuzz seed ${seed} (replay with OCI_FUZZ_SEED=${seed}${seconds > 0 ? ` OCI_FUZZ_SECONDS=${seconds}` : ''})`);
   // The report names what the property threw, not only the input.
-  if (seconds > 0) return { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false, includeErrorInReport: true };
+  if (seconds > 0)
+    return { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false, includeErrorInReport: true };
   return { seed, numRuns: runs, includeErrorInReport: true };
 }
 
@@ -80,7 +81,10 @@ export function mutatedJSON(template: unknown): fc.Arbitrary<unknown> {
   const places = placesIn(template);
   const mutation = fc.record({
     place: fc.constantFrom(...places),
-    action: fc.oneof({ weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ value })) }, { weight: 1, arbitrary: fc.constantFrom('delete', 'repeat') }),
+    action: fc.oneof(
+      { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => ({ value })) },
+      { weight: 1, arbitrary: fc.constantFrom('delete', 'repeat') },
+    ),
   });
   const mutated = fc.array(mutation, { minLength: 1, maxLength: 4 }).map((mutations) => {
     let document = structuredClone(template);

@@ -14,14 +14,14 @@ interface MountInfo {
 
 /** /proc/self/mountinfo, with the kernel's octal escapes (\040 for a space) decoded. */
 function mounts(): MountInfo[] {
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const unescapeOctal = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const fields = line.split(' ');
       const separator = fields.indexOf('-');
-      return { mountPoint: unescape(fields[4]!), fsType: fields[separator + 1]! };
+      return { mountPoint: unescapeOctal(fields[4]!), fsType: fields[separator + 1]! };
     });
 }
 

@@ -8,7 +8,7 @@ import { copyFileSync, linkSync, mkdirSync, readFileSync, writeFileSync } from '
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Descriptor, ImageConfig } from '@oci/image';
-import { pack, type Header } from 'tar-stream';
+import { type Header, pack } from 'tar-stream';
 import { ociBin } from './cli.js';
 import { tempDir } from './tmp.js';
 
@@ -80,7 +80,10 @@ export function buildImage(
   layers: readonly Buffer[],
   config: Omit<ImageConfig, 'rootfs'> = { architecture: 'amd64', os: 'linux' },
   /** How each layer is stored: gzip (the default), zstd, or as the plain tar. */
-  compress: (tar: Buffer, index: number) => { data: Buffer; mediaType: string } = (tar) => ({ data: gzipSync(tar), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }),
+  compress: (tar: Buffer, index: number) => { data: Buffer; mediaType: string } = (tar) => ({
+    data: gzipSync(tar),
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  }),
 ): BuiltImage {
   const blobs = new Map<string, Buffer>();
   const add = (data: Buffer, mediaType: string): Descriptor => {
@@ -114,7 +117,9 @@ export function buildImage(
  */
 export function buildIndex(images: readonly BuiltImage[]): BuiltImage {
   const blobs = new Map(images.flatMap((image) => [...image.blobs]));
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: images.map((image) => image.manifest) }));
+  const index = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: images.map((image) => image.manifest) }),
+  );
   const digest = sha256(index);
   blobs.set(digest, index);
   return { manifest: { mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: index.length }, config: images[0]!.config, blobs };
@@ -185,7 +190,9 @@ function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: s
   }
   const bytes = Buffer.from(JSON.stringify(manifest));
   const digest = sha256(bytes);
-  writeLayout(dir, { v2s2: { manifest: { mediaType: manifest.mediaType, digest, size: bytes.length }, config: {} as ImageConfig, blobs: new Map([[digest, bytes]]) } });
+  writeLayout(dir, {
+    v2s2: { manifest: { mediaType: manifest.mediaType, digest, size: bytes.length }, config: {} as ImageConfig, blobs: new Map([[digest, bytes]]) },
+  });
   return { dir, ref: 'v2s2', remove };
 }
 
@@ -194,7 +201,10 @@ function dockerSchema2Layout(layout: string, ref: string): { dir: string; ref: s
  * the image (the normalised reference).
  */
 export function pullImage(ref: string, store: string): string {
-  const result = spawnSync(process.execPath, [ociBin, '--store', store, 'pull', '--quiet', ref], { encoding: 'utf8', env: { ...process.env, OCI_REGISTRY_MIRRORS: '' } });
+  const result = spawnSync(process.execPath, [ociBin, '--store', store, 'pull', '--quiet', ref], {
+    encoding: 'utf8',
+    env: { ...process.env, OCI_REGISTRY_MIRRORS: '' },
+  });
   if (result.status !== 0) throw new Error(`oci pull ${ref} failed: ${result.stderr || result.error}`);
   return ref.includes('@') || /:[^/]+$/.test(ref) ? ref : `${ref}:latest`;
 }

@@ -2,7 +2,7 @@
  * Three layers that exercise every entry type and every layer rule: the image the unpack tests
  * compare with umoci, and the snapshot tests compare with a full unpack.
  */
-import { tarLayer, type TarEntry } from './images.js';
+import { type TarEntry, tarLayer } from './images.js';
 
 export const T1 = new Date('2021-02-03T04:05:06Z');
 export const T2 = new Date('2022-03-04T05:06:07Z');

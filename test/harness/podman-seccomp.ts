@@ -27,7 +27,8 @@ export function podmanProfile(capabilities: readonly string[]): Seccomp {
     defaultAction: file.defaultAction,
     ...(file.defaultErrnoRet !== undefined && { defaultErrnoRet: file.defaultErrnoRet }),
     architectures: [arch.architecture, ...(arch.subArchitectures ?? [])],
-    syscalls: file.syscalls.filter(wanted).map(({ names, action, errnoRet, args }) => ({ names, action, ...(errnoRet !== undefined && { errnoRet }), ...(args && { args }) })),
+    syscalls: file.syscalls
+      .filter(wanted)
+      .map(({ names, action, errnoRet, args }) => ({ names, action, ...(errnoRet !== undefined && { errnoRet }), ...(args && { args }) })),
   };
 }
-

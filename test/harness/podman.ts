@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { killProcesses, killProcessesUsing, removeCgroup, unmountUnder } from './host.js';
-import { run, runOk, type Outcome, type RunOptions } from './run.js';
+import { type Outcome, type RunOptions, run, runOk } from './run.js';
 import { tempDir } from './tmp.js';
 
 export interface Podman {

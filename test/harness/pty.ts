@@ -20,7 +20,14 @@ export interface AtTerminal {
 export function atTerminal(command: readonly string[], { cwd, input, size, timeout = 60_000 }: AtTerminal = {}): { status: number | null; output: string } {
   const quoted = command.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
   const line = size ? `stty rows ${size[0]} cols ${size[1]}; exec ${quoted}` : quoted;
-  const result = spawnSync('script', ['-qec', line, '/dev/null'], { cwd, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+  const result = spawnSync('script', ['-qec', line, '/dev/null'], {
+    cwd,
+    input,
+    encoding: 'utf8',
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    timeout,
+    killSignal: 'SIGKILL',
+  });
   // script echoes its stdin's end as ^@ (NUL) at a moment that depends on timing.
   return { status: result.status, output: result.stdout.replaceAll('\0', '').replaceAll('^@', '') };
 }
@@ -105,7 +112,7 @@ if ok:
     # The program prints its size for every line it reads: ask until the new size shows.
     for _ in range(100):
         os.write(master, b'\\n')
-        if read_until(spec['then'], 0.2):
+        if read_until(spec['afterResize'], 0.2):
             break
     os.write(master, b'\\x04')
     read_until('\\0', 2)
@@ -125,18 +132,20 @@ export interface ResizeRun {
   first: string;
   resized: readonly [number, number];
   /** Seen in the output after the resize (new lines are sent until it shows). */
-  then: string;
+  afterResize: string;
 }
 
 /**
  * Runs `command` on a new terminal (its controlling one) of the initial size, waits for `first`,
- * resizes the terminal, sends lines until `then` shows, then sends end-of-file.
+ * resizes the terminal, sends lines until `afterResize` shows, then sends end-of-file.
  */
 export function runWithResize(run: ResizeRun): Promise<{ status: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('python3', ['-c', RESIZER, JSON.stringify(run)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { status: number; output: string }) : reject(new Error(`the resizer exited ${code}: ${stdout}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(JSON.parse(stdout) as { status: number; output: string }) : reject(new Error(`the resizer exited ${code}: ${stdout}`)),
+    );
   });
 }

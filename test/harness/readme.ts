@@ -39,7 +39,7 @@ export function readmeExamples(file: string): ReadmeExample[] {
     const lang = fence[1];
     if (lang === 'sh' || lang === 'js' || lang === 'ts') {
       const note = /^<!-- (.*) -->$/.exec(lines[i - 1] ?? '')?.[1];
-      examples.push({ file, line: i + 1, lang, code: lines.slice(i + 1, end).join('\n') + '\n', ...(note && { note }) });
+      examples.push({ file, line: i + 1, lang, code: `${lines.slice(i + 1, end).join('\n')}\n`, ...(note && { note }) });
     }
     i = end;
   }
@@ -49,5 +49,5 @@ export function readmeExamples(file: string): ReadmeExample[] {
 /** The other fenced blocks' text in `lang` (configuration the examples rely on, like podman's toml). */
 export function readmeBlocks(file: string, lang: string): string[] {
   const text = readFileSync(path.join(REPOSITORY, file), 'utf8');
-  return [...text.matchAll(new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm'))].map((match) => match[1]!);
+  return [...text.matchAll(new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map((match) => match[1]!);
 }

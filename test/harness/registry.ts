@@ -3,7 +3,7 @@
  * port with its storage in a temp dir. Stopped by `stop()`, and killed when the test process
  * exits even if a test failed before it could call `stop()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -117,11 +117,23 @@ function authConfig(auth: RegistryAuth, dir: string): string[] {
   if ('htpasswd' in auth) {
     const file = path.join(dir, 'htpasswd');
     // distribution accepts bcrypt entries only; cost 4 keeps the test fast.
-    writeFileSync(file, Object.entries(auth.htpasswd.users).map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}\n`).join(''));
+    writeFileSync(
+      file,
+      Object.entries(auth.htpasswd.users)
+        .map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}\n`)
+        .join(''),
+    );
     return ['auth:', '  htpasswd:', '    realm: oci-test', `    path: ${JSON.stringify(file)}`];
   }
   const { realm, service, issuer, certFile } = auth.token;
-  return ['auth:', '  token:', `    realm: ${JSON.stringify(realm)}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${JSON.stringify(certFile)}`];
+  return [
+    'auth:',
+    '  token:',
+    `    realm: ${JSON.stringify(realm)}`,
+    `    service: ${service}`,
+    `    issuer: ${issuer}`,
+    `    rootcertbundle: ${JSON.stringify(certFile)}`,
+  ];
 }
 
 export function freePort(): Promise<number> {

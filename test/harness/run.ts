@@ -3,7 +3,7 @@
  * that tests in one file can run side by side, and with a deadline so that a hung engine fails
  * its test instead of the whole run.
  */
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { type SpawnOptions, spawn } from 'node:child_process';
 
 export interface Outcome {
   /** Exit status, or null when killed by a signal. */

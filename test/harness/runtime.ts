@@ -1,7 +1,8 @@
 /** A state root for runtime tests, the `oci` command bound to it, and what tests check after. */
+
+import type { SpawnSyncOptions } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { SpawnSyncOptions } from 'node:child_process';
 import { oci, type Result } from './cli.js';
 import { tempDir } from './tmp.js';
 
@@ -33,7 +34,7 @@ export function stateRoot(): StateRoot {
         const { status } = oci(['--root', root, ...args], { stdio: ['ignore', fds[0]!, fds[1]!] });
         return { status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
       } finally {
-        fds.forEach((fd) => closeSync(fd));
+        for (const fd of fds) closeSync(fd);
         rmSync(out, { force: true });
         rmSync(err, { force: true });
       }

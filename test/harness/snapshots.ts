@@ -3,9 +3,9 @@
  * attached nowhere) as a comparable tree, and a child process that prepares them (for races and
  * kill -9).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SnapshotLayout, type PreparedImage, type Store } from '@oci/image';
+import { type PreparedImage, SnapshotLayout, type Store } from '@oci/image';
 import { mountReadOnly } from '@oci/image/snapshot/overlay';
 import { loadAddon } from '@oci/native';
 import { snapshot, type Tree } from './tree.js';

@@ -1,6 +1,6 @@
 /** The tar reader fed an archive as the fuzz tests feed it: cut into chunks, each handler call checked for order. */
 import { ImageError } from '@oci/image';
-import { TarReader, type TarHeader } from '@oci/image/layer/tar';
+import { type TarHeader, TarReader } from '@oci/image/layer/tar';
 import { expectTyped } from './fuzz.js';
 
 export interface ReadEntry {

@@ -50,7 +50,7 @@ export type PeerRequest =
 /** What tarfile wrote (base64) or was given, and its members; or why tarfile refused. */
 export type PeerAnswer = { archive: string; members: PeerMember[] } | { refused: string };
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 import base64, hashlib, io, json, os, sys, tarfile
 TYPES = {tarfile.REGTYPE: 'file', tarfile.AREGTYPE: 'file', tarfile.CONTTYPE: 'file', tarfile.LNKTYPE: 'hardlink',
          tarfile.SYMTYPE: 'symlink', tarfile.CHRTYPE: 'character-device', tarfile.BLKTYPE: 'block-device',

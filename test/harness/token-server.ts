@@ -34,7 +34,27 @@ export async function startTokenServer({ users = {}, anonymousPull = false, expi
   const { dir, remove } = tempDir('token');
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=oci-test-token'], { encoding: 'utf8' });
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=oci-test-token',
+    ],
+    { encoding: 'utf8' },
+  );
   if (made.status !== 0) throw new Error(`openssl could not make the token certificate: ${made.stderr}`);
   const key = createPrivateKey(readFileSync(keyFile));
   const certificate = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
@@ -55,7 +75,16 @@ export async function startTokenServer({ users = {}, anonymousPull = false, expi
       const granted = (actions ?? '').split(',').filter((a) => user !== '' || (anonymousPull && a === 'pull'));
       return type === 'repository' && name && granted.length > 0 ? [{ type, name, actions: granted }] : [];
     });
-    const claims = { iss: ISSUER, sub: user, aud: url.searchParams.get('service'), exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+    const claims = {
+      iss: ISSUER,
+      sub: user,
+      aud: url.searchParams.get('service'),
+      exp: now + expiresIn,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
+    };
     const header = { typ: 'JWT', alg: 'ES256', x5c: [certificate] };
     const signed = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
     const signature = sign('sha256', Buffer.from(signed), { key, dsaEncoding: 'ieee-p1363' });

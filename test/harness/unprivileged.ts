@@ -78,7 +78,7 @@ export function unprivileged({ subordinate }: UnprivilegedOptions = {}): Unprivi
         });
         return { status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
       } finally {
-        fds.forEach((fd) => closeSync(fd));
+        for (const fd of fds) closeSync(fd);
         rmSync(out, { force: true });
         rmSync(err, { force: true });
       }
@@ -86,9 +86,13 @@ export function unprivileged({ subordinate }: UnprivilegedOptions = {}): Unprivi
     remove() {
       // Containers left by a failed test: deleted as root, from nobody's state root.
       const root = path.join(runtimeDir, 'oci');
-      if (existsSync(root)) spawnSync(process.execPath, [ociBin, '--root', root, 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).forEach((id) => {
-        spawnSync(process.execPath, [ociBin, '--root', root, 'delete', '--force', id]);
-      });
+      if (existsSync(root))
+        spawnSync(process.execPath, [ociBin, '--root', root, 'list', '-q'], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter(Boolean)
+          .forEach((id) => {
+            spawnSync(process.execPath, [ociBin, '--root', root, 'delete', '--force', id]);
+          });
       remove();
     },
   };

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { busyboxImage, busyboxLayer } from './busybox.js';
 import { makeCertificates } from './certs.js';
 import { ociBin, ociFrontDoor } from './cli.js';
-import { buildImage, buildIndex, pushLayout, writeLayout, type BuiltImage } from './images.js';
-import { startPodman, type Podman } from './podman.js';
-import { startRegistry, type Registry } from './registry.js';
-import { WORLD_TOKEN, type Example, type Ran } from './world.js';
+import { type BuiltImage, buildImage, buildIndex, pushLayout, writeLayout } from './images.js';
+import { type Podman, startPodman } from './podman.js';
+import { type Registry, startRegistry } from './registry.js';
+import { type Example, type Ran, WORLD_TOKEN } from './world.js';
 
 const NOBODY = 65534;
 /** What points podman at the private instance an example gets. */
@@ -35,11 +35,20 @@ function furnish(): void {
   chmodSync(worldDir, 0o755); // nobody's examples work in it
   mkdirSync(at('home'));
   must('ip', ['link', 'set', 'lo', 'up']);
-  for (const [target, own] of [['/run', 'run'], ['/var/lib', 'var-lib'], ['/srv', 'srv'], ['/usr/local/bin', 'usr-local-bin']] as const) {
+  for (const [target, own] of [
+    ['/run', 'run'],
+    ['/var/lib', 'var-lib'],
+    ['/srv', 'srv'],
+    ['/usr/local/bin', 'usr-local-bin'],
+  ] as const) {
     mkdirSync(at(own), { mode: 0o755 });
     must('mount', ['--bind', at(own), target]);
   }
-  const hosts = readFileSync('/etc/hosts', 'utf8') + Object.entries(HOSTS).map(([address, names]) => `${address} ${names.join(' ')}\n`).join('');
+  const hosts =
+    readFileSync('/etc/hosts', 'utf8') +
+    Object.entries(HOSTS)
+      .map(([address, names]) => `${address} ${names.join(' ')}\n`)
+      .join('');
   writeFileSync(at('hosts'), hosts);
   must('mount', ['--bind', at('hosts'), '/etc/hosts']);
   // The README's set-up puts oci on the PATH this way; examples before that line need it too.
@@ -53,7 +62,11 @@ async function images(): Promise<Record<string, BuiltImage>> {
   const platform = (architecture: string) =>
     buildImage([layer], { architecture, os: 'linux', config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] } });
   const multiPlatform = buildIndex([platform('amd64'), platform('arm64')]);
-  const nginx = buildImage([layer], { architecture: 'amd64', os: 'linux', config: { Cmd: ['httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {} } } });
+  const nginx = buildImage([layer], {
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: ['httpd', '-f', '-p', '80', '-h', '/www'], ExposedPorts: { '80/tcp': {} } },
+  });
   return {
     'docker.io/library/busybox:latest': busybox,
     'docker.io/library/alpine:3.20': multiPlatform,
@@ -143,9 +156,9 @@ function run(example: Example, index: number, podman: Podman | undefined): Ran {
   if (example.terminal) argv = ['python3', '-c', AT_TERMINAL, ...argv];
   try {
     const ran: Ran = { givenStatus: given?.status ?? 0, ...capture(argv, cwd, env) };
-    if (example.then) {
-      const then = capture(['sh', '-c', `exec 2>&1; ${example.then}`], cwd, env);
-      ran.then = { status: then.status, output: then.stdout };
+    if (example.afterwards) {
+      const afterwards = capture(['sh', '-c', `exec 2>&1; ${example.afterwards}`], cwd, env);
+      ran.afterwards = { status: afterwards.status, output: afterwards.stdout };
     }
     return ran;
   } finally {
@@ -162,7 +175,7 @@ function capture(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): 
     const { status } = spawnSync(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', fds[0], fds[1]], timeout: 180_000, killSignal: 'SIGKILL' });
     return { status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
   } finally {
-    fds.forEach((fd) => closeSync(fd));
+    for (const fd of fds) closeSync(fd);
   }
 }
 
@@ -182,7 +195,8 @@ const results: Record<string, Ran> = {};
 let podman: Podman | undefined;
 try {
   for (const [index, example] of examples.entries()) {
-    if (example.podman && !podman) podman = startPodman({ jsonRuntimes: example.podman.jsonRuntimes, searchRegistries: ['docker.io'], insecureRegistries: ['docker.io'] });
+    if (example.podman && !podman)
+      podman = startPodman({ jsonRuntimes: example.podman.jsonRuntimes, searchRegistries: ['docker.io'], insecureRegistries: ['docker.io'] });
     results[example.name] = run(example, index, example.podman ? podman : undefined);
   }
 } finally {

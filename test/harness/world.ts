@@ -21,8 +21,8 @@ export interface Example {
   code: string;
   /** Shell commands run first in the same directory: what the example takes as given (files, images). */
   given?: string;
-  /** Shell commands run afterwards in the same directory, to see what the example left (`Ran.then`). */
-  then?: string;
+  /** Shell commands run afterwards in the same directory, to see what the example left (`Ran.afterwards`). */
+  afterwards?: string;
   /** At a terminal (a pty): each interactive shell the example starts is sent `exit` at its prompt. */
   terminal?: boolean;
   /** As nobody (uid and gid 65534, no capability), in a directory nobody owns. */
@@ -46,8 +46,8 @@ export interface Ran {
   /** At a terminal, stdout holds both streams. */
   stdout: string;
   stderr: string;
-  /** What `then` printed (stdout and stderr), and its status. */
-  then?: { status: number | null; output: string };
+  /** What `afterwards` printed (stdout and stderr), and its status. */
+  afterwards?: { status: number | null; output: string };
 }
 
 /** The password `oci login -u me` needs at ghcr.io in this world: the examples' $TOKEN. */
@@ -60,7 +60,11 @@ export async function runInWorld(examples: readonly Example[], { timeout = 900_0
   const world = tempDir('world');
   try {
     writeFileSync(path.join(world.dir, 'examples.json'), JSON.stringify(examples));
-    const { status, stderr } = await run('unshare', ['--mount', '--net', '--propagation', 'private', '--', process.execPath, '--enable-source-maps', main, world.dir], { timeout });
+    const { status, stderr } = await run(
+      'unshare',
+      ['--mount', '--net', '--propagation', 'private', '--', process.execPath, '--enable-source-maps', main, world.dir],
+      { timeout },
+    );
     if (status !== 0) throw new Error(`the world failed (${status}): ${stderr}`);
     return new Map(Object.entries(JSON.parse(readFileSync(path.join(world.dir, 'results.json'), 'utf8')) as Record<string, Ran>));
   } finally {

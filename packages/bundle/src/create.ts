@@ -11,17 +11,19 @@
  */
 import { chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SkippedItem, StoredImage, Store, UnpackOptions, UnpackSource } from '@oci/image';
+import type { SkippedItem, Store, StoredImage, UnpackOptions, UnpackSource } from '@oci/image';
 // The modules themselves, not the package's index: `oci unpack` then loads no registry client.
 import { mapId } from '@oci/image/internal/layer/ids';
-import { unpack } from '@oci/image/layer/unpack';
 import { removeTree } from '@oci/image/internal/remove-tree';
 import { LockNames, newId, withLock } from '@oci/image/internal/store/lock';
+import { unpack } from '@oci/image/layer/unpack';
 import type { IdMapping, ImageConfig, Mount, Platform, Spec } from '@oci/specs';
 import { BundleError } from './errors.js';
-import { specFromImage, VOLUMES_DIR, type SpecOptions } from './from-image.js';
+import { type SpecOptions, specFromImage, VOLUMES_DIR } from './from-image.js';
 
-export interface BundleOptions extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>, Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon' | 'signal'> {
+export interface BundleOptions
+  extends Omit<SpecOptions, 'rootfs' | 'uidMappings' | 'gidMappings'>,
+    Pick<UnpackOptions, 'onProgress' | 'onSkip' | 'addon' | 'signal'> {
   /** Replace a bundle that is already there (its config.json, a non-empty rootfs). */
   force?: boolean;
   uidMap?: IdMapping[];
@@ -90,7 +92,15 @@ async function unpackInto(source: BundleSource, dir: string, options: BundleOpti
 
   const fresh = path.join(dir, `${TEMP_ROOTFS}${newId()}`);
   const rootless = options.rootless ?? process.geteuid?.() !== 0;
-  const unpacked = await unpack(source, fresh, { rootless, uidMap: options.uidMap, gidMap: options.gidMap, onProgress: options.onProgress, onSkip: options.onSkip, addon: options.addon, signal: options.signal });
+  const unpacked = await unpack(source, fresh, {
+    rootless,
+    uidMap: options.uidMap,
+    gidMap: options.gidMap,
+    onProgress: options.onProgress,
+    onSkip: options.onSkip,
+    addon: options.addon,
+    signal: options.signal,
+  });
   const old = exists(rootfs) ? path.join(dir, `${TEMP_ROOTFS}old-${newId()}`) : undefined;
   try {
     const config = unpacked.config ?? options.config;
@@ -130,7 +140,8 @@ export function volumeDirs(dir: string, spec: Spec): string[] {
   const parent = path.join(dir, VOLUMES_DIR);
   return (spec.mounts ?? []).filter(isVolume).map((mount) => {
     const volume = path.join(dir, mount.source!);
-    if (path.dirname(volume) !== parent) throw new BundleError('ECONFIG', `volume ${mount.destination}: its directory ${mount.source} is not inside ${VOLUMES_DIR}/`);
+    if (path.dirname(volume) !== parent)
+      throw new BundleError('ECONFIG', `volume ${mount.destination}: its directory ${mount.source} is not inside ${VOLUMES_DIR}/`);
     return volume;
   });
 }
@@ -146,7 +157,6 @@ export function makeVolumeDirs(dir: string, volumes: string[]): void {
     }
   }
 }
-
 
 /** Writes BUNDLE/config.json whole or not at all (a temp file renamed over it). */
 export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {}): void {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { IdMapping, ImageConfig, Mount, Spec } from '@oci/specs';
-import { defaultSpec, DEFAULT_PATH } from './default-spec.js';
+import { DEFAULT_PATH, defaultSpec } from './default-spec.js';
 import { BundleError } from './errors.js';
 import { toRootless, withUserNamespace } from './rootless.js';
 import { resolveUser } from './user.js';
@@ -34,7 +34,10 @@ export interface SpecOptions {
 /** Directories under the bundle that back the image's Volumes (`volumes/…`), to create with it. */
 export const VOLUMES_DIR = 'volumes';
 
-export function specFromImage(image: Pick<ImageConfig, 'config' | 'os' | 'architecture' | 'variant' | 'os.version' | 'os.features' | 'author' | 'created'>, options: SpecOptions): Spec {
+export function specFromImage(
+  image: Pick<ImageConfig, 'config' | 'os' | 'architecture' | 'variant' | 'os.version' | 'os.features' | 'author' | 'created'>,
+  options: SpecOptions,
+): Spec {
   const config = image.config ?? {};
   const spec = defaultSpec();
   const proc = spec.process!;
@@ -46,7 +49,10 @@ export function specFromImage(image: Pick<ImageConfig, 'config' | 'os' | 'archit
 
   const user = resolveUser(options.rootfs, options.user ?? config.User);
   proc.user = { uid: user.uid, gid: user.gid, ...(user.additionalGids.length > 0 && { additionalGids: user.additionalGids }) };
-  proc.env = mergeEnv([DEFAULT_PATH, ...(user.home ? [`HOME=${user.home}`] : []), ...(options.tty ? ['TERM=xterm'] : [])], [...(config.Env ?? []), ...(options.env ?? [])]);
+  proc.env = mergeEnv(
+    [DEFAULT_PATH, ...(user.home ? [`HOME=${user.home}`] : []), ...(options.tty ? ['TERM=xterm'] : [])],
+    [...(config.Env ?? []), ...(options.env ?? [])],
+  );
   const cwd = options.cwd ?? (config.WorkingDir || '/');
   if (!cwd.startsWith('/')) throw new BundleError('ECONFIG', `working directory '${cwd}' is not absolute`);
   proc.cwd = path.posix.normalize(cwd);
@@ -76,7 +82,10 @@ export function mergeEnv(base: readonly string[], overrides: readonly string[]):
  * so that no two destinations share a directory (`/a/b` is `a_b`, `/a_b` is `a%5Fb`).
  */
 export function volumeSource(destination: string): string {
-  const name = volumeDestination(destination).slice(1).replace(/[%_]/g, (c) => (c === '%' ? '%25' : '%5F')).replace(/\//g, '_');
+  const name = volumeDestination(destination)
+    .slice(1)
+    .replace(/[%_]/g, (c) => (c === '%' ? '%25' : '%5F'))
+    .replace(/\//g, '_');
   return `${VOLUMES_DIR}/${name}`;
 }
 

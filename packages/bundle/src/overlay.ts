@@ -18,20 +18,20 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { SkippedItem, StoredImage, Store, UnpackProgress } from '@oci/image';
+import type { SkippedItem, Store, StoredImage, UnpackProgress } from '@oci/image';
 import { nativeAddon } from '@oci/image/internal/native';
-import { readImage } from '@oci/image/store/image';
+import { removeTree } from '@oci/image/internal/remove-tree';
+import { chainIds } from '@oci/image/internal/snapshot/chain';
 import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 import { mountReadOnly } from '@oci/image/internal/snapshot/overlay';
 import { prepareSnapshots } from '@oci/image/internal/snapshot/prepare';
-import { removeTree } from '@oci/image/internal/remove-tree';
 import { copyRootAttributes } from '@oci/image/internal/snapshot/root-attributes';
 import { addUser, removeUser } from '@oci/image/internal/snapshot/users';
-import { chainIds } from '@oci/image/internal/snapshot/chain';
+import { readImage } from '@oci/image/store/image';
 import type { Mount, Platform, Spec } from '@oci/specs';
 import { makeBundleDir, makeVolumeDirs, OVERLAY_DIRS, volumeDirs, withBundleLock, writeConfig } from './create.js';
 import { BundleError } from './errors.js';
-import { specFromImage, type SpecOptions } from './from-image.js';
+import { type SpecOptions, specFromImage } from './from-image.js';
 
 /** The image library's native addon (this package does not load @oci/native itself). */
 type Addon = NonNullable<Awaited<ReturnType<typeof nativeAddon>>>;
@@ -67,14 +67,22 @@ export interface OverlayBundleResult {
  * Makes `bundle` (config.json, an empty rootfs/ mount point, upper/ and work/) from `image` in
  * `store` (a name, or the image already read), preparing the snapshots it lacks.
  */
-export async function createOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, bundle: string, options: OverlayBundleOptions = {}): Promise<OverlayBundleResult> {
+export async function createOverlayBundle(
+  source: { store: Store; image: string | StoredImage; platform?: Platform },
+  bundle: string,
+  options: OverlayBundleOptions = {},
+): Promise<OverlayBundleResult> {
   const dir = path.resolve(bundle);
   if (options.ownDirectory) return makeOverlayBundle(source, dir, options);
   makeBundleDir(dir);
   return withBundleLock(dir, () => makeOverlayBundle(source, dir, options));
 }
 
-async function makeOverlayBundle(source: { store: Store; image: string | StoredImage; platform?: Platform }, dir: string, options: OverlayBundleOptions): Promise<OverlayBundleResult> {
+async function makeOverlayBundle(
+  source: { store: Store; image: string | StoredImage; platform?: Platform },
+  dir: string,
+  options: OverlayBundleOptions,
+): Promise<OverlayBundleResult> {
   const { store } = source;
   const addon = options.addon !== undefined ? options.addon : await nativeAddon();
   if (!addon) throw new BundleError('EBUNDLE', 'an overlay rootfs needs the native addon (overlay mounts): it is not built');
@@ -145,7 +153,11 @@ function overlayMount(lower: readonly string[], dir: string, unprivileged: boole
   // userxattr: the snapshots an unprivileged user made, for the overlay its container's user namespace may mount.
   const options = [`lowerdir=${lower.join(':')}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`, 'index=off', ...(unprivileged ? ['userxattr'] : [])];
   const length = options.join(',').length;
-  if (length > MOUNT_DATA_MAX) throw new BundleError('EBUNDLE', `${lower.length} layers make overlay options of ${length} bytes, more than mount(2) takes (${MOUNT_DATA_MAX}): use a full copy`);
+  if (length > MOUNT_DATA_MAX)
+    throw new BundleError(
+      'EBUNDLE',
+      `${lower.length} layers make overlay options of ${length} bytes, more than mount(2) takes (${MOUNT_DATA_MAX}): use a full copy`,
+    );
   return { destination: '/', type: 'overlay', source: 'overlay', options };
 }
 

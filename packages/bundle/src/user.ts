@@ -55,7 +55,8 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     if (numericGroup === undefined && !group) throw new BundleError('EUSER', `unknown group '${groupPart}': not in the image's /etc/group`);
     gid = numericGroup ?? group!.gid;
   }
-  const additionalGids = entry && groupPart === undefined ? [...new Set(groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))] : [];
+  const additionalGids =
+    entry && groupPart === undefined ? [...new Set(groups.filter((g) => g.members.includes(entry.name) && g.gid !== gid).map((g) => g.gid))] : [];
   return { uid, gid, additionalGids, ...(entry && { name: entry.name, home: entry.home }) };
 }
 
@@ -91,5 +92,12 @@ function parsePasswd([name, , uid, gid, , home]: string[]): PasswdEntry | undefi
 
 function parseGroup([name, , gid, members]: string[]): GroupEntry | undefined {
   if (!name || !/^\d+$/.test(gid ?? '')) return undefined;
-  return { name, gid: Number(gid), members: (members ?? '').split(',').map((m) => m.trim()).filter(Boolean) };
+  return {
+    name,
+    gid: Number(gid),
+    members: (members ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
+  };
 }

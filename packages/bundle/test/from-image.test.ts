@@ -1,9 +1,9 @@
-import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless } from '../src/index.js';
+import test from 'ava';
 import { volumeSource } from '../src/from-image.js';
+import { BundleError, defaultSpec, resolveUser, specFromImage, toRootless } from '../src/index.js';
 import { subordinateIds } from '../src/subordinate-ids.js';
 
 function rootfs(t: { teardown(fn: () => void): void }, files: Record<string, string> = {}): string {
@@ -91,7 +91,11 @@ test('image config → config.json by the conversion rules', (t) => {
   const tty = specFromImage(image, { rootfs: dir, tty: true, env: ['LANG=fr_FR.UTF-8'], user: 'root' }).process!;
   t.true(tty.terminal);
   t.deepEqual(tty.env, ['PATH=/app/bin:/usr/bin', 'HOME=/root', 'TERM=xterm', 'LANG=fr_FR.UTF-8']);
-  t.is(specFromImage({ ...image, config: { ...image.config, Env: [] } }, { rootfs: dir }).process!.env![0], 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PATH defaults');
+  t.is(
+    specFromImage({ ...image, config: { ...image.config, Env: [] } }, { rootfs: dir }).process!.env![0],
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'PATH defaults',
+  );
   t.is(t.throws(() => specFromImage({ ...image, config: {} }, { rootfs: dir }), { instanceOf: BundleError })!.code, 'ECONFIG');
 });
 
@@ -101,31 +105,48 @@ test('volumes: destinations normalised, each its own directory under volumes/, t
   t.deepEqual(sources, ['volumes/a_b', 'volumes/a%5Fb', 'volumes/a%255Fb', 'volumes/c', 'volumes/d_e']);
   t.is(new Set(sources).size, sources.length);
   for (const volume of ['/', '/..', '/.', '/a/../..', '//']) {
-    const error = t.throws(() => specFromImage({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { [volume]: {} } } }, { rootfs: dir }), { instanceOf: BundleError });
+    const error = t.throws(() => specFromImage({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { [volume]: {} } } }, { rootfs: dir }), {
+      instanceOf: BundleError,
+    });
     t.is(error!.message, `volume '${volume}' is the container's root directory, which cannot be a volume`);
   }
-  const spec = specFromImage({ os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { '/../data': {}, '/data/': {} }, WorkingDir: '/srv/../..' } }, { rootfs: dir });
-  t.deepEqual(spec.mounts!.filter((m) => m.source?.startsWith('volumes/')).map((m) => [m.destination, m.source]), [['/data', 'volumes/data']]);
+  const spec = specFromImage(
+    { os: 'linux', architecture: 'amd64', config: { Cmd: ['sh'], Volumes: { '/../data': {}, '/data/': {} }, WorkingDir: '/srv/../..' } },
+    { rootfs: dir },
+  );
+  t.deepEqual(
+    spec.mounts!.filter((m) => m.source?.startsWith('volumes/')).map((m) => [m.destination, m.source]),
+    [['/data', 'volumes/data']],
+  );
   t.is(spec.process!.cwd, '/');
 });
 
 test('the rootless spec is runc spec --rootless', (t) => {
   const spec = toRootless(defaultSpec(), { uid: 1000, gid: 1001 });
-  t.deepEqual(spec.linux!.namespaces!.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount', 'cgroup', 'user']);
+  t.deepEqual(
+    spec.linux!.namespaces!.map((n) => n.type),
+    ['pid', 'ipc', 'uts', 'mount', 'cgroup', 'user'],
+  );
   t.deepEqual(spec.linux!.uidMappings, [{ containerID: 0, hostID: 1000, size: 1 }]);
   t.deepEqual(spec.linux!.gidMappings, [{ containerID: 0, hostID: 1001, size: 1 }]);
   t.is(spec.linux!.resources, undefined);
-  t.deepEqual(spec.mounts!.find((m) => m.destination === '/sys'), { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+  t.deepEqual(
+    spec.mounts!.find((m) => m.destination === '/sys'),
+    { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] },
+  );
   t.false(spec.mounts!.find((m) => m.destination === '/dev/pts')!.options!.includes('gid=5'));
 });
 
-test('the rootless spec maps the caller\'s subordinate ids after its own, from /etc/subuid-style files', (t) => {
+test("the rootless spec maps the caller's subordinate ids after its own, from /etc/subuid-style files", (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-subid-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'subuid');
   writeFileSync(file, 'alice:100000:65536\n1000:300000:10\nbob:200000:65536\n# comment\nalice:bad:1\n');
   const uids = subordinateIds(file, { uid: 1000, name: 'alice' });
-  t.deepEqual(uids, [{ start: 100000, count: 65536 }, { start: 300000, count: 10 }]);
+  t.deepEqual(uids, [
+    { start: 100000, count: 65536 },
+    { start: 300000, count: 10 },
+  ]);
   t.deepEqual(subordinateIds(path.join(dir, 'missing'), { uid: 1000 }), []);
   const spec = toRootless(defaultSpec(), { uid: 1000, gid: 1001, subordinate: { uids, gids: [] } });
   t.deepEqual(spec.linux!.uidMappings, [

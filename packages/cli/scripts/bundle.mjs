@@ -25,7 +25,8 @@ const commandFiles = readdirSync(commandsDir).filter((f) => f.endsWith('.js') &&
 // with no code cache); bundled, it is part of the command's file and its code cache.
 const npmBundled = new Set(['cli-progress']);
 const insideNodeModules = (file) => file.split(path.sep).includes('node_modules');
-const bundled = (name, importer) => name.startsWith('@oci/') || name.startsWith('.') || name.startsWith('/') || npmBundled.has(name) || insideNodeModules(importer);
+const bundled = (name, importer) =>
+  name.startsWith('@oci/') || name.startsWith('.') || name.startsWith('/') || npmBundled.has(name) || insideNodeModules(importer);
 
 const externalNpmPackages = {
   name: 'external-npm-packages',
@@ -45,7 +46,9 @@ const commandFilesApart = (from) => ({
   name: 'command-files-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
-      kind === 'dynamic-import' && importer !== commandsIndex && path.dirname(importer) === commandsDir ? { path: request.replace(/\.js$/, '.cjs'), external: true } : undefined,
+      kind === 'dynamic-import' && importer !== commandsIndex && path.dirname(importer) === commandsDir
+        ? { path: request.replace(/\.js$/, '.cjs'), external: true }
+        : undefined,
     );
     b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
       kind === 'dynamic-import' && importer === commandsIndex ? { path: path.basename(request, '.js'), namespace: 'command-file' } : undefined,

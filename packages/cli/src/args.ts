@@ -36,7 +36,10 @@ export interface ParsedArgs<T extends OptionSpecs> {
 /** A mistake in how the command was typed: printed as one line, exit status 2. */
 export class UsageError extends Error {
   readonly code = 'EUSAGE';
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
   }
 }

@@ -15,7 +15,7 @@ export const globalOptions = {
     type: 'string',
     value: 'WHEN',
     choices: ['true', 'false', 'auto'],
-    describe: "go without a cgroup where one cannot be made and config.json sets no limit (auto, the default: when not root)",
+    describe: 'go without a cgroup where one cannot be made and config.json sets no limit (auto, the default: when not root)',
   },
   // runc's name, which engines pass (containerd's go-runc: --rootless=true): spec's and unpack's
   // --rootless, a config.json for an unprivileged user, is another thing.

@@ -1,6 +1,6 @@
 /** Help text, rendered from the commands' own declarations. */
 import { formatOptions } from './args.js';
-import { globalOptions, globalOptionsOf, type Command } from './command.js';
+import { type Command, globalOptions, globalOptionsOf } from './command.js';
 import { commands } from './commands/index.js';
 
 export function generalHelp(): string {

@@ -31,7 +31,8 @@ export interface LogOptions {
 
 export function createLogger({ file, format = 'text', debug = false }: LogOptions): Logger {
   const textLine = (level: Level, message: string) => `${oneLine(`oci: ${level === 'error' ? '' : `${level}: `}${message}`)}\n`;
-  const toStderr = (level: Level, message: string) => process.stderr.write(format === 'json' && !file ? `${jsonLine(level, message)}\n` : textLine(level, message));
+  const toStderr = (level: Level, message: string) =>
+    process.stderr.write(format === 'json' && !file ? `${jsonLine(level, message)}\n` : textLine(level, message));
   if (file) {
     try {
       closeSync(openSync(file, 'a', 0o644));

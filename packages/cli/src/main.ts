@@ -4,7 +4,7 @@
  * stack traces only with --debug.
  */
 import { parse, positionalIndex, UsageError } from './args.js';
-import { globalOptions, type Command, type Context } from './command.js';
+import { type Command, type Context, globalOptions } from './command.js';
 import { commands } from './commands/index.js';
 import { createLogger, type LogOptions } from './log.js';
 import { print } from './print.js';
@@ -84,7 +84,11 @@ function parseCommandLine(command: Command, argv: readonly string[]) {
 
 /** Global options given after the command name, except where the command has its own of that name. */
 function pickGlobals(options: Record<string, unknown>, command: Command) {
-  return Object.fromEntries(Object.keys(globalOptions).filter((k) => options[k] !== undefined && !Object.hasOwn(command.options, k)).map((k) => [k, options[k]]));
+  return Object.fromEntries(
+    Object.keys(globalOptions)
+      .filter((k) => options[k] !== undefined && !Object.hasOwn(command.options, k))
+      .map((k) => [k, options[k]]),
+  );
 }
 
 interface Failure {

@@ -34,7 +34,11 @@ export async function progressReporter({ quiet, format }: Options, context: Pick
  * Runs `work` with progress shown as `options` say (see progressReporter), and stops showing it
  * once `work` is done or has failed: what the command prints next stands below the bars.
  */
-export async function withProgress<T>(options: Options, context: Pick<Context, 'stdout' | 'stderr'>, work: (listener: ProgressListener | undefined) => Promise<T>): Promise<T> {
+export async function withProgress<T>(
+  options: Options,
+  context: Pick<Context, 'stdout' | 'stderr'>,
+  work: (listener: ProgressListener | undefined) => Promise<T>,
+): Promise<T> {
   const progress = await progressReporter(options, context);
   try {
     return await work(progress.listener);

@@ -36,7 +36,10 @@ export function prompt(question: string, { secret = false } = {}): Promise<strin
       const chars = Array.from(text);
       for (const [at, char] of chars.entries()) {
         if (ENTER.has(char)) {
-          typedAhead = chars.slice(at + 1).join('').replace(/^\n/, '');
+          typedAhead = chars
+            .slice(at + 1)
+            .join('')
+            .replace(/^\n/, '');
           finish();
           return true;
         }
@@ -67,5 +70,7 @@ export function prompt(question: string, { secret = false } = {}): Promise<strin
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }

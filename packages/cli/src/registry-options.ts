@@ -10,12 +10,13 @@ export const connectionOptions = {
   timeout: {
     type: 'number',
     value: 'SECONDS',
-    describe: 'give up once the registry, or one of its mirrors, has kept oci waiting this long, retries included: for an answer, for a whole manifest or token, or for the next bytes of a blob (default 30; 0: never)',
+    describe:
+      'give up once the registry, or one of its mirrors, has kept oci waiting this long, retries included: for an answer, for a whole manifest or token, or for the next bytes of a blob (default 30; 0: never)',
   },
   authfile: {
     type: 'string',
     value: 'FILE',
-    describe: 'the auth file to use instead of $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json and the others (podman\'s --authfile)',
+    describe: "the auth file to use instead of $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json and the others (podman's --authfile)",
   },
 } as const satisfies OptionSpecs;
 

@@ -5,7 +5,12 @@ import { connectionOptions, registryOptions } from './registry-options.js';
 const { creds, quiet } = registryOptions;
 
 export const imageOptions = {
-  pull: { type: 'string', value: 'WHEN', choices: ['missing', 'always', 'never'], describe: 'pull the image: when the store lacks it (default), always, or never' },
+  pull: {
+    type: 'string',
+    value: 'WHEN',
+    choices: ['missing', 'always', 'never'],
+    describe: 'pull the image: when the store lacks it (default), always, or never',
+  },
   platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to take from a multi-platform image (default: this host's)" },
   name: { type: 'string', value: 'ID', describe: 'the container id; a named container is kept, stopped, when it ends (oci delete ID removes it)' },
   rm: { type: 'boolean', describe: 'remove the container and its writable layer when it ends (the default unless --name)' },
@@ -23,7 +28,12 @@ export const imageOptions = {
   cpus: { type: 'string', value: 'N', describe: 'CPU limit, in CPUs (1.5)' },
   'pids-limit': { type: 'string', value: 'N', describe: 'maximum number of processes' },
   network: { type: 'string', value: 'MODE', choices: ['none', 'host'], describe: "none (the default: loopback only) or the host's network" },
-  rootfs: { type: 'string', value: 'HOW', choices: ['auto', 'overlay', 'copy'], describe: 'an overlay of the layer snapshots (auto: where it can be had) or a full copy' },
+  rootfs: {
+    type: 'string',
+    value: 'HOW',
+    choices: ['auto', 'overlay', 'copy'],
+    describe: 'an overlay of the layer snapshots (auto: where it can be had) or a full copy',
+  },
   creds,
   ...connectionOptions,
   quiet: { ...quiet, describe: 'no pull progress' },

@@ -1,6 +1,6 @@
 /** The runtime commands' shared pieces: the Runtime for --root, and warnings to the log. */
 import type { Runtime } from '@oci/runtime';
-import { defineCommand, type Context } from './command.js';
+import { type Context, defineCommand } from './command.js';
 import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
@@ -42,9 +42,13 @@ function timed(runtime: Runtime, log: Context['log']): Runtime {
         const result: unknown = value.apply(target, args);
         // Only promises are timed: events() is an async generator, consumed by the caller.
         if (!(result instanceof Promise)) return result;
-        const done = (outcome: string) => log.debug(`runtime ${String(key)} ${typeof args[0] === 'string' ? `${args[0]} ` : ''}${outcome} (${Math.round(performance.now() - started)} ms)`);
+        const done = (outcome: string) =>
+          log.debug(`runtime ${String(key)} ${typeof args[0] === 'string' ? `${args[0]} ` : ''}${outcome} (${Math.round(performance.now() - started)} ms)`);
         return result.then(
-          (resolved) => (done('done'), resolved),
+          (resolved) => {
+            done('done');
+            return resolved;
+          },
           (error: unknown) => {
             done(`failed: ${(error as Error).message}`);
             throw error;

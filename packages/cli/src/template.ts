@@ -34,7 +34,8 @@ type Operand = { kind: 'path'; path: string[] } | { kind: 'literal'; value: stri
 
 const FUNCTIONS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
   json: (value) => JSON.stringify(value),
-  index: (value, ...keys) => keys.reduce((current, key) => (isObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[String(key)] : undefined), value),
+  index: (value, ...keys) =>
+    keys.reduce((current, key) => (isObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[String(key)] : undefined), value),
   join: (list, separator) => (Array.isArray(list) ? list.map(show).join(String(separator)) : show(list)),
   len: (value) => (Array.isArray(value) || typeof value === 'string' ? value.length : isObject(value) ? Object.keys(value).length : 0),
   upper: (value) => show(value).toUpperCase(),
@@ -171,7 +172,10 @@ function lookup(value: unknown, path: readonly string[]): unknown {
 
 function elements(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
-  if (isObject(value)) return Object.keys(value).sort().map((key) => value[key]);
+  if (isObject(value))
+    return Object.keys(value)
+      .sort()
+      .map((key) => value[key]);
   return [];
 }
 
@@ -186,7 +190,11 @@ function show(value: unknown): string {
   if (value === undefined) return '<no value>';
   if (value === null) return '<nil>';
   if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
-  if (isObject(value)) return `map[${Object.keys(value).sort().map((key) => `${key}:${show(value[key])}`).join(' ')}]`;
+  if (isObject(value))
+    return `map[${Object.keys(value)
+      .sort()
+      .map((key) => `${key}:${show(value[key])}`)
+      .join(' ')}]`;
   return String(value);
 }
 

@@ -1,10 +1,11 @@
 /** What `oci version` says, as `podman version` does: oci's packages, Node, libseccomp, the helper, the OS and architecture. */
-import { RUNTIME_SPEC_VERSION } from '@oci/specs';
+
 import bundlePackage from '@oci/bundle/package.json' with { type: 'json' };
 import imagePackage from '@oci/image/package.json' with { type: 'json' };
 import { helperPath, loadAddon } from '@oci/native';
 import nativePackage from '@oci/native/package.json' with { type: 'json' };
 import runtimePackage from '@oci/runtime/package.json' with { type: 'json' };
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import packageJson from '../package.json' with { type: 'json' };
 import { NO_ADDON } from './version.js';
 
@@ -35,6 +36,8 @@ export async function versionInfo(): Promise<VersionInfo> {
 async function helperVersion(): Promise<string> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
-    execFile(helperPath(), ['--version'], { timeout: 5000 }, (error, stdout) => resolve(error ? `none (${helperPath()}: ${(error as NodeJS.ErrnoException).code ?? error.message})` : stdout.trim().replace(/^oci-helper /, '')));
+    execFile(helperPath(), ['--version'], { timeout: 5000 }, (error, stdout) =>
+      resolve(error ? `none (${helperPath()}: ${(error as NodeJS.ErrnoException).code ?? error.message})` : stdout.trim().replace(/^oci-helper /, '')),
+    );
   });
 }

@@ -4,8 +4,9 @@
  * says more (version-info.ts); it lives apart so that the entry, which every command loads,
  * stays small.
  */
-import { RUNTIME_SPEC_VERSION } from '@oci/specs';
+
 import { loadAddon } from '@oci/native';
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import packageJson from '../package.json' with { type: 'json' };
 
 export const NO_ADDON = 'none (the native addon is not built)';

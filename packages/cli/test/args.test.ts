@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatOptions, parse, positionalIndex, UsageError, type OptionSpecs } from '../src/args.js';
+import { formatOptions, type OptionSpecs, parse, positionalIndex, UsageError } from '../src/args.js';
 import { globalOptions } from '../src/command.js';
 
 const options = {
@@ -19,10 +19,7 @@ test('finds the n-th positional, skipping option values', (t) => {
 });
 
 test('parses strings, booleans, repeated and numeric options in both spellings', (t) => {
-  const { options: values, positionals } = parse(
-    ['--bundle=/b', '-d', '-e', 'A=1', '--env', 'B=2', '--preserve-fds', '3', 'id'],
-    options,
-  );
+  const { options: values, positionals } = parse(['--bundle=/b', '-d', '-e', 'A=1', '--env', 'B=2', '--preserve-fds', '3', 'id'], options);
   t.deepEqual(values, { bundle: '/b', detach: true, env: ['A=1', 'B=2'], 'preserve-fds': 3 });
   t.deepEqual(positionals, ['id']);
 });
@@ -55,10 +52,13 @@ test('mistakes are usage errors naming the option', (t) => {
   t.is(message(['--bundle', '--detach']), "option '--bundle' needs a value");
 });
 
-test('runc\'s global --rootless, as engines pass it, is another spelling of --rootless-runtime', (t) => {
+test("runc's global --rootless, as engines pass it, is another spelling of --rootless-runtime", (t) => {
   for (const argv of [['--rootless=true'], ['--rootless', 'true'], ['--rootless-runtime', 'true']]) {
     t.deepEqual(parse(argv, globalOptions).options, { 'rootless-runtime': 'true' }, argv.join(' '));
   }
   t.throws(() => parse(['--rootless=maybe'], globalOptions), { message: "--rootless must be one of true, false, auto (got 'maybe')" });
-  t.false(formatOptions(globalOptions).some((line) => /--rootless /.test(line)), 'the old spelling is not listed');
+  t.false(
+    formatOptions(globalOptions).some((line) => /--rootless /.test(line)),
+    'the old spelling is not listed',
+  );
 });

@@ -1,9 +1,9 @@
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { commands } from '../src/commands/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/oci.cjs', import.meta.url));
@@ -18,7 +18,7 @@ test('--help lists every command and the global options', (t) => {
   for (const option of ['--store', '--root', '--log', '--log-format', '--debug']) t.true(result.stdout.includes(option), option);
 });
 
-test('--version prints the version in runc\'s shape, libseccomp\'s included', (t) => {
+test("--version prints the version in runc's shape, libseccomp's included", (t) => {
   const result = oci(['--version']);
   t.is(result.status, 0);
   t.regex(result.stdout, /^oci version \d+\.\d+\.\d+\nspec: \d+\.\d+\.\d+\nnode: v\d+\.\d+\.\d+\nlibseccomp: \d+\.\d+\.\d+\n$/);
@@ -32,7 +32,10 @@ test('an unknown command prints one line and exits 2', (t) => {
 });
 
 test('a bad option prints one line and exits 2, before or after the command', (t) => {
-  for (const args of [['--bogus', 'spec'], ['spec', '--bogus']]) {
+  for (const args of [
+    ['--bogus', 'spec'],
+    ['spec', '--bogus'],
+  ]) {
     const result = oci(args);
     t.is(result.status, 2, args.join(' '));
     t.is(result.stderr.split('\n').length, 2, result.stderr);
@@ -40,7 +43,7 @@ test('a bad option prints one line and exits 2, before or after the command', (t
   }
 });
 
-test('a value outside an option\'s choices and a missing value are usage errors', (t) => {
+test("a value outside an option's choices and a missing value are usage errors", (t) => {
   const bad = oci(['--log-format', 'xml', 'spec']);
   t.is(bad.status, 2);
   t.regex(bad.stderr, /--log-format must be one of text, json/);
@@ -82,7 +85,7 @@ test('with --log and json format the error is also written as a runc log line', 
   t.false(Number.isNaN(Date.parse(line.time)));
 });
 
-test('spec writes runc\'s default config.json into the bundle directory', (t) => {
+test("spec writes runc's default config.json into the bundle directory", (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const result = oci(['spec', '--bundle', dir]);
@@ -92,7 +95,7 @@ test('spec writes runc\'s default config.json into the bundle directory', (t) =>
   t.deepEqual(spec.process.args, ['sh']);
 });
 
-test('--log-format json without --log writes runc\'s JSON lines to stderr, as runc does', (t) => {
+test("--log-format json without --log writes runc's JSON lines to stderr, as runc does", (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const result = oci(['--log-format', 'json', '--root', dir, 'state', 'nothing']);
@@ -119,8 +122,11 @@ test('--debug logs each runtime operation with its time', (t) => {
   t.regex(failed.stderr, /^oci: debug: runtime state nothing failed: .*does not exist.* \(\d+ ms\)\n/);
 });
 
-test('a command\'s help lists the global options it uses, and no other', (t) => {
-  const globalsOf = (command: string) => oci([command, '--help']).stdout.split('Global options:\n')[1]!.match(/--[\w-]+/g);
+test("a command's help lists the global options it uses, and no other", (t) => {
+  const globalsOf = (command: string) =>
+    oci([command, '--help'])
+      .stdout.split('Global options:\n')[1]!
+      .match(/--[\w-]+/g);
   t.deepEqual(globalsOf('state'), ['--root', '--log', '--log-format', '--rootless-runtime', '--debug', '--help']);
   t.deepEqual(globalsOf('pull'), ['--store', '--log', '--log-format', '--debug', '--help']);
   t.deepEqual(globalsOf('spec'), ['--log', '--log-format', '--debug', '--help']);
@@ -140,7 +146,8 @@ test('oci version says what podman version says of itself: the packages, Node, l
   const result = oci(['version', '--format', 'json']);
   t.is(result.status, 0, result.stderr);
   const info = JSON.parse(result.stdout) as Record<string, unknown> & { Packages: Record<string, string> };
-  const packageVersion = (name: string) => (JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+  const packageVersion = (name: string) =>
+    (JSON.parse(readFileSync(new URL(`../../../${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
   t.deepEqual(info.Packages, Object.fromEntries(['cli', 'image', 'bundle', 'runtime', 'native'].map((name) => [`@oci/${name}`, packageVersion(name)])));
   t.is(info.NodeVersion, process.version);
   t.is(`libseccomp: ${info.Libseccomp}`, oci(['--version']).stdout.split('\n')[3]);
@@ -152,7 +159,7 @@ test('oci version says what podman version says of itself: the packages, Node, l
   t.regex(oci(['version']).stdout, /^Version: +\d+\.\d+\.\d+\nPackages: +@oci\/cli /);
 });
 
-test('lines of the front door\'s commands that are not theirs to serve get Node\'s answer through it, unchanged', (t) => {
+test("lines of the front door's commands that are not theirs to serve get Node's answer through it, unchanged", (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const lines = [

@@ -12,7 +12,7 @@ import { throwIfAborted, unlessAborted } from './abort.js';
 import { ArchiveDestination } from './archive/archive-writer.js';
 import { ImageArchive } from './archive/image-archive.js';
 import { Copier } from './copy/copy-image.js';
-import { formatLocation, parseLocation, type ImageLocation } from './copy/locations.js';
+import { formatLocation, type ImageLocation, parseLocation } from './copy/locations.js';
 import { RegistryDestination, RegistrySource } from './copy/registry.js';
 import { StoreDestination, StoreSource, storedImage } from './copy/store.js';
 import type { ContentSource, ImageDestination, Manifest } from './copy/types.js';
@@ -70,7 +70,12 @@ export async function copy(from: string, to: string, options: CopyOptions = {}):
       const run = async () => {
         const writer = await destination.open();
         try {
-          const copied = await new Copier(opened.content, writer, { all: options.all, platform: options.platform, signal, onProgress: options.onProgress }).copy(opened.top, from);
+          const copied = await new Copier(opened.content, writer, {
+            all: options.all,
+            platform: options.platform,
+            signal,
+            onProgress: options.onProgress,
+          }).copy(opened.top, from);
           await writer.tag(copied, destination.names);
           await writer.commit();
           return copied;
@@ -94,7 +99,11 @@ export async function copy(from: string, to: string, options: CopyOptions = {}):
 async function openSource(location: ImageLocation, options: CopyOptions): Promise<Source> {
   switch (location.transport) {
     case 'docker': {
-      const client = new RegistryClient(location.reference.registry, { ...options, ...(options.sourceCreds !== undefined && { creds: options.sourceCreds }) }, location.reference.repository);
+      const client = new RegistryClient(
+        location.reference.registry,
+        { ...options, ...(options.sourceCreds !== undefined && { creds: options.sourceCreds }) },
+        location.reference.repository,
+      );
       const source = new RegistrySource(client, location.reference);
       try {
         return { content: source, top: await source.resolve(), close: () => client.close() };
@@ -128,11 +137,18 @@ async function destinationOf(location: ImageLocation, source: ImageLocation, opt
     case 'docker': {
       const { reference } = location;
       // From another repository of the same registry, blobs are mounted rather than sent.
-      const mountFrom = source.transport === 'docker' && source.reference.registry === reference.registry && source.reference.repository !== reference.repository ? [source.reference.repository] : [];
+      const mountFrom =
+        source.transport === 'docker' && source.reference.registry === reference.registry && source.reference.repository !== reference.repository
+          ? [source.reference.repository]
+          : [];
       return {
         names: reference.tag ? [reference.tag] : [],
         async open() {
-          const client = new RegistryClient(reference.registry, { ...options, ...(options.destinationCreds !== undefined && { creds: options.destinationCreds }) }, reference.repository);
+          const client = new RegistryClient(
+            reference.registry,
+            { ...options, ...(options.destinationCreds !== undefined && { creds: options.destinationCreds }) },
+            reference.repository,
+          );
           return new RegistryDestination(client, reference, mountFrom);
         },
       };

@@ -61,8 +61,10 @@ export function checkContent(data: Uint8Array, expected: { digest: string; size?
 }
 
 const createHash = (algorithm: DigestAlgorithm): Hash => process.getBuiltinModule('node:crypto').createHash(algorithm);
-const sizeMismatch = (what: string, expected: { digest: string; size?: number }, size: number) => new ImageError('EDIGEST', `${what} ${expected.digest}: size ${size}, expected ${expected.size}`);
-const digestMismatch = (what: string, expected: { digest: string }, actual: string) => new ImageError('EDIGEST', `${what}: digest ${actual}, expected ${expected.digest}`);
+const sizeMismatch = (what: string, expected: { digest: string; size?: number }, size: number) =>
+  new ImageError('EDIGEST', `${what} ${expected.digest}: size ${size}, expected ${expected.size}`);
+const digestMismatch = (what: string, expected: { digest: string }, actual: string) =>
+  new ImageError('EDIGEST', `${what}: digest ${actual}, expected ${expected.digest}`);
 
 /** Hashes and counts bytes as they pass; `check` compares with what the descriptor promised. */
 export class Digester {

@@ -33,12 +33,12 @@ export function parseManifest(bytes: Buffer, contentType: string, what: string):
   const looksLikeIndex = isIndex(kind) || (!isManifest(kind) && Array.isArray(document.manifests));
   if (looksLikeIndex) {
     if (!Array.isArray(document.manifests)) fail('an index without a manifests list');
-    (document.manifests as unknown[]).forEach((d, i) => checkDescriptor(d, `manifests[${i}]`, fail));
+    for (const [i, d] of (document.manifests as unknown[]).entries()) checkDescriptor(d, `manifests[${i}]`, fail);
   } else {
     if (!isManifest(kind) && kind) throw new ImageError('EMEDIATYPE', `${what} is ${kind}, not an image manifest or index`);
     checkDescriptor(document.config, 'config', fail);
     if (!Array.isArray(document.layers)) fail('no layers list');
-    (document.layers as unknown[]).forEach((d, i) => checkDescriptor(d, `layers[${i}]`, fail));
+    for (const [i, d] of (document.layers as unknown[]).entries()) checkDescriptor(d, `layers[${i}]`, fail);
   }
   return document as unknown as ImageManifest | ImageIndex;
 }

@@ -35,11 +35,20 @@ export interface ImageSummary {
 export async function listImages(store: Store): Promise<ImageSummary[]> {
   const summaries: ImageSummary[] = [];
   for (const [ref, descriptor] of await store.refs()) {
-    const summary: ImageSummary = { ref, id: descriptor.digest, digest: descriptor.digest, platform: descriptor.platform ? formatPlatform(descriptor.platform) : '', size: descriptor.size };
+    const summary: ImageSummary = {
+      ref,
+      id: descriptor.digest,
+      digest: descriptor.digest,
+      platform: descriptor.platform ? formatPlatform(descriptor.platform) : '',
+      size: descriptor.size,
+    };
     try {
       if (isIndex(descriptor.mediaType)) {
         const index = await store.readJSON<ImageIndex>(descriptor);
-        summary.platform = index.manifests.filter((m) => m.platform).map((m) => formatPlatform(m.platform!)).join(',');
+        summary.platform = index.manifests
+          .filter((m) => m.platform)
+          .map((m) => formatPlatform(m.platform!))
+          .join(',');
         summary.id = (await store.readJSON<ImageManifest>(selectPlatform(index.manifests, hostPlatform(), ref))).config.digest;
       } else {
         const manifest = await store.readJSON<ImageManifest>(descriptor);
@@ -47,7 +56,8 @@ export async function listImages(store: Store): Promise<ImageSummary[]> {
         summary.id = manifest.config.digest;
         summary.size += manifest.config.size + manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
         if (config.created) summary.created = config.created;
-        if (!summary.platform && config.os && config.architecture) summary.platform = formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) });
+        if (!summary.platform && config.os && config.architecture)
+          summary.platform = formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) });
       }
     } catch {
       // A damaged entry still lists; inspect says what is wrong with it.
@@ -91,7 +101,7 @@ export async function findImage(store: Store, input: string): Promise<FoundImage
 
 /** The names of `repository@digest`'s repository that point at that digest. */
 async function namesAtDigest(store: Store, input: string): Promise<string[]> {
-  let wanted;
+  let wanted: ReturnType<typeof parseReference>;
   try {
     wanted = parseReference(input);
   } catch {
@@ -134,7 +144,8 @@ export async function tagImage(store: Store, source: string, target: string): Pr
  */
 export async function removeImage(store: Store, input: string): Promise<string> {
   const found = await findImage(store, input);
-  if (found.names.length > 1) throw new ImageError('EREFERENCE', `${input} is the image of ${found.names.length} names (${found.names.join(', ')}): remove them by name`);
+  if (found.names.length > 1)
+    throw new ImageError('EREFERENCE', `${input} is the image of ${found.names.length} names (${found.names.join(', ')}): remove them by name`);
   await store.removeRef(found.name);
   return found.name;
 }

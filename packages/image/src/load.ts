@@ -53,7 +53,8 @@ export async function load(store: Store, input: string | Readable, options: Load
 }
 
 async function loadImages(store: Store, archive: ImageArchive, options: LoadOptions): Promise<LoadedImage[]> {
-  if (options.name !== undefined && archive.images.length !== 1) throw new ImageError('EIMPORT', `${archive.file.name} holds ${archive.images.length} images: a name can be given to one only`);
+  if (options.name !== undefined && archive.images.length !== 1)
+    throw new ImageError('EIMPORT', `${archive.file.name} holds ${archive.images.length} images: a name can be given to one only`);
   const images = archive.images.map((image) => ({ image, names: options.name !== undefined ? [normalise(options.name)] : image.names }));
   const unnamed = images.find(({ names }) => names.length === 0);
   if (unnamed) throw new ImageError('EIMPORT', `image ${unnamed.image.top.descriptor.digest} in ${archive.file.name} has no name: give it one`);

@@ -20,7 +20,7 @@ import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';
 import { downloadBlob } from './registry/blobs.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
-import { fetchManifest, type FetchedManifest } from './registry/manifests.js';
+import { type FetchedManifest, fetchManifest } from './registry/manifests.js';
 import type { Ingest } from './store/ingest.js';
 import type { Store } from './store/layout.js';
 
@@ -77,18 +77,28 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   let bytes = top.bytes;
   if (isIndex(descriptor.mediaType)) {
     const chosen = selectPlatform((top.document as ImageIndex).manifests, wanted, name);
-    if (!isManifest(chosen.mediaType)) throw new ImageError('EMEDIATYPE', `${name}: the entry for ${formatPlatform(wanted)} is ${chosen.mediaType}, not an image manifest`);
+    if (!isManifest(chosen.mediaType))
+      throw new ImageError('EMEDIATYPE', `${name}: the entry for ${formatPlatform(wanted)} is ${chosen.mediaType}, not an image manifest`);
     descriptor = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, platform: chosen.platform };
-    bytes = (await store.hasBlob(chosen.digest, chosen.size)) ? await store.readBlob(chosen) : (await fetchManifest(client, ref.repository, chosen.digest, chosen)).bytes;
+    bytes = (await store.hasBlob(chosen.digest, chosen.size))
+      ? await store.readBlob(chosen)
+      : (await fetchManifest(client, ref.repository, chosen.digest, chosen)).bytes;
   }
   const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
   if (!isManifest(descriptor.mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
     throw new ImageError('EMANIFEST', `${name}: ${descriptor.digest} is not an image manifest`);
   }
   checkUnpackable(manifest);
-  onProgress?.({ type: 'resolved', reference: name, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(descriptor.platform && { platform: formatPlatform(descriptor.platform) }) });
+  onProgress?.({
+    type: 'resolved',
+    reference: name,
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    ...(descriptor.platform && { platform: formatPlatform(descriptor.platform) }),
+  });
 
-  if (manifest.config.size > MAX_CONFIG_SIZE) throw new ImageError('EMANIFEST', `${name}: the image config is ${manifest.config.size} bytes, more than ${MAX_CONFIG_SIZE}`);
+  if (manifest.config.size > MAX_CONFIG_SIZE)
+    throw new ImageError('EMANIFEST', `${name}: the image config is ${manifest.config.size} bytes, more than ${MAX_CONFIG_SIZE}`);
   const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((d) => ({ descriptor: d, role: 'layer' as const }))];
   const missing: typeof blobs = [];
   for (const blob of blobs) {
@@ -145,7 +155,12 @@ interface Downloads {
  * from its download's file as the bytes land (Ingest.readWhileWriting, which ends only once the
  * blob verified), or from the store when it has the blob. Returns the config.
  */
-async function downloadIntoSnapshots(store: Store, manifest: ImageManifest, missing: readonly { descriptor: Descriptor; role: string }[], { download, readConfig, concurrency }: Downloads): Promise<ImageConfig> {
+async function downloadIntoSnapshots(
+  store: Store,
+  manifest: ImageManifest,
+  missing: readonly { descriptor: Descriptor; role: string }[],
+  { download, readConfig, concurrency }: Downloads,
+): Promise<ImageConfig> {
   const configBlob = missing.find((blob) => blob.role === 'config');
   if (configBlob) await download(configBlob.descriptor);
   const config = await readConfig();
@@ -160,12 +175,16 @@ async function downloadIntoSnapshots(store: Store, manifest: ImageManifest, miss
     });
   });
   const { prepareSnapshots } = await import('./snapshot/prepare.js');
-  const prepared = prepareSnapshots(store, { manifest, config }, {
-    async layerBytes(index) {
-      const flight = inFlight.get(manifest.layers[index]!.digest);
-      return flight ? (await flight.promise).readWhileWriting() : store.openBlob(manifest.layers[index]!.digest);
+  const prepared = prepareSnapshots(
+    store,
+    { manifest, config },
+    {
+      async layerBytes(index) {
+        const flight = inFlight.get(manifest.layers[index]!.digest);
+        return flight ? (await flight.promise).readWhileWriting() : store.openBlob(manifest.layers[index]!.digest);
+      },
     },
-  });
+  );
   // A failed download is the cause of its layer's failure: it is the error to report.
   const [downloaded, applied] = await Promise.allSettled([downloads, prepared]);
   if (downloaded.status === 'rejected') throw downloaded.reason;
@@ -191,4 +210,3 @@ function checkUnpackable(manifest: ImageManifest): void {
     if (!layerCompression(mediaType)) throw new ImageError('EMEDIATYPE', `layer ${i + 1} (${digest}) is ${mediaType}, which oci cannot unpack`);
   });
 }
-

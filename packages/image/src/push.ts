@@ -14,7 +14,7 @@ import { isIndex, isManifest } from './media-types.js';
 import type { ProgressListener } from './progress.js';
 import { parseReference, type Reference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
-import { putManifest, uploadBlob, type BlobReader } from './registry/uploads.js';
+import { type BlobReader, putManifest, uploadBlob } from './registry/uploads.js';
 import type { Store } from './store/layout.js';
 
 export interface PushOptions extends RegistryOptions {
@@ -68,9 +68,16 @@ async function pushTree(store: Store, client: RegistryClient, ref: Reference, de
     }
   } else if (isManifest(descriptor.mediaType)) {
     const manifest = JSON.parse(bytes.toString('utf8')) as ImageManifest;
-    const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((layer) => ({ descriptor: layer, role: 'layer' as const }))];
+    const blobs = [
+      { descriptor: manifest.config, role: 'config' as const },
+      ...manifest.layers.map((layer) => ({ descriptor: layer, role: 'layer' as const })),
+    ];
     await forEachConcurrent(blobs, options.concurrency ?? 4, ({ descriptor: blob, role }) =>
-      uploadBlob(client, storeReader(store, blob), ref.repository, blob, role, { mountFrom: options.mountFrom ?? [], chunkSize: options.chunkSize, onProgress: options.onProgress }),
+      uploadBlob(client, storeReader(store, blob), ref.repository, blob, role, {
+        mountFrom: options.mountFrom ?? [],
+        chunkSize: options.chunkSize,
+        onProgress: options.onProgress,
+      }),
     );
   } else {
     throw new ImageError('EMEDIATYPE', `${ref}: ${descriptor.mediaType} is not an image manifest or index`);

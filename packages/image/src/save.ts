@@ -36,7 +36,9 @@ export async function save(store: Store, names: readonly string[], to: string | 
   const { signal } = options;
   throwIfAborted(signal);
   // Every name is found before the archive is begun: a mistyped one writes nothing.
-  const images = await Promise.all([...new Set(await Promise.all(names.map((name) => store.resolveName(name))))].map(async (name) => ({ name, ...(await storedImage(store, name)) })));
+  const images = await Promise.all(
+    [...new Set(await Promise.all(names.map((name) => store.resolveName(name))))].map(async (name) => ({ name, ...(await storedImage(store, name)) })),
+  );
   const archive = await ArchiveDestination.create(options.format ?? 'docker-archive', { to, compress: options.compress });
   try {
     const copier = new Copier(new StoreSource(store), archive, { platform: options.platform, signal, onProgress: options.onProgress });

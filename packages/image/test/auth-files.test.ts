@@ -2,23 +2,29 @@ import test from 'ava';
 import { authFiles, authKeys, normalizeAuthKey, primaryAuthFile } from '../src/registry/auth-files.js';
 import { parseLoginTarget } from '../src/registry/login.js';
 
-test('the auth file is podman\'s: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json', (t) => {
+test("the auth file is podman's: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json", (t) => {
   t.is(primaryAuthFile({ env: { REGISTRY_AUTH_FILE: '/x/auth.json', XDG_RUNTIME_DIR: '/run/user/0' } }), '/x/auth.json');
   t.is(primaryAuthFile({ env: { XDG_RUNTIME_DIR: '/run/user/1000' } }, 1000), '/run/user/1000/containers/auth.json');
   t.is(primaryAuthFile({ env: {} }, 0), '/run/containers/0/auth.json');
   t.is(primaryAuthFile({ env: { REGISTRY_AUTH_FILE: '/x' }, authFile: '/y' }), '/y', '--authfile wins');
 });
 
-test('credentials are searched in containers/image\'s order; an auth file given is the only one', (t) => {
+test("credentials are searched in containers/image's order; an auth file given is the only one", (t) => {
   const env = { HOME: '/h', XDG_RUNTIME_DIR: '/r' };
-  t.deepEqual(authFiles({ env }).map((f) => `${f.kind} ${f.path}`), [
-    'containers /r/containers/auth.json',
-    'containers /h/.config/containers/auth.json',
-    'docker /h/.docker/config.json',
-    'legacy /h/.dockercfg',
-  ]);
-  t.deepEqual(authFiles({ env: { ...env, DOCKER_CONFIG: '/d', XDG_CONFIG_HOME: '/c' } }).map((f) => f.path).slice(1, 3), ['/c/containers/auth.json', '/d/config.json']);
-  t.deepEqual(authFiles({ env: { ...env, REGISTRY_AUTH_FILE: '/a.json' } }).map((f) => f.path), ['/a.json']);
+  t.deepEqual(
+    authFiles({ env }).map((f) => `${f.kind} ${f.path}`),
+    ['containers /r/containers/auth.json', 'containers /h/.config/containers/auth.json', 'docker /h/.docker/config.json', 'legacy /h/.dockercfg'],
+  );
+  t.deepEqual(
+    authFiles({ env: { ...env, DOCKER_CONFIG: '/d', XDG_CONFIG_HOME: '/c' } })
+      .map((f) => f.path)
+      .slice(1, 3),
+    ['/c/containers/auth.json', '/d/config.json'],
+  );
+  t.deepEqual(
+    authFiles({ env: { ...env, REGISTRY_AUTH_FILE: '/a.json' } }).map((f) => f.path),
+    ['/a.json'],
+  );
 });
 
 test('keys: the most specific namespace first; URLs as Docker writes them name the registry', (t) => {

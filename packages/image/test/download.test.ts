@@ -44,7 +44,13 @@ async function download(url: URL) {
 const blob = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
 
 test('a Content-Length body comes whole, its head split across reads; the request names the host and asks to close', async (t) => {
-  const server = await rawServer((socket) => writeInPieces(socket, ['HTTP/1.1 200 OK\r\nContent-Le', `ngth: ${blob.length}\r\nX-A: 1\r\nX-A: 2\r`, '\n\r\n', blob.subarray(0, 1000), blob.subarray(1000)], false));
+  const server = await rawServer((socket) =>
+    writeInPieces(
+      socket,
+      ['HTTP/1.1 200 OK\r\nContent-Le', `ngth: ${blob.length}\r\nX-A: 1\r\nX-A: 2\r`, '\n\r\n', blob.subarray(0, 1000), blob.subarray(1000)],
+      false,
+    ),
+  );
   try {
     const { status, headers, body } = await download(server.url);
     t.is(status, 200);
@@ -134,7 +140,10 @@ test('a body read as text, or whose bytes came before its reader, loses nothing'
 test('a header value that would split the request is refused before anything is sent', async (t) => {
   const server = await rawServer(() => {});
   try {
-    await t.throwsAsync(startDownload({ method: 'GET', url: server.url, headers: { authorization: 'Bearer x\r\nX-Evil: 1' } }), { instanceOf: ImageError, message: /a request header that HTTP cannot carry: "authorization"/ });
+    await t.throwsAsync(startDownload({ method: 'GET', url: server.url, headers: { authorization: 'Bearer x\r\nX-Evil: 1' } }), {
+      instanceOf: ImageError,
+      message: /a request header that HTTP cannot carry: "authorization"/,
+    });
     t.deepEqual(server.requests, []);
   } finally {
     await server.close();

@@ -4,10 +4,11 @@
  * than their buffers, zero padding at the end; both give the inflated bytes' digest, and both
  * refuse a truncated or corrupt stream in the same words.
  */
-import test from 'ava';
+
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { loadAddon } from '@oci/native';
+import test from 'ava';
 import { decompress } from '../src/layer/decompress.js';
 
 const addon = loadAddon();

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { formatPlatform, ImageError, parsePlatform, platformMatches } from '../src/index.js';
 
-test('parses os/arch/variant with containerd\'s default variants', (t) => {
+test("parses os/arch/variant with containerd's default variants", (t) => {
   t.is(formatPlatform(parsePlatform('linux/amd64')), 'linux/amd64');
   t.is(formatPlatform(parsePlatform('linux/arm64')), 'linux/arm64/v8');
   t.is(formatPlatform(parsePlatform('linux/arm')), 'linux/arm/v7');

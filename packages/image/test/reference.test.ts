@@ -41,7 +41,7 @@ const malformed: [string, RegExp][] = [
   ['busybox:', /bad tag/],
   ['busybox:-x', /bad tag/],
   ['busybox@sha256:abc', /bad digest/],
-  ['busybox@md5:' + 'a'.repeat(32), /bad digest/],
+  [`busybox@md5:${'a'.repeat(32)}`, /bad digest/],
   ['a//b', /bad repository path component ''/],
   ['host:5000/', /bad repository path component ''/],
   ['-bad.host/x', /bad registry host/],

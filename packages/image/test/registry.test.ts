@@ -1,9 +1,9 @@
 import test from 'ava';
+import { parseManifest } from '../src/documents.js';
 import { ImageError, MediaType, parseMirrors } from '../src/index.js';
 import { parseChallenges } from '../src/registry/auth.js';
 import { parseCreds } from '../src/registry/credentials.js';
 import { endpointsFor, type HostsConfig } from '../src/registry/hosts.js';
-import { parseManifest } from '../src/documents.js';
 
 const none = (): HostsConfig => ({ mirrors: new Map(), insecure: new Set() });
 
@@ -18,17 +18,41 @@ test('OCI_REGISTRY_MIRRORS lists mirrors per registry, in order', (t) => {
 test('endpoints: mirrors first, Docker Hub by its API host, plain HTTP only for loopback or insecure', (t) => {
   const hosts: HostsConfig = { mirrors: parseMirrors('docker.io=http://127.0.0.1:5000'), insecure: new Set(['reg.example:5000']) };
   const hub = endpointsFor('docker.io', hosts);
-  t.deepEqual(hub.map((e) => [e.url.href, e.mirror, e.plainHttpAllowed, e.skipVerify]), [
-    ['http://127.0.0.1:5000/', true, true, false],
-    ['https://registry-1.docker.io/', false, false, false],
-  ]);
-  t.deepEqual(endpointsFor('docker.io', hosts, { useMirrors: false }).map((e) => e.url.host), ['registry-1.docker.io']);
-  t.deepEqual(endpointsFor('localhost:5000', none()).map((e) => [e.plainHttpAllowed, e.skipVerify]), [[true, false]], 'loopback: plain HTTP, but HTTPS is verified');
-  t.deepEqual(endpointsFor('reg.example:5000', hosts).map((e) => [e.plainHttpAllowed, e.skipVerify]), [[true, true]], 'named insecure');
-  t.deepEqual(endpointsFor('ghcr.io', none(), { insecure: true }).map((e) => [e.plainHttpAllowed, e.skipVerify]), [[true, true]], '--insecure');
-  t.deepEqual(endpointsFor('ghcr.io', none()).map((e) => [e.plainHttpAllowed, e.skipVerify]), [[false, false]]);
+  t.deepEqual(
+    hub.map((e) => [e.url.href, e.mirror, e.plainHttpAllowed, e.skipVerify]),
+    [
+      ['http://127.0.0.1:5000/', true, true, false],
+      ['https://registry-1.docker.io/', false, false, false],
+    ],
+  );
+  t.deepEqual(
+    endpointsFor('docker.io', hosts, { useMirrors: false }).map((e) => e.url.host),
+    ['registry-1.docker.io'],
+  );
+  t.deepEqual(
+    endpointsFor('localhost:5000', none()).map((e) => [e.plainHttpAllowed, e.skipVerify]),
+    [[true, false]],
+    'loopback: plain HTTP, but HTTPS is verified',
+  );
+  t.deepEqual(
+    endpointsFor('reg.example:5000', hosts).map((e) => [e.plainHttpAllowed, e.skipVerify]),
+    [[true, true]],
+    'named insecure',
+  );
+  t.deepEqual(
+    endpointsFor('ghcr.io', none(), { insecure: true }).map((e) => [e.plainHttpAllowed, e.skipVerify]),
+    [[true, true]],
+    '--insecure',
+  );
+  t.deepEqual(
+    endpointsFor('ghcr.io', none()).map((e) => [e.plainHttpAllowed, e.skipVerify]),
+    [[false, false]],
+  );
   const plainMirror: HostsConfig = { mirrors: parseMirrors('docker.io=http://mirror.example'), insecure: new Set() };
-  t.is(t.throws(() => endpointsFor('docker.io', plainMirror))?.message, 'refusing plain HTTP to mirror mirror.example (not a loopback address): use --insecure to allow it');
+  t.is(
+    t.throws(() => endpointsFor('docker.io', plainMirror))?.message,
+    'refusing plain HTTP to mirror mirror.example (not a loopback address): use --insecure to allow it',
+  );
   t.is(endpointsFor('docker.io', plainMirror, { insecure: true })[0]!.url.host, 'mirror.example');
 });
 
@@ -45,9 +69,22 @@ test('--creds splits at the first colon', (t) => {
 });
 
 test('a manifest must be what its Content-Type says, and schema 1 is refused by name', (t) => {
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: `sha256:${'a'.repeat(64)}`, size: 2 }, layers: [] }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: `sha256:${'a'.repeat(64)}`, size: 2 },
+      layers: [],
+    }),
+  );
   t.is(parseManifest(manifest, MediaType.ociManifest, 'x').mediaType, MediaType.ociManifest);
-  t.is(t.throws(() => parseManifest(manifest, MediaType.dockerManifest, 'x'))?.message, `manifest x is malformed: served as ${MediaType.dockerManifest} but declares ${MediaType.ociManifest}`);
-  t.is(t.throws(() => parseManifest(manifest, 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'x'))?.message, 'x is a Docker schema 1 manifest, which is not supported');
+  t.is(
+    t.throws(() => parseManifest(manifest, MediaType.dockerManifest, 'x'))?.message,
+    `manifest x is malformed: served as ${MediaType.dockerManifest} but declares ${MediaType.ociManifest}`,
+  );
+  t.is(
+    t.throws(() => parseManifest(manifest, 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'x'))?.message,
+    'x is a Docker schema 1 manifest, which is not supported',
+  );
   t.regex(t.throws(() => parseManifest(Buffer.from('{"schemaVersion":1}'), '', 'x'))!.message, /schemaVersion is 1, not 2/);
 });

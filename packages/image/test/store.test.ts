@@ -1,10 +1,10 @@
-import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { digestOf, ImageError, MediaType, readImage, REF_NAME_ANNOTATION, Store, type Descriptor } from '../src/index.js';
+import test from 'ava';
+import { type Descriptor, digestOf, ImageError, MediaType, REF_NAME_ANNOTATION, readImage, Store } from '../src/index.js';
 
 function tempStore(t: { teardown(fn: () => void): void }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'oci-store-'));
@@ -94,7 +94,7 @@ test('names images in index.json with the ref.name annotation, replacing and rem
   t.is((await t.throwsAsync(store.resolve('docker.io/library/alpine:3'), { instanceOf: ImageError }))?.code, 'ENOTFOUND');
 });
 
-test('readImage follows a name through an index to this platform\'s manifest and config', async (t) => {
+test("readImage follows a name through an index to this platform's manifest and config", async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
   const layer = await store.writeBlob([Buffer.from('layer')]);
   const config = await store.writeJSON({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }, MediaType.ociConfig);
@@ -124,12 +124,20 @@ test('readImage checks stored indexes, manifests and configs as pull does: EMANI
   const store = await Store.open(tempStore(t), { create: true });
   const layer = await store.writeBlob([Buffer.from('layer')]);
   const name = async (document: unknown, mediaType: string) => store.setRef('bad', await store.writeJSON(document, mediaType));
-  const manifestOf = async (config: unknown) => ({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: await store.writeJSON(config, MediaType.ociConfig), layers: [{ mediaType: MediaType.ociLayer, ...layer }] });
+  const manifestOf = async (config: unknown) => ({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: await store.writeJSON(config, MediaType.ociConfig),
+    layers: [{ mediaType: MediaType.ociLayer, ...layer }],
+  });
   const cases: [() => Promise<void>, RegExp][] = [
     [() => name({ schemaVersion: 2, mediaType: MediaType.ociIndex }, MediaType.ociIndex), /bad@sha256:\w+ is malformed: an index without a manifests list/],
     [() => name(null, MediaType.ociManifest), /is malformed: not a JSON object/],
     [async () => name(await manifestOf(null), MediaType.ociManifest), /the image config sha256:\w+ has no os and architecture/],
-    [async () => name(await manifestOf({ os: 'linux', architecture: 'amd64', rootfs: null }), MediaType.ociManifest), /the config lists 0 diff_ids for 1 layers/],
+    [
+      async () => name(await manifestOf({ os: 'linux', architecture: 'amd64', rootfs: null }), MediaType.ociManifest),
+      /the config lists 0 diff_ids for 1 layers/,
+    ],
   ];
   for (const [write, message] of cases) {
     await write();
@@ -144,8 +152,17 @@ test('image config fields of the wrong type are EMANIFEST; the nulls Docker writ
   const store = await Store.open(tempStore(t), { create: true });
   const layer = await store.writeBlob([Buffer.from('layer')]);
   const named = async (fields: Record<string, unknown>) => {
-    const config = await store.writeJSON({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [layer.digest] }, ...fields }, MediaType.ociConfig);
-    await store.setRef('img', await store.writeJSON({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [{ mediaType: MediaType.ociLayer, ...layer }] }, MediaType.ociManifest));
+    const config = await store.writeJSON(
+      { os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [layer.digest] }, ...fields },
+      MediaType.ociConfig,
+    );
+    await store.setRef(
+      'img',
+      await store.writeJSON(
+        { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [{ mediaType: MediaType.ociLayer, ...layer }] },
+        MediaType.ociManifest,
+      ),
+    );
   };
   const cases: [Record<string, unknown>, string][] = [
     [{ config: { User: 5 } }, 'config.User is not a string'],
@@ -259,7 +276,10 @@ test('gc keeps what damaged documents reach and is not stopped by them', async (
   const layer = await store.writeBlob([Buffer.from('layer')]);
   const orphan = await store.writeBlob([Buffer.from('orphan')]);
   await store.setRef('null', await store.writeJSON(null, MediaType.ociManifest));
-  await store.setRef('odd', await store.writeJSON({ schemaVersion: 2, config: 'x', layers: 5, manifests: [null, 7, { ...layer, mediaType: MediaType.ociLayer }] }, MediaType.ociIndex));
+  await store.setRef(
+    'odd',
+    await store.writeJSON({ schemaVersion: 2, config: 'x', layers: 5, manifests: [null, 7, { ...layer, mediaType: MediaType.ociLayer }] }, MediaType.ociIndex),
+  );
   t.deepEqual((await store.gc()).removed, [orphan.digest]);
   t.true(await store.hasBlob(layer.digest));
 });
@@ -291,7 +311,10 @@ test('gc waits for a live writer in another process, and cleans up after one kil
 
 test('gc refuses to run inside a lease of the same Store object, which it would wait for forever', async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
-  await t.throwsAsync(store.lease(() => store.gc()), { message: /cannot run inside Store.lease/ });
+  await t.throwsAsync(
+    store.lease(() => store.gc()),
+    { message: /cannot run inside Store.lease/ },
+  );
 });
 
 test('a blob written inside a lease survives a gc that runs before it is named', async (t) => {

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { ImageError } from '../src/errors.js';
-import { TarReader, type TarHeader } from '../src/layer/tar.js';
+import { type TarHeader, TarReader } from '../src/layer/tar.js';
 
 function block(name: string, flag: string, size: number): Buffer {
   const header = Buffer.alloc(512);
@@ -70,11 +70,13 @@ test('a PAX record cut across chunks is read whole, though the chunk before was 
 
 /** A PAX 0.1 sparse file: `data` goes to the segments of `map` in a file of `size` bytes. */
 function sparseArchive(map: string, size: number, data: string): Buffer {
-  const pax = Buffer.from(record('GNU.sparse.map', map) + record('GNU.sparse.numblocks', `${map.split(',').length / 2}`) + record('GNU.sparse.size', `${size}`));
+  const pax = Buffer.from(
+    record('GNU.sparse.map', map) + record('GNU.sparse.numblocks', `${map.split(',').length / 2}`) + record('GNU.sparse.size', `${size}`),
+  );
   return Buffer.concat([block('PaxHeader', 'x', pax.length), padded(pax), block('sparse', '0', data.length), padded(Buffer.from(data)), Buffer.alloc(1024)]);
 }
 
-test('a sparse file\'s data comes with the offsets it goes to', (t) => {
+test("a sparse file's data comes with the offsets it goes to", (t) => {
   const archive = sparseArchive('2,3,6,1', 9, 'abcd');
   const pieces: [string, number][] = [];
   const reader = new TarReader({ entry: (header) => t.is(header.size, 9), data: (chunk, offset) => pieces.push([chunk.toString(), offset]), end: () => {} });
@@ -82,7 +84,11 @@ test('a sparse file\'s data comes with the offsets it goes to', (t) => {
   reader.feed(archive.subarray(0, cut));
   reader.feed(archive.subarray(cut));
   reader.finish();
-  t.deepEqual(pieces, [['ab', 2], ['c', 4], ['d', 6]]);
+  t.deepEqual(pieces, [
+    ['ab', 2],
+    ['c', 4],
+    ['d', 6],
+  ]);
 });
 
 test('a sparse map that overlaps, runs past the file, or misses data is refused', (t) => {
@@ -118,7 +124,7 @@ test('a uid, gid or size that is no 32-bit id or whole number is refused as ELAY
 
 // The fuzzer's bounded-memory property: each PAX header is at most 1 MiB, but the xattrs of
 // consecutive ones piled up (16 headers: 14400 xattrs, 15 MB), so a stream of them grew without bound.
-test('the xattrs of consecutive PAX headers replace each other: an entry holds at most one header\'s', (t) => {
+test("the xattrs of consecutive PAX headers replace each other: an entry holds at most one header's", (t) => {
   const value = 'v'.repeat(1000);
   const headers = Array.from({ length: 16 }, (_, h) => {
     const pax = Buffer.from(Array.from({ length: 900 }, (_, i) => record(`SCHILY.xattr.user.h${h}.${i}`, value)).join(''));

@@ -211,6 +211,9 @@ export function loadAddon(): NativeAddon | null {
 /** The addon, or an error naming how to build it, for callers that cannot work without it. */
 export function requireAddon(): NativeAddon {
   const loaded = loadAddon();
-  if (!loaded) throw new Error(`@oci/native has no addon for ${process.platform}-${process.arch}: build it with \`npm rebuild @oci/native\` (a C toolchain and libseccomp-dev), or \`pnpm --filter @oci/native rebuild\` in the workspace`);
+  if (!loaded)
+    throw new Error(
+      `@oci/native has no addon for ${process.platform}-${process.arch}: build it with \`npm rebuild @oci/native\` (a C toolchain and libseccomp-dev), or \`pnpm --filter @oci/native rebuild\` in the workspace`,
+    );
   return loaded;
 }

@@ -2,9 +2,10 @@
  * The helper's side of the plan protocol, driven directly: the wire format (written out here
  * independently of the runtime's encoder), and failures reported as "error <step>: <ERRNO>".
  */
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
+import test from 'ava';
 import { helperPath } from '../src/index.js';
 
 /** The protocol this helper speaks (helper.h's HELPER_PROTOCOL): a plan opens with it. */

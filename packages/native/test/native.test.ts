@@ -1,9 +1,8 @@
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { constants } from 'node:fs';
+import test from 'ava';
 import { helperPath, requireAddon } from '../src/index.js';
 
 test('the helper executable is built and runs', (t) => {

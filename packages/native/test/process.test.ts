@@ -1,10 +1,11 @@
 /** The addon's process and fd calls the runtime builds on. */
-import test from 'ava';
+
 import { spawn as spawnNode, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import { helperPath, requireAddon } from '../src/index.js';
 
 const addon = requireAddon();
@@ -36,7 +37,11 @@ test('spawn puts each fd at its index, closes the rest, and resets what Node set
   const output = await readAll(ours);
   t.true(pid > 0);
   // ls lists one more: the fd of the directory it reads.
-  const fds = output.split('\n').filter((l) => /^\d+$/.test(l)).map(Number).sort((x, y) => x - y);
+  const fds = output
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number)
+    .sort((x, y) => x - y);
   t.deepEqual(fds, [0, 1, 2, 3, 4]);
   // SIGPIPE (13), which Node ignores, is back to its default.
   const ignored = BigInt(`0x${/SigIgn:\s+(\w+)/.exec(output)![1]}`);
@@ -66,7 +71,9 @@ test('a pidfd signals its process, tells when it exited, and reaps our child', a
 
 test('receiveFd answers EAGAIN when no fd is queued (the runtime tests the real exchange)', (t) => {
   const [a, b] = addon.socketpair();
-  t.teardown(() => [a, b].forEach((fd) => closeSync(fd)));
+  t.teardown(() => {
+    for (const fd of [a, b]) closeSync(fd);
+  });
   t.throws(() => addon.receiveFd(a), { code: 'EAGAIN' });
 });
 

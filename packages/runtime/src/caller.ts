@@ -4,7 +4,7 @@
  * setuid newuidmap and newgidmap, within the subordinate ids /etc/subuid and /etc/subgid grant it.
  */
 import { userInfo } from 'node:os';
-import { idMapper, subordinateIds, SUBGID_FILE, SUBUID_FILE } from '@oci/bundle/internal/subordinate-ids';
+import { idMapper, SUBGID_FILE, SUBUID_FILE, subordinateIds } from '@oci/bundle/internal/subordinate-ids';
 import type { Caller } from './plan/userns.js';
 
 /** This process's effective user. */

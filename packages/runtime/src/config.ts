@@ -3,7 +3,7 @@
  * unknown version, missing or mistyped fields, relative paths where the spec wants absolute
  * ones. Everything later (the plan, cgroups) may assume what is checked here.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Namespace, NamespaceType, Process, Resources, Spec } from '@oci/specs';
 import { invalid, RuntimeError } from './errors.js';
@@ -44,7 +44,7 @@ export function loadBundle(bundleDir: string): Bundle {
   const problem = checkSpec(spec);
   if (problem) throw invalid(`${file}: ${problem}`);
   const rootfs = path.resolve(dir, spec.root!.path);
-  let info;
+  let info: Stats;
   try {
     info = statSync(rootfs);
   } catch (error) {
@@ -106,8 +106,7 @@ export function checkProcess(process: Process | undefined): string | undefined {
   if (!user || !isId(user.uid) || !isId(user.gid)) return 'process.user needs numeric uid and gid';
   if (user.additionalGids !== undefined && !(Array.isArray(user.additionalGids) && user.additionalGids.every(isId)))
     return 'process.user.additionalGids must be a list of gids';
-  for (const [set, names] of Object.entries(process.capabilities ?? {}))
-    if (!isStrings(names)) return `process.capabilities.${set} must be a list of names`;
+  for (const [set, names] of Object.entries(process.capabilities ?? {})) if (!isStrings(names)) return `process.capabilities.${set} must be a list of names`;
   if (!isOptionalList(process.rlimits)) return 'process.rlimits must be a list';
   for (const [i, r] of (process.rlimits ?? []).entries())
     if (typeof r?.type !== 'string' || !Number.isInteger(r.soft) || !Number.isInteger(r.hard) || r.soft < 0 || r.hard < 0)
@@ -176,7 +175,8 @@ function checkUserNamespace({ linux, process }: Spec): string | undefined {
     // The kernel takes 340 lines per map.
     if (maps.length > 340) return `linux.${field} has ${maps.length} ranges; the kernel takes at most 340`;
     for (const [i, m] of maps.entries())
-      if (!isId(m?.containerID) || !isId(m.hostID) || !Number.isInteger(m.size) || m.size < 1) return `linux.${field}[${i}] needs containerID, hostID and a size above 0`;
+      if (!isId(m?.containerID) || !isId(m.hostID) || !Number.isInteger(m.size) || m.size < 1)
+        return `linux.${field}[${i}] needs containerID, hostID and a size above 0`;
     if (maps.length > 0 && !fresh) return `linux.${field} need a new user namespace (a linux.namespaces entry of type user, without a path)`;
   }
   if (!fresh) return undefined;
@@ -185,7 +185,8 @@ function checkUserNamespace({ linux, process }: Spec): string | undefined {
   if (uids.length === 0 || gids.length === 0) return 'a new user namespace needs linux.uidMappings and linux.gidMappings';
   const user = process!.user;
   if (!isMapped(uids, user.uid)) return `process.user.uid ${user.uid} is not mapped by linux.uidMappings`;
-  for (const gid of [user.gid, ...(user.additionalGids ?? [])]) if (!isMapped(gids, gid)) return `gid ${gid} of process.user is not mapped by linux.gidMappings`;
+  for (const gid of [user.gid, ...(user.additionalGids ?? [])])
+    if (!isMapped(gids, gid)) return `gid ${gid} of process.user is not mapped by linux.gidMappings`;
   return undefined;
 }
 

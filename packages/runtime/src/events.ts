@@ -4,12 +4,12 @@
  * from the kernel as they happen: v1 through an eventfd registered on memory.oom_control
  * (cgroup.event_control), v2 through inotify on memory.events (its oom_kill count).
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, type FSWatcher, openSync, readFileSync, readSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireAddon } from '@oci/native';
-import { controllerDir, type CgroupRecord } from './cgroups/cgroup.js';
+import { type CgroupRecord, controllerDir } from './cgroups/cgroup.js';
 import type { Layout } from './cgroups/layout.js';
-import { readStats, type ContainerStats } from './cgroups/stats.js';
+import { type ContainerStats, readStats } from './cgroups/stats.js';
 
 export interface ContainerEvent {
   type: 'stats' | 'oom';

@@ -3,8 +3,9 @@
  * from the tables the runtime itself uses, and for seccomp from libseccomp and the kernel, so it
  * cannot claim what is not built.
  */
-import { RUNTIME_SPEC_VERSION } from '@oci/specs';
+
 import { requireAddon } from '@oci/native';
+import { RUNTIME_SPEC_VERSION } from '@oci/specs';
 import { NAMESPACE_TYPES } from './config.js';
 import { HOOK_KINDS } from './hooks.js';
 import { MOUNT_OPTIONS } from './plan/mounts.js';

@@ -116,8 +116,7 @@ export function spawnHelper(options: HelperOptions): WaitingHelper {
           if (message.startsWith('pid ')) {
             pid = Number(message.slice(4)) || undefined;
             if (pid !== undefined) callbacks.onPid?.(pid);
-          }
-          else if (message.startsWith('error ')) error ??= message.slice(6);
+          } else if (message.startsWith('error ')) error ??= message.slice(6);
           else if (message.startsWith('sync ')) waiting = message.slice(5);
           else if (message === until) {
             done = true;

@@ -21,7 +21,7 @@
  */
 import type { Hook, Hooks } from '@oci/specs';
 import { RuntimeError } from './errors.js';
-import { hookArgv, hookLabel, type ContainerStateJson, type HookKind } from './plan/hooks.js';
+import { type ContainerStateJson, type HookKind, hookArgv, hookLabel } from './plan/hooks.js';
 
 export const HOOK_KINDS: readonly HookKind[] = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
@@ -36,8 +36,10 @@ export function checkHooks(hooks: unknown): string | undefined {
       const where = `hooks.${kind}[${i}]`;
       if (typeof hook?.path !== 'string' || !hook.path.startsWith('/')) return `${where}: path '${String(hook?.path)}' is not an absolute path`;
       for (const field of ['args', 'env'] as const)
-        if (hook[field] !== undefined && !(Array.isArray(hook[field]) && hook[field].every((s) => typeof s === 'string'))) return `${where}.${field} must be a list of strings`;
-      if (hook.timeout !== undefined && !(Number.isInteger(hook.timeout) && hook.timeout > 0)) return `${where}.timeout must be a whole number of seconds above 0`;
+        if (hook[field] !== undefined && !(Array.isArray(hook[field]) && hook[field].every((s) => typeof s === 'string')))
+          return `${where}.${field} must be a list of strings`;
+      if (hook.timeout !== undefined && !(Number.isInteger(hook.timeout) && hook.timeout > 0))
+        return `${where}.timeout must be a whole number of seconds above 0`;
     }
   }
   return undefined;
@@ -64,10 +66,13 @@ async function runHook(kind: HookKind, index: number, hook: Hook, state: string,
     child.stdin!.on('error', () => {}); // a hook that does not read its stdin
     child.stdin!.end(state);
     let timedOut = false;
-    const timer = hook.timeout === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, hook.timeout * 1000);
+    const timer =
+      hook.timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, hook.timeout * 1000);
     const said = () => {
       const text = output.replace(/\s+/g, ' ').trim();
       return text ? `: ${text}` : '';
@@ -103,7 +108,13 @@ export async function runHooks(hooks: Hooks | undefined, kinds: readonly HookKin
 }
 
 /** Runs every hook of `kind`; a failure is reported to `warn` and the rest still run (poststart, poststop). */
-export async function runHooksWarning(hooks: Hooks | undefined, kind: HookKind, state: ContainerStateJson, cwd: string, warn: (message: string) => void): Promise<void> {
+export async function runHooksWarning(
+  hooks: Hooks | undefined,
+  kind: HookKind,
+  state: ContainerStateJson,
+  cwd: string,
+  warn: (message: string) => void,
+): Promise<void> {
   const json = JSON.stringify(state);
   for (const [i, hook] of (hooks?.[kind] ?? []).entries()) {
     try {

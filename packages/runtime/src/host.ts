@@ -1,6 +1,6 @@
 /** Facts about the host the plan depends on, read once per process. */
 import { existsSync, readFileSync } from 'node:fs';
-import { readLayout, type Layout } from './cgroups/layout.js';
+import { type Layout, readLayout } from './cgroups/layout.js';
 import type { HostFacts } from './plan/common.js';
 
 let facts: HostFacts | undefined;

@@ -3,7 +3,7 @@
  * its exit is noticed on the event loop, and (when it is our child) its exit status is read.
  */
 import { closeSync } from 'node:fs';
-import { requireAddon, type ProcessExit } from '@oci/native';
+import { type ProcessExit, requireAddon } from '@oci/native';
 
 export type { ProcessExit };
 

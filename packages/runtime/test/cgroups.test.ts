@@ -1,13 +1,20 @@
 import test from 'ava';
 import { cgroupDir, plannedWrites } from '../src/cgroups/cgroup.js';
-import { parseMountInfo, type Layout } from '../src/cgroups/layout.js';
+import { type Layout, parseMountInfo } from '../src/cgroups/layout.js';
 import { v1Writes } from '../src/cgroups/v1.js';
 import { blkioToIoWeight, sharesToWeight, v2Writes } from '../src/cgroups/v2.js';
 
 const files = (writes: { file: string; value: string }[]) => writes.map((w) => `${w.file}=${w.value}`);
 
 test('v1: memory limit before memory+swap, the cfs period before the quota', (t) => {
-  const writes = v1Writes({ memory: { limit: 1 << 20, swap: 2 << 20, reservation: 512 << 10 }, cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' }, pids: { limit: 10 } }, []);
+  const writes = v1Writes(
+    {
+      memory: { limit: 1 << 20, swap: 2 << 20, reservation: 512 << 10 },
+      cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+      pids: { limit: 10 },
+    },
+    [],
+  );
   t.deepEqual(files(writes), [
     'memory.limit_in_bytes=1048576',
     'memory.memsw.limit_in_bytes=2097152',
@@ -72,7 +79,11 @@ const hybrid: Layout = {
     { version: 1, mountPoint: '/sys/fs/cgroup/devices', mountRoot: '/', controllers: ['devices'], key: 'devices' },
     { version: 2, mountPoint: '/sys/fs/cgroup/unified', mountRoot: '/', controllers: ['hugetlb'], key: '' },
   ],
-  own: new Map([['memory', '/session/1'], ['devices', '/'], ['', '/']]),
+  own: new Map([
+    ['memory', '/session/1'],
+    ['devices', '/'],
+    ['', '/'],
+  ]),
 };
 
 test('each limit goes to the hierarchy that has its controller: v1 first, else v2', (t) => {
@@ -89,13 +100,27 @@ test('each limit goes to the hierarchy that has its controller: v1 first, else v
 });
 
 test('net_cls and net_prio limits without their v1 controllers are refused, naming the field: v2 has no counterpart', (t) => {
-  const v2Only: Layout = { mode: 'v2', hierarchies: [{ version: 2, mountPoint: '/sys/fs/cgroup', mountRoot: '/', controllers: ['memory', 'pids'], key: '' }], own: new Map([['', '/']]) };
+  const v2Only: Layout = {
+    mode: 'v2',
+    hierarchies: [{ version: 2, mountPoint: '/sys/fs/cgroup', mountRoot: '/', controllers: ['memory', 'pids'], key: '' }],
+    own: new Map([['', '/']]),
+  };
   for (const layout of [hybrid, v2Only]) {
-    t.throws(() => plannedWrites(layout, { network: { classID: 0x100001 } }, []), { message: /^linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller/ });
-    t.throws(() => plannedWrites(layout, { network: { priorities: [{ name: 'lo', priority: 2 }] } }, []), { message: /^linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/ });
+    t.throws(() => plannedWrites(layout, { network: { classID: 0x100001 } }, []), {
+      message: /^linux\.resources\.network\.classID: net_cls\.classid needs the net_cls cgroup controller/,
+    });
+    t.throws(() => plannedWrites(layout, { network: { priorities: [{ name: 'lo', priority: 2 }] } }, []), {
+      message: /^linux\.resources\.network\.priorities: net_prio\.ifpriomap needs the net_prio cgroup controller/,
+    });
   }
-  const withNetCls: Layout = { ...hybrid, hierarchies: [...hybrid.hierarchies, { version: 1, mountPoint: '/sys/fs/cgroup/net_cls', mountRoot: '/', controllers: ['net_cls'], key: 'net_cls' }] };
-  t.deepEqual(plannedWrites(withNetCls, { network: { classID: 0x100001 } }, []).map((w) => w.write.file), ['net_cls.classid']);
+  const withNetCls: Layout = {
+    ...hybrid,
+    hierarchies: [...hybrid.hierarchies, { version: 1, mountPoint: '/sys/fs/cgroup/net_cls', mountRoot: '/', controllers: ['net_cls'], key: 'net_cls' }],
+  };
+  t.deepEqual(
+    plannedWrites(withNetCls, { network: { classID: 0x100001 } }, []).map((w) => w.write.file),
+    ['net_cls.classid'],
+  );
 });
 
 test('cgroupsPath: absolute from the hierarchy root, relative from our own cgroup, never above the mount', (t) => {
@@ -114,5 +139,11 @@ test('cgroupsPath: absolute from the hierarchy root, relative from our own cgrou
 
 test('mountinfo: escaped paths, optional fields and super options', (t) => {
   const [mount] = parseMountInfo('36 35 0:33 / /sys/fs/cgroup/with\\040space rw,nosuid shared:12 master:1 - cgroup cgroup rw,cpu,cpuacct\n');
-  t.deepEqual(mount, { root: '/', mountPoint: '/sys/fs/cgroup/with space', propagation: ['shared:12', 'master:1'], fstype: 'cgroup', superOptions: ['rw', 'cpu', 'cpuacct'] });
+  t.deepEqual(mount, {
+    root: '/',
+    mountPoint: '/sys/fs/cgroup/with space',
+    propagation: ['shared:12', 'master:1'],
+    fstype: 'cgroup',
+    superOptions: ['rw', 'cpu', 'cpuacct'],
+  });
 });

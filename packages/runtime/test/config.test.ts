@@ -1,6 +1,6 @@
-import test from 'ava';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { Spec } from '@oci/specs';
+import test from 'ava';
 import { checkSpec } from '../src/config.js';
 import { validateId } from '../src/id.js';
 import { parseSignal } from '../src/signals.js';
@@ -11,9 +11,15 @@ const problem = (adjust: (spec: Spec) => void) => {
   return checkSpec(spec);
 };
 
-test('the default spec and runc 1.1\'s version string pass', (t) => {
-  t.is(problem(() => {}), undefined);
-  t.is(problem((s) => (s.ociVersion = '1.0.2-dev')), undefined);
+test("the default spec and runc 1.1's version string pass", (t) => {
+  t.is(
+    problem(() => {}),
+    undefined,
+  );
+  t.is(
+    problem((s) => (s.ociVersion = '1.0.2-dev')),
+    undefined,
+  );
 });
 
 test('each invalid part of a config is named', (t) => {
@@ -53,12 +59,21 @@ test('each invalid part of a config is named', (t) => {
 test('a config nested past 64 levels is refused by name, however deep', (t) => {
   let deep: unknown = [];
   for (let i = 0; i < 100_000; i++) deep = [deep];
-  t.is(problem((s) => ((s as unknown as Record<string, unknown>).extension = deep)), 'nested deeper than 64 levels');
-  t.is(problem((s) => ((s.process as unknown as Record<string, unknown>).extension = deep)), 'nested deeper than 64 levels');
-  t.is(problem((s) => (s.annotations = { '\0': 'x' })), 'a string holds a NUL character');
+  t.is(
+    problem((s) => ((s as unknown as Record<string, unknown>).extension = deep)),
+    'nested deeper than 64 levels',
+  );
+  t.is(
+    problem((s) => ((s.process as unknown as Record<string, unknown>).extension = deep)),
+    'nested deeper than 64 levels',
+  );
+  t.is(
+    problem((s) => (s.annotations = { '\0': 'x' })),
+    'a string holds a NUL character',
+  );
 });
 
-test('user namespaces: maps exactly with a new one, mapping the process\'s ids', (t) => {
+test("user namespaces: maps exactly with a new one, mapping the process's ids", (t) => {
   const withUserns = (s: Spec) => {
     s.linux!.namespaces!.push({ type: 'user' });
     s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
@@ -68,16 +83,43 @@ test('user namespaces: maps exactly with a new one, mapping the process\'s ids',
   const cases: [(s: Spec) => void, RegExp][] = [
     [(s) => s.linux!.namespaces!.push({ type: 'user' }), /a new user namespace needs linux\.uidMappings and linux\.gidMappings/],
     [(s) => (s.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /linux\.uidMappings need a new user namespace/],
-    [(s) => (withUserns(s), s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' })), /'user' is listed twice/],
-    [(s) => (withUserns(s), (s.linux!.uidMappings![0]!.size = 0)), /linux\.uidMappings\[0\] needs containerID, hostID and a size above 0/],
-    [(s) => (withUserns(s), (s.process!.user.uid = 70000)), /process\.user\.uid 70000 is not mapped by linux\.uidMappings/],
-    [(s) => (withUserns(s), (s.process!.user.additionalGids = [5, 65536])), /gid 65536 of process\.user is not mapped/],
+    [
+      (s) => {
+        withUserns(s);
+        s.linux!.namespaces!.push({ type: 'user', path: '/proc/1/ns/user' });
+      },
+      /'user' is listed twice/,
+    ],
+    [
+      (s) => {
+        withUserns(s);
+        s.linux!.uidMappings![0]!.size = 0;
+      },
+      /linux\.uidMappings\[0\] needs containerID, hostID and a size above 0/,
+    ],
+    [
+      (s) => {
+        withUserns(s);
+        s.process!.user.uid = 70000;
+      },
+      /process\.user\.uid 70000 is not mapped by linux\.uidMappings/,
+    ],
+    [
+      (s) => {
+        withUserns(s);
+        s.process!.user.additionalGids = [5, 65536];
+      },
+      /gid 65536 of process\.user is not mapped/,
+    ],
   ];
   for (const [adjust, pattern] of cases) t.regex(problem(adjust) ?? 'passed', pattern);
 });
 
 test('hooks: absolute paths, lists of strings, timeouts above zero', (t) => {
-  t.is(problem((s) => (s.hooks = { prestart: [], poststop: [{ path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 3 }] })), undefined);
+  t.is(
+    problem((s) => (s.hooks = { prestart: [], poststop: [{ path: '/bin/true', args: ['true'], env: ['A=1'], timeout: 3 }] })),
+    undefined,
+  );
   const cases: [Spec['hooks'], RegExp][] = [
     [{ prestart: [{ path: 'true' }] }, /hooks\.prestart\[0\]: path 'true' is not an absolute path/],
     [{ createRuntime: {} as never }, /hooks\.createRuntime must be a list/],
@@ -88,7 +130,7 @@ test('hooks: absolute paths, lists of strings, timeouts above zero', (t) => {
   for (const [hooks, pattern] of cases) t.regex(problem((s) => (s.hooks = hooks)) ?? 'passed', pattern);
 });
 
-test('container ids: runc\'s alphabet, no path tricks', (t) => {
+test("container ids: runc's alphabet, no path tricks", (t) => {
   for (const id of ['abc', 'a.b-c_d+e', 'x'.repeat(64), '...', '.x']) t.notThrows(() => validateId(id));
   for (const id of ['', '.', '..', 'a/b', '../x', 'a b', 'é']) t.throws(() => validateId(id), { message: /invalid container id/ });
   // Echoed quoted and escaped: one line whatever the id holds.

@@ -1,8 +1,8 @@
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { requireAddon } from '@oci/native';
+import test from 'ava';
 import { deviceFilterProgram, reduceRules } from '../src/cgroups/device-filter.js';
 import { readLayout } from '../src/cgroups/layout.js';
 

@@ -1,5 +1,5 @@
-import test from 'ava';
 import { defaultSpec } from '@oci/bundle/default-spec';
+import test from 'ava';
 import { withChanges } from '../src/exec.js';
 
 const base = () => {
@@ -26,7 +26,8 @@ test("exec's flags change the container's own process as runc's do", (t) => {
   t.deepEqual(changed.user, { uid: 1000, gid: 100, additionalGids: [5] });
   t.false(changed.noNewPrivileges);
   t.false(changed.terminal, 'a terminal only when asked for, whatever config.json says');
-  for (const set of ['bounding', 'effective', 'permitted'] as const) t.deepEqual(changed.capabilities![set], [...original.capabilities![set]!, 'CAP_NET_ADMIN']);
+  for (const set of ['bounding', 'effective', 'permitted'] as const)
+    t.deepEqual(changed.capabilities![set], [...original.capabilities![set]!, 'CAP_NET_ADMIN']);
   t.deepEqual(changed.capabilities!.ambient, original.capabilities!.ambient, 'no inheritable capabilities: none made ambient');
   t.deepEqual(original, base(), 'the base is left as it was');
 });

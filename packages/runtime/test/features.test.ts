@@ -3,9 +3,10 @@
  * seccomp action, operator, architecture and flag it lists is taken by the code that runs
  * containers, and what it leaves out is refused there.
  */
-import test from 'ava';
+
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { NamespaceType, Seccomp } from '@oci/specs';
+import test from 'ava';
 import { checkSpec } from '../src/config.js';
 import { features } from '../src/features.js';
 import { checkHooks } from '../src/hooks.js';
@@ -16,7 +17,7 @@ import { compileSeccomp } from '../src/seccomp/compile.js';
 
 const listed = features();
 
-test('the shape of runtime-spec features.md, with libseccomp\'s version', (t) => {
+test("the shape of runtime-spec features.md, with libseccomp's version", (t) => {
   t.is(listed.ociVersionMin, '1.0.0');
   t.regex(listed.ociVersionMax, /^1\.\d+\.\d+$/);
   t.deepEqual(listed.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
@@ -51,8 +52,10 @@ test('every capability listed has a number', (t) => {
 test('every seccomp action, operator, architecture and supported flag listed compiles into a filter', (t) => {
   const compiles = (seccomp: Seccomp) => t.notThrows(() => seccompOp(compileSeccomp(seccomp), { fd: 9, state: '{}' }), JSON.stringify(seccomp));
   for (const action of listed.linux.seccomp.actions.filter((a) => a !== 'SCMP_ACT_NOTIFY')) compiles({ defaultAction: action });
-  for (const action of listed.linux.seccomp.actions) compiles({ defaultAction: 'SCMP_ACT_KILL_PROCESS', listenerPath: '/agent', syscalls: [{ names: ['mkdir'], action }] });
-  for (const op of listed.linux.seccomp.operators) compiles({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op }] }] });
+  for (const action of listed.linux.seccomp.actions)
+    compiles({ defaultAction: 'SCMP_ACT_KILL_PROCESS', listenerPath: '/agent', syscalls: [{ names: ['mkdir'], action }] });
+  for (const op of listed.linux.seccomp.operators)
+    compiles({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op }] }] });
   for (const arch of listed.linux.seccomp.archs) compiles({ defaultAction: 'SCMP_ACT_ALLOW', architectures: [arch] });
   t.true(listed.linux.seccomp.archs.includes('SCMP_ARCH_X86_64'));
   const notify = { listenerPath: '/agent', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };

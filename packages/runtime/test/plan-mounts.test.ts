@@ -22,7 +22,7 @@ test("tmpcopyup (podman's tmpfs mounts) is no mount data but an extension the he
   t.throws(() => mountOps({ destination: '/x', type: 'bind', source: '/y', options: ['tmpcopyup'] }, '/b'), { message: /tmpcopyup is for tmpfs mounts only/ });
 });
 
-test('a bind mount is bound, then remounted for its flags; its relative source is the bundle\'s', (t) => {
+test("a bind mount is bound, then remounted for its flags; its relative source is the bundle's", (t) => {
   t.deepEqual(mountOps({ destination: '/data/', type: 'bind', source: 'data', options: ['ro', 'nosuid', 'rbind', 'rslave'] }, '/bundles/b'), [
     ['mount', '/bundles/b/data', '/data', '', MS.BIND | MS.REC, ''],
     ['remount', '/data', MS.BIND | MS.RDONLY | MS.NOSUID, ''],
@@ -36,7 +36,9 @@ test('/dev is mounted writable (devices go in first); mounts into /proc are refu
   t.deepEqual(mountOps({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'mode=755'] }, '/b'), [
     ['mount', 'tmpfs', '/dev', 'tmpfs', MS.NOSUID, 'mode=755'],
   ]);
-  t.throws(() => mountOps({ destination: '/proc/sys/kernel', type: 'bind', source: '/x', options: ['bind'] }, '/b'), { message: /inside \/proc are not allowed/ });
+  t.throws(() => mountOps({ destination: '/proc/sys/kernel', type: 'bind', source: '/x', options: ['bind'] }, '/b'), {
+    message: /inside \/proc are not allowed/,
+  });
   t.notThrows(() => mountOps({ destination: '/proc/meminfo', type: 'bind', source: '/x', options: ['bind'] }, '/b'));
 });
 

@@ -1,8 +1,9 @@
 /** The process's own settings in a plan: capabilities, rlimits, and HOME. */
-import test from 'ava';
+
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import { homeOf, resolveInRoot } from '../src/home.js';
 import { credentialsOp, environment, rlimitOps } from '../src/plan/process.js';
 
@@ -32,11 +33,17 @@ test('rlimits: names to numbers, infinity, and refusals', (t) => {
   ]);
   const rlimits = (list: { type: string; soft: number; hard: number }[]) => () => rlimitOps({ cwd: '/', user: { uid: 0, gid: 0 }, rlimits: list });
   t.throws(rlimits([{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }]), { message: /unknown type 'RLIMIT_BOGUS'/ });
-  t.throws(rlimits([{ type: 'RLIMIT_CORE', soft: 1, hard: 1 }, { type: 'RLIMIT_CORE', soft: 1, hard: 1 }]), { message: /listed twice/ });
+  t.throws(
+    rlimits([
+      { type: 'RLIMIT_CORE', soft: 1, hard: 1 },
+      { type: 'RLIMIT_CORE', soft: 1, hard: 1 },
+    ]),
+    { message: /listed twice/ },
+  );
   t.throws(rlimits([{ type: 'RLIMIT_CORE', soft: 2, hard: 1 }]), { message: /soft limit 2 is above hard limit 1/ });
 });
 
-test('HOME comes from the rootfs\'s passwd, resolved inside the rootfs', (t) => {
+test("HOME comes from the rootfs's passwd, resolved inside the rootfs", (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'oci-home-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(path.join(root, 'etc'));

@@ -3,9 +3,10 @@
  * these tests fail when one changes without the other, and show the helper refusing a plan of
  * another protocol or with arguments its signatures do not allow.
  */
-import test from 'ava';
+
 import { closeSync, readFileSync } from 'node:fs';
 import { helperPath, requireAddon } from '@oci/native';
+import test from 'ava';
 import { encodePlan, HELPER_PROTOCOL, OP_SIGNATURES, type Op } from '../src/plan/ops.js';
 import { readMessages, writeAll } from '../src/socket.js';
 
@@ -18,7 +19,11 @@ test("plan.c's op table has the same ops with the same signatures as OP_SIGNATUR
 });
 
 test('the wire format: length, then NAME, COUNT and arguments, each NUL-terminated, the protocol first', (t) => {
-  const bytes = encodePlan([['umask', 0o22], ['mount', 'proc', '/proc', 'proc', 0, ''], ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n]]);
+  const bytes = encodePlan([
+    ['umask', 0o22],
+    ['mount', 'proc', '/proc', 'proc', 0, ''],
+    ['rlimit', 7, 0xffff_ffff_ffff_ffffn, 1n],
+  ]);
   const body = `protocol\x001\x00${HELPER_PROTOCOL}\x00umask\x001\x0018\x00mount\x005\x00proc\x00/proc\x00proc\x000\x00\x00rlimit\x003\x007\x000xffffffffffffffff\x000x1\x00`;
   t.is(bytes.readUInt32LE(0), body.length);
   t.is(bytes.subarray(4).toString(), body);
@@ -43,7 +48,10 @@ async function helperAnswers(plan: Buffer): Promise<string[]> {
 
 /** `plan` with its first op's protocol number replaced. */
 function withProtocol(plan: Buffer, protocol: string): Buffer {
-  const body = plan.subarray(4).toString('latin1').replace(/^protocol\x001\x00\d+\x00/, `protocol\u00001\u0000${protocol}\u0000`);
+  const body = plan
+    .subarray(4)
+    .toString('latin1')
+    .replace(/^protocol\x001\x00\d+\x00/, `protocol\u00001\u0000${protocol}\u0000`);
   const header = Buffer.alloc(4);
   header.writeUInt32LE(body.length);
   return Buffer.concat([header, Buffer.from(body, 'latin1')]);
@@ -58,5 +66,7 @@ test('the built helper refuses a plan of another protocol, one without the proto
   const raw = (body: string) => Buffer.concat([Buffer.from([body.length, 0, 0, 0]), Buffer.from(body)]);
   t.deepEqual(await helperAnswers(raw('umask\u00001\u000018\u0000')), ['error plan: the protocol op must come first, and only there']);
   t.deepEqual(await helperAnswers(raw(`protocol\u00001\u0000${HELPER_PROTOCOL}\u0000umask\u00001\u0000-1\u0000`)), ["error plan: bad number '-1'"]);
-  t.deepEqual(await helperAnswers(raw(`protocol\u00001\u0000${HELPER_PROTOCOL}\u0000setsid\u00001\u0000x\u0000`)), ["error plan: op 'setsid' takes '', got 1 arguments"]);
+  t.deepEqual(await helperAnswers(raw(`protocol\u00001\u0000${HELPER_PROTOCOL}\u0000setsid\u00001\u0000x\u0000`)), [
+    "error plan: op 'setsid' takes '', got 1 arguments",
+  ]);
 });

@@ -1,14 +1,18 @@
-import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Seccomp } from '@oci/specs';
+import test from 'ava';
 import { compileSeccomp } from '../src/seccomp/compile.js';
 import { enosysPrefix } from '../src/seccomp/enosys.js';
 
 /** The BPF program of a profile, as hex (what the plan's `seccomp` op carries). */
 const program = (seccomp: Seccomp, cacheDir?: string) => compileSeccomp(seccomp, { cacheDir }).program.toString('hex');
-const profile = (names: string[]): Seccomp => ({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }] });
+const profile = (names: string[]): Seccomp => ({
+  defaultAction: 'SCMP_ACT_ERRNO',
+  architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+  syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }],
+});
 
 test('a compiled filter is kept in the state root and used again only for the same input', (t) => {
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'oci-seccomp-cache-')), '@seccomp');
@@ -36,7 +40,9 @@ test('a compiled filter is kept in the state root and used again only for the sa
   t.not(other, first);
   t.is(readdirSync(dir).length, 2);
   // The refusal of unknown names still applies to a filter taken from the cache.
-  t.throws(() => program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_x'], action: 'SCMP_ACT_ERRNO' }] }, dir), { message: /unknown to libseccomp/ });
+  t.throws(() => program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_x'], action: 'SCMP_ACT_ERRNO' }] }, dir), {
+    message: /unknown to libseccomp/,
+  });
 });
 
 /** Runs classic BPF as the kernel would, for the few instructions the ENOSYS prefix uses. */
@@ -78,7 +84,7 @@ test('the ENOSYS prefix: above the newest syscall a profile names, per architect
   const without = program({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
   t.is(withPrefix.length - without.length, enosysPrefix([], ['read']).length * 2);
   const allowing = program({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
-  t.is(evaluate(Buffer.from(allowing, 'hex'), X86_64, 0), 0x7fff0000, 'no prefix: libseccomp\'s program decides');
+  t.is(evaluate(Buffer.from(allowing, 'hex'), X86_64, 0), 0x7fff0000, "no prefix: libseccomp's program decides");
 });
 
 test('two profiles whose rules agree but whose ENOSYS prefixes differ do not share a cache entry', (t) => {
@@ -86,7 +92,13 @@ test('two profiles whose rules agree but whose ENOSYS prefixes differ do not sha
   t.teardown(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
   // clone3's rule has the default action, so it is no rule of the filter; it still names clone3
   // for the prefix, which answers ENOSYS only above the newest syscall the profile names.
-  const withClone3: Seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['clone3'], action: 'SCMP_ACT_ERRNO' }] };
+  const withClone3: Seccomp = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    syscalls: [
+      { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['clone3'], action: 'SCMP_ACT_ERRNO' },
+    ],
+  };
   const without: Seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] };
   const uncached = program(without);
   t.not(program(withClone3), uncached);

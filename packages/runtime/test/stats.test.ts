@@ -2,10 +2,11 @@
  * Stats and OOM events from v2 files, against a directory laid out like a v2 cgroup (this
  * host's unified hierarchy has only hugetlb), and the JSON line with uint64 counters exact.
  */
-import test from 'ava';
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import type { Layout } from '../src/cgroups/layout.js';
 import { parseCpuList, readStats } from '../src/cgroups/stats.js';
 import { containerEvents, formatEvent } from '../src/events.js';
@@ -28,9 +29,16 @@ test('v2: cpu.stat, memory and swap (reported as memory+swap, like v1), pids, io
     'cgroup.procs': '1\n2\n3\n',
   };
   for (const [file, text] of Object.entries(files)) writeFileSync(path.join(dir, file), text);
-  const layout: Layout = { mode: 'v2', hierarchies: [{ version: 2, mountPoint: mount, mountRoot: '/', controllers: ['cpu', 'memory', 'pids', 'io'], key: '' }], own: new Map() };
+  const layout: Layout = {
+    mode: 'v2',
+    hierarchies: [{ version: 2, mountPoint: mount, mountRoot: '/', controllers: ['cpu', 'memory', 'pids', 'io'], key: '' }],
+    own: new Map(),
+  };
   const stats = readStats(layout, { dirs: [dir], unified: dir, created: [] });
-  t.deepEqual(stats.cpu, { usage: { total: 1_500_000n, kernel: 500_000n, user: 1_000_000n }, throttling: { periods: 10n, throttledPeriods: 2n, throttledTime: 7000n } });
+  t.deepEqual(stats.cpu, {
+    usage: { total: 1_500_000n, kernel: 500_000n, user: 1_000_000n },
+    throttling: { periods: 10n, throttledPeriods: 2n, throttledTime: 7000n },
+  });
   t.deepEqual(stats.memory.usage, { limit: 1048576n, usage: 4096n, failcnt: 0n });
   t.deepEqual(stats.memory.swap, { limit: 2n ** 64n - 1n, usage: 4196n, failcnt: 0n });
   t.is(stats.memory.cache, 12n);
@@ -67,12 +75,17 @@ test('v2 events: an oom event for each new oom_kill in memory.events, stats at t
   const events = path.join(dir, 'memory.events');
   writeFileSync(events, 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n');
   writeFileSync(path.join(dir, 'pids.current'), '1\n');
-  const layout: Layout = { mode: 'v2', hierarchies: [{ version: 2, mountPoint: mount, mountRoot: '/', controllers: ['memory', 'pids'], key: '' }], own: new Map() };
+  const layout: Layout = {
+    mode: 'v2',
+    hierarchies: [{ version: 2, mountPoint: mount, mountRoot: '/', controllers: ['memory', 'pids'], key: '' }],
+    own: new Map(),
+  };
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const seen: string[] = [];
   const done = (async () => {
-    for await (const event of containerEvents({ id: 'c1', layout, record: { dirs: [dir], unified: dir, created: [] }, interval: 50, stopped })) seen.push(event.type);
+    for await (const event of containerEvents({ id: 'c1', layout, record: { dirs: [dir], unified: dir, created: [] }, interval: 50, stopped }))
+      seen.push(event.type);
   })();
   await new Promise((resolve) => setTimeout(resolve, 120));
   writeFileSync(events, 'low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n');

@@ -3,10 +3,11 @@
  * hierarchy has no memory or cpu controller to try it on): the values v2 files receive, pairs
  * completed from the current values, and what a failed write puts back.
  */
-import test from 'ava';
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import type { CgroupRecord } from '../src/cgroups/cgroup.js';
 import type { Layout } from '../src/cgroups/layout.js';
 import { updateCgroup } from '../src/cgroups/update.js';

@@ -1,4 +1,4 @@
-import { defineCommand, type Command } from '../command.js';
+import { type Command, defineCommand } from '../command.js';
 import { bashCompletion, fishCompletion, zshCompletion } from '../completion.js';
 import { print } from '../print.js';
 import { commands } from './index.js';
@@ -15,7 +15,9 @@ export default defineCommand({
     const shell = positionals[0]!;
     if (!Object.hasOwn(SHELLS, shell)) throw new Error(`no completion for ${shell}: bash, zsh or fish`);
     // Every command's declarations, loaded here (each is its own bundle): the one source of truth.
-    const loaded = await Promise.all(Object.entries(commands).map(async ([, entry]) => ({ ...((await entry.load()).default as Command), summary: entry.summary })));
+    const loaded = await Promise.all(
+      Object.entries(commands).map(async ([, entry]) => ({ ...((await entry.load()).default as Command), summary: entry.summary })),
+    );
     print(SHELLS[shell as keyof typeof SHELLS]({ commands: loaded }));
   },
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Process } from '@oci/specs';
 import { exitStatus } from '@oci/runtime/foreground';
+import type { Process } from '@oci/specs';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { openRuntime } from '../runtime.js';

@@ -34,7 +34,8 @@ export default defineCommand({
     const lines = await withProgress({ quiet: options.quiet }, context, (onProgress) =>
       interruptible(async (signal): Promise<string[]> => {
         if (!options.export) {
-          if (options.bundle || options.cmd || options.env || options.workdir || options.user) throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
+          if (options.bundle || options.cmd || options.env || options.workdir || options.user)
+            throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
           const store = await image.Store.open(storeDir(globals), { create: true });
           try {
             const loaded = await image.load(store, input(), { name: ref, signal, onProgress });
@@ -44,7 +45,12 @@ export default defineCommand({
             throw new Error(`${(error as Error).message}: if it is a filesystem, as docker export writes, import it with oci import --export ${given} REF`);
           }
         }
-        const config = { Cmd: parseCmd(options.cmd), ...(options.env && { Env: options.env }), ...(options.workdir && { WorkingDir: options.workdir }), ...(options.user && { User: options.user }) };
+        const config = {
+          Cmd: parseCmd(options.cmd),
+          ...(options.env && { Env: options.env }),
+          ...(options.workdir && { WorkingDir: options.workdir }),
+          ...(options.user && { User: options.user }),
+        };
         if (options.bundle) {
           if (ref) throw new Error('give either REF (an image) or --bundle DIR, not both');
           const { createBundle } = await import('@oci/bundle');

@@ -18,9 +18,22 @@ export default defineCommand({
     } else if (options.format === 'json') {
       print(`${JSON.stringify(states)}\n`);
     } else {
-      const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root'])];
+      const rows = [
+        ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
+        ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']),
+      ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      print(rows.map((r) => `${r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`).join(''));
+      print(
+        rows
+          .map(
+            (r) =>
+              `${r
+                .map((cell, i) => cell.padEnd(widths[i]!))
+                .join('   ')
+                .trimEnd()}\n`,
+          )
+          .join(''),
+      );
     }
   },
 });

@@ -7,7 +7,12 @@ export default defineCommand({
   name: 'load',
   usage: '[options]',
   options: {
-    input: { type: 'string', short: 'i', value: 'FILE', describe: 'read the archive from FILE (default: stdin): docker-archive or oci-archive, gzip or zstd compressed or not' },
+    input: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      describe: 'read the archive from FILE (default: stdin): docker-archive or oci-archive, gzip or zstd compressed or not',
+    },
     quiet: { type: 'boolean', short: 'q', describe: 'draw no progress' },
   },
   positionals: { min: 0, max: 0 },

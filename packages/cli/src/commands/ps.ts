@@ -6,7 +6,13 @@ export default defineCommand({
   name: 'ps',
   usage: '[options] ID',
   options: {
-    format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format: a table, or a JSON array of host pids (default table)' },
+    format: {
+      type: 'string',
+      short: 'f',
+      value: 'FORMAT',
+      choices: ['table', 'json'],
+      describe: 'output format: a table, or a JSON array of host pids (default table)',
+    },
   },
   positionals: { min: 1, max: 1 },
   completes: 'container',

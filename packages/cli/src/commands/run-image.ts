@@ -3,9 +3,9 @@
  * own that `oci run ID` never loads. The options become runImage's (@oci/runtime).
  */
 import { readFileSync } from 'node:fs';
-import type { Resources } from '@oci/specs';
 import type { ProgressEvent } from '@oci/image';
-import { UsageError, type OptionValues, type ParsedArgs } from '../args.js';
+import type { Resources } from '@oci/specs';
+import { type OptionValues, type ParsedArgs, UsageError } from '../args.js';
 import type { Context } from '../command.js';
 import { storeDir } from '../paths.js';
 import { print } from '../print.js';
@@ -19,6 +19,7 @@ type Options = OptionValues<typeof imageOptions & { detach: { type: 'boolean'; d
 
 const CPU_PERIOD = 100_000;
 
+// biome-ignore lint/suspicious/noExplicitAny: run's options are read as Options here, the image reading's
 export async function runImageCommand({ options, positionals, rest }: ParsedArgs<any>, context: Context): Promise<number> {
   const o = options as Options;
   if (o.detach && o.rm) throw new UsageError('--rm with -d: a detached container is removed with `oci delete ID` (oci has no daemon to watch it end)', 'run');
@@ -65,7 +66,8 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
         if (event.type === 'pull') pullProgress(event.event);
         if (event.type === 'unpack' || event.type === 'rootfs') void finishProgress();
         // Said once, on stderr: a copy costs the image's size, and users should know why.
-        if (event.type === 'rootfs' && event.rootfs === 'copy') context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
+        if (event.type === 'rootfs' && event.rootfs === 'copy')
+          context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
       },
     });
     if (o.detach) print(`${result.id}\n`);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { generatedId } from '@oci/runtime/id';
-import { UsageError, type OptionValues } from '../args.js';
+import { type OptionValues, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { imageOptions } from '../run-options.js';
 import { openRuntime } from '../runtime.js';
@@ -21,11 +21,11 @@ export default defineCommand({
   usage: '[options] IMAGE [COMMAND [ARG…]]\n[options] [ID]',
   details: [
     'Two readings of the line. The first runs an image as docker and podman do: pulled if missing, its',
-    'layers stacked from the store\'s snapshots (each applied once), removed when it ends unless --name',
-    'or -d keep it (`oci delete ID` removes it and its writable layer then). The second is runc\'s: the',
+    "layers stacked from the store's snapshots (each applied once), removed when it ends unless --name",
+    "or -d keep it (`oci delete ID` removes it and its writable layer then). The second is runc's: the",
     'bundle in --bundle or the current directory runs as container ID (a generated one without).',
     '',
-    'Which one: runc\'s when there is no argument, when an option only it takes is given (--bundle,',
+    "Which one: runc's when there is no argument, when an option only it takes is given (--bundle,",
     '--pid-file, --console-socket, --no-pivot, --no-new-keyring, --preserve-fds), or when the only',
     'argument comes with a config.json in the current directory; otherwise the first argument is an',
     'IMAGE. An option only the image reading takes (-e, -v, --rm, --pull…) makes it the image one; mixing',

@@ -8,7 +8,12 @@ export default defineCommand({
   usage: '[options] IMAGE [IMAGE…]',
   options: {
     output: { type: 'string', short: 'o', value: 'FILE', describe: 'write the archive to FILE (default: stdout, unless it is a terminal)' },
-    format: { type: 'string', value: 'FORMAT', choices: ['docker-archive', 'oci-archive'], describe: 'docker-archive (default: what docker load and podman load read) or oci-archive' },
+    format: {
+      type: 'string',
+      value: 'FORMAT',
+      choices: ['docker-archive', 'oci-archive'],
+      describe: 'docker-archive (default: what docker load and podman load read) or oci-archive',
+    },
     compress: { type: 'boolean', describe: 'gzip the archive (the default when FILE ends in .gz or .tgz)' },
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to take from a multi-platform image (default: this host's)" },
     quiet: { type: 'boolean', short: 'q', describe: 'draw no progress' },
@@ -17,7 +22,11 @@ export default defineCommand({
   completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, context) {
-    const [{ Store }, { save }, { parsePlatform }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/save'), import('@oci/image/platform')]);
+    const [{ Store }, { save }, { parsePlatform }] = await Promise.all([
+      import('@oci/image/store/layout'),
+      import('@oci/image/save'),
+      import('@oci/image/platform'),
+    ]);
     const toStdout = options.output === undefined || options.output === '-';
     // As docker save: an archive is no thing to print on a terminal.
     if (toStdout && (await isTerminal(1))) throw new Error('cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout');

@@ -7,7 +7,10 @@ export default defineCommand({
   usage: '[options]',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },
-    rootless: { type: 'boolean', describe: 'a spec for an unprivileged user, like `runc spec --rootless`, with its subordinate ids (/etc/subuid) when it has some' },
+    rootless: {
+      type: 'boolean',
+      describe: 'a spec for an unprivileged user, like `runc spec --rootless`, with its subordinate ids (/etc/subuid) when it has some',
+    },
   },
   positionals: { min: 0, max: 0 },
   async run({ options }) {

@@ -25,7 +25,8 @@ export default defineCommand({
   uses: ['store'],
   async run({ options, positionals }, context) {
     const { globals, log } = context;
-    if (options.overlay && (options['uid-map'] || options['gid-map'])) throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
+    if (options.overlay && (options['uid-map'] || options['gid-map']))
+      throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
     const [{ Store }, { parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
       import('@oci/image/store/layout'),

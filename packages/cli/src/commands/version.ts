@@ -16,7 +16,12 @@ export default defineCommand({
     if (options.format !== undefined) return void print(renderTemplate(options.format, [info], 'version'));
     const rows: [string, string][] = [
       ['Version', info.Version],
-      ['Packages', Object.entries(info.Packages).map(([name, version]) => `${name} ${version}`).join(', ')],
+      [
+        'Packages',
+        Object.entries(info.Packages)
+          .map(([name, version]) => `${name} ${version}`)
+          .join(', '),
+      ],
       ['Runtime spec', info.RuntimeSpec],
       ['Node', info.NodeVersion],
       ['libseccomp', info.Libseccomp],

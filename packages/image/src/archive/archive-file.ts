@@ -6,7 +6,7 @@
  * temp file, and indexed on the way: what `docker load` and containers/image do too.
  */
 import { createReadStream } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -51,7 +51,8 @@ export class ArchiveFile {
   static async open(input: string | Readable, options: ArchiveFileOptions = {}): Promise<ArchiveFile> {
     const name = typeof input === 'string' ? input : '-';
     try {
-      if (typeof input === 'string' && (await isPlainTar(input))) return await ArchiveFile.#index(name, input, createReadStream(input, { highWaterMark: 1 << 20 }), false, options);
+      if (typeof input === 'string' && (await isPlainTar(input)))
+        return await ArchiveFile.#index(name, input, createReadStream(input, { highWaterMark: 1 << 20 }), false, options);
       const source = typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input;
       const spool = options.spool ?? path.join(tmpdir(), `oci-archive-${newId()}.tar`);
       return await ArchiveFile.#index(name, spool, source, true, options);
@@ -87,7 +88,8 @@ export class ArchiveFile {
       },
       end() {
         // A sparse file's bytes are not one range of the archive; no image tool writes one.
-        if (current && current.stored !== current.size) throw new ImageError('EIMPORT', `${current.name} is a sparse file, which an image archive does not hold`);
+        if (current && current.stored !== current.size)
+          throw new ImageError('EIMPORT', `${current.name} is a sparse file, which an image archive does not hold`);
       },
     });
     const handle = await open(file, spool ? 'wx+' : 'r', 0o600);

@@ -19,18 +19,18 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
+import { type Descriptor, type ImageIndex, type ImageManifest, MediaType, REF_NAME_ANNOTATION } from '@oci/specs';
 import { CONTAINERD_NAME_ANNOTATION } from '../annotations.js';
+import type { ImageDestination, Manifest } from '../copy/types.js';
 import { blobPath, Digester, parseDigest } from '../digest.js';
 import { parseConfig, parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { isImageConfig, isIndex } from '../media-types.js';
 import { parseReference } from '../reference.js';
 import { newId } from '../store/lock.js';
-import type { ImageDestination, Manifest } from '../copy/types.js';
 import { TarWriter } from './tar-writer.js';
 
 export type ArchiveFormat = 'docker-archive' | 'oci-archive';

@@ -13,15 +13,15 @@
  * - anything else holds no image (ENOIMAGE): a filesystem, as `docker export` writes.
  */
 import type { Readable } from 'node:stream';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '@oci/specs';
+import { type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, MediaType, REF_NAME_ANNOTATION } from '@oci/specs';
 import { CONTAINERD_NAME_ANNOTATION } from '../annotations.js';
+import type { ContentSource, Manifest } from '../copy/types.js';
 import { blobPath, Digester, digestOf, parseDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
 import { sniffCompression } from '../layer/decompress.js';
 import { isManifest } from '../media-types.js';
 import { parseReference } from '../reference.js';
-import type { ContentSource, Manifest } from '../copy/types.js';
 import { ArchiveFile, type ArchiveFileOptions } from './archive-file.js';
 import type { ArchiveFormat } from './archive-writer.js';
 
@@ -78,11 +78,13 @@ export class ImageArchive implements ContentSource {
    */
   find(ref: string | undefined): ArchivedImage {
     if (ref === undefined) {
-      if (this.images.length !== 1) throw new ImageError('ENOTFOUND', `${this.file.name} holds ${this.images.length} images: name one (${this.format}:FILE:REF)`);
+      if (this.images.length !== 1)
+        throw new ImageError('ENOTFOUND', `${this.file.name} holds ${this.images.length} images: name one (${this.format}:FILE:REF)`);
       return this.images[0]!;
     }
     const normalised = normaliseOrUndefined(ref);
-    const found = this.images.find((image) => image.refName === ref) ?? this.images.find((image) => normalised !== undefined && image.names.includes(normalised));
+    const found =
+      this.images.find((image) => image.refName === ref) ?? this.images.find((image) => normalised !== undefined && image.names.includes(normalised));
     if (!found) throw new ImageError('ENOTFOUND', `no image named ${ref} in ${this.file.name}`);
     return found;
   }
@@ -140,7 +142,9 @@ async function layoutImages(file: ArchiveFile): Promise<ArchivedImage[]> {
     const { [CONTAINERD_NAME_ANNOTATION]: containerdName, [REF_NAME_ANNOTATION]: refName, ...annotations } = entry.annotations ?? {};
     const { annotations: _, ...plain } = entry;
     const top = { descriptor: Object.keys(annotations).length > 0 ? { ...plain, annotations } : plain, bytes };
-    const names = containerdName ? [normalise(containerdName)] : (configTags(top, tags) ?? (refName !== undefined ? [normaliseOrUndefined(refName)].filter((n) => n !== undefined) : []));
+    const names = containerdName
+      ? [normalise(containerdName)]
+      : (configTags(top, tags) ?? (refName !== undefined ? [normaliseOrUndefined(refName)].filter((n) => n !== undefined) : []));
     images.push({ names, ...(refName !== undefined && { refName }), top });
   }
   return images;
@@ -166,7 +170,8 @@ function configTags(top: Manifest, tags: Map<string, string[]>): string[] | unde
 async function dockerEntries(file: ArchiveFile): Promise<DockerArchiveEntry[]> {
   const entries = await readJSON<DockerArchiveEntry[]>(file, 'manifest.json');
   const isStrings = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string');
-  const valid = Array.isArray(entries) && entries.every((e) => typeof e?.Config === 'string' && isStrings(e.Layers) && (e.RepoTags == null || isStrings(e.RepoTags)));
+  const valid =
+    Array.isArray(entries) && entries.every((e) => typeof e?.Config === 'string' && isStrings(e.Layers) && (e.RepoTags == null || isStrings(e.RepoTags)));
   if (!valid) throw new ImageError('EIMPORT', `manifest.json in ${file.name} is not a list of images (Config, Layers, RepoTags)`);
   return entries;
 }

@@ -6,7 +6,7 @@
  * theirs: only their media types are renamed, and the config's bytes are kept (skopeo rewrites
  * them as an OCI config, which changes the image's ID as well).
  */
-import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
+import { type Descriptor, type ImageIndex, type ImageManifest, MediaType } from '@oci/specs';
 import { digestOf } from '../digest.js';
 import type { Manifest } from './types.js';
 
@@ -47,7 +47,8 @@ export function toOciIndex({ descriptor, bytes }: Manifest, stored: ReadonlyMap<
     const now = stored.get(child.digest);
     return now ? { ...child, mediaType: now.mediaType, digest: now.digest, size: now.size } : child;
   });
-  if (descriptor.mediaType !== MediaType.dockerManifestList && manifests.every((child, i) => child.digest === index.manifests[i]!.digest)) return { descriptor, bytes };
+  if (descriptor.mediaType !== MediaType.dockerManifestList && manifests.every((child, i) => child.digest === index.manifests[i]!.digest))
+    return { descriptor, bytes };
   return document({ ...index, mediaType: MediaType.ociIndex, manifests }, descriptor);
 }
 

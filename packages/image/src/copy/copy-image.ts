@@ -8,7 +8,7 @@
  * manifest for one platform is copied, or with `all` the index itself and every platform's
  * image under it.
  */
-import { addAbortSignal, Transform, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable, Transform } from 'node:stream';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from '@oci/specs';
 import { throwIfAborted } from '../abort.js';
 import { forEachConcurrent } from '../concurrent.js';
@@ -56,10 +56,16 @@ export class Copier {
     const index = parseManifest(top.bytes, top.descriptor.mediaType, what) as ImageIndex;
     if (!this.options.all) {
       const chosen = selectPlatform(index.manifests, this.options.platform ?? hostPlatform(), what);
-      const descriptor: Descriptor = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size, ...(chosen.platform && { platform: chosen.platform }) };
+      const descriptor: Descriptor = {
+        mediaType: chosen.mediaType,
+        digest: chosen.digest,
+        size: chosen.size,
+        ...(chosen.platform && { platform: chosen.platform }),
+      };
       return this.copy({ descriptor, bytes: await this.source.manifest(chosen) }, `${what}@${chosen.digest}`);
     }
-    if (!this.destination.keepsIndexes) throw new ImageError('EMEDIATYPE', `${what} is a multi-platform index, which a docker-archive cannot hold: copy one platform`);
+    if (!this.destination.keepsIndexes)
+      throw new ImageError('EMEDIATYPE', `${what} is a multi-platform index, which a docker-archive cannot hold: copy one platform`);
     const stored = new Map<string, Descriptor>();
     for (const child of index.manifests) {
       const childWhat = `${what}@${child.digest}${child.platform ? ` (${formatPlatform(child.platform)})` : ''}`;

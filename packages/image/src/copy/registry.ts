@@ -4,7 +4,7 @@
  * that loses its connection fails, and pull is the command that resumes), and uploads as push
  * makes them, mounted from the source repository when both are on one registry.
  */
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { Descriptor } from '@oci/specs';
 import type { Reference } from '../reference.js';
 import type { RegistryClient } from '../registry/client.js';

@@ -6,7 +6,7 @@
  * fails or is aborted leaves the layout as it was.
  */
 import { Readable } from 'node:stream';
-import { REF_NAME_ANNOTATION, type Descriptor } from '@oci/specs';
+import { type Descriptor, REF_NAME_ANNOTATION } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { Ingest } from '../store/ingest.js';
 import type { Store } from '../store/layout.js';
@@ -20,7 +20,8 @@ export class StoreSource implements ContentSource {
   }
 
   async blob(descriptor: Descriptor): Promise<Readable> {
-    if (!(await this.store.hasBlob(descriptor.digest, descriptor.size))) throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from ${this.store.dir}`);
+    if (!(await this.store.hasBlob(descriptor.digest, descriptor.size)))
+      throw new ImageError('ENOTFOUND', `blob ${descriptor.digest} is missing from ${this.store.dir}`);
     return this.store.openBlob(descriptor.digest);
   }
 }

@@ -8,15 +8,15 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { MediaType, type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest } from '@oci/specs';
+import { type ContainerConfig, type Descriptor, type ImageConfig, type ImageManifest, MediaType } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { ImageError, storeError } from '../errors.js';
+import { cleanPath } from '../layer/root.js';
+import { TarReader } from '../layer/tar.js';
 import { hostPlatform } from '../platform.js';
 import type { ProgressListener } from '../progress.js';
 import { parseReference } from '../reference.js';
 import type { Store } from '../store/layout.js';
-import { cleanPath } from '../layer/root.js';
-import { TarReader } from '../layer/tar.js';
 
 /** A manifest.json bigger than this is no docker save's. */
 const MAX_MANIFEST_JSON = 1 << 20;
@@ -24,7 +24,15 @@ const MAX_MANIFEST_JSON = 1 << 20;
 /** The image config for an exported filesystem: this host's platform and `config`. */
 export function exportConfig(config: ContainerConfig, diffIds: string[] = []): ImageConfig {
   const { os, architecture, variant } = hostPlatform();
-  return { created: new Date().toISOString(), os, architecture, ...(variant && { variant }), config, rootfs: { type: 'layers', diff_ids: diffIds }, history: [{ created_by: 'oci import --export' }] };
+  return {
+    created: new Date().toISOString(),
+    os,
+    architecture,
+    ...(variant && { variant }),
+    config,
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history: [{ created_by: 'oci import --export' }],
+  };
 }
 
 export interface ExportImportOptions {
@@ -33,7 +41,13 @@ export interface ExportImportOptions {
 }
 
 /** Stores the exported filesystem `input` (a file, or a stream such as stdin) as a one-layer image named `name`. */
-export async function importDockerExport(store: Store, input: string | Readable, name: string, config: ContainerConfig = {}, options: ExportImportOptions = {}): Promise<Descriptor> {
+export async function importDockerExport(
+  store: Store,
+  input: string | Readable,
+  name: string,
+  config: ContainerConfig = {},
+  options: ExportImportOptions = {},
+): Promise<Descriptor> {
   const ref = parseReference(name).toString();
   const what = typeof input === 'string' ? input : '-';
   throwIfAborted(options.signal);
@@ -61,7 +75,10 @@ export async function importDockerExport(store: Store, input: string | Readable,
         config: await store.writeJSON(imageConfig, MediaType.ociConfig),
         layers: [{ mediaType: MediaType.ociLayer, ...layer }],
       };
-      const descriptor = { ...(await store.writeJSON(manifest, MediaType.ociManifest)), platform: { os: imageConfig.os, architecture: imageConfig.architecture } };
+      const descriptor = {
+        ...(await store.writeJSON(manifest, MediaType.ociManifest)),
+        platform: { os: imageConfig.os, architecture: imageConfig.architecture },
+      };
       await store.setRef(ref, descriptor, { pulled: new Date() });
       return descriptor;
     });
@@ -101,7 +118,8 @@ export async function* filesystemTar(source: AsyncIterable<Uint8Array>, what: st
     }
     reader.finish();
   } catch (error) {
-    if (error instanceof ImageError && error.code === 'ELAYER') throw new ImageError('EIMPORT', `${what} is not a filesystem tar: ${error.message}`, { cause: error });
+    if (error instanceof ImageError && error.code === 'ELAYER')
+      throw new ImageError('EIMPORT', `${what} is not a filesystem tar: ${error.message}`, { cause: error });
     throw error;
   }
   if (layout === 2 || (manifestJson && listsImages(Buffer.concat(manifestJson, manifestSize)))) {

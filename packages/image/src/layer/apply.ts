@@ -11,6 +11,7 @@
  * Paths are BytePaths (byte-path.ts), given to fs as their bytes: names stay exact, UTF-8 or not.
  */
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -25,16 +26,15 @@ import {
   openSync,
   readdirSync,
   rmSync,
-  chmodSync,
+  type Stats,
   symlinkSync,
   unlinkSync,
   writeSync,
-  type Stats,
 } from 'node:fs';
 import type { NativeAddon } from '@oci/native';
 import type { IdMapping } from '@oci/specs';
 import { ImageError } from '../errors.js';
-import { bytePath, fsPath, showPath, type BytePath } from './byte-path.js';
+import { type BytePath, bytePath, fsPath, showPath } from './byte-path.js';
 import { mapId } from './ids.js';
 import { cleanPath, RootFS, splitPath } from './root.js';
 import type { TarHandler, TarHeader } from './tar.js';
@@ -80,7 +80,11 @@ export class LayerApplier implements TarHandler {
   #file: { fd: number; path: BytePath; header: TarHeader; end: number } | undefined;
   entries = 0;
 
-  constructor(rootDir: string, resolver: Pick<NativeAddon, 'resolveInRoot'> | null, private readonly options: ApplyOptions) {
+  constructor(
+    rootDir: string,
+    resolver: Pick<NativeAddon, 'resolveInRoot'> | null,
+    private readonly options: ApplyOptions,
+  ) {
     this.root = new RootFS(rootDir, resolver, (dir) => {
       // A directory the archive implies but does not list belongs to the container's root.
       this.#touched.add(dir);

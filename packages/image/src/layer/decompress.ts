@@ -33,7 +33,11 @@ export interface DecompressOptions extends InflateOptions {
  * otherwise they must agree with it. The digest of the uncompressed bytes is computed off the
  * main thread when it inflates. A chunk yielded may be valid only until the next is asked for.
  */
-export async function* decompress(source: AsyncIterable<Uint8Array>, expected: Compression | 'auto', options: DecompressOptions = {}): AsyncGenerator<Buffer, string | undefined> {
+export async function* decompress(
+  source: AsyncIterable<Uint8Array>,
+  expected: Compression | 'auto',
+  options: DecompressOptions = {},
+): AsyncGenerator<Buffer, string | undefined> {
   const { algorithm } = options;
   const iterator = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];

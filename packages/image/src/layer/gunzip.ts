@@ -35,7 +35,11 @@ class Signal {
  * is given. Each chunk yielded is valid until the next one is asked for (its buffer is then
  * lent to the thread again).
  */
-export async function* gunzipInThread(source: AsyncIterable<Buffer>, createGunzip: CreateGunzip, options: InflateOptions): AsyncGenerator<Buffer, string | undefined> {
+export async function* gunzipInThread(
+  source: AsyncIterable<Buffer>,
+  createGunzip: CreateGunzip,
+  options: InflateOptions,
+): AsyncGenerator<Buffer, string | undefined> {
   const changed = new Signal();
   const gunzip = createGunzip(options.algorithm ?? '', () => changed.notify())!;
   const lent = Array.from({ length: OUTPUT_BUFFERS }, () => Buffer.allocUnsafeSlow(BUFFER_SIZE));

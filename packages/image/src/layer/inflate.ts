@@ -69,7 +69,11 @@ class Handoff<Result> {
 }
 
 type ToWorker = { type: 'input'; data: ArrayBuffer } | { type: 'end' } | { type: 'taken'; bytes: number };
-type FromWorker = { type: 'output'; data: ArrayBuffer; length: number } | { type: 'more' } | { type: 'done'; digest?: string } | { type: 'error'; message: string; code?: string };
+type FromWorker =
+  | { type: 'output'; data: ArrayBuffer; length: number }
+  | { type: 'more' }
+  | { type: 'done'; digest?: string }
+  | { type: 'error'; message: string; code?: string };
 
 interface WorkerData {
   compression: 'gzip' | 'zstd';
@@ -101,7 +105,11 @@ function inflaterMain(): void {
       inflater = new zstd.DecompressStream();
     }
   } catch (error) {
-    post({ type: 'error', message: `zstd layers need the zstd-napi package, which is not installed or did not build (${(error as Error).message})`, code: 'ENOZSTD' });
+    post({
+      type: 'error',
+      message: `zstd layers need the zstd-napi package, which is not installed or did not build (${(error as Error).message})`,
+      code: 'ENOZSTD',
+    });
     return;
   }
   let outstanding = 0;
@@ -132,7 +140,11 @@ function inflaterMain(): void {
  * The decompressed stream of `source`, inflated in a worker thread; its return value is the
  * digest of the inflated bytes when an algorithm is given.
  */
-export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compression: 'gzip' | 'zstd', options: InflateOptions): AsyncGenerator<Buffer, string | undefined> {
+export async function* inflateInWorker(
+  source: AsyncIterable<Uint8Array>,
+  compression: 'gzip' | 'zstd',
+  options: InflateOptions,
+): AsyncGenerator<Buffer, string | undefined> {
   const { algorithm, ownedChunks } = options;
   const workerData: WorkerData = {
     compression,
@@ -186,7 +198,10 @@ export async function* inflateInWorker(source: AsyncIterable<Uint8Array>, compre
 function resolveZstd(): string | undefined {
   try {
     // node:module only here: it loads Node's ES module loader too.
-    return process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve('zstd-napi');
+    return process
+      .getBuiltinModule('node:module')
+      .createRequire(import.meta.url)
+      .resolve('zstd-napi');
   } catch {
     return undefined;
   }

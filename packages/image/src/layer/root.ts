@@ -15,7 +15,7 @@ import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
-import { bytePath, fsPath, pathBytes, showPath, type BytePath } from './byte-path.js';
+import { type BytePath, bytePath, fsPath, pathBytes, showPath } from './byte-path.js';
 
 /** Linux's limit on symlinks followed in one lookup. */
 const MAX_SYMLINKS = 40;
@@ -130,7 +130,13 @@ export class RootFS {
 
   #error(rel: BytePath, code: string | undefined): ImageError {
     const why =
-      code === 'ENOTDIR' ? 'a parent is not a directory' : code === 'ELOOP' ? 'too many levels of symlinks' : code === 'EXDEV' ? 'it resolves outside the rootfs' : code;
+      code === 'ENOTDIR'
+        ? 'a parent is not a directory'
+        : code === 'ELOOP'
+          ? 'too many levels of symlinks'
+          : code === 'EXDEV'
+            ? 'it resolves outside the rootfs'
+            : code;
     return new ImageError('ELAYER', `/${showPath(rel)}: cannot resolve: ${why}`);
   }
 }

@@ -66,7 +66,8 @@ export function fail(message: string): never {
 /** The entry a header block of type `flag` describes; its size is the caller's to set (sparse files). */
 export function parseHeader(block: Buffer, flag: string, extended: Extended): TarHeader {
   const ustar = block.toString('latin1', 257, 263) === 'ustar\0';
-  const name = extended.path ?? (ustar && block[345] !== 0 ? Buffer.concat([readBytes(block, 345, 155), SLASH, readBytes(block, 0, 100)]) : readBytes(block, 0, 100));
+  const name =
+    extended.path ?? (ustar && block[345] !== 0 ? Buffer.concat([readBytes(block, 345, 155), SLASH, readBytes(block, 0, 100)]) : readBytes(block, 0, 100));
   let type = TYPES[flag];
   if (type === undefined) fail(`${name}: unsupported tar entry type '${printable(flag)}'`);
   // Before ustar, a directory was a file whose name ends in a slash.

@@ -3,7 +3,7 @@
  * SCHILY.xattr.*, GNU.sparse.*) and GNU's long names ('L') and link targets ('K'), which apply to
  * the entry that follows them.
  */
-import { fail, type Extended } from './tar-header.js';
+import { type Extended, fail } from './tar-header.js';
 
 /** Applies an extended header of type `type` ('x', 'L', 'K' or 'g') to what the next entry will have. */
 export function applyExtended(extended: Extended, type: string, data: Buffer): void {

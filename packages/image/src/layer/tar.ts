@@ -10,7 +10,7 @@
  * NUL in a name; Go's archive/tar keeps them so too): a name that is not UTF-8 stays exact.
  */
 import { checkSegments, oldGnuSegments, oldGnuSparse, paxSparse, type Segment, type SparseEntry } from './sparse.js';
-import { BLOCK, checksumMatches, fail, isZero, parseHeader, readNumber, type Extended, type TarHeader } from './tar-header.js';
+import { BLOCK, checksumMatches, type Extended, fail, isZero, parseHeader, readNumber, type TarHeader } from './tar-header.js';
 import { applyExtended } from './tar-pax.js';
 
 export type { TarEntryType, TarHeader } from './tar-header.js';
@@ -30,7 +30,7 @@ export interface TarHandler {
 /** PAX and GNU long-name records are small; anything near this is hostile. */
 const MAX_META_SIZE = 1 << 20;
 
-const enum State {
+enum State {
   Header,
   /** Blocks that belong to the header: old GNU sparse extensions, or a PAX 1.0 sparse map. */
   SparseBlocks,
@@ -162,7 +162,8 @@ export class TarReader {
     this.#extended = {};
     const header = parseHeader(block, flag, extended);
     const stored = header.type === 'file' ? (extended.size ?? readNumber(block, 124, 12, 'size')) : 0;
-    const sparse = header.type !== 'file' ? undefined : flag === 'S' ? oldGnuSparse(block, header, stored) : extended.sparse && paxSparse(header, extended.sparse, stored);
+    const sparse =
+      header.type !== 'file' ? undefined : flag === 'S' ? oldGnuSparse(block, header, stored) : extended.sparse && paxSparse(header, extended.sparse, stored);
     if (!sparse) {
       header.size = stored;
       return this.#begin(header, stored, whole(stored));

@@ -10,9 +10,9 @@ import type { IdMapping, ImageConfig, Platform } from '@oci/specs';
 import { throwIfAborted, unlessAborted } from '../abort.js';
 import { parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
-import { removeTree } from '../remove-tree.js';
-import { layerCompression, type Compression } from '../media-types.js';
+import { type Compression, layerCompression } from '../media-types.js';
 import { nativeAddon } from '../native.js';
+import { removeTree } from '../remove-tree.js';
 import { readImage, type StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
 import { newId } from '../store/lock.js';
@@ -35,8 +35,7 @@ export interface LayerInput {
 
 export type UnpackSource =
   /** The image named `image` in `store` (an index is resolved to `platform`, default this host's). */
-  | { store: Store; image: string; platform?: Platform }
-  | { layers: readonly LayerInput[] };
+  { store: Store; image: string; platform?: Platform } | { layers: readonly LayerInput[] };
 
 export interface UnpackProgress {
   /** 1-based index of the layer being applied. */
@@ -122,7 +121,10 @@ export async function unpack(source: UnpackSource, target: string, options: Unpa
         );
       } catch (error) {
         applier.abort();
-        void upcoming?.then((next) => next.close(), () => {});
+        void upcoming?.then(
+          (next) => next.close(),
+          () => {},
+        );
         throw inLayer(error, i + 1);
       }
       entries += applier.entries;

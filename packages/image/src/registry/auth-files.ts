@@ -93,7 +93,8 @@ export async function readAuthFile(file: AuthFile): Promise<AuthFileContent> {
   if (file.kind === 'legacy') return { auths: entries(parsed, '', bad), credHelpers: {}, other: {} };
   const { auths = {}, credHelpers = {}, credsStore, ...other } = parsed;
   if (!isObject(auths)) throw bad('"auths" must be an object of registry entries');
-  if (!isObject(credHelpers) || Object.values(credHelpers).some((name) => typeof name !== 'string')) throw bad('"credHelpers" must map registries to helper names');
+  if (!isObject(credHelpers) || Object.values(credHelpers).some((name) => typeof name !== 'string'))
+    throw bad('"credHelpers" must map registries to helper names');
   if (credsStore !== undefined && typeof credsStore !== 'string') throw bad('"credsStore" must be a helper name');
   return {
     auths: entries(auths, 'auths.', bad),

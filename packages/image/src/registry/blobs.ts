@@ -53,7 +53,14 @@ export async function downloadBlob(
 }
 
 /** One request: from the start, or from `ingest.written` with Range. */
-async function fetchInto(ingest: Ingest, client: RegistryClient, repository: string, descriptor: Descriptor, deadline: Deadline, onProgress?: ProgressListener): Promise<void> {
+async function fetchInto(
+  ingest: Ingest,
+  client: RegistryClient,
+  repository: string,
+  descriptor: Descriptor,
+  deadline: Deadline,
+  onProgress?: ProgressListener,
+): Promise<void> {
   const offset = ingest.written;
   const what = `blob ${descriptor.digest}`;
   const response = await client.request({

@@ -5,10 +5,10 @@
  */
 import { ImageError } from '../errors.js';
 import { Authenticator, describeCredentials, repositoryScope } from './auth.js';
-import { findCredentials, parseCreds, type Credentials } from './credentials.js';
+import { type Credentials, findCredentials, parseCreds } from './credentials.js';
 import type { Deadline } from './deadline.js';
-import { endpointsFor, isLoopback, loadHostsConfig, type Endpoint, type HostsConfig } from './hosts.js';
-import { Http, isNotTls, networkError, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
+import { type Endpoint, endpointsFor, type HostsConfig, isLoopback, loadHostsConfig } from './hosts.js';
+import { Http, type HttpOptions, type HttpRequest, type HttpResponse, isNotTls, networkError } from './http.js';
 
 export interface RegistryOptions extends HttpOptions {
   /** `user:password` for the registry (not its mirrors), instead of the auth files' (credentials.ts). */
@@ -126,9 +126,15 @@ export class RegistryClient {
     const host = response.endpoint.url.host;
     switch (response.status) {
       case 401:
-        return new ImageError('EAUTH', `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)}${repository ? ` for ${repository}` : ''} (${detail})`);
+        return new ImageError(
+          'EAUTH',
+          `${host} refused ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)}${repository ? ` for ${repository}` : ''} (${detail})`,
+        );
       case 403:
-        return new ImageError('EAUTH', `${host} denied access${repository ? ` to ${repository}` : ''} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`);
+        return new ImageError(
+          'EAUTH',
+          `${host} denied access${repository ? ` to ${repository}` : ''} for ${describeCredentials(await this.#authFor(response.endpoint).credentials(), host)} (${detail})`,
+        );
       case 404: {
         const others = response.others?.length ? `; ${response.others.join('; ')}` : '';
         return new ImageError('ENOTFOUND', `${what} not found in ${response.endpoint.mirror ? 'mirror ' : ''}${host} (${detail})${others}`);
@@ -159,12 +165,21 @@ export class RegistryClient {
     await this.#settleScheme(endpoint, deadline);
     const auth = this.#authFor(endpoint);
     const scopes = [...(request.repository ? [repositoryScope(request.repository, request.actions ?? ['pull'])] : []), ...(request.scopes ?? [])];
-    const url = request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
+    const url =
+      request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
     for (let round = 0; ; round++) {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({ method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline, download: request.download });
+      const response = await this.http.request({
+        method: request.method,
+        url,
+        headers,
+        body: request.body,
+        insecure: endpoint.skipVerify,
+        deadline,
+        download: request.download,
+      });
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;

@@ -9,7 +9,7 @@
  */
 import { ImageError } from '../errors.js';
 import { DEFAULT_REGISTRY } from '../reference.js';
-import { authFiles, authKeys, canonicalRegistry, normalizeAuthKey, readAuthFile, type AuthEntry, type AuthFile, type AuthFileOptions } from './auth-files.js';
+import { type AuthEntry, type AuthFile, type AuthFileOptions, authFiles, authKeys, canonicalRegistry, normalizeAuthKey, readAuthFile } from './auth-files.js';
 
 export interface Credentials {
   username: string;
@@ -82,14 +82,21 @@ async function getFromHelper(name: string, server: string, env: NodeJS.ProcessEn
     const { Username, Secret } = JSON.parse(answer) as { Username?: string; Secret?: string };
     if (typeof Secret !== 'string') throw new Error('no Secret');
     // Docker's convention: the user `<token>` means Secret is an identity (refresh) token.
-    return Username === '<token>' ? { username: '', password: '', identityToken: Secret, source: program } : { username: Username ?? '', password: Secret, source: program };
+    return Username === '<token>'
+      ? { username: '', password: '', identityToken: Secret, source: program }
+      : { username: Username ?? '', password: Secret, source: program };
   } catch {
     throw new ImageError('EAUTH', `credential helper ${program} did not answer with {"Username","Secret"}`);
   }
 }
 
 /** Stores credentials with `docker-credential-NAME store`. */
-export async function storeInHelper(name: string, server: string, credentials: { username: string; password: string }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function storeInHelper(
+  name: string,
+  server: string,
+  credentials: { username: string; password: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   await runHelper(name, 'store', JSON.stringify({ ServerURL: server, Username: credentials.username, Secret: credentials.password }), env);
 }
 

@@ -26,7 +26,26 @@ const MAX_HEAD = 64 << 10;
 /** A chunk-size line of a chunked body, or a trailer line. */
 const MAX_LINE = 4 << 10;
 /** Headers node:http keeps once (it drops later copies): the same here. */
-const SINGLE = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
 
 export interface DownloadRequest {
   method: 'GET' | 'HEAD';
@@ -71,7 +90,13 @@ export async function startDownload(request: DownloadRequest): Promise<Download>
     const { isIP } = await import('node:net');
     const verify = request.tls && 'secureContext' in request.tls ? { secureContext: request.tls.secureContext } : { rejectUnauthorized: false };
     // onread is tls.connect's too (Node's types leave it out).
-    const options: import('node:tls').ConnectionOptions & import('node:net').ConnectOpts = { host, port: Number(url.port || 443), ...(isIP(host) ? {} : { servername: host }), ...verify, onread };
+    const options: import('node:tls').ConnectionOptions & import('node:net').ConnectOpts = {
+      host,
+      port: Number(url.port || 443),
+      ...(isIP(host) ? {} : { servername: host }),
+      ...verify,
+      onread,
+    };
     socket = tls.connect(options);
   } else {
     const net = await import('node:net');
@@ -85,7 +110,8 @@ export async function startDownload(request: DownloadRequest): Promise<Download>
 function requestHead({ method, url, headers }: DownloadRequest): string {
   const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'connection: close'];
   for (const [name, value] of Object.entries(headers)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) throw new ImageError('EREGISTRY', `a request header that HTTP cannot carry: ${JSON.stringify(name)}`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value))
+      throw new ImageError('EREGISTRY', `a request header that HTTP cannot carry: ${JSON.stringify(name)}`);
     if (name.toLowerCase() !== 'host' && name.toLowerCase() !== 'connection') lines.push(`${name}: ${value}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n`;

@@ -198,7 +198,13 @@ export class Http {
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
       const req = request(url, { method, headers, agent });
-      const settle = watch(deadline, this.#options.signal, { method, url }, (error) => (response ? response.destroy(error) : req.destroy(error)), () => response !== undefined);
+      const settle = watch(
+        deadline,
+        this.#options.signal,
+        { method, url },
+        (error) => (response ? response.destroy(error) : req.destroy(error)),
+        () => response !== undefined,
+      );
       req.on('error', (error) => (response ? response.destroy(error) : reject(error)));
       req.once('close', () => {
         if (!response) settle();
@@ -221,7 +227,13 @@ export class Http {
     const tls = url.protocol !== 'https:' ? undefined : insecure ? { insecure: true as const } : { secureContext: await this.#trustedContext() };
     const download = await startDownload({ method: 'GET', url, headers, tls });
     let answered = false;
-    const settle = watch(deadline, this.#options.signal, { method: 'GET', url }, (error) => download.end(error), () => answered);
+    const settle = watch(
+      deadline,
+      this.#options.signal,
+      { method: 'GET', url },
+      (error) => download.end(error),
+      () => answered,
+    );
     void download.closed.then(settle);
     const response = await download.response;
     answered = true;
@@ -292,7 +304,13 @@ export class Http {
  * Ends an exchange through `end` once its deadline has passed (ETIMEOUT, in its headers or, once
  * `answered`, its body), or with the abort when the signal fires. Returns what stops watching.
  */
-function watch(deadline: Deadline, signal: AbortSignal | undefined, request: { method: string; url: URL }, end: (error: Error) => void, answered: () => boolean): () => void {
+function watch(
+  deadline: Deadline,
+  signal: AbortSignal | undefined,
+  request: { method: string; url: URL },
+  end: (error: Error) => void,
+  answered: () => boolean,
+): () => void {
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     const left = deadline.remaining;

@@ -7,7 +7,7 @@
 import { ImageError } from '../errors.js';
 import { authFiles, editAuthFile, normalizeAuthKey, primaryAuthFile, readAuthFile } from './auth-files.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
-import { eraseFromHelper, findCredentials, storeInHelper, type Credentials } from './credentials.js';
+import { type Credentials, eraseFromHelper, findCredentials, storeInHelper } from './credentials.js';
 
 export interface LoginTarget {
   /** The key credentials are stored under: `quay.io`, `quay.io/team`, `docker.io`. */
@@ -25,7 +25,9 @@ export interface LoginTarget {
 export function parseLoginTarget(input: string): LoginTarget {
   const key = normalizeAuthKey(input.trim());
   const [registry, ...namespace] = key.split('/');
-  const valid = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?$|^\[[0-9a-f:.]+\](:\d+)?$/i.test(registry ?? '') && namespace.every((part) => /^[a-z0-9]+([._-][a-z0-9]+)*$/.test(part));
+  const valid =
+    /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?$|^\[[0-9a-f:.]+\](:\d+)?$/i.test(registry ?? '') &&
+    namespace.every((part) => /^[a-z0-9]+([._-][a-z0-9]+)*$/.test(part));
   if (!valid) throw new ImageError('EREFERENCE', `'${input}' is not a registry (host[:port]) or a namespace in one (host/team), without a tag or digest`);
   return { key, registry: registry!, ...(namespace.length > 0 && { namespace: namespace.join('/') }) };
 }
@@ -86,7 +88,10 @@ export async function logout(target: LoginTarget, options: RegistryOptions = {})
   for (const other of authFiles(options).slice(1)) {
     const content = await readAuthFile(other);
     if (Object.keys(content.auths).some((key) => normalizeAuthKey(key) === target.key)) {
-      throw new ImageError('ENOTFOUND', `not logged in to ${target.key} in ${file}; ${other.path} holds credentials for it${other.kind === 'docker' ? ' (docker logout removes them)' : ''}`);
+      throw new ImageError(
+        'ENOTFOUND',
+        `not logged in to ${target.key} in ${file}; ${other.path} holds credentials for it${other.kind === 'docker' ? ' (docker logout removes them)' : ''}`,
+      );
     }
   }
   throw new ImageError('ENOTFOUND', `not logged in to ${target.key}`);

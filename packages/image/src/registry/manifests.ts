@@ -3,7 +3,7 @@
  * against their digest (the one asked for, else the registry's Docker-Content-Digest), their
  * Content-Type against the media type they declare, and their shape against the image-spec.
  */
-import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '@oci/specs';
+import { type Descriptor, type ImageIndex, type ImageManifest, MediaType } from '@oci/specs';
 import { digestOf, isDigest } from '../digest.js';
 import { parseManifest } from '../documents.js';
 import { ImageError } from '../errors.js';
@@ -52,9 +52,13 @@ export async function fetchManifest(client: RegistryClient, repository: string, 
   if (wanted !== undefined && wanted !== digest) throw new ImageError('EDIGEST', `manifest ${what}: digest ${digest}, expected ${wanted}`);
   if (expected && expected.size !== bytes.length) throw new ImageError('EDIGEST', `manifest ${what}: size ${bytes.length}, expected ${expected.size}`);
 
-  const contentType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const contentType = String(response.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   const document = parseManifest(bytes, contentType, what);
-  const mediaType = document.mediaType ?? (isIndex(contentType) || isManifest(contentType) ? contentType : 'manifests' in document ? MediaType.ociIndex : MediaType.ociManifest);
+  const mediaType =
+    document.mediaType ??
+    (isIndex(contentType) || isManifest(contentType) ? contentType : 'manifests' in document ? MediaType.ociIndex : MediaType.ociManifest);
   if (expected && expected.mediaType !== mediaType) {
     throw new ImageError('EMANIFEST', `manifest ${what} is ${mediaType}, but its index said ${expected.mediaType}`);
   }

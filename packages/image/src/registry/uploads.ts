@@ -6,7 +6,7 @@
  * upload is one step (deadline.ts): it fails once the registry kept it waiting for the timeout
  * with no byte sent.
  */
-import { Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { Descriptor } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
@@ -35,7 +35,14 @@ export async function hasBlob(client: RegistryClient, repository: string, blob: 
 }
 
 /** Uploads the blob unless the registry has it, reporting progress as push shows it. */
-export async function uploadBlob(client: RegistryClient, read: BlobReader, repository: string, blob: Descriptor, role: 'config' | 'layer', options: UploadOptions): Promise<void> {
+export async function uploadBlob(
+  client: RegistryClient,
+  read: BlobReader,
+  repository: string,
+  blob: Descriptor,
+  role: 'config' | 'layer',
+  options: UploadOptions,
+): Promise<void> {
   const { onProgress } = options;
   const deadline = client.http.deadline('data');
   const present = await hasBlob(client, repository, blob, deadline);
@@ -46,7 +53,14 @@ export async function uploadBlob(client: RegistryClient, read: BlobReader, repos
 }
 
 /** Puts the blob into the registry: mounted from another repository when one of `mountFrom` has it, else its bytes sent. */
-export async function sendBlob(client: RegistryClient, read: BlobReader, repository: string, blob: Descriptor, options: UploadOptions, deadline = client.http.deadline('data')): Promise<'mounted' | 'uploaded'> {
+export async function sendBlob(
+  client: RegistryClient,
+  read: BlobReader,
+  repository: string,
+  blob: Descriptor,
+  options: UploadOptions,
+  deadline = client.http.deadline('data'),
+): Promise<'mounted' | 'uploaded'> {
   const { onProgress } = options;
   let location: URL | undefined;
   for (const from of options.mountFrom) {
@@ -66,7 +80,12 @@ export async function sendBlob(client: RegistryClient, read: BlobReader, reposit
     location = await sessionLocation(client, mount, repository, blob);
     break;
   }
-  location ??= await sessionLocation(client, await client.request({ method: 'POST', repository, path: 'blobs/uploads/', actions: PUSH, deadline }), repository, blob);
+  location ??= await sessionLocation(
+    client,
+    await client.request({ method: 'POST', repository, path: 'blobs/uploads/', actions: PUSH, deadline }),
+    repository,
+    blob,
+  );
 
   if (options.chunkSize && blob.size > options.chunkSize) {
     for (let offset = 0; offset < blob.size; offset += options.chunkSize) {
@@ -108,7 +127,14 @@ export async function putManifest(client: RegistryClient, repository: string, ve
 }
 
 /** The PUT that ends an upload, with the last bytes (or all of them) as its body. */
-async function closeUpload(client: RegistryClient, repository: string, location: URL, blob: Descriptor, deadline: Deadline, body: Readable | undefined): Promise<void> {
+async function closeUpload(
+  client: RegistryClient,
+  repository: string,
+  location: URL,
+  blob: Descriptor,
+  deadline: Deadline,
+  body: Readable | undefined,
+): Promise<void> {
   const url = new URL(location);
   url.searchParams.set('digest', blob.digest);
   const response = await client.request({

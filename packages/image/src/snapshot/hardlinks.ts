@@ -10,8 +10,8 @@
 import { lchownSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
-import { LayerApplier, type ApplyOptions } from '../layer/apply.js';
-import { bytePath, fsPath, type BytePath } from '../layer/byte-path.js';
+import { type ApplyOptions, LayerApplier } from '../layer/apply.js';
+import { type BytePath, bytePath, fsPath } from '../layer/byte-path.js';
 import { cleanPath, splitPath } from '../layer/root.js';
 import type { TarHeader } from '../layer/tar.js';
 

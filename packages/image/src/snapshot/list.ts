@@ -2,7 +2,7 @@
 import type { Store } from '../store/layout.js';
 import { diskUsage } from './disk-usage.js';
 import { committedSnapshots, imageChains } from './gc.js';
-import { SNAPSHOT_FORMS, SnapshotLayout, type SnapshotForm } from './layout.js';
+import { SNAPSHOT_FORMS, type SnapshotForm, SnapshotLayout } from './layout.js';
 import { recordedUsers } from './users.js';
 
 export interface SnapshotSummary {

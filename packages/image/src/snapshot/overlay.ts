@@ -43,6 +43,10 @@ export function mountDetached(addon: Pick<NativeAddon, 'mountOverlay'>, dirs: Ov
  * bundle (its /etc/passwd, say). The empty directory at the bottom makes two lowers at least,
  * which an overlay without an upper needs.
  */
-export function mountReadOnly(addon: Pick<NativeAddon, 'mountOverlay'>, lower: readonly string[], layout: { empty: string; unprivileged: boolean }): DetachedOverlay {
+export function mountReadOnly(
+  addon: Pick<NativeAddon, 'mountOverlay'>,
+  lower: readonly string[],
+  layout: { empty: string; unprivileged: boolean },
+): DetachedOverlay {
   return mountDetached(addon, { lower: [...lower, layout.empty] }, { unprivileged: layout.unprivileged });
 }

@@ -28,15 +28,15 @@ import path from 'node:path';
 import type { NativeAddon } from '@oci/native';
 import { ImageError } from '../errors.js';
 import { fsp } from '../fs-promises.js';
-import { removeTree } from '../remove-tree.js';
+import { type ApplyOptions, LayerApplier, type SkippedItem } from '../layer/apply.js';
+import { inLayer, openLayer, type SourceLayer, storeLayers, type UnpackProgress } from '../layer/unpack.js';
 import { nativeAddon } from '../native.js';
+import { removeTree } from '../remove-tree.js';
 import type { StoredImage } from '../store/image.js';
 import type { Store } from '../store/layout.js';
-import { LayerApplier, type ApplyOptions, type SkippedItem } from '../layer/apply.js';
-import { inLayer, openLayer, storeLayers, type SourceLayer, type UnpackProgress } from '../layer/unpack.js';
 import { chainIds } from './chain.js';
 import { completeHardlinks, HardlinkWatchingApplier, NeedsIndex } from './hardlinks.js';
-import { SnapshotLayout, type SnapshotInfo } from './layout.js';
+import { type SnapshotInfo, SnapshotLayout } from './layout.js';
 import { escapeOverlayXattr, mountDetached } from './overlay.js';
 import { copyRootAttributes } from './root-attributes.js';
 
@@ -89,7 +89,13 @@ export async function prepareSnapshots(store: Store, image: Pick<StoredImage, 'm
     for (let i = missing(); i >= 0 && i < ids.length; i++) {
       await store.exclusive(`snapshot/${ids[i]}`, async () => {
         if (existsSync(layout.fs(ids[i]!))) return; // another process made it meanwhile
-        await applySnapshot(store, layout, { layer: layers[i]!, index: i, count: ids.length, chainId: ids[i]!, below: lower.slice(ids.length - i) }, addon, options);
+        await applySnapshot(
+          store,
+          layout,
+          { layer: layers[i]!, index: i, count: ids.length, chainId: ids[i]!, below: lower.slice(ids.length - i) },
+          addon,
+          options,
+        );
         applied++;
       });
     }
@@ -138,7 +144,12 @@ async function applySnapshot(store: Store, layout: SnapshotLayout, task: Snapsho
  * with it (hardlinks.ts). Unprivileged, the overlay is made in a user namespace, with userxattr
  * and never an index.
  */
-async function applyOverOverlay(task: SnapshotTask, dirs: { upper: string; work: string; rootless: boolean }, addon: NativeAddon, options: PrepareOptions): Promise<void> {
+async function applyOverOverlay(
+  task: SnapshotTask,
+  dirs: { upper: string; work: string; rootless: boolean },
+  addon: NativeAddon,
+  options: PrepareOptions,
+): Promise<void> {
   const { upper, work, rootless } = dirs;
   const attempt = async (index: boolean) => {
     removeTree(upper);
@@ -150,7 +161,12 @@ async function applyOverOverlay(task: SnapshotTask, dirs: { upper: string; work:
     const view = mountDetached(addon, { lower: task.below, upper, work, index }, { unprivileged: rootless });
     try {
       const applyWith = applyOptions(addon, rootless, options);
-      await applyLayer(task, index || rootless ? new LayerApplier(view.root, addon, applyWith) : new HardlinkWatchingApplier(view.root, addon, applyWith, upper), addon, options);
+      await applyLayer(
+        task,
+        index || rootless ? new LayerApplier(view.root, addon, applyWith) : new HardlinkWatchingApplier(view.root, addon, applyWith, upper),
+        addon,
+        options,
+      );
       if (index) completeHardlinks(view.root, upper, work);
     } finally {
       view.close();

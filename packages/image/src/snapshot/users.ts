@@ -55,13 +55,23 @@ export function removeUser(layout: SnapshotLayout, bundle: string): void {
  */
 export async function recordedUsers(layout: SnapshotLayout, { prune = false } = {}): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>();
-  const names = await fsp().readdir(layout.users).catch(() => [] as string[]);
+  const names = await fsp()
+    .readdir(layout.users)
+    .catch(() => [] as string[]);
   for (const name of names.filter((n) => /^[0-9a-f]{32}$/.test(n))) {
     const file = path.join(layout.users, name);
-    const record = await fsp().readFile(file, 'utf8').then((text) => JSON.parse(text) as UserRecord, () => undefined);
+    const record = await fsp()
+      .readFile(file, 'utf8')
+      .then(
+        (text) => JSON.parse(text) as UserRecord,
+        () => undefined,
+      );
     const chains = record ? heldChains(layout, record) : [];
     if (chains.length > 0) users.set(record!.bundle, chains);
-    else if (prune) await fsp().unlink(file).catch(() => undefined);
+    else if (prune)
+      await fsp()
+        .unlink(file)
+        .catch(() => undefined);
   }
   return users;
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MediaType, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '@oci/specs';
+import { type Descriptor, type ImageIndex, MediaType, REF_NAME_ANNOTATION } from '@oci/specs';
 import { PULLED_ANNOTATION } from '../annotations.js';
 import { ImageError } from '../errors.js';
 import { fsp } from '../fs-promises.js';

@@ -5,11 +5,11 @@
  * Range request) or `restart` from zero.
  */
 import { write as writeCallback, writeSync, writev as writevCallback } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { Digester, parseDigest, type DigestAlgorithm } from '../digest.js';
+import { type DigestAlgorithm, Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 
 const writev = promisify(writevCallback);
@@ -155,7 +155,8 @@ export class Ingest {
     let position = this.#written;
     let rest = chunks;
     while (rest.length > 0) {
-      const { bytesWritten: n } = rest.length === 1 ? await write(this.file.fd, rest[0]!, 0, rest[0]!.length, position) : await writev(this.file.fd, rest, position);
+      const { bytesWritten: n } =
+        rest.length === 1 ? await write(this.file.fd, rest[0]!, 0, rest[0]!.length, position) : await writev(this.file.fd, rest, position);
       position += n;
       rest = skip(rest, n);
     }

@@ -26,7 +26,7 @@ import { fsp } from '../fs-promises.js';
 import { reachableBlobs, removeBlobsExcept } from './gc.js';
 import { emptyIndex, findName, IndexFile, lastPulled } from './index-file.js';
 import type { Expected, Ingest, Ingester } from './ingest.js';
-import { Leases, type Lease } from './leases.js';
+import { type Lease, Leases } from './leases.js';
 import { LockNames, newId, withLock } from './lock.js';
 import { describeFileError, readAtMost, writeIfAbsent } from './small-files.js';
 
@@ -113,7 +113,8 @@ export class Store implements Ingester {
 
   /** A small blob (manifest, index, config), read whole and checked against its descriptor. */
   async readBlob(descriptor: Pick<Descriptor, 'digest' | 'size'>): Promise<Buffer> {
-    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) throw new ImageError('EDIGEST', `${descriptor.digest}: invalid size ${JSON.stringify(descriptor.size)}`);
+    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0)
+      throw new ImageError('EDIGEST', `${descriptor.digest}: invalid size ${JSON.stringify(descriptor.size)}`);
     if (descriptor.size > MAX_DOCUMENT_SIZE) throw new ImageError('EMANIFEST', `${descriptor.digest}: ${descriptor.size} bytes is too large for a document`);
     let data: Buffer;
     try {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fsp } from '../fs-promises.js';
 import { readdirIfPresent } from '../read-dir.js';
 import { removeTree } from '../remove-tree.js';
-import { isHeld, lock, newId, withLock, type Held, type LockNames } from './lock.js';
+import { type Held, isHeld, type LockNames, lock, newId, withLock } from './lock.js';
 
 /**
  * A Store object's claim as a writer: gc waits for it; temp files live in `ingest/ID/`. One

@@ -8,12 +8,12 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import type { DeviceRule, Resources } from '@oci/specs';
 import { requireAddon } from '@oci/native';
+import type { DeviceRule, Resources } from '@oci/specs';
 import { invalid, RuntimeError } from '../errors.js';
 import { deviceFilterProgram } from './device-filter.js';
-import { freezerFor, type FreezerRecord } from './freezer.js';
-import { hierarchyOf, type Hierarchy, type Layout } from './layout.js';
+import { type FreezerRecord, freezerFor } from './freezer.js';
+import { type Hierarchy, hierarchyOf, type Layout } from './layout.js';
 import { network, v1Writes } from './v1.js';
 import { v2Writes } from './v2.js';
 import type { CgroupWrite } from './writes.js';
@@ -37,7 +37,8 @@ export function cgroupDir(layout: Layout, h: Hierarchy, cgroupsPath: string): st
   const full = path.posix.join('/', base, cgroupsPath);
   const inside = path.posix.relative(h.mountRoot, full);
   // '...' is a name like any other (runc's ids allow it): only '..' itself climbs.
-  if (inside === '' || inside === '..' || inside.startsWith('../')) throw invalid(`linux.cgroupsPath ${JSON.stringify(cgroupsPath)} is outside the cgroup hierarchy mounted at ${h.mountPoint}`);
+  if (inside === '' || inside === '..' || inside.startsWith('../'))
+    throw invalid(`linux.cgroupsPath ${JSON.stringify(cgroupsPath)} is outside the cgroup hierarchy mounted at ${h.mountPoint}`);
   return path.join(h.mountPoint, inside);
 }
 
@@ -73,7 +74,10 @@ export function plannedWrites(layout: Layout, resources: Resources, deviceRules:
 }
 
 const unavailable = (w: CgroupWrite) =>
-  new RuntimeError('EINVALID', `linux.resources${w.field ? `.${w.field}` : ''}: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`);
+  new RuntimeError(
+    'EINVALID',
+    `linux.resources${w.field ? `.${w.field}` : ''}: ${w.file} needs the ${w.controller} cgroup controller, which this host does not have`,
+  );
 
 /**
  * The container's cgroup before anything is made: where its directories go (those that do not
@@ -185,7 +189,12 @@ function writeCgroupFiles(writes: readonly { dir: string; write: CgroupWrite }[]
     const { dir, write } = writes[first]!;
     let end = first + 1;
     while (end < writes.length && writes[end]!.dir === dir && writes[end]!.write.file === write.file) end++;
-    writeCgroupFile(dir, write.file, writes.slice(first, end).map((w) => w.write.value), write.otherwise);
+    writeCgroupFile(
+      dir,
+      write.file,
+      writes.slice(first, end).map((w) => w.write.value),
+      write.otherwise,
+    );
     first = end;
   }
 }

@@ -80,7 +80,10 @@ export function deviceFilterProgram(rules: readonly DeviceRule[]): Buffer {
     }
     if (rule.major !== undefined && rule.major !== null && rule.major >= 0) checks.push([JNE_K, 5, 0, 0, rule.major]);
     if (rule.minor !== undefined && rule.minor !== null && rule.minor >= 0) checks.push([JNE_K, 6, 0, 0, rule.minor]);
-    const verdict: Insn[] = [[MOV32_K, 0, 0, 0, rule.allow ? 1 : 0], [EXIT, 0, 0, 0, 0]];
+    const verdict: Insn[] = [
+      [MOV32_K, 0, 0, 0, rule.allow ? 1 : 0],
+      [EXIT, 0, 0, 0, 0],
+    ];
     checks.forEach((insn, i) => {
       if (insn[0] === JNE_K || insn[0] === JEQ_K) insn[3] = checks.length - i - 1 + verdict.length;
     });

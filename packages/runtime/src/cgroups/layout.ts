@@ -25,10 +25,25 @@ export interface Layout {
   own: Map<string, string>;
 }
 
-const V1_CONTROLLERS = new Set(['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc']);
+const V1_CONTROLLERS = new Set([
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'memory',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'blkio',
+  'perf_event',
+  'hugetlb',
+  'pids',
+  'rdma',
+  'misc',
+]);
 
 /** mountinfo escapes space, tab, newline and backslash as octal. */
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 export interface MountInfo {
   root: string;
@@ -46,8 +61,8 @@ export function parseMountInfo(text: string): MountInfo[] {
     const dash = fields.indexOf('-', 6);
     if (dash < 0) continue;
     mounts.push({
-      root: unescape(fields[3]!),
-      mountPoint: unescape(fields[4]!),
+      root: unescapeOctal(fields[3]!),
+      mountPoint: unescapeOctal(fields[4]!),
       propagation: fields.slice(6, dash),
       fstype: fields[dash + 1]!,
       superOptions: (fields[dash + 3] ?? '').split(','),

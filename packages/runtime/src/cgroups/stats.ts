@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { controllerDir, type CgroupRecord } from './cgroup.js';
+import { type CgroupRecord, controllerDir } from './cgroup.js';
 import type { Layout } from './layout.js';
 
 export interface MemoryEntry {
@@ -67,7 +67,13 @@ const TICKS_PER_SECOND = 100n;
 function omitEmpty<T extends object>(object: T, ...keys: (keyof T)[]): T {
   for (const key of keys) {
     const value = object[key] as unknown;
-    if (value === undefined || value === 0n || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0))
+    if (
+      value === undefined ||
+      value === 0n ||
+      value === '' ||
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0)
+    )
       delete object[key];
   }
   return object;
@@ -140,7 +146,11 @@ function cpuStats(usageSource: Source, throttlingSource: Source): ContainerStats
     usage.total = f.u64('cpuacct.usage');
     usage.percpu = (f.text('cpuacct.usage_percpu') ?? '').split(/\s+/).filter(Boolean).map(BigInt);
     // "cpu user system" then a line per cpu.
-    const perCpu = (f.text('cpuacct.usage_all') ?? '').split('\n').slice(1).map((line) => line.split(' ')).filter((fields) => fields.length === 3);
+    const perCpu = (f.text('cpuacct.usage_all') ?? '')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(' '))
+      .filter((fields) => fields.length === 3);
     usage.percpu_kernel = perCpu.map((fields) => BigInt(fields[2]!));
     usage.percpu_user = perCpu.map((fields) => BigInt(fields[1]!));
     const ticks = f.keyed('cpuacct.stat');
@@ -152,7 +162,13 @@ function cpuStats(usageSource: Source, throttlingSource: Source): ContainerStats
   throttling.throttledPeriods = stat.get('nr_throttled');
   throttling.throttledTime = throttlingSource.v2 ? (stat.get('throttled_usec') ?? 0n) * 1000n : stat.get('throttled_time');
   return {
-    usage: omitEmpty({ total: usage.total, percpu: usage.percpu, percpu_kernel: usage.percpu_kernel, percpu_user: usage.percpu_user, kernel: usage.kernel, user: usage.user }, 'total', 'percpu', 'percpu_kernel', 'percpu_user'),
+    usage: omitEmpty(
+      { total: usage.total, percpu: usage.percpu, percpu_kernel: usage.percpu_kernel, percpu_user: usage.percpu_user, kernel: usage.kernel, user: usage.user },
+      'total',
+      'percpu',
+      'percpu_kernel',
+      'percpu_user',
+    ),
     throttling: omitEmpty(throttling, 'periods', 'throttledPeriods', 'throttledTime'),
   };
 }
@@ -211,7 +227,11 @@ function memoryStats({ files: f, v2 }: Source): ContainerStats['memory'] {
     if (usage === undefined) return memoryEntry(0n);
     return memoryEntry(f.u64(`${prefix}.limit_in_bytes`), usage, f.u64(`${prefix}.max_usage_in_bytes`), f.u64(`${prefix}.failcnt`));
   };
-  return omitEmpty({ cache: stat.get('cache'), usage: entry('memory'), swap: entry('memory.memsw'), kernel: entry('memory.kmem'), kernelTCP: entry('memory.kmem.tcp'), raw }, 'cache', 'raw');
+  return omitEmpty(
+    { cache: stat.get('cache'), usage: entry('memory'), swap: entry('memory.memsw'), kernel: entry('memory.kmem'), kernelTCP: entry('memory.kmem.tcp'), raw },
+    'cache',
+    'raw',
+  );
 }
 
 function pidsStats({ files: f }: Source): ContainerStats['pids'] {
@@ -270,13 +290,27 @@ function blkioEntries(text: string | undefined): BlkioEntry[] {
   return out;
 }
 
-const BLKIO_ORDER: readonly BlkioKey[] = ['ioServiceBytesRecursive', 'ioServicedRecursive', 'ioQueueRecursive', 'ioServiceTimeRecursive', 'ioWaitTimeRecursive', 'ioMergedRecursive', 'ioTimeRecursive', 'sectorsRecursive'];
+const BLKIO_ORDER: readonly BlkioKey[] = [
+  'ioServiceBytesRecursive',
+  'ioServicedRecursive',
+  'ioQueueRecursive',
+  'ioServiceTimeRecursive',
+  'ioWaitTimeRecursive',
+  'ioMergedRecursive',
+  'ioTimeRecursive',
+  'sectorsRecursive',
+];
 
 function blkioStats({ files: f, v2 }: Source): ContainerStats['blkio'] {
   const found: Partial<Record<BlkioKey, BlkioEntry[]>> = {};
   if (v2) {
     // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6"; v1's names for the four it has.
-    const names: Record<string, [BlkioKey, string]> = { rbytes: ['ioServiceBytesRecursive', 'Read'], wbytes: ['ioServiceBytesRecursive', 'Write'], rios: ['ioServicedRecursive', 'Read'], wios: ['ioServicedRecursive', 'Write'] };
+    const names: Record<string, [BlkioKey, string]> = {
+      rbytes: ['ioServiceBytesRecursive', 'Read'],
+      wbytes: ['ioServiceBytesRecursive', 'Write'],
+      rios: ['ioServicedRecursive', 'Read'],
+      wios: ['ioServicedRecursive', 'Write'],
+    };
     for (const line of (f.text('io.stat') ?? '').split('\n')) {
       const [device, ...pairs] = line.split(' ').filter(Boolean);
       const [major, minor] = (device ?? '').split(':');
@@ -284,7 +318,10 @@ function blkioStats({ files: f, v2 }: Source): ContainerStats['blkio'] {
       for (const pair of pairs) {
         const [key, value] = pair.split('=');
         const name = names[key!];
-        if (name && value !== undefined) (found[name[0]] ??= []).push(omitEmpty({ major: BigInt(major!), minor: BigInt(minor), op: name[1], value: BigInt(value) }, 'major', 'minor', 'value'));
+        if (name && value !== undefined)
+          (found[name[0]] ??= []).push(
+            omitEmpty({ major: BigInt(major!), minor: BigInt(minor), op: name[1], value: BigInt(value) }, 'major', 'minor', 'value'),
+          );
       }
     }
   } else {
@@ -323,7 +360,11 @@ function hugetlbStats({ files: f, v2 }: Source): ContainerStats['hugetlb'] {
     const prefix = `hugetlb.${size}`;
     out[size] = v2
       ? omitEmpty({ usage: f.u64(`${prefix}.current`), failcnt: f.keyed(`${prefix}.events`).get('max') ?? 0n }, 'usage')
-      : omitEmpty({ usage: f.u64(`${prefix}.usage_in_bytes`), max: f.u64(`${prefix}.max_usage_in_bytes`), failcnt: f.u64(`${prefix}.failcnt`) ?? 0n }, 'usage', 'max');
+      : omitEmpty(
+          { usage: f.u64(`${prefix}.usage_in_bytes`), max: f.u64(`${prefix}.max_usage_in_bytes`), failcnt: f.u64(`${prefix}.failcnt`) ?? 0n },
+          'usage',
+          'max',
+        );
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } f
 import path from 'node:path';
 import type { Resources } from '@oci/specs';
 import { invalid, RuntimeError } from '../errors.js';
-import { controllerDir, dirFor, plannedWrites, type CgroupRecord } from './cgroup.js';
+import { type CgroupRecord, controllerDir, dirFor, plannedWrites } from './cgroup.js';
 import type { Layout } from './layout.js';
 import type { CgroupWrite } from './writes.js';
 
@@ -155,7 +155,11 @@ function writeLimit(file: string, write: CgroupWrite, current: CurrentValues): s
     // v1 refuses a memory limit below what the container uses and cannot reclaim.
     if (code === 'EBUSY' && write.file === 'memory.limit_in_bytes') {
       const peak = current.memoryPeak();
-      throw new RuntimeError('EINVALID', `cannot set the memory limit to ${write.value}: the container uses ${current.memoryUsage()}${peak === undefined ? '' : ` (peak ${peak})`}`, { cause: error });
+      throw new RuntimeError(
+        'EINVALID',
+        `cannot set the memory limit to ${write.value}: the container uses ${current.memoryUsage()}${peak === undefined ? '' : ` (peak ${peak})`}`,
+        { cause: error },
+      );
     }
     throw new RuntimeError('EINVALID', `cgroup: write ${write.value} to ${write.file}: ${code}`, { cause: error });
   }

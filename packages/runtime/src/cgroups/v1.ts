@@ -4,7 +4,7 @@
  */
 import type { DeviceRule, Resources } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { deviceNumber, write, type CgroupWrite } from './writes.js';
+import { type CgroupWrite, deviceNumber, write } from './writes.js';
 
 export function v1Writes(r: Resources, deviceRules: readonly DeviceRule[]): CgroupWrite[] {
   return [...memory(r), ...cpu(r), ...cpuset(r), ...pids(r), ...blkio(r), ...hugetlb(r), ...network(r), ...rdma(r), ...devices(deviceRules)];

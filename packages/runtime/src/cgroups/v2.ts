@@ -6,7 +6,7 @@
 import type { Resources } from '@oci/specs';
 import { invalid } from '../errors.js';
 import { cpuset, hugetlb, pids, rdma } from './v1.js';
-import { deviceNumber, write, type CgroupWrite } from './writes.js';
+import { type CgroupWrite, deviceNumber, write } from './writes.js';
 
 const max = (n: number) => (n < 0 ? 'max' : String(n));
 

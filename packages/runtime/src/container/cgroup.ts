@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import type { Resources } from '@oci/specs';
-import { makeCgroup, type CgroupRecord, type PlannedCgroup } from '../cgroups/cgroup.js';
+import { type CgroupRecord, makeCgroup, type PlannedCgroup } from '../cgroups/cgroup.js';
 import type { CgroupMountSource } from '../plan/mounts.js';
 import type { RuntimeContext } from './context.js';
 
@@ -19,7 +19,12 @@ export interface ContainerCgroup {
   mountSources: CgroupMountSource[];
 }
 
-export async function makeContainerCgroup(context: RuntimeContext, id: string, planned: PlannedCgroup, resources: Resources | undefined): Promise<ContainerCgroup> {
+export async function makeContainerCgroup(
+  context: RuntimeContext,
+  id: string,
+  planned: PlannedCgroup,
+  resources: Resources | undefined,
+): Promise<ContainerCgroup> {
   try {
     return { record: await makeCgroup(planned), mountSources: mountSources(planned) };
   } catch (error) {
@@ -35,7 +40,9 @@ export async function makeContainerCgroup(context: RuntimeContext, id: string, p
 function hasLimits(resources: Resources | undefined): boolean {
   if (!resources) return false;
   // Device rules alone are what every container gets; others are limits.
-  return Object.entries(resources).some(([key, value]) => key !== 'devices' && value !== undefined && !(typeof value === 'object' && Object.keys(value).length === 0));
+  return Object.entries(resources).some(
+    ([key, value]) => key !== 'devices' && value !== undefined && !(typeof value === 'object' && Object.keys(value).length === 0),
+  );
 }
 
 /** cgroup2 alone on a v2 host; each v1 hierarchy on a v1 or hybrid one (the hybrid's unified one is not shown). */

@@ -6,19 +6,19 @@
  * (creating.json), and the container's process dies with this one until state.json names it
  * (the helper's parent-death signal, released only once we answer its "ready").
  */
-import { RUNTIME_SPEC_VERSION, type Hooks } from '@oci/specs';
-import { planCgroup, removeCgroup, type CgroupRecord } from '../cgroups/cgroup.js';
+import { type Hooks, RUNTIME_SPEC_VERSION } from '@oci/specs';
 import { runtimeCaller } from '../caller.js';
+import { type CgroupRecord, planCgroup, removeCgroup } from '../cgroups/cgroup.js';
 import { loadBundle } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import { homeOf } from '../home.js';
 import { runHooks, runHooksWarning } from '../hooks.js';
-import { beforeHostMount, detachHostMount, type HostMount } from '../host-mount.js';
 import { cgroupLayout, hostFacts } from '../host.js';
+import { beforeHostMount, detachHostMount, type HostMount } from '../host-mount.js';
 import { validateId } from '../id.js';
-import { ProcessHandle, type ProcessExit } from '../pidfd.js';
+import { type ProcessExit, ProcessHandle } from '../pidfd.js';
 import { deviceRules } from '../plan/devices.js';
-import { hookState, type ContainerStateJson } from '../plan/hooks.js';
+import { type ContainerStateJson, hookState } from '../plan/hooks.js';
 import { CREATE_RUNTIME_SYNC, initPlan } from '../plan/init.js';
 import { hasNamespace } from '../plan/namespaces.js';
 import { SIGKILL } from '../signals.js';
@@ -144,7 +144,13 @@ export async function create(context: RuntimeContext, id: string, options: Creat
 }
 
 /** A failed create leaves nothing: its process, cgroups, rootfs bind and state directory go. */
-async function undoCreate(context: RuntimeContext, id: string, pid: number | undefined, cgroup: CgroupRecord | undefined, hostMount: HostMount | undefined): Promise<void> {
+async function undoCreate(
+  context: RuntimeContext,
+  id: string,
+  pid: number | undefined,
+  cgroup: CgroupRecord | undefined,
+  hostMount: HostMount | undefined,
+): Promise<void> {
   const handle = pid ? ProcessHandle.open(pid) : undefined;
   if (handle) {
     handle.signal(SIGKILL);

@@ -1,7 +1,7 @@
 /** stats and events: the container's resource usage from its cgroups, once or at an interval with its OOM kills. */
-import { readStats, type ContainerStats } from '../cgroups/stats.js';
+import { type ContainerStats, readStats } from '../cgroups/stats.js';
 import { invalid } from '../errors.js';
-import { containerEvents, type ContainerEvent } from '../events.js';
+import { type ContainerEvent, containerEvents } from '../events.js';
 import { cgroupLayout } from '../host.js';
 import type { RuntimeContext } from './context.js';
 import { liveState, notRunningWithId, openIfAlive } from './lookup.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { checkProcess, loadBundle } from '../config.js';
 import { invalid, notRunning, RuntimeError } from '../errors.js';
-import { withChanges, type ExecOptions } from '../exec.js';
+import { type ExecOptions, withChanges } from '../exec.js';
 import { inForeground } from '../foreground.js';
 import { homeOf } from '../home.js';
 import { hostFacts } from '../host.js';
@@ -13,7 +13,7 @@ import { unsharedNamespaces } from '../process-namespaces.js';
 import { statusOf } from '../state/status.js';
 import type { StoredState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
-import { launch, requireOurTerminal, type Launched } from './launch.js';
+import { type Launched, launch, requireOurTerminal } from './launch.js';
 
 /** A process `exec` started with `detach`: it runs on, no longer ours to wait for. */
 export interface DetachedProcess {
@@ -50,7 +50,8 @@ async function startInContainer(context: RuntimeContext, state: StoredState, opt
   const problem = checkProcess(proc);
   if (problem) throw invalid(problem);
   // A terminal proxied to ours starts at our size: the program runs before the proxy does.
-  if (proc.terminal && !proc.consoleSize && !options.consoleSocket && !options.detach) proc = { ...proc, consoleSize: (await import('../terminal.js')).ourSize() };
+  if (proc.terminal && !proc.consoleSize && !options.consoleSocket && !options.detach)
+    proc = { ...proc, consoleSize: (await import('../terminal.js')).ourSize() };
   if (proc.terminal && !options.consoleSocket && !options.detach) await requireOurTerminal();
   const passFds = options.preserveFds ?? 0;
   const launchOptions = { passFds, terminal: proc.terminal ?? false, receiveTerminal: !options.detach, seccomp: spec.linux?.seccomp };

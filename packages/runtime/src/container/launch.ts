@@ -9,9 +9,9 @@
 import { closeSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Seccomp } from '@oci/specs';
-import { closeConsoleSocket, openConsoleSocket, receiveMaster, type ConsoleSocket } from '../console.js';
+import { type ConsoleSocket, closeConsoleSocket, openConsoleSocket, receiveMaster } from '../console.js';
 import { invalid, RuntimeError } from '../errors.js';
-import { fdLayout, spawnHelper, type PlanCallbacks, type WaitingHelper } from '../helper.js';
+import { fdLayout, type PlanCallbacks, spawnHelper, type WaitingHelper } from '../helper.js';
 import { ProcessHandle } from '../pidfd.js';
 import type { PlanOptions } from '../plan/common.js';
 import type { Op } from '../plan/ops.js';
@@ -62,7 +62,12 @@ export interface Launched {
  * Launches a process: `plan` is called once the helper is spawned (its exec overlaps with the
  * work of planning), with what the plan must name.
  */
-export async function launch(context: RuntimeContext, wiring: Wiring, options: LaunchOptions, plan: (launching: Launching) => Promise<LaunchPlan>): Promise<Launched> {
+export async function launch(
+  context: RuntimeContext,
+  wiring: Wiring,
+  options: LaunchOptions,
+  plan: (launching: Launching) => Promise<LaunchPlan>,
+): Promise<Launched> {
   const consoleSocket = openConsoleSocket(options.terminal, { consoleSocket: wiring.consoleSocket, receive: options.receiveTerminal });
   let seccompAgent: number | undefined;
   let helper: WaitingHelper | undefined;
@@ -111,7 +116,9 @@ export async function requireOurTerminal(): Promise<void> {
   const { ourTerminal } = await import('../terminal.js');
   const terminal = ourTerminal();
   if (terminal === undefined)
-    throw invalid('process.terminal is true, but there is no terminal here to attach it to (stdin, stdout, stderr and /dev/tty are none): give --console-socket, or set process.terminal to false');
+    throw invalid(
+      'process.terminal is true, but there is no terminal here to attach it to (stdin, stdout, stderr and /dev/tty are none): give --console-socket, or set process.terminal to false',
+    );
   terminal.close();
 }
 

@@ -2,7 +2,7 @@
 import { RuntimeError } from '../errors.js';
 import { validateId } from '../id.js';
 import { ProcessHandle } from '../pidfd.js';
-import { isAlive, statusOf, type Status } from '../state/status.js';
+import { isAlive, type Status, statusOf } from '../state/status.js';
 import type { StoredState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
 

@@ -1,7 +1,7 @@
 /** run: create, start, wait and delete, the program in our foreground; or create and start, detached. */
 import { exitStatus, inForeground } from '../foreground.js';
 import type { RuntimeContext } from './context.js';
-import { create, type CreateOptions } from './create.js';
+import { type CreateOptions, create } from './create.js';
 import { deleteContainer } from './delete.js';
 import { start } from './start.js';
 

@@ -2,7 +2,7 @@
 import { cgroupPids } from '../cgroups/cgroup.js';
 import type { RuntimeError } from '../errors.js';
 import { validateId } from '../id.js';
-import { statusOf, type Status } from '../state/status.js';
+import { type Status, statusOf } from '../state/status.js';
 import type { StateStore, StoredState } from '../state/store.js';
 import type { RuntimeContext } from './context.js';
 

@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBundle, writeConfig } from '@oci/bundle/create';
 import { createOverlayBundle, type OverlayBundleOptions } from '@oci/bundle/overlay';
-import type { Spec } from '@oci/specs';
-import type { StoredImage, Store, UnpackProgress } from '@oci/image';
+import type { Store, StoredImage, UnpackProgress } from '@oci/image';
 import { nativeAddon } from '@oci/image/internal/native';
+import type { Spec } from '@oci/specs';
 import { RuntimeError } from '../errors.js';
-import { abandoned, newRunRecord, readRunRecord, removeContainerBundle, RUN_RECORD } from './run-record.js';
+import { abandoned, newRunRecord, RUN_RECORD, readRunRecord, removeContainerBundle } from './run-record.js';
 
 /** How a container's rootfs was made. */
 export type RootfsKind = 'overlay' | 'copy';

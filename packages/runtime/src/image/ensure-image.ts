@@ -2,7 +2,7 @@
  * The image `runImage` runs, by docker's pull policy: `missing` pulls only when the store has no
  * such image, `always` pulls (a present image costs one manifest request), `never` only looks.
  */
-import type { ProgressListener, RegistryOptions, StoredImage, Store } from '@oci/image';
+import type { ProgressListener, RegistryOptions, Store, StoredImage } from '@oci/image';
 import { ImageError } from '@oci/image/errors';
 import { parseReference } from '@oci/image/reference';
 import { readImage } from '@oci/image/store/image';

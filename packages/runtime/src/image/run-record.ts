@@ -3,7 +3,7 @@
  * its container (`oci delete`) or when its foreground run ends. Apart from the rest of runImage
  * so that `oci delete` reads it without loading what makes bundles.
  */
-import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { removeTree } from '@oci/image/internal/remove-tree';
 import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
@@ -47,7 +47,7 @@ export function removeContainerBundle(dir: string): void {
  * without Node's recursive rmSync, whose rimraf module alone costs every `oci run IMAGE` more.
  */
 function removeFiles(dir: string): void {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {

@@ -2,10 +2,10 @@
  * What the init plan (init.ts: a container's first process) and the exec plan (exec.ts: another
  * process in it) share: the part of their options that is the same, and the ops both write.
  */
-import { RUNTIME_SPEC_VERSION, type Process, type Spec } from '@oci/specs';
+import { type Process, RUNTIME_SPEC_VERSION, type Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
 import type { Op } from './ops.js';
-import { seccompOp, type CompiledSeccomp } from './seccomp.js';
+import { type CompiledSeccomp, seccompOp } from './seccomp.js';
 
 export interface HostFacts {
   /** /proc/sys/kernel/cap_last_cap */

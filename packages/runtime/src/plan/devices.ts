@@ -63,10 +63,11 @@ const MS_BIND = 0x1000;
 
 /** mknod (or bind) and symlink ops for /dev, run before pivot_root. */
 export function devOps(spec: Spec, { kcore, bind = false }: DevOptions): Op[] {
-  const ops: Op[] = devicesOf(spec).map((d): Op =>
-    bind
-      ? ['mount', d.path, d.path, '', MS_BIND, '']
-      : ['mknod', d.path, fileType(d.type) | ((d.fileMode ?? 0o666) & 0o7777), d.major ?? 0, d.minor ?? 0, d.uid ?? 0, d.gid ?? 0],
+  const ops: Op[] = devicesOf(spec).map(
+    (d): Op =>
+      bind
+        ? ['mount', d.path, d.path, '', MS_BIND, '']
+        : ['mknod', d.path, fileType(d.type) | ((d.fileMode ?? 0o666) & 0o7777), d.major ?? 0, d.minor ?? 0, d.uid ?? 0, d.gid ?? 0],
   );
   const links: [string, string][] = [
     ['/proc/self/fd', '/dev/fd'],

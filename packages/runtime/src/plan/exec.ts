@@ -13,8 +13,8 @@
  * `clone`, whose v2 cgroup path is the host's.
  */
 import type { Process, Spec } from '@oci/specs';
-import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, oomScoreOps, seccompAgentState, type PlanOptions } from './common.js';
-import { hookState, stateTemplate, type ContainerStateJson } from './hooks.js';
+import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, oomScoreOps, type PlanOptions, seccompAgentState } from './common.js';
+import { type ContainerStateJson, hookState, stateTemplate } from './hooks.js';
 import { CLONE_NEW } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, sessionOps } from './process.js';

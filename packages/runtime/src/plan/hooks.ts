@@ -3,7 +3,7 @@
  * startContainer, in the container's namespaces), and the state JSON every hook gets on its
  * stdin (the runtime runs the others: ../hooks.ts).
  */
-import { RUNTIME_SPEC_VERSION, type Hook, type Hooks } from '@oci/specs';
+import { type Hook, type Hooks, RUNTIME_SPEC_VERSION } from '@oci/specs';
 import type { Op } from './ops.js';
 
 export type HookKind = keyof Hooks;
@@ -19,7 +19,13 @@ export interface ContainerStateJson {
   annotations: Record<string, string>;
 }
 
-export function hookState(id: string, bundle: string, annotations: Record<string, string>, status: ContainerStateJson['status'], pid?: number): ContainerStateJson {
+export function hookState(
+  id: string,
+  bundle: string,
+  annotations: Record<string, string>,
+  status: ContainerStateJson['status'],
+  pid?: number,
+): ContainerStateJson {
   return { ociVersion: RUNTIME_SPEC_VERSION, id, status, ...(pid !== undefined && { pid }), bundle, annotations };
 }
 

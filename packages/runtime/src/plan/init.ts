@@ -17,15 +17,15 @@
 import path from 'node:path';
 import type { Mount, Spec } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, oomScoreOps, seccompAgentState, type HostFacts, type PlanOptions } from './common.js';
+import { cgroupOps, consoleOp, containerSeccompOp, foregroundOps, type HostFacts, oomScoreOps, type PlanOptions, seccompAgentState } from './common.js';
 import { devOps } from './devices.js';
 import { hasHooks, hookOps, hookState, stateTemplate } from './hooks.js';
-import { cgroupMountOps, destinationOf, isBind, MS, mountOps, parseMountOptions, PROPAGATION, type CgroupMountSource } from './mounts.js';
+import { type CgroupMountSource, cgroupMountOps, destinationOf, isBind, MS, mountOps, PROPAGATION, parseMountOptions } from './mounts.js';
 import { hasNamespace, hasNewNamespace, namespacePlan } from './namespaces.js';
 import type { Op } from './ops.js';
 import { environment, execOps, processOps, rlimitOps, sessionOps } from './process.js';
 import { sysctlOps } from './sysctl.js';
-import { userNamespacePlan, type Caller } from './userns.js';
+import { type Caller, userNamespacePlan } from './userns.js';
 
 export interface InitPlanOptions extends PlanOptions {
   /** Absolute path of the root filesystem. */
@@ -104,7 +104,15 @@ function rootPropagation(spec: Spec): number | undefined {
  */
 function rootfsOps({ id, bundle: dir, spec, rootfs, cgroupMounts, host, noPivot }: InitPlanOptions): Op[] {
   const ownMounts = hasNamespace(spec, 'mount');
-  const ops: Op[] = ownMounts ? [['propagate', '/', MS.SLAVE | MS.REC], ['rootfs', rootfs]] : [['rootfs', rootfs], ['propagate', '/', MS.PRIVATE | MS.REC]];
+  const ops: Op[] = ownMounts
+    ? [
+        ['propagate', '/', MS.SLAVE | MS.REC],
+        ['rootfs', rootfs],
+      ]
+    : [
+        ['rootfs', rootfs],
+        ['propagate', '/', MS.PRIVATE | MS.REC],
+      ];
   const mounts = spec.mounts ?? [];
   const userns = hasNewNamespace(spec, 'user');
   // cgroup v1 cannot be mounted in a user namespace (cgroup2 can): its directories are bound.
@@ -132,7 +140,10 @@ function inUserNamespace(m: Mount, spec: Spec, host: HostFacts): Mount {
   const borrowed = (source: string): Mount => ({ destination: m.destination, type: 'bind', source, options: ['rbind', ...parseFlagOptions(m.options)] });
   if (m.type === 'sysfs' && !hasNewNamespace(spec, 'network')) return borrowed('/sys');
   if (m.type === 'mqueue' && !hasNewNamespace(spec, 'ipc')) {
-    if (!host.devMqueue) throw invalid(`mount on ${m.destination}: mqueue cannot be mounted in a user namespace without its own ipc namespace, and the host has no /dev/mqueue to bind`);
+    if (!host.devMqueue)
+      throw invalid(
+        `mount on ${m.destination}: mqueue cannot be mounted in a user namespace without its own ipc namespace, and the host has no /dev/mqueue to bind`,
+      );
     return borrowed('/dev/mqueue');
   }
   return m;

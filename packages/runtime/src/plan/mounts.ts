@@ -80,7 +80,8 @@ export const PROPAGATION: Readonly<Record<string, number>> = {
 export const MOUNT_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION), 'tmpcopyup'].sort();
 
 /** Recursive attributes (runtime-spec 1.1) need mount_setattr(2); not built yet. */
-const RECURSIVE = /^r(?:ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|nosymfollow|symfollow)$/;
+const RECURSIVE =
+  /^r(?:ro|rw|nosuid|suid|nodev|dev|noexec|exec|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|nosymfollow|symfollow)$/;
 
 export interface MountOptions {
   flags: number;

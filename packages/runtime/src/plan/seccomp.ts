@@ -46,10 +46,26 @@ const FLAG_TSYNC_ESRCH = 1 << 4;
 
 /** The spec's architecture names (SCMP_ARCH_X86_64) and libseccomp's (x86_64). */
 export const SECCOMP_ARCHITECTURES = [
-  'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
-  'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_LOONGARCH64',
 ] as const;
 export const libseccompArch = (name: string) => name.slice('SCMP_ARCH_'.length).toLowerCase();
 
@@ -94,7 +110,8 @@ function action(name: unknown, errnoRet: unknown, where: string): number {
   const base = SECCOMP_ACTIONS[name];
   if (errnoRet === undefined) return name === 'SCMP_ACT_ERRNO' || name === 'SCMP_ACT_TRACE' ? base | EPERM : base;
   if (name !== 'SCMP_ACT_ERRNO' && name !== 'SCMP_ACT_TRACE') throw invalid(`${where}: errnoRet is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not ${name}`);
-  if (!Number.isInteger(errnoRet) || (errnoRet as number) < 0 || (errnoRet as number) > 0xffff) throw invalid(`${where}: errnoRet ${String(errnoRet)} is not an errno number`);
+  if (!Number.isInteger(errnoRet) || (errnoRet as number) < 0 || (errnoRet as number) > 0xffff)
+    throw invalid(`${where}: errnoRet ${String(errnoRet)} is not an errno number`);
   return (base | (errnoRet as number)) >>> 0;
 }
 
@@ -126,8 +143,7 @@ function rulesOf(seccomp: Seccomp, defaultAction: number): { rules: FilterRule[]
       if (!Number.isInteger(arg?.index) || arg.index < 0 || arg.index > 5) throw invalid(`${where}.args[${j}]: index must be 0 to 5`);
       const op = (SECCOMP_OPERATORS as readonly string[]).indexOf(arg.op) + 1;
       if (op === 0) throw invalid(`${where}.args[${j}]: unknown operator '${String(arg.op)}'`);
-      for (const v of [arg.value, arg.valueTwo ?? 0])
-        if (!Number.isInteger(v) || v < 0) throw invalid(`${where}.args[${j}]: values must be unsigned integers`);
+      for (const v of [arg.value, arg.valueTwo ?? 0]) if (!Number.isInteger(v) || v < 0) throw invalid(`${where}.args[${j}]: values must be unsigned integers`);
       return { index: arg.index, op, a: BigInt(arg.value), b: BigInt(arg.valueTwo ?? 0) };
     });
     const sameIndex = new Set(conditions.map((c) => c.index)).size < conditions.length;
@@ -157,7 +173,8 @@ export function needsAgent(seccomp: Seccomp | undefined): boolean {
 /** The filter linux.seccomp asks for, checked. */
 export function seccompFilter(seccomp: Seccomp): SeccompFilter {
   if (typeof seccomp !== 'object' || seccomp === null) throw invalid('linux.seccomp must be an object');
-  if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY') throw invalid('linux.seccomp.defaultAction cannot be SCMP_ACT_NOTIFY: every syscall, the runtime\'s own included, would wait for the agent');
+  if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY')
+    throw invalid("linux.seccomp.defaultAction cannot be SCMP_ACT_NOTIFY: every syscall, the runtime's own included, would wait for the agent");
   const defaultAction = action(seccomp.defaultAction, seccomp.defaultErrnoRet, 'linux.seccomp.defaultAction');
   if (seccomp.architectures !== undefined && !Array.isArray(seccomp.architectures)) throw invalid('linux.seccomp.architectures must be a list');
   const architectures = (seccomp.architectures ?? []).map((name) => {

@@ -7,7 +7,16 @@ import { invalid } from '../errors.js';
 import { hasNamespace } from './namespaces.js';
 import type { Op } from './ops.js';
 
-const IPC_KEYS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const IPC_KEYS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
 
 function namespaceOf(key: string): NamespaceType | undefined {
   const dotted = key.replaceAll('/', '.');
@@ -22,7 +31,12 @@ const toPath = (key: string) => (key.includes('/') ? key : key.replaceAll('.', '
 
 export function sysctlOps(spec: Spec): Op[] {
   return Object.entries(spec.linux?.sysctl ?? {}).map(([key, value]): Op => {
-    if (!/^[\w.\-/]+$/.test(key) || toPath(key).split('/').some((part) => part === '' || part === '..' || part === '.'))
+    if (
+      !/^[\w.\-/]+$/.test(key) ||
+      toPath(key)
+        .split('/')
+        .some((part) => part === '' || part === '..' || part === '.')
+    )
       throw invalid(`linux.sysctl: invalid key '${key}'`);
     if (typeof value !== 'string') throw invalid(`linux.sysctl: ${key}: the value must be a string`);
     const namespace = namespaceOf(key);

@@ -57,7 +57,9 @@ function mapperFor(kind: 'uid' | 'gid', maps: readonly IdMapping[], caller: Call
   }
   const outside = notGranted(maps, own, subordinate.ranges);
   if (outside)
-    throw invalid(`linux.${kind}Mappings: host ${kind}s ${outside.hostID}-${outside.hostID + outside.size - 1} are neither yours (${own}) nor subordinate ${kind}s of ${caller.name ?? caller.uid} in ${subordinate.file}`);
+    throw invalid(
+      `linux.${kind}Mappings: host ${kind}s ${outside.hostID}-${outside.hostID + outside.size - 1} are neither yours (${own}) nor subordinate ${kind}s of ${caller.name ?? caller.uid} in ${subordinate.file}`,
+    );
   return subordinate.mapper;
 }
 

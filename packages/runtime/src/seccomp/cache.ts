@@ -37,7 +37,9 @@ function fileName(text: string): string {
 /** All the compiler's input: the names behind the ENOSYS prefix too, which rules may not show
     (a rule whose action is the default's is left out of them, yet its names still count). */
 export function cacheKey(libseccomp: string, { defaultAction, architectures, rules, enosysAbove }: SeccompFilter): string {
-  return JSON.stringify([FORMAT, libseccomp, defaultAction, architectures, rules, enosysAbove ?? null], (_key, value) => (typeof value === 'bigint' ? `${value}n` : value));
+  return JSON.stringify([FORMAT, libseccomp, defaultAction, architectures, rules, enosysAbove ?? null], (_key, value) =>
+    typeof value === 'bigint' ? `${value}n` : value,
+  );
 }
 
 /** The compiled filter for `key`, from `dir` when it holds it, else from `compile` (and then kept). */
@@ -65,6 +67,8 @@ export function cachedCompile(dir: string, key: string, compile: () => Compiled)
 function trim(dir: string): void {
   const names = readdirSync(dir);
   if (names.length <= MAX_ENTRIES) return;
-  const byAge = names.map((name) => ({ name, mtime: statSync(path.join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => a.mtime - b.mtime);
+  const byAge = names
+    .map((name) => ({ name, mtime: statSync(path.join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => a.mtime - b.mtime);
   for (const { name } of byAge.slice(0, names.length - MAX_ENTRIES)) rmSync(path.join(dir, name), { force: true });
 }

@@ -3,11 +3,12 @@
  * (plan/seccomp.ts), compiled by libseccomp in the addon, with the ENOSYS prefix (enosys.ts) put
  * before it, and kept in the state root's cache (cache.ts) when one is given.
  */
-import type { Seccomp } from '@oci/specs';
+
 import { requireAddon } from '@oci/native';
+import type { Seccomp } from '@oci/specs';
 import { invalid } from '../errors.js';
-import { mayLeaveOut, seccompFilter, type CompiledSeccomp, type SeccompFilter } from '../plan/seccomp.js';
-import { cacheKey, cachedCompile, type Compiled } from './cache.js';
+import { type CompiledSeccomp, mayLeaveOut, type SeccompFilter, seccompFilter } from '../plan/seccomp.js';
+import { type Compiled, cachedCompile, cacheKey } from './cache.js';
 import { enosysPrefix } from './enosys.js';
 
 export interface CompileOptions {
@@ -19,9 +20,7 @@ export interface CompileOptions {
 
 export function compileSeccomp(seccomp: Seccomp, options: CompileOptions = {}): CompiledSeccomp {
   const filter = seccompFilter(seccomp);
-  const compiled = options.cacheDir
-    ? cachedCompile(options.cacheDir, cacheKey(libseccompVersion(), filter), () => compile(filter))
-    : compile(filter);
+  const compiled = options.cacheDir ? cachedCompile(options.cacheDir, cacheKey(libseccompVersion(), filter), () => compile(filter)) : compile(filter);
   const unknown = new Set(compiled.unknown);
   const kept = filter.rules.find((rule) => unknown.has(rule.syscall) && !mayLeaveOut(filter, rule));
   if (kept)

@@ -36,7 +36,16 @@ interface Insn {
 
 /** This machine's architecture as libseccomp names it (the filter always has it). */
 export function nativeArchitecture(): string {
-  const names: Record<string, string> = { x64: 'x86_64', ia32: 'x86', arm64: 'aarch64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' };
+  const names: Record<string, string> = {
+    x64: 'x86_64',
+    ia32: 'x86',
+    arm64: 'aarch64',
+    arm: 'arm',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loongarch64',
+  };
   return names[process.arch] ?? process.arch;
 }
 

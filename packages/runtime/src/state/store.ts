@@ -9,13 +9,13 @@
  * files too, for the engines' hot calls: a field it reads (id, pid, startTime, cgroup, hooks,
  * hostMount, the state's strings) changed here fails test/front-door.test.ts.
  */
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { requireAddon } from '@oci/native';
-import { notFound, RuntimeError } from '../errors.js';
-import type { CgroupRecord } from '../cgroups/cgroup.js';
 import type { Hooks } from '@oci/specs';
+import type { CgroupRecord } from '../cgroups/cgroup.js';
+import { notFound, RuntimeError } from '../errors.js';
 import type { HostMount } from '../host-mount.js';
 
 /** What the runtime remembers about a container between commands. */

@@ -1,8 +1,8 @@
 /** Plans of the default spec for the plan tests, each adjusted by the test, and what they look at in them. */
 import { defaultSpec } from '@oci/bundle/default-spec';
 import type { Spec } from '@oci/specs';
-import { initPlan, type InitPlanOptions } from '../../src/plan/init.js';
-import { execPlan, type ExecPlanOptions } from '../../src/plan/exec.js';
+import { type ExecPlanOptions, execPlan } from '../../src/plan/exec.js';
+import { type InitPlanOptions, initPlan } from '../../src/plan/init.js';
 import { CLONE_NEW } from '../../src/plan/namespaces.js';
 import type { Op } from '../../src/plan/ops.js';
 import { compileSeccomp } from '../../src/seccomp/compile.js';
