@@ -9,83 +9,24 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Spec } from '@oci/bundle';
 import test from 'ava';
-import { busyboxImage, busyboxLayer } from './harness/busybox.js';
+import { busyboxLayer } from './harness/busybox.js';
 import { oci, ociAsync, ociBin } from './harness/cli.js';
-import { type BuiltImage, buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
+import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { type Registry, startRegistry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
 import { eventually, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 import { snapshot, treeDiff } from './harness/tree.js';
+import { pushUnpackImages } from './harness/unpack-images.js';
 
 let registry: Registry;
-let busybox: Buffer;
 test.before(async () => {
   registry = await startRegistry();
-  busybox = await busyboxLayer();
-  const layout = tempDir('layout');
-  writeLayout(layout.dir, {
-    latest: await busyboxImage(),
-    app: buildImage([busybox, await tarLayer([{ path: 'srv/', type: 'directory', mode: 0o775, uid: 1, gid: 1 }])], {
-      architecture: 'amd64',
-      os: 'linux',
-      config: {
-        Entrypoint: ['sh', '-c'],
-        Cmd: ['echo "$GREETING from $(id -u):$(id -g) groups $(id -G) in $(pwd)"'],
-        Env: ['GREETING=hello', 'PATH=/bin'],
-        User: 'daemon',
-        WorkingDir: '/srv',
-      },
-    }),
-    corrupt: corruptImage(busybox),
-    stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
-    ...volumeImages(),
-    // 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up.
-    large: buildImage(
-      [
-        await tarLayer([
-          {
-            path: 'data',
-            content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
-              .join('')
-              .slice(0, 24 << 20),
-          },
-        ]),
-      ],
-      { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } },
-    ),
-  });
-  for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large', ...Object.keys(volumeImages())])
-    pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
-  layout.remove();
+  await pushUnpackImages(registry);
 });
 test.after.always(async () => {
   await registry?.stop();
 });
-
-/** Images whose Volumes aim at the bundle directory (refused), and tricky ones that are not. */
-function volumeImages(): Record<string, BuiltImage> {
-  const image = (Volumes: Record<string, object>, script = 'true') =>
-    buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh', '-c', script], Volumes } });
-  return {
-    'volume-up': image({ '/..': {} }, 'echo pwned > /../config.json'),
-    'volume-dot': image({ '/.': {} }),
-    'volume-up-twice': image({ '/a/../..': {} }),
-    'volume-relative': image({ '../x': {} }),
-    volumes: image(
-      { '/../data': {}, '/data/': {}, '/a/b': {}, '/a_b': {}, '/x/./y/..': {} },
-      'for f in /../config.json /../../config.json /data/../../config.json; do echo pwned > $f; done; echo b > /a/b/f; echo ab > /a_b/f; echo x > /x/f',
-    ),
-  };
-}
-
-/** busybox plus a second layer whose gzip stream is cut short. */
-function corruptImage(layer: Buffer): BuiltImage {
-  return buildImage([layer, Buffer.alloc(20480)], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] } }, (tar, i) => {
-    const gz = gzipSync(tar);
-    return { data: i === 0 ? gz : gz.subarray(0, gz.length - 8), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
-  });
-}
 
 const env = () => ({ ...process.env, OCI_REGISTRY_MIRRORS: `docker.io=http://${registry.host}`, HOME: '/nonexistent' });
 const spec = (bundle: string) => JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as Spec;
@@ -379,7 +320,7 @@ test('not root: rootless by itself (no chown, devices and capabilities skipped w
   t.teardown(layout.remove);
   const image = buildImage(
     [
-      busybox,
+      await busyboxLayer(),
       await tarLayer([
         { path: 'dev/', type: 'directory' },
         { path: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },

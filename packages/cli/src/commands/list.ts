@@ -1,6 +1,7 @@
 import { defineCommand } from '../command.js';
 import { print } from '../print.js';
 import { openRuntime } from '../runtime.js';
+import { table } from '../table.js';
 
 export default defineCommand({
   name: 'list',
@@ -22,18 +23,7 @@ export default defineCommand({
         ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
         ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']),
       ];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      print(
-        rows
-          .map(
-            (r) =>
-              `${r
-                .map((cell, i) => cell.padEnd(widths[i]!))
-                .join('   ')
-                .trimEnd()}\n`,
-          )
-          .join(''),
-      );
+      print(table(rows, 3));
     }
   },
 });

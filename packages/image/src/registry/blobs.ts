@@ -10,7 +10,7 @@ import type { ProgressListener } from '../progress.js';
 import type { Ingest, Ingester } from '../store/ingest.js';
 import type { RegistryClient } from './client.js';
 import type { Deadline } from './deadline.js';
-import { isTransient, networkError } from './http.js';
+import { isTransient, networkError } from './network-errors.js';
 
 /** How many times a broken-off download goes on before giving up. */
 const RESUMES = 5;

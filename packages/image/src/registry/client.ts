@@ -8,7 +8,8 @@ import { Authenticator, describeCredentials, repositoryScope } from './auth.js';
 import { type Credentials, findCredentials, parseCreds } from './credentials.js';
 import type { Deadline } from './deadline.js';
 import { type Endpoint, endpointsFor, type HostsConfig, isLoopback, loadHostsConfig } from './hosts.js';
-import { Http, type HttpOptions, type HttpRequest, type HttpResponse, isNotTls, networkError } from './http.js';
+import { Http, type HttpOptions, type HttpRequest, type HttpResponse } from './http.js';
+import { isNotTls, networkError } from './network-errors.js';
 
 export interface RegistryOptions extends HttpOptions {
   /** `user:password` for the registry (not its mirrors), instead of the auth files' (credentials.ts). */
