@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,19 @@ test('a failing command prints one line without a stack, and the stack with --de
   const debug = oci(['--debug', 'spec'], dir);
   t.is(debug.status, 1);
   t.regex(debug.stderr, /\n\s+at /);
+});
+
+test('spec into a bundle directory that is missing, or a file, says which in one line, as runc refuses it', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = oci(['spec', '--bundle', path.join(dir, 'missing')]);
+  t.is(missing.status, 1);
+  t.is(missing.stderr, `oci: spec: bundle directory ${path.join(dir, 'missing')}: no such directory\n`);
+  writeFileSync(path.join(dir, 'file'), '');
+  const file = oci(['spec', '--bundle', path.join(dir, 'file')]);
+  t.is(file.status, 1);
+  t.is(file.stderr, `oci: spec: bundle directory ${path.join(dir, 'file')}: not a directory\n`);
+  for (const bundle of ['missing', 'file']) t.not(spawnSync('runc', ['spec', '--bundle', path.join(dir, bundle)]).status, 0, `runc spec --bundle ${bundle}`);
 });
 
 test('with --log and json format the error is also written as a runc log line', (t) => {

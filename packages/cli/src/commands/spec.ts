@@ -20,8 +20,11 @@ export default defineCommand({
     try {
       await writeFile(file, `${JSON.stringify(spec, null, '\t')}\n`, { flag: 'wx' });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      throw new Error(`${file} exists: remove it first`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new Error(`${file} exists: remove it first`);
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new Error(`bundle directory ${path.dirname(file)}: ${code === 'ENOENT' ? 'no such directory' : 'not a directory'}`);
+      throw error;
     }
   },
 });
