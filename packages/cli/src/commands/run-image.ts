@@ -65,8 +65,9 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
       onProgress(event) {
         if (event.type === 'pull') pullProgress(event.event);
         if (event.type === 'unpack' || event.type === 'rootfs') void finishProgress();
-        // Said once, on stderr: a copy costs the image's size, and users should know why.
-        if (event.type === 'rootfs' && event.rootfs === 'copy')
+        // Said once, on stderr: a copy costs the image's size, and users should know why
+        // (unless they asked for one).
+        if (event.type === 'rootfs' && event.rootfs === 'copy' && o.rootfs !== 'copy')
           context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
       },
     });
