@@ -16,6 +16,7 @@ import { buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.
 import { type Registry, startRegistry } from './harness/registry.js';
 import { runcRun } from './harness/runc.js';
 import { tempDir } from './harness/tmp.js';
+import { largeImage } from './harness/unpack-images.js';
 
 let registry: Registry;
 test.before(async () => {
@@ -40,19 +41,7 @@ test.before(async () => {
       { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
     ),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
-    large: buildImage(
-      [
-        await tarLayer([
-          {
-            path: 'data',
-            content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
-              .join('')
-              .slice(0, 24 << 20),
-          },
-        ]),
-      ],
-      { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } },
-    ),
+    large: await largeImage(),
   });
   for (const name of ['latest', 'layered', 'large', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();

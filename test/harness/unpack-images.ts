@@ -28,20 +28,7 @@ export async function pushUnpackImages(registry: Registry): Promise<void> {
     corrupt: corruptImage(busybox),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
     ...volumeImages(busybox),
-    // 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up.
-    large: buildImage(
-      [
-        await tarLayer([
-          {
-            path: 'data',
-            content: Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
-              .join('')
-              .slice(0, 24 << 20),
-          },
-        ]),
-      ],
-      { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } },
-    ),
+    large: await largeImage(),
   });
   for (const name of ['latest', 'app', 'corrupt', 'stranger', 'large', ...Object.keys(volumeImages(busybox))])
     pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
@@ -70,4 +57,12 @@ function corruptImage(layer: Buffer): BuiltImage {
     const gz = gzipSync(tar);
     return { data: i === 0 ? gz : gz.subarray(0, gz.length - 8), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
   });
+}
+
+/** 24 MB of numbers, which gzip shrinks as it does programs: still inflating when a small disk fills up. */
+export async function largeImage(): Promise<BuiltImage> {
+  const numbers = Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
+    .join('')
+    .slice(0, 24 << 20);
+  return buildImage([await tarLayer([{ path: 'data', content: numbers }])], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'] } });
 }
