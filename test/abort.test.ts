@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createBundle } from '@oci/bundle';
 import { copy, type HostsConfig, ImageError, load, type ProgressEvent, pull, push, Store, save, unpack } from '@oci/image';
 import test, { type ExecutionContext } from 'ava';
-import { busyboxImage } from './harness/busybox.js';
+import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, buildImage, pushLayout, tarLayer, writeLayout } from './harness/images.js';
 import { type Registry, startRegistry } from './harness/registry.js';
@@ -32,7 +32,7 @@ test.before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   image = await busyboxImage();
-  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  layer = busyboxLayerDigest(image);
   ({ dir: layout, remove: removeLayout } = tempDir('layout'));
   const numbers = Array.from({ length: 3 << 20 }, (_, i) => `${i * 7919}\n`)
     .join('')

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
 import test from 'ava';
-import { busyboxImage } from './harness/busybox.js';
+import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
 import { oci, ociAsync, ociBin } from './harness/cli.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout } from './harness/images.js';
@@ -34,7 +34,7 @@ const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
 test.before(async () => {
   registry = await startRegistry();
   image = await busyboxImage();
-  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  layer = busyboxLayerDigest(image);
   arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });
   const files = [await tarLayer([{ path: 'a', content: 'a' }]), await tarLayer([{ path: 'b', content: 'b' }])];
   strange = buildImage(files, undefined, (tar, i) => ({ data: gzipSync(tar), mediaType: i === 1 ? STRANGE_LAYER : MediaType.ociLayerGzip }));

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
 import { type HostsConfig, ImageError, MediaType, type PullOptions, pull, readImage, Store } from '@oci/image';
 import test from 'ava';
-import { busyboxImage } from './harness/busybox.js';
+import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout } from './harness/images.js';
 import { type Registry, startRegistry } from './harness/registry.js';
@@ -28,7 +28,7 @@ test.before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   image = await busyboxImage();
-  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  layer = busyboxLayerDigest(image);
   arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });
   const layout = tempDir('layout');
   writeLayout(layout.dir, { latest: image, multi: buildIndex([image, arm]) });

@@ -5,7 +5,7 @@
 
 import { type HostsConfig, ImageError, type PushOptions, pull, push, Store } from '@oci/image';
 import test from 'ava';
-import { busyboxImage } from './harness/busybox.js';
+import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, buildImage, buildIndex, tarLayer, writeLayout } from './harness/images.js';
 import { type Registry, startRegistry } from './harness/registry.js';
@@ -25,7 +25,7 @@ test.before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   image = await busyboxImage();
-  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  layer = busyboxLayerDigest(image);
   const layout = tempDir('layout');
   removeLayout = layout.remove;
   const arm = buildImage([await tarLayer([{ path: 'arm', content: 'arm64' }])], { architecture: 'arm64', os: 'linux', variant: 'v8' });

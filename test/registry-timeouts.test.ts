@@ -6,7 +6,7 @@
  * meets the same fault in the same test. Times are checked only against generous upper bounds.
  */
 import test from 'ava';
-import { busyboxImage } from './harness/busybox.js';
+import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
 import { ociBin } from './harness/cli.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, pushLayout, writeLayout } from './harness/images.js';
@@ -27,7 +27,7 @@ test.before(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.url);
   image = await busyboxImage();
-  layer = [...image.blobs.keys()].find((d) => image.blobs.get(d)!.length > 100_000)!;
+  layer = busyboxLayerDigest(image);
   const layout = tempDir('layout');
   writeLayout(layout.dir, { latest: image });
   pushLayout(layout.dir, 'latest', `${registry.host}/library/busybox:latest`);

@@ -53,6 +53,11 @@ export async function busyboxImage(): Promise<BuiltImage> {
   });
 }
 
+/** The digest of busybox's one layer: its only blob over 100 kB (the config and manifest are small). */
+export function busyboxLayerDigest(image: BuiltImage): string {
+  return [...image.blobs.keys()].find((digest) => image.blobs.get(digest)!.length > 100_000)!;
+}
+
 /** Pushes the busybox image to `registryHost` as library/busybox:latest; returns that reference. */
 export async function pushBusybox(registryHost: string): Promise<string> {
   const layout = tempDir('busybox-layout');
