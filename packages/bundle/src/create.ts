@@ -46,10 +46,7 @@ export type BundleSource = UnpackSource | { store: Store; image: string; platfor
 export async function createBundle(source: BundleSource, bundle: string, options: BundleOptions = {}): Promise<BundleResult> {
   const dir = path.resolve(bundle);
   makeBundleDir(dir);
-  return withBundleLock(dir, async () => {
-    removeLeftovers(dir);
-    return unpackInto(source, dir, options);
-  });
+  return withBundleLock(dir, () => unpackInto(source, dir, options));
 }
 
 /** The bundle directory, made with its parents; one line naming the path in the way when it cannot be. */
@@ -76,10 +73,16 @@ function isThere(file: string): boolean {
   }
 }
 
-/** Runs `fn` holding the lock of the bundle directory `dir` (which exists): one unpack at a time works in it. */
+/**
+ * Runs `fn` holding the lock of the bundle directory `dir` (which exists): one unpack at a time
+ * works in it, so the temps it finds first are a dead unpack's.
+ */
 export async function withBundleLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const locks = await LockNames.of(dir, 'bundle');
-  return withLock(locks.name('unpack'), fn);
+  return withLock(locks.name('unpack'), () => {
+    removeLeftovers(dir);
+    return fn();
+  });
 }
 
 async function unpackInto(source: BundleSource, dir: string, options: BundleOptions): Promise<BundleResult> {
@@ -126,10 +129,12 @@ async function unpackInto(source: BundleSource, dir: string, options: BundleOpti
 
 /** How the rootfs copies an unpack makes in the bundle directory begin (unpack's `.partial-` ones too). */
 const TEMP_ROOTFS = '.rootfs-';
+/** How the config.json being written begins (writeConfig). */
+const TEMP_CONFIG = '.config.json-';
 
-/** Removes the rootfs copies of unpacks killed before they finished (only ever called under the lock). */
+/** Removes the rootfs copies and config.json temps of unpacks killed before they finished (only ever called under the lock). */
 function removeLeftovers(dir: string): void {
-  for (const name of readdirSync(dir)) if (name.startsWith(TEMP_ROOTFS)) removeTree(path.join(dir, name));
+  for (const name of readdirSync(dir)) if (name.startsWith(TEMP_ROOTFS) || name.startsWith(TEMP_CONFIG)) removeTree(path.join(dir, name));
 }
 
 /**
@@ -164,7 +169,7 @@ export function writeConfig(bundle: string, spec: Spec, { overwrite = true } = {
   if (!overwrite && exists(file)) throw new BundleError('EBUNDLE', `${file} exists: remove it first`);
   // One maker at a time works in a bundle directory (its lock, or a run's own new directory):
   // the temp name is this process's; what an earlier process of its pid left goes first.
-  const temp = path.join(bundle, `.config.json-${process.pid}`);
+  const temp = path.join(bundle, `${TEMP_CONFIG}${process.pid}`);
   try {
     rmSync(temp, { force: true });
     writeFileSync(temp, `${JSON.stringify(spec, null, '\t')}\n`, { mode: 0o644, flag: 'wx' });
