@@ -17,7 +17,6 @@ import { build } from 'esbuild';
 
 const dist = new URL('../dist/', import.meta.url).pathname;
 const commandsDir = path.join(dist, 'src', 'commands');
-const commandsIndex = path.join(commandsDir, 'index.js');
 const commandFiles = readdirSync(commandsDir).filter((f) => f.endsWith('.js') && f !== 'index.js');
 
 // Bundled with what they import: from node_modules, cli-progress cost every `oci pull` and
@@ -36,27 +35,25 @@ const externalNpmPackages = {
 };
 
 /**
- * The command list's `import('./NAME.js')` requires the command's own file, from the entry and
- * from the command that reads them all (completion): `from` is where those files are, seen
- * from the bundle's own file. In a command's file, an `import('./NAME.js')` of a sibling
+ * A command's module (src/command-module.ts) is a require() of the command's own file, from the
+ * entry and from the command that reads them all (completion): `from` is where those files are,
+ * seen from the bundle's own file. In a command's file, an `import('./NAME.js')` of a sibling
  * requires that sibling's file (run.cjs loads run-image.cjs only to run an image, so `oci run
  * ID` never parses the image code).
  */
 const commandFilesApart = (from) => ({
   name: 'command-files-apart',
   setup(b) {
-    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
-      kind === 'dynamic-import' && importer !== commandsIndex && path.dirname(importer) === commandsDir
-        ? { path: request.replace(/\.js$/, '.cjs'), external: true }
-        : undefined,
-    );
-    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
-      kind === 'dynamic-import' && importer === commandsIndex ? { path: path.basename(request, '.js'), namespace: 'command-file' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'command-file' }, ({ path: name }) => ({
-      contents: `export default require(${JSON.stringify(`${from}${name}.cjs`)}).default;`,
+    b.onResolve({ filter: /^\.\.?\/command-module\.js$/ }, () => ({ path: 'command-module', namespace: 'command-module' }));
+    b.onLoad({ filter: /.*/, namespace: 'command-module' }, () => ({
+      // The file's name in a variable: esbuild would bundle every file a require('./…' + name) could
+      // match. Relative, so scripts/code-cache.cjs loads it from its code cache.
+      contents: `exports.importCommand = async (name) => { const file = ${JSON.stringify(from)} + name + '.cjs'; return require(file).default; };`,
       loader: 'js',
     }));
+    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, ({ path: request, importer, kind }) =>
+      kind === 'dynamic-import' && path.dirname(importer) === commandsDir ? { path: request.replace(/\.js$/, '.cjs'), external: true } : undefined,
+    );
     b.onResolve({ filter: /^\.\/(commands\/)?[\w-]+\.cjs$/ }, ({ path: request }) => ({ path: request, external: true }));
   },
 });

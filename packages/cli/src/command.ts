@@ -47,8 +47,8 @@ export interface Context {
   readonly log: Logger;
 }
 
+/** What commands/NAME.ts declares; its name and summary are the commands index's (commands/index.ts). */
 export interface Command<T extends OptionSpecs = OptionSpecs> {
-  readonly name: string;
   /** What follows `oci NAME` in the usage line, e.g. `[options] REF`; several lines for several forms. */
   readonly usage: string;
   /** Paragraphs of help after the summary, when a command needs more than one line. */
@@ -64,6 +64,12 @@ export interface Command<T extends OptionSpecs = OptionSpecs> {
   /** Returns the exit status; undefined means 0. */
   /** A command's own option wins over a global one of the same name (`spec --rootless`, not runc's global). */
   run(args: ParsedArgs<Omit<typeof globalOptions, keyof T> & T>, context: Context): Promise<number | void>;
+}
+
+/** A command as the CLI runs it: its declaration, with the name and `oci --help` line the index gives it. */
+export interface ListedCommand extends Command {
+  readonly name: string;
+  readonly summary: string;
 }
 
 /** Identity, for type inference of each command's options in its `run`. */

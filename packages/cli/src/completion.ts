@@ -7,11 +7,11 @@
  * zsh runs the bash script through bashcompinit; fish gets its own `complete` lines.
  */
 import type { OptionSpec, OptionSpecs } from './args.js';
-import { type Command, globalOptions, globalOptionsOf } from './command.js';
+import { type Command, globalOptions, globalOptionsOf, type ListedCommand } from './command.js';
 
 export interface CompletionSource {
   /** Every command, in the index's order, with its summary. */
-  commands: readonly (Command & { summary: string })[];
+  commands: readonly ListedCommand[];
 }
 
 type ValueKind = { words: readonly string[] } | 'file' | 'dir' | 'any';
@@ -46,7 +46,7 @@ export function bashCompletion({ commands }: CompletionSource): string {
       // A command's cases name it; the global options' match after any command (an unquoted *).
       return spellings(name, option).map((flag) => `    ${prefix === '*' ? `*${quote(` ${flag}`)}` : quote(`${prefix} ${flag}`)}) echo ${quote(answer)} ;;`);
     });
-  const firstArgument = (command: Command) => {
+  const firstArgument = (command: ListedCommand) => {
     const what = command.completes;
     if (what === undefined) return [];
     return [`    ${command.name}) echo ${quote(typeof what === 'string' ? what : `words ${what.join(' ')}`)} ;;`];

@@ -1,10 +1,10 @@
 /** Help text, rendered from the commands' own declarations. */
 import { formatOptions } from './args.js';
-import { type Command, globalOptions, globalOptionsOf } from './command.js';
-import { commands } from './commands/index.js';
+import { globalOptions, globalOptionsOf, type ListedCommand } from './command.js';
+import { summaries } from './commands/index.js';
 
 export function generalHelp(): string {
-  const names = Object.keys(commands);
+  const names = Object.keys(summaries);
   const width = Math.max(...names.map((name) => name.length));
   return [
     'oci: pull OCI and Docker images, unpack them into bundles, run them (a runc-compatible runtime)',
@@ -12,7 +12,7 @@ export function generalHelp(): string {
     'Usage: oci [global options] COMMAND [options] [arguments]',
     '',
     'Commands:',
-    ...names.map((name) => `  ${name.padEnd(width)}  ${commands[name]!.summary}`),
+    ...names.map((name) => `  ${name.padEnd(width)}  ${summaries[name]}`),
     '',
     'Global options:',
     ...formatOptions(globalOptions),
@@ -22,12 +22,12 @@ export function generalHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(command: Command): string {
+export function commandHelp(command: ListedCommand): string {
   const options = formatOptions(command.options);
   return [
     ...command.usage.split('\n').map((form, i) => `${i === 0 ? 'Usage:' : '      '} oci ${command.name} ${form}`),
     '',
-    commands[command.name]!.summary,
+    command.summary,
     ...(command.details ? ['', command.details] : []),
     ...(options.length > 0 ? ['', 'Options:', ...options] : []),
     '',

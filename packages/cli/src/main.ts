@@ -4,8 +4,8 @@
  * stack traces only with --debug.
  */
 import { parse, positionalIndex, UsageError } from './args.js';
-import { type Command, type Context, globalOptions } from './command.js';
-import { commands } from './commands/index.js';
+import { type Command, type Context, globalOptions, type ListedCommand } from './command.js';
+import { loadCommand } from './commands/index.js';
 import { createLogger, type LogOptions } from './log.js';
 import { print } from './print.js';
 
@@ -62,13 +62,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function loadCommand(name: string): Promise<Command> {
-  const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!entry) throw new UsageError(`unknown command '${name}'`);
-  return (await entry.load()).default;
-}
-
-function parseCommandLine(command: Command, argv: readonly string[]) {
+function parseCommandLine(command: ListedCommand, argv: readonly string[]) {
   // The command's own options first: its short names win over the global ones (run's -v).
   const options = { ...command.options, ...Object.fromEntries(Object.entries(globalOptions).filter(([name]) => !Object.hasOwn(command.options, name))) };
   const restAt = command.restAfter ? positionalIndex(argv, options, command.restAfter) + 1 : 0;

@@ -1,6 +1,9 @@
-/** The options of the commands that talk to a registry (pull, push, login), and what they become. */
+/** The options of the commands that talk to a registry (pull, push, copy, login), and what they become. */
+import type { Descriptor, ProgressListener } from '@oci/image';
 import type { OptionSpecs, OptionValues } from './args.js';
-import type { Context } from './command.js';
+import { type Command, type Context, defineCommand } from './command.js';
+import { print } from './print.js';
+import { withProgress } from './progress.js';
 
 /** How to reach a registry. */
 export const connectionOptions = {
@@ -38,4 +41,31 @@ export function toRegistryOptions(options: OptionValues<typeof connectionOptions
     ...(options.timeout !== undefined && { timeout: options.timeout * 1000 }),
     ...(options.authfile !== undefined && { authFile: options.authfile }),
   };
+}
+
+type TransferArgs<T extends OptionSpecs> = Parameters<Command<T & typeof registryOptions>['run']>[0];
+
+/**
+ * A command that moves an image through a registry (pull, push, copy): the registry options
+ * beside its own, progress as --quiet and --format say, and the digest of what it moved printed
+ * at the end.
+ */
+export function transferCommand<const T extends OptionSpecs>(
+  declaration: Omit<Command<T>, 'run' | 'uses'>,
+  transfer: (
+    args: TransferArgs<T>,
+    registry: ReturnType<typeof toRegistryOptions> & { onProgress: ProgressListener | undefined },
+    context: Context,
+  ) => Promise<{ descriptor: Descriptor }>,
+): Command<T & typeof registryOptions> {
+  return defineCommand({
+    ...declaration,
+    options: { ...declaration.options, ...registryOptions },
+    uses: ['store'],
+    async run(args, context) {
+      const options = args.options as OptionValues<typeof registryOptions>;
+      const result = await withProgress(options, context, (onProgress) => transfer(args, { ...toRegistryOptions(options, context), onProgress }, context));
+      if (options.format !== 'json') print(`${result.descriptor.digest}\n`);
+    },
+  });
 }

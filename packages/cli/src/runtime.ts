@@ -1,6 +1,7 @@
 /** The runtime commands' shared pieces: the Runtime for --root, and warnings to the log. */
 import type { Runtime } from '@oci/runtime';
-import { type Context, defineCommand } from './command.js';
+import type { OptionSpecs } from './args.js';
+import { type Command, type Context, defineCommand } from './command.js';
 import { stateRoot } from './paths.js';
 
 export async function openRuntime(context: Context): Promise<Runtime> {
@@ -16,17 +17,24 @@ export async function openRuntime(context: Context): Promise<Runtime> {
   return context.globals.debug ? timed(runtime, context.log) : runtime;
 }
 
-/** A command whose only argument is a container's ID, and what it does to that container (start, pause…). */
-export function containerCommand(name: string, act: (runtime: Runtime, id: string) => Promise<void>) {
+/**
+ * A command on one container, named by the ID it takes first (start, kill, delete…): what it does
+ * with that container through the Runtime of --root. Its usage is `[options] ID` unless it declares more.
+ */
+export function containerCommand<const T extends OptionSpecs = Record<never, never>>(
+  act: (runtime: Runtime, id: string, args: Parameters<Command<T>['run']>[0], context: Context) => Promise<number | void>,
+  declaration: Partial<Omit<Command<T>, 'run'>> = {},
+): Command<T> {
+  const options = declaration.options ?? ({} as T);
   return defineCommand({
-    name,
-    usage: 'ID',
-    options: {},
+    usage: Object.values(options).some((option) => !option.hidden) ? '[options] ID' : 'ID',
     positionals: { min: 1, max: 1 },
     completes: 'container',
     uses: ['runtime'],
-    async run({ positionals }, context) {
-      await act(await openRuntime(context), positionals[0]!);
+    ...declaration,
+    options,
+    async run(args, context) {
+      return act(await openRuntime(context), args.positionals[0]!, args, context);
     },
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { commands } from '../src/commands/index.js';
+import { summaries } from '../src/commands/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/oci.cjs', import.meta.url));
 const oci = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
@@ -14,7 +14,7 @@ const frontDoor = fileURLToPath(new URL('../../bin/oci', import.meta.url));
 test('--help lists every command and the global options', (t) => {
   const result = oci(['--help']);
   t.is(result.status, 0);
-  for (const name of Object.keys(commands)) t.regex(result.stdout, new RegExp(`^  ${name} `, 'm'));
+  for (const name of Object.keys(summaries)) t.regex(result.stdout, new RegExp(`^  ${name} `, 'm'));
   for (const option of ['--store', '--root', '--log', '--log-format', '--debug']) t.true(result.stdout.includes(option), option);
 });
 

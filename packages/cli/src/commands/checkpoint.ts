@@ -1,12 +1,9 @@
-import { defineCommand } from '../command.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 
 /** runc's options, accepted so that the answer is the one that matters: not supported. */
 const hidden = (type: 'string' | 'boolean') => ({ type, describe: '', hidden: true }) as const;
 
-export default defineCommand({
-  name: 'checkpoint',
-  usage: 'ID',
+export default containerCommand((runtime, id) => runtime.checkpoint(id), {
   options: {
     'image-path': hidden('string'),
     'work-path': hidden('string'),
@@ -18,11 +15,5 @@ export default defineCommand({
     'file-locks': hidden('boolean'),
     'pre-dump': hidden('boolean'),
     'manage-cgroups-mode': hidden('string'),
-  },
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ positionals }, context) {
-    await (await openRuntime(context)).checkpoint(positionals[0]!);
   },
 });

@@ -13,7 +13,6 @@ export const createOptions = {
 } as const;
 
 export default defineCommand({
-  name: 'create',
   usage: '[options] ID',
   options: createOptions,
   positionals: { min: 1, max: 1 },

@@ -1,18 +1,8 @@
-import { defineCommand } from '../command.js';
-import { openRuntime } from '../runtime.js';
+import type { Runtime } from '@oci/runtime';
+import { containerCommand } from '../runtime.js';
 
-export default defineCommand({
-  name: 'delete',
-  usage: '[options] ID',
-  options: {
-    force: { type: 'boolean', short: 'f', describe: 'kill a running container first; succeed if it does not exist' },
-  },
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ options, positionals }, context) {
-    const runtime = await openRuntime(context);
-    const id = positionals[0]!;
+export default containerCommand(
+  async (runtime, id, { options }) => {
     const bundle = bundleOf(runtime, id);
     await runtime.delete(id, { force: options.force });
     // A container `oci run IMAGE` kept (--name, -d) has its bundle and writable layer in the store: they go with it.
@@ -21,9 +11,10 @@ export default defineCommand({
       if (readRunRecord(bundle)) removeContainerBundle(bundle);
     }
   },
-});
+  { options: { force: { type: 'boolean', short: 'f', describe: 'kill a running container first; succeed if it does not exist' } } },
+);
 
-function bundleOf(runtime: Awaited<ReturnType<typeof openRuntime>>, id: string): string | undefined {
+function bundleOf(runtime: Runtime, id: string): string | undefined {
   try {
     return runtime.store.read(id).bundle;
   } catch {

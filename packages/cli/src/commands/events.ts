@@ -1,34 +1,28 @@
 import { writeSync } from 'node:fs';
 import { setTimeout } from 'node:timers/promises';
 import { UsageError } from '../args.js';
-import { defineCommand } from '../command.js';
 import { print } from '../print.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 import { parseDuration } from '../units.js';
 
-export default defineCommand({
-  name: 'events',
-  usage: '[options] ID',
-  options: {
-    stats: { type: 'boolean', describe: 'print the stats once and exit' },
-    interval: { type: 'string', value: 'DURATION', describe: 'time between stats (default 5s; 100ms, 1m…)' },
-  },
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ options, positionals }, context) {
+export default containerCommand(
+  async (runtime, id, { options }) => {
     const interval = parseDuration(options.interval ?? '5s');
     if (interval === undefined) throw new UsageError(`--interval needs a duration like 5s or 100ms (got '${options.interval}')`, 'events');
     const { formatEvent } = await import('@oci/runtime/events');
-    const runtime = await openRuntime(context);
-    const id = positionals[0]!;
     if (options.stats) {
       print(`${formatEvent({ type: 'stats', id, data: await runtime.stats(id) })}\n`);
       return;
     }
     for await (const event of runtime.events(id, { interval })) if (!(await writeLine(`${formatEvent(event)}\n`))) break;
   },
-});
+  {
+    options: {
+      stats: { type: 'boolean', describe: 'print the stats once and exit' },
+      interval: { type: 'string', value: 'DURATION', describe: 'time between stats (default 5s; 100ms, 1m…)' },
+    },
+  },
+);
 
 /**
  * Writes a line to stdout; false once the reader has gone (`oci events | head -1`), which ends

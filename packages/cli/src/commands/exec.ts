@@ -2,37 +2,29 @@ import { readFileSync } from 'node:fs';
 import { exitStatus } from '@oci/runtime/foreground';
 import type { Process } from '@oci/specs';
 import { UsageError } from '../args.js';
-import { defineCommand } from '../command.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 
 /** runc's status for an exec whose process could not start. */
 const EXEC_FAILED_STATUS = 255;
 
-export default defineCommand({
-  name: 'exec',
-  usage: '[options] ID [COMMAND [ARG…]]',
-  options: {
-    process: { type: 'string', short: 'p', value: 'FILE', describe: 'the process as runtime-spec JSON (other process options are then ignored)' },
-    detach: { type: 'boolean', short: 'd', describe: 'return once the program runs' },
-    'pid-file': { type: 'string', value: 'FILE', describe: "write the program's pid to FILE" },
-    tty: { type: 'boolean', short: 't', describe: 'give the program a terminal' },
-    'console-socket': { type: 'string', value: 'PATH', describe: "unix socket to send the terminal's master to" },
-    cwd: { type: 'string', value: 'DIR', describe: 'working directory in the container' },
-    env: { type: 'string', short: 'e', multiple: true, value: 'NAME=VALUE', describe: 'add to the environment' },
-    user: { type: 'string', short: 'u', value: 'UID[:GID]', describe: 'run as this user (numeric ids)' },
-    'additional-gids': { type: 'number', short: 'g', multiple: true, value: 'GID', describe: 'add a supplementary group' },
-    cap: { type: 'string', short: 'c', multiple: true, value: 'CAP', describe: 'add a capability (CAP_NET_ADMIN…)' },
-    'no-new-privs': { type: 'boolean', describe: 'set no_new_privs for the program' },
-    'preserve-fds': { type: 'number', value: 'N', describe: 'pass fds 3 to 3+N-1 to the program' },
-  },
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  restAfter: 1,
-  async run({ options, positionals, rest }, context) {
-    const id = positionals[0]!;
+const options = {
+  process: { type: 'string', short: 'p', value: 'FILE', describe: 'the process as runtime-spec JSON (other process options are then ignored)' },
+  detach: { type: 'boolean', short: 'd', describe: 'return once the program runs' },
+  'pid-file': { type: 'string', value: 'FILE', describe: "write the program's pid to FILE" },
+  tty: { type: 'boolean', short: 't', describe: 'give the program a terminal' },
+  'console-socket': { type: 'string', value: 'PATH', describe: "unix socket to send the terminal's master to" },
+  cwd: { type: 'string', value: 'DIR', describe: 'working directory in the container' },
+  env: { type: 'string', short: 'e', multiple: true, value: 'NAME=VALUE', describe: 'add to the environment' },
+  user: { type: 'string', short: 'u', value: 'UID[:GID]', describe: 'run as this user (numeric ids)' },
+  'additional-gids': { type: 'number', short: 'g', multiple: true, value: 'GID', describe: 'add a supplementary group' },
+  cap: { type: 'string', short: 'c', multiple: true, value: 'CAP', describe: 'add a capability (CAP_NET_ADMIN…)' },
+  'no-new-privs': { type: 'boolean', describe: 'set no_new_privs for the program' },
+  'preserve-fds': { type: 'number', value: 'N', describe: 'pass fds 3 to 3+N-1 to the program' },
+} as const;
+
+export default containerCommand(
+  async (runtime, id, { options, rest }) => {
     if (!options.process && rest.length === 0) throw new UsageError('needs a command to run, or --process', 'exec');
-    const runtime = await openRuntime(context);
     try {
       const result = await runtime.exec(id, {
         process: options.process === undefined ? undefined : readProcess(options.process),
@@ -56,7 +48,8 @@ export default defineCommand({
       throw Object.assign(error as Error, { exitStatus: EXEC_FAILED_STATUS });
     }
   },
-});
+  { usage: '[options] ID [COMMAND [ARG…]]', options, restAfter: 1 },
+);
 
 function readProcess(file: string): Process {
   let text: string;

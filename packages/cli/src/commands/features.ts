@@ -2,7 +2,6 @@ import { defineCommand } from '../command.js';
 import { print } from '../print.js';
 
 export default defineCommand({
-  name: 'features',
   usage: '',
   options: {},
   positionals: { min: 0, max: 0 },

@@ -1,10 +1,9 @@
 import { defineCommand } from '../command.js';
 import { checkFormat, renderTemplate } from '../format.js';
-import { storeDir } from '../paths.js';
+import { openStore } from '../store.js';
 import { megabytes, table } from '../table.js';
 
 export default defineCommand({
-  name: 'images',
   usage: '[options]',
   options: {
     format: { type: 'string', value: 'FORMAT', describe: "table (default), json, or a Go template: '{{.Ref}} {{.ID}}'" },
@@ -14,8 +13,8 @@ export default defineCommand({
   uses: ['store'],
   async run({ options }, { globals, stdout }) {
     checkFormat(options.format, ['table', 'json'], 'images');
-    const [{ Store }, { listImages }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/images')]);
-    const images = await listImages(await Store.open(storeDir(globals), { create: true }));
+    const { listImages } = await import('@oci/image/images');
+    const images = await listImages(await openStore(globals));
     if (options.quiet) {
       stdout.write([...new Set(images.map((i) => `${shortId(i.id)}\n`))].join(''));
     } else if (options.format === 'json') {

@@ -3,11 +3,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
-import { storeDir } from '../paths.js';
 import { unpackListener, withProgress } from '../progress.js';
+import { openStore } from '../store.js';
 
 export default defineCommand({
-  name: 'import',
   usage: '[options] FILE.tar|- [REF]',
   options: {
     export: { type: 'boolean', describe: 'FILE.tar is a `docker export` filesystem: make an image named REF, or a bundle with --bundle' },
@@ -36,7 +35,7 @@ export default defineCommand({
         if (!options.export) {
           if (options.bundle || options.cmd || options.env || options.workdir || options.user)
             throw new Error('--bundle, --cmd, --env, --workdir and --user go with --export');
-          const store = await image.Store.open(storeDir(globals), { create: true });
+          const store = await openStore(globals);
           try {
             const loaded = await image.load(store, input(), { name: ref, signal, onProgress });
             return loaded.map(({ names, descriptor }) => `${names.join(' ')} ${descriptor.digest}\n`);
@@ -66,7 +65,7 @@ export default defineCommand({
           return [];
         }
         if (!ref) throw new Error('--export needs a REF to name the image, or --bundle DIR');
-        const store = await image.Store.open(storeDir(globals), { create: true });
+        const store = await openStore(globals);
         const descriptor = await image.importDockerExport(store, input(), ref, config, { signal, onProgress });
         return [`${image.parseReference(ref).toString()} ${descriptor.digest}\n`];
       }),

@@ -1,9 +1,8 @@
 import { defineCommand } from '../command.js';
 import { checkFormat, renderTemplate } from '../format.js';
-import { storeDir } from '../paths.js';
+import { openStore } from '../store.js';
 
 export default defineCommand({
-  name: 'inspect',
   usage: '[options] IMAGE',
   options: {
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', describe: "the platform to show when IMAGE names a multi-platform index (default: this host's)" },
@@ -19,12 +18,8 @@ export default defineCommand({
   uses: ['store'],
   async run({ options, positionals }, { globals, stdout }) {
     checkFormat(options.format, ['json'], 'inspect');
-    const [{ Store }, { inspectImage }, { parsePlatform }] = await Promise.all([
-      import('@oci/image/store/layout'),
-      import('@oci/image/images'),
-      import('@oci/image/platform'),
-    ]);
-    const store = await Store.open(storeDir(globals));
+    const [{ inspectImage }, { parsePlatform }] = await Promise.all([import('@oci/image/images'), import('@oci/image/platform')]);
+    const store = await openStore(globals, { create: false });
     const image = await inspectImage(store, positionals[0]!, ...(options.platform ? [parsePlatform(options.platform)] : []));
     stdout.write(
       options.format === undefined || options.format === 'json' ? `${JSON.stringify(image, null, 2)}\n` : renderTemplate(options.format, [image], 'inspect'),

@@ -4,7 +4,6 @@ import { openRuntime } from '../runtime.js';
 import { table } from '../table.js';
 
 export default defineCommand({
-  name: 'list',
   usage: '[options]',
   options: {
     format: { type: 'string', short: 'f', value: 'FORMAT', choices: ['table', 'json'], describe: 'output format (default table)' },

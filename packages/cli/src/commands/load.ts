@@ -1,10 +1,9 @@
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
-import { storeDir } from '../paths.js';
 import { isTerminal, withProgress } from '../progress.js';
+import { openStore } from '../store.js';
 
 export default defineCommand({
-  name: 'load',
   usage: '[options]',
   options: {
     input: {
@@ -18,8 +17,8 @@ export default defineCommand({
   positionals: { min: 0, max: 0 },
   uses: ['store'],
   async run({ options }, context) {
-    const [{ Store }, { load }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/load')]);
-    const store = await Store.open(storeDir(context.globals), { create: true });
+    const { load } = await import('@oci/image/load');
+    const store = await openStore(context.globals);
     const fromStdin = options.input === undefined || options.input === '-';
     if (fromStdin && (await isTerminal(0))) throw new Error('no archive: give -i FILE, or pipe one into stdin');
     const input = fromStdin ? process.stdin : options.input!;

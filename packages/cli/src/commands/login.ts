@@ -5,7 +5,6 @@ import { canPrompt, prompt, readStdin } from '../prompt.js';
 import { connectionOptions, toRegistryOptions } from '../registry-options.js';
 
 export default defineCommand({
-  name: 'login',
   usage: '[options] REGISTRY[/NAMESPACE]',
   options: {
     username: { type: 'string', short: 'u', value: 'USER', describe: 'the user (default: asked on the terminal)' },

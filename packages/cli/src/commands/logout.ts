@@ -4,7 +4,6 @@ import { print } from '../print.js';
 import { connectionOptions } from '../registry-options.js';
 
 export default defineCommand({
-  name: 'logout',
   usage: '[options] REGISTRY[/NAMESPACE] | --all',
   options: {
     all: { type: 'boolean', short: 'a', describe: 'remove the credentials of every registry from the auth file' },

@@ -1,3 +1,3 @@
 import { containerCommand } from '../runtime.js';
 
-export default containerCommand('pause', (runtime, id) => runtime.pause(id));
+export default containerCommand((runtime, id) => runtime.pause(id));

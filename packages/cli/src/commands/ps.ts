@@ -1,25 +1,9 @@
-import { defineCommand } from '../command.js';
 import { print } from '../print.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 
-export default defineCommand({
-  name: 'ps',
-  usage: '[options] ID',
-  options: {
-    format: {
-      type: 'string',
-      short: 'f',
-      value: 'FORMAT',
-      choices: ['table', 'json'],
-      describe: 'output format: a table, or a JSON array of host pids (default table)',
-    },
-  },
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ options, positionals }, context) {
-    const runtime = await openRuntime(context);
-    const pids = await runtime.ps(positionals[0]!);
+export default containerCommand(
+  async (runtime, id, { options }) => {
+    const pids = await runtime.ps(id);
     if (options.format === 'json') {
       print(`${JSON.stringify(pids)}\n`);
       return;
@@ -33,7 +17,18 @@ export default defineCommand({
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     print(rows.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`).join(''));
   },
-});
+  {
+    options: {
+      format: {
+        type: 'string',
+        short: 'f',
+        value: 'FORMAT',
+        choices: ['table', 'json'],
+        describe: 'output format: a table, or a JSON array of host pids (default table)',
+      },
+    },
+  },
+);
 
 /** As ps(1) shows it: [DD-]HH:MM:SS. */
 function cpuTime(seconds: number): string {

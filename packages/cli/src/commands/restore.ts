@@ -5,7 +5,6 @@ import { openRuntime } from '../runtime.js';
 const hidden = (type: 'string' | 'boolean') => ({ type, describe: '', hidden: true }) as const;
 
 export default defineCommand({
-  name: 'restore',
   usage: '[options] ID',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },

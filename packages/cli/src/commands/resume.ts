@@ -1,3 +1,3 @@
 import { containerCommand } from '../runtime.js';
 
-export default containerCommand('resume', (runtime, id) => runtime.resume(id));
+export default containerCommand((runtime, id) => runtime.resume(id));

@@ -7,12 +7,12 @@ import type { ProgressEvent } from '@oci/image';
 import type { Resources } from '@oci/specs';
 import { type OptionValues, type ParsedArgs, UsageError } from '../args.js';
 import type { Context } from '../command.js';
-import { storeDir } from '../paths.js';
 import { print } from '../print.js';
 import type { ProgressReporter } from '../progress.js';
 import { toRegistryOptions } from '../registry-options.js';
 import type { imageOptions } from '../run-options.js';
 import { openRuntime } from '../runtime.js';
+import { openStore } from '../store.js';
 import { parseBytes } from '../units.js';
 
 type Options = OptionValues<typeof imageOptions & { detach: { type: 'boolean'; describe: string } }>;
@@ -24,13 +24,12 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
   const o = options as Options;
   if (o.detach && o.rm) throw new UsageError('--rm with -d: a detached container is removed with `oci delete ID` (oci has no daemon to watch it end)', 'run');
   if (o.detach && o.tty) throw new UsageError('-t with -d: a detached terminal needs a holder (--console-socket, with a bundle)', 'run');
-  const [{ Store }, { parsePlatform }, { runImage }, { parseVolume }] = await Promise.all([
-    import('@oci/image/store/layout'),
+  const [{ parsePlatform }, { runImage }, { parseVolume }] = await Promise.all([
     import('@oci/image/platform'),
     import('@oci/runtime/image/run-image'),
     import('@oci/runtime/image/run-spec'),
   ]);
-  const store = await Store.open(storeDir(context.globals), { create: true });
+  const store = await openStore(context.globals);
   const runtime = await openRuntime(context);
   // Made at the first pull event: a run of an image the store has draws nothing, loads nothing.
   let progress: Promise<ProgressReporter> | undefined;

@@ -17,7 +17,6 @@ const BUNDLE_ONLY = Object.keys(createOptions) as (keyof typeof createOptions)[]
 const IMAGE_ONLY = Object.keys(imageOptions) as (keyof typeof imageOptions)[];
 
 export default defineCommand({
-  name: 'run',
   usage: '[options] IMAGE [COMMAND [ARG…]]\n[options] [ID]',
   details: [
     'Two readings of the line. The first runs an image as docker and podman do: pulled if missing, its',

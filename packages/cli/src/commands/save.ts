@@ -1,10 +1,9 @@
 import { defineCommand } from '../command.js';
 import { interruptible } from '../interrupt.js';
-import { storeDir } from '../paths.js';
 import { isTerminal, withProgress } from '../progress.js';
+import { openStore } from '../store.js';
 
 export default defineCommand({
-  name: 'save',
   usage: '[options] IMAGE [IMAGE…]',
   options: {
     output: { type: 'string', short: 'o', value: 'FILE', describe: 'write the archive to FILE (default: stdout, unless it is a terminal)' },
@@ -22,15 +21,11 @@ export default defineCommand({
   completes: 'image',
   uses: ['store'],
   async run({ options, positionals }, context) {
-    const [{ Store }, { save }, { parsePlatform }] = await Promise.all([
-      import('@oci/image/store/layout'),
-      import('@oci/image/save'),
-      import('@oci/image/platform'),
-    ]);
+    const [{ save }, { parsePlatform }] = await Promise.all([import('@oci/image/save'), import('@oci/image/platform')]);
     const toStdout = options.output === undefined || options.output === '-';
     // As docker save: an archive is no thing to print on a terminal.
     if (toStdout && (await isTerminal(1))) throw new Error('cowardly refusing to write an archive to a terminal: use -o FILE or redirect stdout');
-    const store = await Store.open(storeDir(context.globals));
+    const store = await openStore(context.globals, { create: false });
     await withProgress({ quiet: options.quiet }, context, (onProgress) =>
       interruptible((signal) =>
         save(store, positionals, toStdout ? context.stdout : options.output!, {

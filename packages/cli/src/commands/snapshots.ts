@@ -1,9 +1,8 @@
 import { defineCommand } from '../command.js';
-import { storeDir } from '../paths.js';
+import { openStore } from '../store.js';
 import { megabytes, table } from '../table.js';
 
 export default defineCommand({
-  name: 'snapshots',
   usage: '[options]',
   options: {
     format: { type: 'string', value: 'FORMAT', choices: ['table', 'json'], describe: 'table (default) or json' },
@@ -11,8 +10,8 @@ export default defineCommand({
   positionals: { min: 0, max: 0 },
   uses: ['store'],
   async run({ options }, { globals, stdout }) {
-    const [{ Store }, { listSnapshots }] = await Promise.all([import('@oci/image/store/layout'), import('@oci/image/snapshot/list')]);
-    const snapshots = await listSnapshots(await Store.open(storeDir(globals), { create: true }));
+    const { listSnapshots } = await import('@oci/image/snapshot/list');
+    const snapshots = await listSnapshots(await openStore(globals));
     if (options.format === 'json') {
       stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
       return;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { defineCommand } from '../command.js';
 
 export default defineCommand({
-  name: 'spec',
   usage: '[options]',
   options: {
     bundle: { type: 'string', short: 'b', value: 'DIR', describe: 'bundle directory (default: the current directory)' },

@@ -1,3 +1,3 @@
 import { containerCommand } from '../runtime.js';
 
-export default containerCommand('start', (runtime, id) => runtime.start(id));
+export default containerCommand((runtime, id) => runtime.start(id));

@@ -1,6 +1,6 @@
 import { print } from '../print.js';
 import { containerCommand } from '../runtime.js';
 
-export default containerCommand('state', async (runtime, id) => {
+export default containerCommand(async (runtime, id) => {
   print(`${JSON.stringify(await runtime.state(id), null, '  ')}\n`);
 });

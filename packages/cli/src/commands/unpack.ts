@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
-import { storeDir } from '../paths.js';
 import { unpackListener, withProgress } from '../progress.js';
+import { openStore } from '../store.js';
 
 export default defineCommand({
-  name: 'unpack',
   usage: '[options] [REF] [BUNDLE]',
   options: {
     force: { type: 'boolean', describe: 'replace the bundle if BUNDLE already holds one' },
@@ -28,8 +27,7 @@ export default defineCommand({
     if (options.overlay && (options['uid-map'] || options['gid-map']))
       throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
-    const [{ Store }, { parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
-      import('@oci/image/store/layout'),
+    const [{ parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
       import('@oci/image/layer/ids'),
       import('@oci/image/platform'),
       import('@oci/bundle'),
@@ -38,7 +36,7 @@ export default defineCommand({
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
     const uidMap = options['uid-map'] ? parseIdMap(options['uid-map']) : undefined;
     const gidMap = options['gid-map'] ? parseIdMap(options['gid-map']) : undefined;
-    const store = await Store.open(storeDir(globals), { create: true });
+    const store = await openStore(globals);
     const name = positionals[0] !== undefined ? await store.resolveName(positionals[0]) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
     const bundle = path.resolve(positionals[1] ?? '.');

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Resources } from '@oci/specs';
 import { UsageError } from '../args.js';
-import { defineCommand } from '../command.js';
-import { openRuntime } from '../runtime.js';
+import { containerCommand } from '../runtime.js';
 import { parseBytes } from '../units.js';
 
 const bytes = (describe: string) => ({ type: 'string', value: 'BYTES', describe }) as const;
@@ -27,14 +26,8 @@ const options = {
   'pids-limit': integer('maximum number of processes (-1 for none)'),
 } as const;
 
-export default defineCommand({
-  name: 'update',
-  usage: '[options] ID',
-  options,
-  positionals: { min: 1, max: 1 },
-  completes: 'container',
-  uses: ['runtime'],
-  async run({ options: o, positionals }, context) {
+export default containerCommand(
+  async (runtime, id, { options: o }, context) => {
     const resources: Resources = o.resources === undefined ? {} : readResources(o.resources);
     const memory = (resources.memory ??= {});
     const cpu = (resources.cpu ??= {});
@@ -69,9 +62,10 @@ export default defineCommand({
     if (weight !== undefined) resources.blockIO = { ...resources.blockIO, weight };
     const pids = int('pids-limit');
     if (pids !== undefined) resources.pids = { limit: pids };
-    await (await openRuntime(context)).update(positionals[0]!, resources);
+    await runtime.update(id, resources);
   },
-});
+  { options },
+);
 
 function readResources(file: string): Resources {
   let text: string;

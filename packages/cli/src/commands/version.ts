@@ -3,7 +3,6 @@ import { checkFormat, renderTemplate } from '../format.js';
 import { print } from '../print.js';
 
 export default defineCommand({
-  name: 'version',
   usage: '[options]',
   options: {
     format: { type: 'string', short: 'f', value: 'FORMAT', describe: "json, or a Go template: '{{.Version}}' (default: a line per item)" },
