@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { abortError, sleep, throwIfAborted } from '../abort.js';
 import { ImageError } from '../errors.js';
@@ -216,8 +216,9 @@ export class Http {
         resolve({ status: message.statusCode ?? 0, headers: message.headers, body: withReaders(message, method, url), url });
       });
       if (body instanceof Readable) {
-        body.once('error', (error) => req.destroy(error));
-        body.pipe(req);
+        // Either one's failure ends the other: a request destroyed (aborted, timed out) closes
+        // the body's source too (a blob's file, when pushing).
+        pipeline(body, req, () => {});
       } else {
         req.end(body);
       }

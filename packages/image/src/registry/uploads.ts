@@ -6,7 +6,7 @@
  * upload is one step (deadline.ts): it fails once the registry kept it waiting for the timeout
  * with no byte sent.
  */
-import { type Readable, Transform } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { Descriptor } from '@oci/specs';
 import { ImageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
@@ -171,6 +171,7 @@ async function counted(read: BlobReader, blob: Descriptor, start: number, end: n
       next(null, chunk);
     },
   });
-  source.on('error', (error) => counter.destroy(error));
-  return source.pipe(counter);
+  // Either one's end (an error, or the request destroying the counter) ends the other: the blob's
+  // file is closed even when the upload is aborted.
+  return pipeline(source, counter, () => {});
 }
