@@ -120,3 +120,41 @@ test('digest is the hex sha256 or sha512 of a string (as UTF-8) or of the bytes 
   t.is(addon.digest('sha256', new Uint8Array(0)), createHash('sha256').digest('hex'));
   t.throws(() => addon.digest('md5' as 'sha256', 'x'), { instanceOf: TypeError, message: /sha256 or sha512/ });
 });
+
+test('FileDigest hashes a file as it is appended to, in passes on the pool, and says why it could not', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-file-digest-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fd = openSync(path.join(dir, 'blob'), 'wx+');
+  const file = new addon.FileDigest('sha256', fd);
+  const expected = createHash('sha256');
+  let end = 0;
+  // Small writes and ones over a pass's batch (1 MB), some advanced while a pass runs.
+  for (const size of [1, 4096, 3 << 20, 17, 1 << 20, 5 << 20, 100]) {
+    const chunk = Buffer.alloc(size, size & 0xff);
+    end += writeSync(fd, chunk, 0, size, end);
+    expected.update(chunk);
+    file.advance(end);
+    if (size === 17) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const digest = file.digest();
+  t.is(file.digest(), digest, 'the same promise on every call');
+  t.is(await digest, expected.digest('hex'));
+  t.throws(() => file.advance(end + 1), { instanceOf: TypeError }, 'nothing is advanced once the digest is asked for');
+  closeSync(fd);
+
+  const empty = new addon.FileDigest('sha512', openSync(path.join(dir, 'blob'), 'r'));
+  t.is(await empty.digest(), createHash('sha512').digest('hex'), 'nothing advanced: the empty digest');
+
+  const writeOnly = openSync(path.join(dir, 'write-only'), 'w');
+  t.teardown(() => closeSync(writeOnly));
+  writeSync(writeOnly, Buffer.alloc(10));
+  const unreadable = new addon.FileDigest('sha256', writeOnly);
+  unreadable.advance(10);
+  await t.throwsAsync(unreadable.digest(), { code: 'EBADF', message: 'hashing the file: EBADF' });
+
+  const short = new addon.FileDigest('sha256', openSync(path.join(dir, 'blob'), 'r'));
+  short.advance(end + 10);
+  await t.throwsAsync(short.digest(), { message: /shorter than the bytes written/ });
+  t.throws(() => new addon.FileDigest('md5' as 'sha256', fd), { instanceOf: TypeError });
+});
