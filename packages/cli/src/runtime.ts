@@ -1,4 +1,4 @@
-/** The runtime commands' shared pieces: the Runtime for --root, and warnings to the log. */
+/** The runtime commands' shared pieces: the Runtime for --root (warnings to the log), and the shape of a command on one container. */
 import type { Runtime } from '@oci/runtime';
 import type { OptionSpecs } from './args.js';
 import { type Command, type Context, defineCommand } from './command.js';

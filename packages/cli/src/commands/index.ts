@@ -1,7 +1,8 @@
 /**
  * Every command and the line `oci --help` shows for it, listed without loading any command. Its
  * module, commands/NAME.ts, is loaded only when it runs. To add a command: write commands/NAME.ts
- * exporting `defineCommand({...})` as default, and list it here.
+ * exporting its declaration as default (`defineCommand`, or `containerCommand` for one that acts
+ * on a container, `transferCommand` for one that moves an image through a registry), and list it here.
  */
 import { UsageError } from '../args.js';
 import type { ListedCommand } from '../command.js';
