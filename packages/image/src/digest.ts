@@ -8,7 +8,6 @@
  * native addon when that is loaded already (the same OpenSSL, through Node).
  */
 import type { Hash } from 'node:crypto';
-import type { NativeFileDigest } from '@oci/native';
 import { ImageError } from './errors.js';
 import { loadedAddon } from './native.js';
 
@@ -56,14 +55,9 @@ export function digestOf(data: Uint8Array | string, algorithm: DigestAlgorithm =
 /** Throws EDIGEST unless `data` (read whole) has the expected size (when given) and digest; returns the digest. */
 export function checkContent(data: Uint8Array, expected: { digest: string; size?: number }, what = 'content'): string {
   if (expected.size !== undefined && expected.size !== data.length) throw sizeMismatch(what, expected, data.length);
-  return checkDigest(expected, { digest: digestOf(data, parseDigest(expected.digest).algorithm), size: data.length }, what);
-}
-
-/** Throws EDIGEST unless content of `actual.size` bytes hashing to `actual.digest` is what `expected` promised; returns the digest. */
-export function checkDigest(expected: { digest: string; size?: number }, actual: { digest: string; size: number }, what = 'content'): string {
-  if (expected.size !== undefined && expected.size !== actual.size) throw sizeMismatch(what, expected, actual.size);
-  if (actual.digest !== expected.digest) throw digestMismatch(what, expected, actual.digest);
-  return actual.digest;
+  const actual = digestOf(data, parseDigest(expected.digest).algorithm);
+  if (actual !== expected.digest) throw digestMismatch(what, expected, actual);
+  return actual;
 }
 
 const createHash = (algorithm: DigestAlgorithm): Hash => process.getBuiltinModule('node:crypto').createHash(algorithm);
@@ -100,39 +94,8 @@ export class Digester {
   /** Throws EDIGEST unless the content seen has the expected size (when given) and digest. */
   check(expected: { digest: string; size?: number }, what = 'content'): string {
     if (expected.size !== undefined && expected.size !== this.#size) throw sizeMismatch(what, expected, this.#size);
-    return checkDigest(expected, { digest: this.digest(), size: this.#size }, what);
-  }
-}
-
-/**
- * The digest of a file being appended to (a blob landing in the store). With the addon, the
- * bytes are read back from the page cache and hashed on a thread of the pool, so that the thread
- * writing them (a download's, which reads the socket too) does not also hash them; without it,
- * they are hashed here as they are appended.
- */
-export class AppendedFileDigest {
-  readonly algorithm: DigestAlgorithm;
-  #native: NativeFileDigest | undefined;
-  #digester: Digester | undefined;
-  #result: Promise<string> | undefined;
-
-  /** `fd` must stay open until digest() settles. */
-  constructor(algorithm: DigestAlgorithm, fd: number) {
-    this.algorithm = algorithm;
-    const addon = loadedAddon();
-    if (addon) this.#native = new addon.FileDigest(algorithm, fd);
-    else this.#digester = new Digester(algorithm);
-  }
-
-  /** `chunk` is in the file now, ending at offset `end`. */
-  appended(chunk: Uint8Array, end: number): void {
-    if (this.#native) this.#native.advance(end);
-    else this.#digester!.update(chunk);
-  }
-
-  /** `algorithm:hex` of all that was appended, once it is hashed; the same promise on every call. */
-  digest(): Promise<string> {
-    this.#result ??= this.#native ? this.#native.digest().then((hex) => `${this.algorithm}:${hex}`) : Promise.resolve(this.#digester!.digest());
-    return this.#result;
+    const actual = this.digest();
+    if (actual !== expected.digest) throw digestMismatch(what, expected, actual);
+    return actual;
   }
 }

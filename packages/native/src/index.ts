@@ -18,11 +18,6 @@ export interface NativeAddon {
   lsetxattr(path: string | Buffer, name: string, value: Buffer): void;
   /** The hex digest of `data` (a string as UTF-8), with the OpenSSL Node has: small data, on this thread. */
   digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): string;
-  /** The digest of the file open at `fd` as it is appended to, hashed on a thread of the pool. */
-  FileDigest: new (
-    algorithm: 'sha256' | 'sha512',
-    fd: number,
-  ) => NativeFileDigest;
   /** lgetxattr(2) */
   lgetxattr(path: string | Buffer, name: string): Buffer;
   /** llistxattr(2): the attribute names. */
@@ -142,17 +137,6 @@ export interface NativeGunzip {
   digest(): string;
   /** Stops the thread wherever it is; the memory lent to it is the caller's again. */
   close(): void;
-}
-
-/**
- * A file's digest, hashed from the page cache on a thread of libuv's pool while the file is
- * written (`new FileDigest(algorithm, fd)`). The fd must stay open until digest() settles.
- */
-export interface NativeFileDigest {
-  /** The file holds its bytes up to offset `end`: those not hashed yet will be. Never after digest(). */
-  advance(end: number): void;
-  /** The hex digest of the bytes advanced over, once all are hashed (the same promise on every call); rejects with the read's error code. */
-  digest(): Promise<string>;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */

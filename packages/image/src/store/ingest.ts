@@ -9,9 +9,8 @@ import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { AppendedFileDigest, checkDigest, type DigestAlgorithm, parseDigest } from '../digest.js';
+import { type DigestAlgorithm, Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
-import { nativeAddon } from '../native.js';
 
 const writev = promisify(writevCallback);
 const write = promisify(writeCallback);
@@ -34,7 +33,7 @@ export interface Ingester {
 }
 
 export class Ingest {
-  #hash: AppendedFileDigest;
+  #digester: Digester;
   #written = 0;
   /** Readers following the bytes as they land (readWhileWriting), woken by each change. */
   #waiters: (() => void)[] = [];
@@ -52,14 +51,12 @@ export class Ingest {
     private readonly expected: Expected | undefined,
     private readonly destination: (digest: string) => string,
   ) {
-    this.#hash = new AppendedFileDigest(algorithm, file.fd);
+    this.#digester = new Digester(algorithm);
   }
 
   static async create(temp: string, expected: Expected | undefined, destination: (digest: string) => string): Promise<Ingest> {
     const algorithm = expected ? parseDigest(expected.digest).algorithm : 'sha256';
-    // Open for reading too: with the addon, the hash reads the bytes back on a thread (AppendedFileDigest).
-    const [file] = await Promise.all([open(temp, 'wx+'), nativeAddon()]);
-    return new Ingest(file, temp, algorithm, expected, destination);
+    return new Ingest(await open(temp, 'wx'), temp, algorithm, expected, destination);
   }
 
   /** The digest the blob must have, if one was given. */
@@ -148,12 +145,13 @@ export class Ingest {
       offset += n;
       position += n;
     }
-    this.#hash.appended(chunk, position);
+    this.#digester.update(chunk);
     this.#written = position;
     this.#changed();
   }
 
   async #append(chunks: Buffer[]): Promise<void> {
+    for (const chunk of chunks) this.#digester.update(chunk);
     let position = this.#written;
     let rest = chunks;
     while (rest.length > 0) {
@@ -162,8 +160,6 @@ export class Ingest {
       position += n;
       rest = skip(rest, n);
     }
-    let end = this.#written;
-    for (const chunk of chunks) this.#hash.appended(chunk, (end += chunk.length));
     this.#written = position;
     this.#changed();
   }
@@ -205,11 +201,10 @@ export class Ingest {
   /** Starts again from zero bytes (the server would not resume). */
   async restart(): Promise<void> {
     await this.settled();
-    await this.#hashed();
     await this.file.truncate(0);
     this.#written = 0;
     this.#changed();
-    this.#hash = new AppendedFileDigest(this.algorithm, this.file.fd);
+    this.#digester = new Digester(this.algorithm);
   }
 
   /**
@@ -219,16 +214,14 @@ export class Ingest {
   async verify(): Promise<{ digest: string; size: number }> {
     if (this.#verified) return this.#verified;
     await this.settled();
+    await this.file.close();
     let digest: string;
     try {
-      const actual = { digest: await this.#hash.digest(), size: this.#written };
-      digest = this.expected ? checkDigest(this.expected, actual, 'blob') : actual.digest;
+      digest = this.expected ? this.#digester.check(this.expected, 'blob') : this.#digester.digest();
     } catch (error) {
       this.#aborted = error as Error;
       this.#changed();
       throw error;
-    } finally {
-      await this.file.close();
     }
     this.#verified = { digest, size: this.#written };
     this.#changed();
@@ -249,14 +242,8 @@ export class Ingest {
     this.#aborted ??= new ImageError('EREGISTRY', 'the download of this blob failed');
     this.#changed();
     await this.settled();
-    await this.#hashed();
     await this.file.close().catch(() => undefined);
     await rm(this.path, { force: true });
-  }
-
-  /** Waits for the hash to have read what it will of the file (AppendedFileDigest reads it back on a thread). */
-  async #hashed(): Promise<void> {
-    await this.#hash.digest().catch(() => undefined);
   }
 }
 
