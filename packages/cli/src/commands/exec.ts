@@ -7,7 +7,8 @@ import { containerCommand } from '../runtime.js';
 /** runc's status for an exec whose process could not start. */
 const EXEC_FAILED_STATUS = 255;
 
-const options = {
+/** runc's exec options. */
+const execOptions = {
   process: { type: 'string', short: 'p', value: 'FILE', describe: 'the process as runtime-spec JSON (other process options are then ignored)' },
   detach: { type: 'boolean', short: 'd', describe: 'return once the program runs' },
   'pid-file': { type: 'string', value: 'FILE', describe: "write the program's pid to FILE" },
@@ -48,7 +49,7 @@ export default containerCommand(
       throw Object.assign(error as Error, { exitStatus: EXEC_FAILED_STATUS });
     }
   },
-  { usage: '[options] ID [COMMAND [ARG…]]', options, restAfter: 1 },
+  { usage: '[options] ID [COMMAND [ARG…]]', options: execOptions, restAfter: 1 },
 );
 
 function readProcess(file: string): Process {
