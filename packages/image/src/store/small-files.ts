@@ -1,10 +1,10 @@
 /**
- * The layout's small files (oci-layout, index.json, manifests and configs): read synchronously
- * (a few small reads cost less than trips through libuv's thread pool, which `oci run IMAGE`
- * otherwise starts only for them), never more than expected, and created whole.
+ * The layout's small files (oci-layout, index.json, manifests and configs): read and created
+ * synchronously (a few small reads or writes cost less than trips through libuv's thread pool,
+ * which `oci run IMAGE` otherwise starts only for them), never read past what is expected, and
+ * created whole.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { fsp } from '../fs-promises.js';
+import { closeSync, linkSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { newId } from './lock.js';
 
 /**
@@ -32,15 +32,15 @@ export function readAtMost(file: string, limit: number): Buffer {
  * place (link(2) fails on an existing name). A store opened while another process makes it
  * must never read a half-written oci-layout or index.json.
  */
-export async function writeIfAbsent(file: string, content: string): Promise<void> {
+export function writeIfAbsent(file: string, content: string): void {
   const temp = `${file}.${newId()}`;
-  await fsp().writeFile(temp, content, { flag: 'wx' });
+  writeFileSync(temp, content, { flag: 'wx' });
   try {
-    await fsp().link(temp, file);
+    linkSync(temp, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   } finally {
-    await fsp().unlink(temp);
+    unlinkSync(temp);
   }
 }
 
