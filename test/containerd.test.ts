@@ -95,8 +95,8 @@ async function detached(t: { teardown(fn: () => Promise<void>): void }, script: 
 const waitForFile = (pid: number, file: string) => waitFor(() => existsSync(`/proc/${pid}/root${file}`), `${file} in the container of pid ${pid}`);
 
 test('ctr run --rm passes the container output through and removes the container', async (t) => {
-  const id = newId();
-  const result = await ctrRun(['--rm'], id, ['sh', '-c', 'echo hi; echo to-stderr >&2']);
+  let id = '';
+  const result = await outputOf(() => ctrRun(['--rm'], (id = newId()), ['sh', '-c', 'echo hi; echo to-stderr >&2']));
   t.is(result.status, 0, result.stderr);
   t.is(result.stdout, 'hi\n');
   t.regex(result.stderr, /to-stderr/);
