@@ -6,7 +6,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle';
 import test, { type ExecutionContext } from 'ava';
@@ -41,9 +41,10 @@ test.before(async () => {
       { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'] } },
     ),
     stranger: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['true'], User: 'stranger' } }),
+    volume: buildImage([busybox], { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['PATH=/bin'], Volumes: { '/data': {} } } }),
     large: await largeImage(),
   });
-  for (const name of ['latest', 'layered', 'large', 'stranger']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
+  for (const name of ['latest', 'layered', 'large', 'stranger', 'volume']) pushLayout(layout.dir, name, `${registry.host}/library/busybox:${name}`);
   layout.remove();
 });
 test.after.always(async () => {
@@ -59,8 +60,22 @@ function workspace(t: ExecutionContext, storeDir?: string) {
   if (!storeDir) t.teardown(() => rmSync(store, { recursive: true, force: true }));
   t.teardown(work.remove);
   const run = (args: string[], cwd = work.dir) => oci(['--store', store, ...args], { cwd, env: env() });
-  return { store, dir: work.dir, run };
+  /** Served by the front door alone (it exits 125 where it would hand the call to Node), or by Node alone. */
+  const only = (by: 'front door' | 'Node', args: string[]) =>
+    oci(['--store', store, ...args], { cwd: work.dir, env: { ...env(), [by === 'Node' ? 'OCI_NODE_ONLY' : 'OCI_NATIVE_ONLY']: '1' } });
+  return { store, dir: work.dir, run, only };
 }
+
+const HANDED = /^oci: the front door hands this call to Node: /;
+
+/** The bundles that user records name (snapshots/users), with the chains they hold. */
+const recorded = (store: string) =>
+  new Map(
+    readdirSync(path.join(store, 'snapshots', 'users')).map((name) => {
+      const record = JSON.parse(readFileSync(path.join(store, 'snapshots', 'users', name), 'utf8')) as { bundle: string; chains: string[] };
+      return [record.bundle, record.chains];
+    }),
+  );
 
 /** Mount points on the host that lie under `dir`. */
 const hostMountsUnder = (dir: string) =>
@@ -156,7 +171,11 @@ test("a second overlay bundle of an image loads none of Node's crypto, net or fs
   const loaded = path.join(dir, 'loaded.txt');
   const preload = path.join(dir, 'preload.cjs');
   writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));\n`);
-  const second = oci(['--store', store, 'unpack', '--overlay', 'busybox', 'two'], { cwd: dir, env: { ...env(), NODE_OPTIONS: `--require ${preload}` } });
+  // Through Node: the front door would make it from the first's recipe without starting Node at all.
+  const second = oci(['--store', store, 'unpack', '--overlay', 'busybox', 'two'], {
+    cwd: dir,
+    env: { ...env(), OCI_NODE_ONLY: '1', NODE_OPTIONS: `--require ${preload}` },
+  });
   t.is(second.status, 0, second.stderr);
   const modules = readFileSync(loaded, 'utf8').split('\n');
   t.true(modules.includes('NativeModule fs'), 'the list was written');
@@ -199,4 +218,98 @@ test('an overlay bundle that cannot be made (an unknown user) leaves no half-mad
   t.regex(result.stderr, /^oci: unpack busybox:stranger: unknown user 'stranger'/);
   t.deepEqual(readdirSync(path.join(dir, 'b')), []);
   t.deepEqual(readdirSync(path.join(store, 'snapshots', 'users')), []);
+});
+
+test('the front door makes the next overlay bundle of a REF from the recipe the last one left: the config.json, writable layer, volumes and record Node makes', (t) => {
+  const { store, dir, run, only } = workspace(t);
+  t.is(run(['pull', '--quiet', 'busybox:volume']).status, 0);
+  const first = only('Node', ['unpack', '--overlay', 'busybox:volume', 'first']);
+  t.is(first.status, 0, first.stderr);
+  t.true(existsSync(path.join(store, 'snapshots', 'recipes', 'busybox%3Avolume')), 'the first left a recipe');
+  const byFrontDoor = only('front door', ['unpack', '--overlay', 'busybox:volume', 'by-front-door']);
+  t.is(byFrontDoor.status, 0, byFrontDoor.stderr);
+  t.is(byFrontDoor.stdout + byFrontDoor.stderr, '', 'as Node, it says nothing');
+  t.is(only('Node', ['unpack', '--overlay', 'busybox:volume', 'by-node']).status, 0);
+
+  const [native, node] = ['by-front-door', 'by-node'].map((name) => path.join(dir, name)) as [string, string];
+  const config = (bundle: string) => readFileSync(path.join(bundle, 'config.json'), 'utf8').replaceAll(bundle, 'BUNDLE');
+  t.is(config(native), config(node), 'config.json byte for byte, but for the bundle directory');
+  t.true(config(native).includes('"upperdir=BUNDLE/upper"'));
+  for (const name of ['.', 'config.json', 'rootfs', 'upper', 'work', 'volumes', ...readdirSync(path.join(node, 'volumes')).map((v) => `volumes/${v}`)]) {
+    const [a, b] = [native, node].map((bundle) => statSync(path.join(bundle, name)));
+    t.deepEqual([a!.mode, a!.uid, a!.gid], [b!.mode, b!.uid, b!.gid], name);
+  }
+  t.deepEqual(readdirSync(native).sort(), readdirSync(node).sort());
+  t.deepEqual(readdirSync(path.join(native, 'volumes')), readdirSync(path.join(node, 'volumes')));
+  t.is(readdirSync(path.join(node, 'volumes')).length, 1, "the image's volume");
+  // To the nanosecond here; Node's copy goes through a Date, and a float of seconds.
+  t.true(
+    Math.abs(statSync(path.join(native, 'upper')).mtimeMs - statSync(path.join(node, 'upper')).mtimeMs) < 1,
+    "the upper's root has the merged root's times",
+  );
+  const records = recorded(store);
+  t.deepEqual(records.get(native), records.get(node), 'a record holds its snapshots');
+  t.is(records.get(native)?.length, 1, "the image's one layer");
+
+  const state = tempDir('state');
+  t.teardown(state.remove);
+  const edited = spec(native);
+  edited.process!.args = ['sh', '-c', 'echo kept > /data/file && echo ran'];
+  writeFileSync(path.join(native, 'config.json'), JSON.stringify(edited));
+  const ran = oci(['--root', state.dir, 'run', '--bundle', native, 'from-recipe'], { input: '', env: env() });
+  t.is(ran.status, 0, ran.stderr);
+  t.is(ran.stdout, 'ran\n');
+  t.is(readFileSync(path.join(native, 'volumes', readdirSync(path.join(native, 'volumes'))[0]!, 'file'), 'utf8'), 'kept\n');
+});
+
+test('the front door leaves to Node, before changing anything, a recipe of another index.json or other code, snapshots gone, and a directory holding a bundle; gc clears recipes', (t) => {
+  const { store, dir, run, only } = workspace(t);
+  const recipe = path.join(store, 'snapshots', 'recipes', 'busybox');
+  const handedOff = (bundle: string) => {
+    const result = only('front door', ['unpack', '--overlay', 'busybox', bundle]);
+    t.is(result.status, 125, result.stderr);
+    t.regex(result.stderr, HANDED);
+  };
+  const nothingMade = (bundle: string) => {
+    handedOff(bundle);
+    t.false(
+      ['config.json', 'rootfs', 'upper', 'work'].some((name) => existsSync(path.join(dir, bundle, name))),
+      `${bundle}: nothing made`,
+    );
+    t.false(recorded(store).has(path.join(dir, bundle)), `${bundle}: no record`);
+  };
+  t.is(run(['pull', '--quiet', 'busybox']).status, 0);
+  t.is(run(['unpack', '--overlay', 'busybox', 'one']).status, 0);
+  t.is(only('front door', ['unpack', '--overlay', 'busybox', 'two']).status, 0);
+
+  const config = readFileSync(path.join(dir, 'two', 'config.json'));
+  handedOff('two');
+  t.deepEqual(readFileSync(path.join(dir, 'two', 'config.json')), config, 'the bundle there is untouched');
+
+  // Another index.json: REF may name another image now.
+  t.is(run(['pull', '--quiet', 'busybox:layered']).status, 0);
+  nothingMade('three');
+  t.is(run(['unpack', '--overlay', 'busybox', 'three']).status, 0, 'Node makes it, and a recipe again');
+  t.is(only('front door', ['unpack', '--overlay', 'busybox', 'four']).status, 0);
+
+  // Other code: what it would write may differ.
+  const text = readFileSync(recipe, 'utf8');
+  writeFileSync(recipe, text.replace(/"code":"[0-9a-f]{64}"/, `"code":"${'0'.repeat(64)}"`));
+  nothingMade('five');
+  writeFileSync(recipe, text);
+
+  // A snapshot gone (another gc's trash): Node applies its layer again.
+  const snapshots = path.join(store, 'snapshots', 'sha256');
+  const snapshot = (JSON.parse(text.split('\n')[0]!) as { chains: string[] }).chains[0]!.slice('sha256:'.length);
+  const aside = path.join(store, 'aside');
+  renameSync(path.join(snapshots, snapshot), aside);
+  nothingMade('six');
+  rmSync(aside, { recursive: true });
+  const again = run(['unpack', '--overlay', 'busybox', 'six']);
+  t.is(again.status, 0, again.stderr);
+  t.true(existsSync(path.join(snapshots, snapshot)), 'prepared again');
+
+  t.is(run(['gc']).status, 0);
+  t.false(existsSync(path.join(store, 'snapshots', 'recipes')), 'gc removed the recipes');
+  nothingMade('seven');
 });

@@ -46,13 +46,13 @@
     {
       # The `oci` executable's front door (src/front-door/front-door.h); the CLI's build puts it
       # in packages/cli/bin beside oci.cjs, its JS entry. Static like the helper: no dynamic
-      # loader at each start, json-c linked in.
+      # loader at each start, json-c and nettle (sha256, for unpack.c) linked in.
       "target_name": "oci-front-door",
       "type": "executable",
-      "sources": ["src/front-door/main.c", "src/front-door/container.c", "src/front-door/verbs.c", "src/front-door/report.c"],
+      "sources": ["src/front-door/main.c", "src/front-door/container.c", "src/front-door/verbs.c", "src/front-door/report.c", "src/front-door/unpack.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"],
-      "libraries": ["-l:libjson-c.a"]
+      "libraries": ["-l:libjson-c.a", "-l:libnettle.a"]
     }
   ]
 }

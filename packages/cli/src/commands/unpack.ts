@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
+import { storeDir } from '../paths.js';
 import { unpackListener, withProgress } from '../progress.js';
 import { openStore } from '../store.js';
 
@@ -27,15 +28,19 @@ export default defineCommand({
     if (options.overlay && (options['uid-map'] || options['gid-map']))
       throw new UsageError('--overlay cannot shift ids (--uid-map, --gid-map): use a full copy', 'unpack');
     // Modules, not @oci/image's index, which would load the registry client (node:http, node:https…) too.
-    const [{ parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }] = await Promise.all([
+    const [{ parseIdMap }, { parsePlatform }, { createBundle, createOverlayBundle }, recipes] = await Promise.all([
       import('@oci/image/layer/ids'),
       import('@oci/image/platform'),
       import('@oci/bundle'),
+      import('../overlay-recipe.js'),
     ]);
     // The options first: a bad one is told before anything else is looked at.
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
     const uidMap = options['uid-map'] ? parseIdMap(options['uid-map']) : undefined;
     const gidMap = options['gid-map'] ? parseIdMap(options['gid-map']) : undefined;
+    // The front door makes the next overlay bundle of REF from a recipe of this one (overlay-recipe.ts).
+    const ref = options.overlay && !options.platform && !options.tty ? positionals[0] : undefined;
+    const index = ref !== undefined ? recipes.readIndex(storeDir(globals)) : undefined;
     const store = await openStore(globals);
     const name = positionals[0] !== undefined ? await store.resolveName(positionals[0]) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
@@ -46,21 +51,27 @@ export default defineCommand({
       skipped.set(kind, (skipped.get(kind) ?? 0) + 1);
       log.debug(`skipped ${item.what} ${item.path}: ${item.reason}`);
     };
-    const result = await withProgress({}, context, (listener) => {
+    const result = await withProgress({}, context, async (listener) => {
       const onProgress = unpackListener(listener);
-      return options.overlay
-        ? createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress })
-        : store.lease(() =>
-            createBundle({ store, image: name, ...platform }, bundle, {
-              force: options.force,
-              rootless: options.rootless || undefined,
-              tty: options.tty,
-              uidMap,
-              gidMap,
-              onProgress,
-              onSkip,
-            }),
-          );
+      if (!options.overlay)
+        return store.lease(() =>
+          createBundle({ store, image: name, ...platform }, bundle, {
+            force: options.force,
+            rootless: options.rootless || undefined,
+            tty: options.tty,
+            uidMap,
+            gidMap,
+            onProgress,
+            onSkip,
+          }),
+        );
+      const made = await createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress });
+      try {
+        if (index) recipes.writeRecipe(store.dir, ref!, index, bundle, made);
+      } catch (error) {
+        log.debug(`no recipe for the next overlay bundle of ${ref}: ${(error as Error).message}`);
+      }
+      return made;
     });
     for (const [kind, count] of skipped) log.warn(`unpack ${name}: skipped ${count} ${kind}`);
     log.debug(`unpacked ${name} (${result.image?.descriptor.digest}) into ${bundle}${options.overlay ? ' as an overlay of its snapshots' : ''}`);

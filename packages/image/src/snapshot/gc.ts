@@ -37,6 +37,8 @@ export async function collectSnapshots(store: NamedImages): Promise<{ removed: s
 
 async function collect(layout: SnapshotLayout, images: Map<string, string[]>): Promise<{ removed: string[]; freed: number }> {
   await rm(layout.trash, { recursive: true, force: true });
+  // Recipes name snapshots that may go now; the next overlay bundle made by Node writes its own again.
+  await rm(layout.recipes, { recursive: true, force: true });
   const keep = new Set([...images.keys(), ...heldByUsers(await recordedUsers(layout, { prune: true }))]);
   const doomed = new Map<string, string>();
   for (const id of await committedSnapshots(layout)) {

@@ -5,6 +5,8 @@
  *                                 in overlayfs' own form: an overlay's lowerdir
  *   snapshots/ALG/HEX/info.json   which layer it is, and since when
  *   snapshots/users/ID            a bundle that mounts snapshots (users.ts)
+ *   snapshots/recipes/REF         how the CLI made an overlay bundle of REF, for its front door
+ *                                 to make the next (packages/cli/src/overlay-recipe.ts)
  *   snapshots/empty/              the lowerdir under the bottom layer (an overlay needs one)
  *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
  *
@@ -63,6 +65,11 @@ export class SnapshotLayout {
 
   get users(): string {
     return path.join(this.root, 'users');
+  }
+
+  /** Derived, never authoritative: gc clears it. */
+  get recipes(): string {
+    return path.join(this.root, 'recipes');
   }
 
   get empty(): string {

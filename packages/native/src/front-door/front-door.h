@@ -2,7 +2,8 @@
  * The `oci` executable's front door: engines (containerd's shim, podman's conmon) start `oci` once
  * per operation, and Node's own start-up alone costs more than runc's whole `state`. The calls
  * on their hot path that need no plan (state, start, kill, delete, ps --format json, pause,
- * resume) are served here from the state files the TypeScript runtime writes
+ * resume) are served here from the state files the TypeScript runtime writes, and so is a second
+ * `unpack --overlay REF`, from the recipe the CLI left with the first (unpack.c)
  * (packages/runtime/src/state/store.ts defines them); everything else, and every case this
  * program does not fully handle (a hook to run, an error to report, an option it does not know),
  * is handed to Node with the same argv and environment, before anything has changed. So the
@@ -25,6 +26,7 @@ struct call {
   int argc;
   char **argv;
   const char *root;
+  const char *store; /* --store */
   const char *log_file;
   bool log_json;
   const char *command;
@@ -73,6 +75,11 @@ int verb_delete(const struct call *call);
 int verb_ps(const struct call *call);
 int verb_pause(const struct call *call);
 int verb_resume(const struct call *call);
+/* `oci unpack --overlay REF [BUNDLE]` from a recipe (unpack.c); `at`: the index of the command's first argument. */
+int verb_unpack(const struct call *call, int at);
+
+/* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
+char *resolved(const char *path);
 
 /* JSON.stringify of a UTF-8 string into out (which must hold 6 * length + 3 bytes). */
 size_t json_quote(char *out, const char *text, size_t length);

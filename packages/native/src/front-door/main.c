@@ -38,7 +38,7 @@ static const char *option_value(const struct call *call, int *i, const char *nam
 }
 
 /* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
-static char *resolved(const char *path) {
+char *resolved(const char *path) {
   if (!*path || strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") || !strcmp(path, ".") || !strcmp(path, "..") ||
       !strncmp(path, "./", 2) || !strncmp(path, "../", 3))
     return NULL;
@@ -79,12 +79,14 @@ static void parse_globals(struct call *call, int *i) {
     } else if ((value = option_value(call, i, "--rootless-runtime")) || (value = option_value(call, i, "--rootless"))) {
       /* Only create makes a cgroup, which is what --rootless-runtime (runc's --rootless) decides. */
       if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "auto")) hand_to_node(call, "an unknown --rootless-runtime");
-    } else if (!option_value(call, i, "--store")) {
+    } else if ((value = option_value(call, i, "--store"))) {
+      call->store = value;
+    } else {
       hand_to_node(call, "a global option served by Node");
     }
   }
   /* An empty value is the default to Node (`--root=`): not worth a second definition here. */
-  if ((root && !*root) || (call->log_file && !*call->log_file)) hand_to_node(call, "an empty option value");
+  if ((root && !*root) || (call->log_file && !*call->log_file) || (call->store && !*call->store)) hand_to_node(call, "an empty option value");
   call->root = state_root(call, root);
   if (!call->root) hand_to_node(call, "a state root that needs normalising");
 }
@@ -130,6 +132,7 @@ int main(int argc, char **argv) {
   parse_globals(&call, &at);
   if (at == argc) hand_to_node(&call, "no command");
   call.command = argv[at];
+  if (!strcmp(call.command, "unpack")) return verb_unpack(&call, at + 1);
   for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
     if (strcmp(verbs[v].name, call.command)) continue;
     parse_command(&call, at + 1, verbs[v].min, verbs[v].max);
