@@ -6,9 +6,10 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Spec } from '@oci/bundle';
+import { LockNames, tryLock } from '@oci/image/internal/store/lock';
 import test, { type ExecutionContext } from 'ava';
 import { busyboxImage, busyboxLayer } from './harness/busybox.js';
 import { oci } from './harness/cli.js';
@@ -262,7 +263,7 @@ test('the front door makes the next overlay bundle of a REF from the recipe the 
   t.is(readFileSync(path.join(native, 'volumes', readdirSync(path.join(native, 'volumes'))[0]!, 'file'), 'utf8'), 'kept\n');
 });
 
-test('the front door leaves to Node, before changing anything, a recipe of another index.json or other code, snapshots gone, and a directory holding a bundle; gc clears recipes', (t) => {
+test('the front door leaves to Node, before changing anything, a recipe of another index.json or other code, snapshots gone, a directory holding a bundle or locked by another unpack; gc clears recipes', async (t) => {
   const { store, dir, run, only } = workspace(t);
   const recipe = path.join(store, 'snapshots', 'recipes', 'busybox');
   const handedOff = (bundle: string) => {
@@ -309,7 +310,16 @@ test('the front door leaves to Node, before changing anything, a recipe of anoth
   t.is(again.status, 0, again.stderr);
   t.true(existsSync(path.join(snapshots, snapshot)), 'prepared again');
 
+  // A bundle directory another unpack works in: the front door binds the same lock as Node.
+  const busy = path.join(dir, 'seven');
+  mkdirSync(busy);
+  const lock = await tryLock((await LockNames.of(busy, 'bundle')).name('unpack'));
+  t.truthy(lock);
+  nothingMade('seven');
+  await lock!.release();
+  t.is(only('front door', ['unpack', '--overlay', 'busybox', 'seven']).status, 0);
+
   t.is(run(['gc']).status, 0);
   t.false(existsSync(path.join(store, 'snapshots', 'recipes')), 'gc removed the recipes');
-  nothingMade('seven');
+  nothingMade('eight');
 });

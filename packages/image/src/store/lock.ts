@@ -11,7 +11,8 @@
  * The socket is bound by the native addon where it is built: node:net's server costs a process
  * that needs no network (`oci unpack --overlay`) node:net itself, and its listen() loads Node's
  * cluster and child_process modules too (~10 ms together here). Either way the same name is
- * bound, so processes of both kinds exclude each other.
+ * bound, so processes of both kinds exclude each other, and the `oci` front door binds it as the
+ * addon does for the bundles it makes (packages/native/src/front-door/unpack.c: lock_bundle).
  */
 import { closeSync, statSync } from 'node:fs';
 import type { Server } from 'node:net';

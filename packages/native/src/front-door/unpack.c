@@ -71,8 +71,9 @@ static bool recipe_name(const char *ref, char out[256]) {
   if (ref[0] == '.') return false;
   size_t n = 0;
   for (const unsigned char *c = (const unsigned char *)ref; *c; c++) {
-    if (*c < 0x21 || *c > 0x7e || n + 3 > 200) return false;
-    if (is_alnum(*c) || strchr("-_.!~*'()", *c)) out[n++] = (char)*c;
+    bool as_is = is_alnum(*c) || strchr("-_.!~*'()", *c);
+    if (*c < 0x21 || *c > 0x7e || n + (as_is ? 1 : 3) > 200) return false;
+    if (as_is) out[n++] = (char)*c;
     else n += (size_t)sprintf(out + n, "%%%02X", *c);
   }
   out[n] = '\0';
