@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { type PullOptions, pull, Store } from '@oci/image';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import { startRegistry } from '@oci/test/harness/registry';
 import type { Benchmark } from './benchmark.js';
 import { pushDebian } from './fixtures/debian.js';
@@ -31,7 +31,7 @@ export const pullBenchmark: Benchmark = {
           ...command('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir('skopeo')}:bookworm`]),
           prepare: empty('skopeo'),
         },
-        { ...command('oci pull', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }), prepare: empty('cli') },
+        { ...command('oci pull', ociFrontDoor, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }), prepare: empty('cli') },
         {
           name: 'pull() in process',
           prepare: empty('lib'),
@@ -46,10 +46,10 @@ export const pullBenchmark: Benchmark = {
 
       const warm: Case[] = [
         command('node -e 0', process.execPath, ['-e', '0'], { env: cliEnv }),
-        command('oci pull (present)', ociBin, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }),
+        command('oci pull (present)', ociFrontDoor, ['--store', dir('cli'), 'pull', ref], { env: cliEnv }),
         ...(process.env.NODE_EXTRA_CA_CERTS
           ? [
-              command('oci pull (present), NODE_EXTRA_CA_CERTS set', ociBin, ['--store', dir('cli'), 'pull', ref], {
+              command('oci pull (present), NODE_EXTRA_CA_CERTS set', ociFrontDoor, ['--store', dir('cli'), 'pull', ref], {
                 env: { ...cliEnv, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS },
               }),
             ]

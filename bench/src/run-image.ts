@@ -19,7 +19,7 @@ import path from 'node:path';
 import { createOverlayBundle } from '@oci/bundle/overlay';
 import { Store } from '@oci/image';
 import { pushBusybox } from '@oci/test/harness/busybox';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import { type Containerd, startContainerd } from '@oci/test/harness/containerd';
 import { type Podman, startPodman } from '@oci/test/harness/podman';
 import { type Registry, startRegistry } from '@oci/test/harness/registry';
@@ -63,14 +63,14 @@ interface Setup {
   busybox: string;
 }
 
-/** The environment oci runs in: no CA bundle for Node to parse (its launcher would set it aside anyway). */
+/** The environment oci runs in: no CA bundle for Node to parse (its front door would set it aside anyway). */
 const ociEnv = () => ({ ...process.env, NODE_EXTRA_CA_CERTS: '', OCI_REGISTRY_MIRRORS: '' });
 
 let counter = 0;
 const nextId = () => `bench-${process.pid}-${++counter}`;
 
 function ociRun(name: string, store: string, root: string, image: string): Case {
-  return command(name, ociBin, ['--store', store, '--root', root, 'run', image, 'true'], { env: ociEnv() });
+  return command(name, ociFrontDoor, ['--store', store, '--root', root, 'run', image, 'true'], { env: ociEnv() });
 }
 
 function ctrRun({ containerd }: Setup, image: string): Case {
@@ -99,7 +99,7 @@ async function warm(setup: Setup, rounds: number): Promise<void> {
   const root = path.join(work, 'warm-root');
   await setup.containerd.pull(debian);
   await setup.podman.pull(debian);
-  const first = spawnSync(ociBin, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
+  const first = spawnSync(ociFrontDoor, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
   if (first.status !== 0) throw new Error(`oci run: ${first.stderr}`);
   const timings = await measure(
     [
@@ -182,19 +182,19 @@ async function overlayBundles(setup: Setup, rounds: number): Promise<void> {
       ['pull', '--quiet', image],
       ['unpack', '--overlay', image, path.join(bundles, `first-${label}`)],
     ]) {
-      const result = spawnSync(ociBin, ['--store', store, ...args], { env: ociEnv(), encoding: 'utf8' });
+      const result = spawnSync(ociFrontDoor, ['--store', store, ...args], { env: ociEnv(), encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`oci ${args.join(' ')}: ${result.stderr}`);
     }
     const opened = await Store.open(store);
     cases.push(
       {
         name: `oci unpack --overlay, ${label}`,
-        run: () => command('oci unpack', ociBin, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], { env: ociEnv() }).run(),
+        run: () => command('oci unpack', ociFrontDoor, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], { env: ociEnv() }).run(),
       },
       {
         name: `oci unpack --overlay through Node, ${label}`,
         run: () =>
-          command('oci unpack', ociBin, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], {
+          command('oci unpack', ociFrontDoor, ['--store', store, 'unpack', '--overlay', image, path.join(bundles, nextId())], {
             env: { ...ociEnv(), OCI_NODE_ONLY: '1' },
           }).run(),
       },
@@ -213,7 +213,7 @@ async function storeSize(setup: Setup): Promise<void> {
   const store = path.join(work, 'size-store');
   const root = path.join(work, 'size-root');
   const run = () => {
-    const result = spawnSync(ociBin, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
+    const result = spawnSync(ociFrontDoor, ['--store', store, '--root', root, 'run', debian, 'true'], { env: ociEnv(), encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`oci run: ${result.stderr}`);
   };
   run();
@@ -228,7 +228,7 @@ async function pullAlone(setup: Setup, rounds: number): Promise<void> {
   const { debian, work } = setup;
   const dir = (name: string) => path.join(work, 'pull', name);
   const peaks = new Map<string, number[]>();
-  // /usr/bin/time reports the peak resident set of what it runs (oci: its launcher's exec'd Node).
+  // /usr/bin/time reports the peak resident set of what it runs (oci: the Node its front door exec'd).
   const timed = (name: string, file: string, args: string[], target: string): Case => ({
     name,
     prepare: () => emptied(target),
@@ -240,7 +240,7 @@ async function pullAlone(setup: Setup, rounds: number): Promise<void> {
   });
   const cases = [
     timed('skopeo copy', 'skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${debian}`, `oci:${dir('skopeo')}:bookworm`], dir('skopeo')),
-    timed('oci pull', ociBin, ['--store', dir('oci'), 'pull', '--quiet', debian], dir('oci')),
+    timed('oci pull', ociFrontDoor, ['--store', dir('oci'), 'pull', '--quiet', debian], dir('oci')),
   ];
   const timings = await measure(cases, rounds, 1);
   report(`oci pull alone of ${debian} into an empty store`, timings);

@@ -2,7 +2,7 @@
  * The runtime against Debian's runc 1.1.5, on one busybox bundle running /bin/true:
  * - `oci run` against `runc run` (target: within 1.5x), with and without NODE_EXTRA_CA_CERTS,
  *   with `node -e 0` and `oci --version` beside them to show where the time goes (`oci` is run as
- *   a program, as engines run it: its sh launcher, then Node);
+ *   a program, as engines run it: its native front door, then Node);
  * - the library: a Node process creating, starting, waiting for and deleting containers itself
  *   (target: at least 5x faster per container than `runc run`), with the time of each step;
  * - 50 containers created and started at once, all waited for and deleted, and a check that
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { defaultSpec } from '@oci/bundle/default-spec';
 import { Runtime } from '@oci/runtime';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import type { Benchmark } from './benchmark.js';
 import { type Case, command, formatMs, measure, median, report } from './measure.js';
 
@@ -65,14 +65,14 @@ async function cli(bundle: string, roots: Record<string, string>, rounds: number
   for (const [label, env] of variants) {
     const ociRun: Case = {
       name: 'oci run',
-      run: () => command('oci run', ociBin, ['--root', roots.oci!, 'run', '--bundle', bundle, nextId()], { env }).run(),
+      run: () => command('oci run', ociFrontDoor, ['--root', roots.oci!, 'run', '--bundle', bundle, nextId()], { env }).run(),
     };
-    // Node's own start as oci pays it: its launcher keeps the CA bundle from Node (bin/oci.cjs).
+    // Node's own start as oci pays it: its front door keeps the CA bundle from Node.
     const cases = [
       runcRun(bundle, roots.runc!),
       ociRun,
       command('node -e 0', process.execPath, ['-e', '0'], { env: withoutCa }),
-      command('oci --version', ociBin, ['--version'], { env }),
+      command('oci --version', ociFrontDoor, ['--version'], { env }),
     ];
     if (env !== withoutCa) cases.push(command('node -e 0, CA bundle parsed', process.execPath, ['-e', '0'], { env }));
     const timings = await measure(cases, rounds, 3);
@@ -177,12 +177,12 @@ async function execs(bundle: string, roots: Record<string, string>, rounds: numb
   try {
     // Detached containers keep the stdio they are given: nothing a pipe would wait on.
     command('runc run -d', 'runc', ['--root', roots.runc!, 'run', '-d', '--bundle', sleeping, ids.runc], { stdio: 'ignore' }).run();
-    command('oci run -d', ociBin, ['--root', roots.oci!, 'run', '-d', '--bundle', sleeping, ids.oci], { stdio: 'ignore' }).run();
+    command('oci run -d', ociFrontDoor, ['--root', roots.oci!, 'run', '-d', '--bundle', sleeping, ids.oci], { stdio: 'ignore' }).run();
     await runtime.run(ids.lib, { bundle: sleeping, detach: true, stdio: [devNull, devNull, devNull] });
     const timings = await measure(
       [
         command('runc exec', 'runc', ['--root', roots.runc!, 'exec', ids.runc, '/bin/true']),
-        command('oci exec', ociBin, ['--root', roots.oci!, 'exec', ids.oci, '/bin/true']),
+        command('oci exec', ociFrontDoor, ['--root', roots.oci!, 'exec', ids.oci, '/bin/true']),
         {
           name: 'library: exec',
           run: async () => void (await runtime.exec(ids.lib, { changes: { args: ['/bin/true'] }, stdio: [devNull, devNull, devNull] })),
@@ -194,7 +194,7 @@ async function execs(bundle: string, roots: Record<string, string>, rounds: numb
     report('exec of busybox /bin/true into a running container', timings);
   } finally {
     spawnSync('runc', ['--root', roots.runc!, 'delete', '--force', ids.runc]);
-    spawnSync(ociBin, ['--root', roots.oci!, 'delete', '--force', ids.oci]);
+    spawnSync(ociFrontDoor, ['--root', roots.oci!, 'delete', '--force', ids.oci]);
     await runtime.delete(ids.lib, { force: true });
   }
 }

@@ -10,7 +10,7 @@ import { defaultSpec } from '@oci/bundle/default-spec';
 import { compileSeccomp } from '@oci/runtime/seccomp/compile';
 import type { Spec } from '@oci/specs';
 import { busyboxRootfs } from '@oci/test/harness/bundle';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import { podmanProfile } from '@oci/test/harness/podman-seccomp';
 import type { Benchmark } from './benchmark.js';
 import { type Case, command, formatMs, measure, median, report } from './measure.js';
@@ -50,7 +50,7 @@ export const securityBenchmark: Benchmark = {
         writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
         const cases: Case[] = [
           { name: 'runc run', run: () => command('runc run', 'runc', ['--root', path.join(work, 'runc'), 'run', '--bundle', bundle, id()]).run() },
-          { name: 'oci run', run: () => command('oci run', ociBin, ['--root', path.join(work, 'oci'), 'run', '--bundle', bundle, id()]).run() },
+          { name: 'oci run', run: () => command('oci run', ociFrontDoor, ['--root', path.join(work, 'oci'), 'run', '--bundle', bundle, id()]).run() },
         ];
         report(`run of busybox /bin/true, ${label}`, await measure(cases, rounds, 2));
       }

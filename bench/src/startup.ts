@@ -1,10 +1,10 @@
 /**
  * `oci --version` against `node -e 0`: what the CLI adds to Node's own start, `oci` run as a
- * program (its sh launcher, then Node). Measured with and without NODE_EXTRA_CA_CERTS, which
+ * program (its native front door, then Node). Measured with and without NODE_EXTRA_CA_CERTS, which
  * these machines set and which makes Node parse the whole CA bundle at start (~80 ms): `node -e 0`
- * pays for it, `oci` should not (its launcher keeps it from Node).
+ * pays for it, `oci` should not (its front door keeps it from Node).
  */
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import type { Benchmark } from './benchmark.js';
 import { command, measure, report } from './measure.js';
 
@@ -19,8 +19,8 @@ export const startup: Benchmark = {
     for (const [label, env] of variants) {
       const cases = [
         command('node -e 0', process.execPath, ['-e', '0'], { env: withoutCa }),
-        command('oci --version', ociBin, ['--version'], { env }),
-        command('oci --help', ociBin, ['--help'], { env }),
+        command('oci --version', ociFrontDoor, ['--version'], { env }),
+        command('oci --help', ociFrontDoor, ['--help'], { env }),
       ];
       if (env !== withoutCa) cases.push(command('node -e 0, CA bundle parsed', process.execPath, ['-e', '0'], { env }));
       const timings = await measure(cases, rounds, 3);

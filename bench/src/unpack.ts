@@ -17,7 +17,7 @@ import { createGunzip } from 'node:zlib';
 import { type ImageManifest, Store, unpack } from '@oci/image';
 import { decompress } from '@oci/image/layer/decompress';
 import { loadAddon } from '@oci/native';
-import { ociBin } from '@oci/test/harness/cli';
+import { ociFrontDoor } from '@oci/test/harness/cli';
 import type { Benchmark } from './benchmark.js';
 import { debianImage } from './fixtures/debian.js';
 import { type Case, command, measure, report } from './measure.js';
@@ -51,7 +51,7 @@ export const unpackBenchmark: Benchmark = {
       {
         name: 'oci unpack',
         prepare: oci.prepare,
-        run: () => command('oci unpack', ociBin, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run(),
+        run: () => command('oci unpack', ociFrontDoor, ['--store', image.layout, 'unpack', image.ref, oci.path], { env }).run(),
       },
       { name: 'unpack() in process', prepare: lib.prepare, run: async () => void (await unpack({ store, image: image.ref }, path.join(lib.path, 'rootfs'))) },
     ];
