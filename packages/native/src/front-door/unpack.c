@@ -128,7 +128,8 @@ static bool load_recipe(const char *store, const char *ref, struct recipe *r) {
   struct json_object *at;
   if (!json_object_object_get_ex(r->header, "bundleAt", &at) || !json_object_is_type(at, json_type_array) || json_object_array_length(at) != 2) return false;
   for (size_t i = 0; i < 2; i++) {
-    int64_t offset = json_object_get_int64(json_object_array_get_idx(at, i));
+    struct json_object *item = json_object_array_get_idx(at, i);
+    int64_t offset = json_object_is_type(item, json_type_int) ? json_object_get_int64(item) : -1;
     if (offset < (i ? (int64_t)r->bundle_at[0] : 0) || offset > (int64_t)r->config_length) return false;
     r->bundle_at[i] = (size_t)offset;
   }
