@@ -78,14 +78,13 @@ int verb_resume(const struct call *call);
 /* `oci unpack --overlay REF [BUNDLE]` from a recipe (unpack.c); `at`: the index of the command's first argument. */
 int verb_unpack(const struct call *call, int at);
 
-/* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
-char *resolved(const char *path);
-
 /* JSON.stringify of a UTF-8 string into out (which must hold 6 * length + 3 bytes). */
 size_t json_quote(char *out, const char *text, size_t length);
 /* Writes all of it to fd (waiting out EAGAIN); false on another error. */
 bool write_all(int fd, const char *data, size_t length);
 /* Reads a small file whole, NUL-terminated; NULL with errno on failure. */
 char *read_small_file(const char *path, size_t *length);
+/* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
+char *resolved(const char *path);
 
 #endif

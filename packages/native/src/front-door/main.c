@@ -37,22 +37,6 @@ static const char *option_value(const struct call *call, int *i, const char *nam
   return call->argv[++*i];
 }
 
-/* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
-char *resolved(const char *path) {
-  if (!*path || strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") || !strcmp(path, ".") || !strcmp(path, "..") ||
-      !strncmp(path, "./", 2) || !strncmp(path, "../", 3))
-    return NULL;
-  size_t n = strlen(path);
-  if (path[n - 1] == '/' || (n >= 2 && !strcmp(path + n - 2, "/.")) || (n >= 3 && !strcmp(path + n - 3, "/..")))
-    return NULL;
-  if (path[0] == '/') return strdup(path);
-  char cwd[4096];
-  if (!getcwd(cwd, sizeof cwd) || !strcmp(cwd, "/")) return NULL;
-  char *out = malloc(strlen(cwd) + n + 2);
-  if (out) sprintf(out, "%s/%s", cwd, path);
-  return out;
-}
-
 /* The state root: --root, else /run/oci for root and $XDG_RUNTIME_DIR/oci for others (cli/src/paths.ts). */
 static const char *state_root(const struct call *call, const char *given) {
   if (given) return resolved(given);

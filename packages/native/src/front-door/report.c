@@ -4,7 +4,8 @@
  * with control characters escaped, and with --log the same message as a log line in runc's shape
  * (with --log-format json and no --log, that JSON line on stderr instead).
  * Strings are read as JavaScript reads UTF-8 (a bad sequence is U+FFFD) and quoted as
- * JSON.stringify quotes them, so the bytes match Node's.
+ * JSON.stringify quotes them, so the bytes match Node's. Beside them, the two helpers every verb
+ * shares: a small file read whole, a path made absolute as Node would.
  */
 #include "front-door.h"
 
@@ -200,4 +201,20 @@ char *read_small_file(const char *path, size_t *length) {
   data[size] = '\0';
   if (length) *length = size;
   return data;
+}
+
+/* path.resolve() of a path that needs no normalising; NULL for one that does (Node's case). */
+char *resolved(const char *path) {
+  if (!*path || strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") || !strcmp(path, ".") || !strcmp(path, "..") ||
+      !strncmp(path, "./", 2) || !strncmp(path, "../", 3))
+    return NULL;
+  size_t n = strlen(path);
+  if (path[n - 1] == '/' || (n >= 2 && !strcmp(path + n - 2, "/.")) || (n >= 3 && !strcmp(path + n - 3, "/..")))
+    return NULL;
+  if (path[0] == '/') return strdup(path);
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof cwd) || !strcmp(cwd, "/")) return NULL;
+  char *out = malloc(strlen(cwd) + n + 2);
+  if (out) sprintf(out, "%s/%s", cwd, path);
+  return out;
 }
