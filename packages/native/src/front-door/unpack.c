@@ -306,6 +306,7 @@ int verb_unpack(const struct call *call, int at) {
   const char *store = call->store ? resolved(call->store) : env && *env ? resolved(env) : "/var/lib/oci";
   char *bundle = bundle_dir(positionals[1]);
   if (!store || !bundle || !plain(bundle) || strlen(bundle) > 2048) hand_to_node(call, "a path that needs normalising or escaping");
+  open_log(call);
 
   struct recipe recipe;
   if (!load_recipe(store, positionals[0], &recipe)) hand_to_node(call, "no recipe for this image, or not this index's and this code's");
