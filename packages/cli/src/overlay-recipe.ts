@@ -29,7 +29,7 @@ import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 const MAX_NAME = 200;
 
 /** The recipe file for `ref`; undefined for a REF the front door would not look up (see unpack.c: recipe_name). */
-export function recipeFile(layout: SnapshotLayout, ref: string): string | undefined {
+function recipeFile(layout: SnapshotLayout, ref: string): string | undefined {
   if (!/^[\x21-\x7e]+$/.test(ref) || ref.startsWith('.')) return undefined;
   const name = encodeURIComponent(ref);
   return name.length <= MAX_NAME ? path.join(layout.recipes, name) : undefined;
@@ -50,26 +50,23 @@ export function writeRecipe(storeDir: string, ref: string, index: Buffer, dir: s
   const file = recipeFile(layout, ref);
   if (!file || layout.unprivileged) return;
   const config = readFileSync(path.join(dir, 'config.json'));
-  const overlay = made.spec.mounts?.[0]?.options ?? [];
+  // Where config.json names the bundle directory: in upperdir= and workdir=, each exactly once
+  // and in this order, or no recipe (an image's own strings could hold the same text).
   const escaped = JSON.stringify(dir).slice(1, -1);
   const cut = Buffer.byteLength(escaped);
-  const at: number[] = [];
-  for (const option of [`upperdir=${escaped}/upper`, `workdir=${escaped}/work`]) {
-    const quoted = `"${option}"`;
+  const [upper, work] = ['upper', 'work'].map((name) => {
+    const quoted = `"${name}dir=${escaped}/${name}"`;
     const found = config.indexOf(quoted);
-    // Exactly once each, in this order: an image's own strings can hold the same text.
-    if (found < 0 || config.indexOf(quoted, found + 1) >= 0 || found < (at[0] ?? 0)) return;
-    at.push(found + 1 + option.indexOf('=') + 1);
-  }
-  const [upper, work] = at as [number, number];
+    return found >= 0 && config.indexOf(quoted, found + 1) < 0 ? found + `"${name}dir=`.length : -1;
+  }) as [number, number];
+  if (upper < 0 || work < upper) return;
+  const lowerdir = made.spec.mounts?.[0]?.options?.find((option) => option.startsWith('lowerdir='));
+  if (!lowerdir) return;
   const header = {
     index: hex(index),
     code: hex(readFileSync(fileURLToPath(import.meta.url))),
     chains: chainIds(made.image.config.rootfs.diff_ids),
-    lower: overlay
-      .find((option) => option.startsWith('lowerdir='))!
-      .slice('lowerdir='.length)
-      .split(':'),
+    lower: lowerdir.slice('lowerdir='.length).split(':'),
     volumes: volumeDirs(dir, made.spec).map((volume) => path.relative(dir, volume)),
     bundleAt: [upper, work - cut],
   };

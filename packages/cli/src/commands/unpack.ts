@@ -40,7 +40,7 @@ export default defineCommand({
     const gidMap = options['gid-map'] ? parseIdMap(options['gid-map']) : undefined;
     // The front door makes the next overlay bundle of REF from a recipe of this one (overlay-recipe.ts).
     const ref = options.overlay && !options.platform && !options.tty ? positionals[0] : undefined;
-    const index = ref !== undefined ? recipes.readIndex(storeDir(globals)) : undefined;
+    const recipe = ref !== undefined ? { ref, index: recipes.readIndex(storeDir(globals)) } : undefined;
     const store = await openStore(globals);
     const name = positionals[0] !== undefined ? await store.resolveName(positionals[0]) : await store.lastPulled();
     if (name === undefined) throw new Error('no image pulled yet: give a REF (oci unpack REF [BUNDLE])');
@@ -67,9 +67,9 @@ export default defineCommand({
         );
       const made = await createOverlayBundle({ store, image: name, ...platform }, bundle, { force: options.force, tty: options.tty, onSkip, onProgress });
       try {
-        if (index) recipes.writeRecipe(store.dir, ref!, index, bundle, made);
+        if (recipe?.index) recipes.writeRecipe(store.dir, recipe.ref, recipe.index, bundle, made);
       } catch (error) {
-        log.debug(`no recipe for the next overlay bundle of ${ref}: ${(error as Error).message}`);
+        log.debug(`no recipe for the next overlay bundle of ${recipe?.ref}: ${(error as Error).message}`);
       }
       return made;
     });
