@@ -2,9 +2,9 @@
  * The `oci` executable's front door: engines (containerd's shim, podman's conmon) start `oci` once
  * per operation, and Node's own start-up alone costs more than runc's whole `state`. The calls
  * on their hot path that need no plan (state, start, kill, delete, ps --format json, pause,
- * resume) are served here from the state files the TypeScript runtime writes, and so is a second
- * `unpack --overlay REF`, from the recipe the CLI left with the first (unpack.c)
- * (packages/runtime/src/state/store.ts defines them); everything else, and every case this
+ * resume) are served here from the state files the TypeScript runtime writes
+ * (packages/runtime/src/state/store.ts defines them), and so is a second `unpack --overlay REF`,
+ * from the recipe the CLI left with the first (unpack.c); everything else, and every case this
  * program does not fully handle (a hook to run, an error to report, an option it does not know),
  * is handed to Node with the same argv and environment, before anything has changed. So the
  * TypeScript runtime stays the one place where behaviour is decided: this program takes only
