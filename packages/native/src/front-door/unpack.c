@@ -87,9 +87,11 @@ static bool is_chain_id(const char *id) {
   return true;
 }
 
+/* volumes/NAME, one component (create.ts's volumeDirs holds them to that). */
 static bool is_volume(const char *name) {
+  if (strncmp(name, "volumes/", strlen("volumes/"))) return false;
   const char *leaf = name + strlen("volumes/");
-  return !strncmp(name, "volumes/", strlen("volumes/")) && *leaf && !strchr(leaf, '/') && strcmp(leaf, ".") && strcmp(leaf, "..");
+  return *leaf && !strchr(leaf, '/') && strcmp(leaf, ".") && strcmp(leaf, "..");
 }
 
 /* The header's array `key`, each of its strings passing `check` (no NUL inside: a C string ends there). */
