@@ -107,7 +107,13 @@ static struct json_object *strings(struct json_object *header, const char *key, 
   return array;
 }
 
-static bool is_snapshot_dir(const char *path) { return path[0] == '/' && plain(path); }
+/* An absolute path with no "." or ".." in it: what layout.ts names a snapshot's fs/ (under the store, checked below). */
+static bool is_snapshot_dir(const char *path) {
+  char *normal = path[0] == '/' ? resolved(path) : NULL;
+  bool ok = normal && !strcmp(normal, path);
+  free(normal);
+  return ok;
+}
 
 static const char *header_string(struct json_object *header, const char *key) {
   struct json_object *value;
