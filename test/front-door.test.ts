@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Runtime } from '@oci/runtime';
 import test from 'ava';
 import { type TestBundle, testBundle, uniqueId } from './harness/bundle.js';
-import { ociAsync } from './harness/cli.js';
+import { HANDED_TO_NODE, ociAsync } from './harness/cli.js';
 import { type StateRoot, stateRoot } from './harness/runtime.js';
 import { tempDir } from './harness/tmp.js';
 
@@ -35,8 +35,6 @@ const nodeOnly = { env: { ...process.env, OCI_NODE_ONLY: '1' } };
 const native = (args: string[]) => state.oci(args, nativeOnly);
 /** The same through Node alone. */
 const viaNode = (args: string[]) => state.oci(args, nodeOnly);
-
-const HANDED = /^oci: the front door hands this call to Node: /;
 
 /** A container the library created (its first process is this test's child). */
 async function created(t: { teardown(fn: () => Promise<void>): void }, b: TestBundle) {
@@ -152,18 +150,18 @@ test('what the front door does not serve exactly, it hands to Node before changi
 
   const hooked = native(['start', id]);
   t.is(hooked.status, 125);
-  t.regex(hooked.stderr, HANDED);
+  t.regex(hooked.stderr, HANDED_TO_NODE);
   t.is((await runtime.state(id)).status, 'created', 'nothing changed');
   t.is(state.oci(['start', id]).status, 0);
   t.is(readFileSync(marker, 'utf8'), 'ran\n', 'Node ran the poststart hook');
 
-  t.regex(native(['state', id]).stderr, HANDED);
+  t.regex(native(['state', id]).stderr, HANDED_TO_NODE);
   t.is(state.oci(['state', id]).stdout, `${JSON.stringify(await runtime.state(id), null, '  ')}\n`, 'Node orders the keys');
 
-  t.regex(native(['kill', id, 'KILL']).stderr, HANDED, "signal names are Node's");
+  t.regex(native(['kill', id, 'KILL']).stderr, HANDED_TO_NODE, "signal names are Node's");
   t.is(state.oci(['kill', id, 'KILL']).status, 0);
-  t.regex(native(['--debug', 'state', id]).stderr, HANDED);
-  t.regex(native(['state', '--root', state.root, id]).stderr, HANDED, 'a global option after the command');
+  t.regex(native(['--debug', 'state', id]).stderr, HANDED_TO_NODE);
+  t.regex(native(['state', '--root', state.root, id]).stderr, HANDED_TO_NODE, 'a global option after the command');
 });
 
 test("delete of a container in the host's mount namespace is Node's: it detaches the rootfs bind", async (t) => {
@@ -182,7 +180,7 @@ test("delete of a container in the host's mount namespace is Node's: it detaches
       .split('\n')
       .some((line) => line.split(' ')[4] === b.rootfs);
   t.true(mounted());
-  t.regex(native(['delete', container.id]).stderr, HANDED);
+  t.regex(native(['delete', container.id]).stderr, HANDED_TO_NODE);
   t.is(state.oci(['delete', container.id]).status, 0);
   t.false(mounted());
 });

@@ -23,6 +23,9 @@ export function nodeOnly(): void {
   process.env.OCI_NODE_ONLY = '1';
 }
 
+/** What the front door says (OCI_NATIVE_ONLY=1, exit 125) where it would hand a call to Node. */
+export const HANDED_TO_NODE = /^oci: the front door hands this call to Node: /;
+
 export interface Result {
   status: number | null;
   stdout: string;
