@@ -2,12 +2,12 @@
  * Content digests (image-spec descriptor.md): `algorithm:encoded`, sha256 and sha512.
  * Content is hashed as it streams; nothing is held whole in memory.
  *
- * node:crypto is loaded when first needed, not with this module: its JavaScript costs a process
- * ~7 ms to load, and a command that only reads small documents (a manifest, a config) and
- * computes chain IDs (`oci unpack --overlay` of an unpacked image) has them digested by the
- * native addon when that is loaded already (the same OpenSSL, through Node).
+ * Hashing goes through the native addon when that is loaded already (the same OpenSSL, through
+ * Node), else through node:crypto, loaded when first needed: its JavaScript costs a process
+ * ~7 ms to load, which a pull (its blobs and documents) or an `oci unpack --overlay` (chain IDs)
+ * need not pay.
  */
-import type { Hash } from 'node:crypto';
+import type { NativeHash } from '@oci/native';
 import { ImageError } from './errors.js';
 import { loadedAddon } from './native.js';
 
@@ -48,8 +48,7 @@ export function isDigest(value: string): boolean {
 }
 
 export function digestOf(data: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): string {
-  const addon = loadedAddon();
-  return `${algorithm}:${addon ? addon.digest(algorithm, data) : createHash(algorithm).update(data).digest('hex')}`;
+  return `${algorithm}:${createHash(algorithm).update(data).digest()}`;
 }
 
 /** Throws EDIGEST unless `data` (read whole) has the expected size (when given) and digest; returns the digest. */
@@ -60,7 +59,19 @@ export function checkContent(data: Uint8Array, expected: { digest: string; size?
   return actual;
 }
 
-const createHash = (algorithm: DigestAlgorithm): Hash => process.getBuiltinModule('node:crypto').createHash(algorithm);
+/** The addon's hash, or node:crypto's in the same shape (its digest in hex). */
+function createHash(algorithm: DigestAlgorithm): NativeHash {
+  const addon = loadedAddon();
+  if (addon) return addon.createHash(algorithm);
+  const hash = process.getBuiltinModule('node:crypto').createHash(algorithm);
+  return {
+    update(data) {
+      hash.update(data);
+      return this;
+    },
+    digest: () => hash.digest('hex'),
+  };
+}
 const sizeMismatch = (what: string, expected: { digest: string; size?: number }, size: number) =>
   new ImageError('EDIGEST', `${what} ${expected.digest}: size ${size}, expected ${expected.size}`);
 const digestMismatch = (what: string, expected: { digest: string }, actual: string) =>
@@ -69,7 +80,7 @@ const digestMismatch = (what: string, expected: { digest: string }, actual: stri
 /** Hashes and counts bytes as they pass; `check` compares with what the descriptor promised. */
 export class Digester {
   readonly algorithm: DigestAlgorithm;
-  #hash: Hash;
+  #hash: NativeHash;
   #size = 0;
 
   constructor(algorithm: DigestAlgorithm = 'sha256') {
@@ -88,7 +99,7 @@ export class Digester {
 
   /** The digest of everything seen; call once, at the end. */
   digest(): string {
-    return `${this.algorithm}:${this.#hash.digest('hex')}`;
+    return `${this.algorithm}:${this.#hash.digest()}`;
   }
 
   /** Throws EDIGEST unless the content seen has the expected size (when given) and digest. */

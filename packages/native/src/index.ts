@@ -16,8 +16,8 @@ export interface NativeAddon {
   detachMount(path: string): void;
   /** lsetxattr(2): sets an extended attribute without following a final symlink. */
   lsetxattr(path: string | Buffer, name: string, value: Buffer): void;
-  /** The hex digest of `data` (a string as UTF-8), with the OpenSSL Node has: small data, on this thread. */
-  digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array): string;
+  /** A sha256 or sha512 digest with the OpenSSL Node has, on this thread: node:crypto's Hash without node:crypto. */
+  createHash(algorithm: 'sha256' | 'sha512'): NativeHash;
   /** lgetxattr(2) */
   lgetxattr(path: string | Buffer, name: string): Buffer;
   /** llistxattr(2): the attribute names. */
@@ -137,6 +137,13 @@ export interface NativeGunzip {
   digest(): string;
   /** Stops the thread wherever it is; the memory lent to it is the caller's again. */
   close(): void;
+}
+
+/** Bytes hashed as they come: `update` takes a string (as UTF-8) or the bytes a view shows. */
+export interface NativeHash {
+  update(data: string | Uint8Array): NativeHash;
+  /** The lower-case hex digest of everything given; once ('' after). */
+  digest(): string;
 }
 
 /** How a process ended: its exit code, or the signal that killed it. */

@@ -110,13 +110,17 @@ test('bindAbstract holds an abstract name against another bind and against node:
   closeSync(again);
 });
 
-test('digest is the hex sha256 or sha512 of a string (as UTF-8) or of the bytes a view shows, as node:crypto has them', async (t) => {
+test('createHash hashes strings (as UTF-8) and the bytes views show, piece by piece, to the hex node:crypto gives, once', async (t) => {
   const { createHash } = await import('node:crypto');
   const bytes = Buffer.from('0123456789é'.repeat(100));
   const view = bytes.subarray(7, 901);
-  t.is(addon.digest('sha256', 'ab é'), createHash('sha256').update('ab é').digest('hex'));
-  t.is(addon.digest('sha256', view), createHash('sha256').update(view).digest('hex'));
-  t.is(addon.digest('sha512', view), createHash('sha512').update(view).digest('hex'));
-  t.is(addon.digest('sha256', new Uint8Array(0)), createHash('sha256').digest('hex'));
-  t.throws(() => addon.digest('md5' as 'sha256', 'x'), { instanceOf: TypeError, message: /sha256 or sha512/ });
+  t.is(addon.createHash('sha256').update('ab é').digest(), createHash('sha256').update('ab é').digest('hex'));
+  t.is(addon.createHash('sha512').update(view).digest(), createHash('sha512').update(view).digest('hex'));
+  const pieces = addon.createHash('sha256').update(view.subarray(0, 100)).update('x').update(view.subarray(100));
+  const whole = createHash('sha256').update(view.subarray(0, 100)).update('x').update(view.subarray(100)).digest('hex');
+  t.is(pieces.digest(), whole);
+  t.is(pieces.digest(), '', 'a digest is given once');
+  t.is(addon.createHash('sha256').update(new Uint8Array(0)).digest(), createHash('sha256').digest('hex'));
+  t.throws(() => addon.createHash('md5' as 'sha256'), { instanceOf: TypeError, message: /sha256 or sha512/ });
+  t.throws(() => addon.createHash('sha256').update(7 as unknown as string), { instanceOf: TypeError, message: /update\(data/ });
 });

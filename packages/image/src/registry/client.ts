@@ -48,6 +48,9 @@ export interface RegistryRequest {
   download?: boolean;
 }
 
+/** Sends a request to the registry whose API is at base URL `at` (`http://127.0.0.1:5000`). */
+type Ask = (at: string) => Promise<HttpResponse>;
+
 export interface RegistryResponse extends HttpResponse {
   endpoint: Endpoint;
   /** What the failed answer said, when its body was read already (a mirror's 404). */
@@ -163,24 +166,22 @@ export class RegistryClient {
   }
 
   async #send(endpoint: Endpoint, request: RegistryRequest, deadline: Deadline): Promise<RegistryResponse> {
-    await this.#settleScheme(endpoint, deadline);
     const auth = this.#authFor(endpoint);
     const scopes = [...(request.repository ? [repositoryScope(request.repository, request.actions ?? ['pull'])] : []), ...(request.scopes ?? [])];
-    const url =
-      request.path instanceof URL ? request.path : new URL(`${base(endpoint)}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
-    for (let round = 0; ; round++) {
+    const urlAt = (at: string) =>
+      request.path instanceof URL ? request.path : new URL(`${at}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
+    const send = async (url: URL, retries?: number) => {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
-      const response = await this.http.request({
-        method: request.method,
-        url,
-        headers,
-        body: request.body,
-        insecure: endpoint.skipVerify,
-        deadline,
-        download: request.download,
-      });
+      const exchange = { method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline, download: request.download };
+      return this.http.request(exchange, retries === undefined ? {} : { retries });
+    };
+    const repeatable = request.body === undefined && !(request.path instanceof URL) && (request.method === 'GET' || request.method === 'HEAD');
+    let response = await this.#settleScheme(endpoint, deadline, repeatable ? (at) => send(urlAt(at), 0) : undefined);
+    const url = urlAt(base(endpoint));
+    for (let round = 0; ; round++) {
+      response ??= await send(url);
       if (response.status === 401 && round === 0) {
         const challenge = response.headers['www-authenticate'];
         let answered: boolean;
@@ -192,6 +193,7 @@ export class RegistryClient {
         }
         if (answered) {
           await response.body.dump();
+          response = undefined;
           continue;
         }
       }
@@ -199,52 +201,64 @@ export class RegistryClient {
     }
   }
 
-  // A loopback or --insecure registry may speak plain HTTP: find out once per endpoint, within
-  // the deadline of the request that first needs to know.
-  #settleScheme(endpoint: Endpoint, deadline: Deadline): Promise<void> {
-    if (!endpoint.plainHttpAllowed || endpoint.url.protocol === 'http:') return Promise.resolve();
-    let settled = this.#schemes.get(endpoint);
-    if (!settled) {
-      settled = this.#findScheme(endpoint, deadline);
-      this.#schemes.set(endpoint, settled);
-    }
-    return settled;
+  /**
+   * A loopback or --insecure registry may speak plain HTTP: found out once per endpoint, within
+   * the deadline of the request that first needs to know. `ask` sends that request, when it may
+   * be sent twice, to the registry at a base URL: the answer it got while finding out is its own.
+   */
+  async #settleScheme(endpoint: Endpoint, deadline: Deadline, ask?: Ask): Promise<HttpResponse | undefined> {
+    if (!endpoint.plainHttpAllowed || endpoint.url.protocol === 'http:') return undefined;
+    const settling = this.#schemes.get(endpoint);
+    if (settling) return void (await settling);
+    const found = this.#findScheme(endpoint, deadline, ask);
+    const settled = found.then(() => undefined);
+    settled.catch(() => undefined); // the request that found out reports it; later ones meet it here
+    this.#schemes.set(endpoint, settled);
+    return found;
   }
 
   // HTTPS unless the server does not speak TLS, which a ping finds out (unverified, so it needs
-  // no CA bundle). A loopback registry is first pinged in plain HTTP: one that answers as a
-  // registry (200, or 401 asking for credentials) cannot be speaking TLS on that port, and the
-  // pull then neither loads Node's TLS nor makes a failing handshake (~20 ms of a fresh `oci
-  // pull`); its connection serves the next request. The ping carries no credentials. Any other
-  // answer (an HTTPS port's 400, a reset) leads to the TLS ping, as for other hosts. A ping that
-  // timed out ends the request: its time is up.
-  async #findScheme(endpoint: Endpoint, deadline: Deadline): Promise<void> {
-    const ping = new URL(`${base(endpoint)}/v2/`);
-    if (isLoopback(ping.hostname) && (await this.#answersPlainHttp(ping, deadline))) return usePlainHttp(endpoint);
+  // no CA bundle). A loopback registry is first asked in plain HTTP: by the request itself when
+  // it may be sent twice, else by a ping (GET /v2/). Neither carries credentials (a request has
+  // none before a challenge asked for them). An answer in HTTP other than 400 (what a TLS port
+  // says to plain HTTP) cannot come from TLS on that port: the pull then neither loads Node's TLS
+  // nor makes a failing handshake (~20 ms of a fresh `oci pull`), nor spends a round trip on
+  // finding out, and the request has its answer. Anything else (a 400, a reset) leads to the TLS
+  // ping, as for other hosts. A question that timed out ends the request: its time is up.
+  async #findScheme(endpoint: Endpoint, deadline: Deadline, ask?: Ask): Promise<HttpResponse | undefined> {
+    if (isLoopback(endpoint.url.hostname)) {
+      const plain = await this.#askInPlainHttp(base(endpoint).replace(/^https:/, 'http:'), deadline, ask);
+      if (plain) {
+        usePlainHttp(endpoint);
+        // An answer to try again (a 5xx, a 429) is tried again as the request's own: with its retries.
+        if (ask && plain.status < 500 && plain.status !== 429) return plain;
+        await plain.body.dump();
+        return undefined;
+      }
+    }
     try {
-      await this.#ping(ping, deadline, { insecure: true });
+      await (await this.#ping(new URL(`${base(endpoint)}/v2/`), deadline, true)).body.dump();
     } catch (error) {
       if (isTimeout(error)) throw error;
       if (isNotTls(error)) usePlainHttp(endpoint);
     }
+    return undefined;
   }
 
-  async #answersPlainHttp(ping: URL, deadline: Deadline): Promise<boolean> {
-    const plain = new URL(ping);
-    plain.protocol = 'http:';
+  /** The answer to `ask` (or a ping) at `at`, unless it is not one plain HTTP gives. */
+  async #askInPlainHttp(at: string, deadline: Deadline, ask?: Ask): Promise<HttpResponse | undefined> {
     try {
-      const status = await this.#ping(plain, deadline);
-      return status === 200 || status === 401;
+      const response = await (ask ? ask(at) : this.#ping(new URL(`${at}/v2/`), deadline));
+      if (response.status !== 400) return response;
+      await response.body.dump();
     } catch (error) {
       if (isTimeout(error)) throw error;
-      return false;
     }
+    return undefined;
   }
 
-  async #ping(url: URL, deadline: Deadline, { insecure = false } = {}): Promise<number> {
-    const response = await this.http.request({ method: 'GET', url, insecure, deadline }, { retries: 0 });
-    await response.body.dump();
-    return response.status;
+  #ping(url: URL, deadline: Deadline, insecure = false): Promise<HttpResponse> {
+    return this.http.request({ method: 'GET', url, insecure, deadline }, { retries: 0 });
   }
 
   #authFor(endpoint: Endpoint): Authenticator {

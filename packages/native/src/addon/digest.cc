@@ -1,36 +1,53 @@
-// digest(algorithm, data): the hex digest of small data (a manifest, a config, a chain ID's
-// text), for the image package where the addon is loaded already: node:crypto's JavaScript
-// costs a process ~7 ms to load, and a command that overlays snapshots needs nothing else of it.
+// createHash(algorithm): a digest with the OpenSSL Node has, for the image package where the
+// addon is loaded already: node:crypto's JavaScript costs a process ~7 ms to load, and a pull
+// needs nothing else of it (its blobs hashed as they download, its documents whole).
 #include "digest.h"
 #include "addon.h"
 
 namespace oci {
 namespace {
 
-Napi::Value DigestOf(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsString() || !(info[1].IsString() || info[1].IsTypedArray())) {
-    Napi::TypeError::New(env, "digest(algorithm: 'sha256' | 'sha512', data: string | Uint8Array)").ThrowAsJavaScriptException();
-    return env.Undefined();
+// update(data) takes a string (as UTF-8) or the bytes a view shows; digest() gives the hex once.
+class Hash : public Napi::ObjectWrap<Hash> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Hash", {InstanceMethod("update", &Hash::Update), InstanceMethod("digest", &Hash::Hex)});
   }
-  Digest digest(info[0].As<Napi::String>().Utf8Value());
-  if (!digest.Valid()) {
-    Napi::TypeError::New(env, "digest: the algorithm must be sha256 or sha512").ThrowAsJavaScriptException();
-    return env.Undefined();
+
+  Hash(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Hash>(info), digest_(info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "") {
+    if (!digest_.Valid()) Napi::TypeError::New(info.Env(), "createHash: the algorithm must be sha256 or sha512").ThrowAsJavaScriptException();
   }
-  if (info[1].IsString()) {
-    std::string text = info[1].As<Napi::String>().Utf8Value();
-    digest.Update(reinterpret_cast<const uint8_t *>(text.data()), text.size());
-  } else {
-    Napi::TypedArray array = info[1].As<Napi::TypedArray>();
-    const uint8_t *data = static_cast<const uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    digest.Update(data, array.ByteLength());
+
+ private:
+  Napi::Value Update(const Napi::CallbackInfo &info) {
+    if (info[0].IsString()) {
+      std::string text = info[0].As<Napi::String>().Utf8Value();
+      digest_.Update(reinterpret_cast<const uint8_t *>(text.data()), text.size());
+    } else if (info[0].IsTypedArray()) {
+      Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+      digest_.Update(static_cast<const uint8_t *>(array.ArrayBuffer().Data()) + array.ByteOffset(), array.ByteLength());
+    } else {
+      Napi::TypeError::New(info.Env(), "update(data: string | Uint8Array)").ThrowAsJavaScriptException();
+    }
+    return info.This();
   }
-  return Napi::String::New(env, digest.Hex());
+
+  Napi::Value Hex(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), digest_.Hex()); }
+
+  Digest digest_;
+};
+
+// The class is this environment's (Node's main thread or a worker): its reference is the data.
+Napi::Value CreateHash(const Napi::CallbackInfo &info) {
+  return static_cast<Napi::FunctionReference *>(info.Data())->New({info[0]});
 }
 
 }  // namespace
 
-void RegisterDigest(Napi::Env env, Napi::Object exports) { exports.Set("digest", Napi::Function::New(env, DigestOf, "digest")); }
+void RegisterDigest(Napi::Env env, Napi::Object exports) {
+  auto *constructor = new Napi::FunctionReference(Napi::Persistent(Hash::Define(env)));
+  env.AddCleanupHook([constructor]() { delete constructor; });
+  exports.Set("createHash", Napi::Function::New(env, CreateHash, "createHash", constructor));
+}
 
 }  // namespace oci

@@ -1,5 +1,5 @@
 // A digest with the OpenSSL that Node exports to addons: of what the inflating thread inflates
-// (inflate.cc), and of small data for JavaScript (digest.cc).
+// (inflate.cc), and for JavaScript (digest.cc).
 #pragma once
 
 #include <openssl/evp.h>
@@ -21,11 +21,13 @@ class Digest {
   void Update(const uint8_t *data, size_t length) {
     if (ok_ && length > 0) ok_ = EVP_DigestUpdate(ctx_.get(), data, length) == 1;
   }
-  // Lower-case hex; "" when the digest failed.
+  // Lower-case hex, once: "" when the digest failed or was taken already.
   std::string Hex() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &length) != 1) return "";
+    bool ok = ok_ && EVP_DigestFinal_ex(ctx_.get(), md, &length) == 1;
+    ok_ = false;
+    if (!ok) return "";
     static const char digits[] = "0123456789abcdef";
     std::string hex(length * 2, '0');
     for (unsigned int i = 0; i < length; i++) hex[2 * i] = digits[md[i] >> 4], hex[2 * i + 1] = digits[md[i] & 15];
