@@ -100,22 +100,28 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   if (manifest.config.size > MAX_CONFIG_SIZE)
     throw new ImageError('EMANIFEST', `${name}: the image config is ${manifest.config.size} bytes, more than ${MAX_CONFIG_SIZE}`);
   const blobs = [{ descriptor: manifest.config, role: 'config' as const }, ...manifest.layers.map((d) => ({ descriptor: d, role: 'layer' as const }))];
-  const missing: typeof blobs = [];
-  for (const blob of blobs) {
-    const present = await store.hasBlob(blob.descriptor.digest, blob.descriptor.size);
-    onProgress?.({ type: 'blob', digest: blob.descriptor.digest, size: blob.descriptor.size, role: blob.role, present });
-    if (!present) missing.push(blob);
-  }
+  const present = await Promise.all(blobs.map(({ descriptor: blob }) => store.hasBlob(blob.digest, blob.size)));
+  const missing = blobs.filter((blob, i) => {
+    onProgress?.({ type: 'blob', digest: blob.descriptor.digest, size: blob.descriptor.size, role: blob.role, present: present[i]! });
+    return !present[i];
+  });
   // Every blob is verified before any is published: a failure stores nothing.
   const downloaded: Ingest[] = [];
+  let configRead: Promise<ImageConfig> | undefined;
+  const readConfig = () => {
+    const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
+    configRead ??= (configIngest ? readFile(configIngest.path) : store.readBlob(manifest.config)).then((data) => parseConfig(data, manifest, name));
+    return configRead;
+  };
   const download = async (blob: Descriptor, onIngest?: (ingest: Ingest) => void) => {
     downloaded.push(await downloadBlob(client, ref.repository, blob, store, onProgress, onIngest));
     onProgress?.({ type: 'blob-done', digest: blob.digest });
+    // Read while the layers still download, not after.
+    if (blob.digest === manifest.config.digest) await readConfig();
   };
-  const readConfig = async () => {
-    const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
-    return parseConfig(configIngest ? await readFile(configIngest.path) : await store.readBlob(manifest.config), manifest, name);
-  };
+  // The manifest is written while its blobs download, and published with them.
+  const manifestKept = keepManifest(store, bytes, descriptor).then((ingest) => ingest && downloaded.push(ingest));
+  manifestKept.catch(() => undefined); // awaited below, after the downloads
   let config: ImageConfig;
   try {
     if (options.snapshots) {
@@ -124,7 +130,9 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
       await forEachConcurrent(missing, options.concurrency ?? 4, ({ descriptor: blob }) => download(blob));
       config = await readConfig();
     }
+    await manifestKept;
   } catch (error) {
+    await manifestKept.catch(() => undefined);
     await Promise.all(downloaded.map((ingest) => ingest.abort()));
     throw error;
   }
@@ -135,12 +143,24 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
     }
   }
   descriptor.platform ??= { os: config.os, architecture: config.architecture, ...(config.variant && { variant: config.variant }) };
-  for (const ingest of downloaded) await ingest.publish();
-  // Stored blobs were checked when they landed: a re-pull rewrites only index.json.
-  if (!(await store.hasBlob(descriptor.digest, descriptor.size))) await store.writeBlob([bytes], descriptor);
+  await Promise.all(downloaded.map((ingest) => ingest.publish()));
   await store.setRef(name, descriptor, { pulled: new Date() });
   onProgress?.({ type: 'done', name, digest: descriptor.digest });
   return { name, descriptor, manifest, config };
+}
+
+/** The manifest's bytes in the store's ingest area, verified; none when the store has them (a re-pull rewrites only index.json). */
+async function keepManifest(store: Store, bytes: Buffer, descriptor: Descriptor): Promise<Ingest | undefined> {
+  if (await store.hasBlob(descriptor.digest, descriptor.size)) return undefined;
+  const ingest = await store.ingest(descriptor);
+  try {
+    ingest.append(bytes);
+    await ingest.verify();
+    return ingest;
+  } catch (error) {
+    await ingest.abort();
+    throw error;
+  }
 }
 
 interface Downloads {

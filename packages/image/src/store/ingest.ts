@@ -228,12 +228,17 @@ export class Ingest {
     return this.#verified;
   }
 
-  /** Moves a verified blob into place under blobs/. */
+  /** Moves a verified blob into place under blobs/ (its directory made only when missing: it is there but for a new algorithm). */
   async publish(): Promise<{ digest: string; size: number }> {
     const verified = await this.verify();
     const destination = this.destination(verified.digest);
-    await mkdir(path.dirname(destination), { recursive: true });
-    await rename(this.path, destination);
+    try {
+      await rename(this.path, destination);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(path.dirname(destination), { recursive: true });
+      await rename(this.path, destination);
+    }
     return verified;
   }
 
