@@ -109,8 +109,10 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   const downloaded: Ingest[] = [];
   let configRead: Promise<ImageConfig> | undefined;
   const readConfig = () => {
-    const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
-    configRead ??= (configIngest ? readFile(configIngest.path) : store.readBlob(manifest.config)).then((data) => parseConfig(data, manifest, name));
+    configRead ??= (async () => {
+      const configIngest = downloaded.find((ingest) => ingest.expectedDigest === manifest.config.digest);
+      return parseConfig(configIngest ? await readFile(configIngest.path) : await store.readBlob(manifest.config), manifest, name);
+    })();
     return configRead;
   };
   const download = async (blob: Descriptor, onIngest?: (ingest: Ingest) => void) => {

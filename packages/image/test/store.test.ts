@@ -59,6 +59,18 @@ test('a blob lands under its digest only when digest and size match', async (t) 
   t.deepEqual(Buffer.concat(chunks), data);
 });
 
+test('a blob lands even where its algorithm has no directory yet (sha512, or one removed)', async (t) => {
+  const dir = tempStore(t);
+  const store = await Store.open(dir, { create: true });
+  rmSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const data = Buffer.from('hello layer');
+  for (const algorithm of ['sha256', 'sha512'] as const) {
+    const digest = digestOf(data, algorithm);
+    await store.writeBlob([data], { digest, size: data.length });
+    t.deepEqual(readFileSync(store.blobPath(digest)), data, algorithm);
+  }
+});
+
 test('reading a blob whose bytes were changed on disk fails the digest check', async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
   const descriptor = await store.writeJSON({ a: 1 }, MediaType.ociConfig);

@@ -170,15 +170,15 @@ export class RegistryClient {
     const scopes = [...(request.repository ? [repositoryScope(request.repository, request.actions ?? ['pull'])] : []), ...(request.scopes ?? [])];
     const urlAt = (at: string) =>
       request.path instanceof URL ? request.path : new URL(`${at}/v2/${request.repository ? `${request.repository}/` : ''}${request.path}`);
-    const send = async (url: URL, retries?: number) => {
+    const send = async (url: URL, options?: { retries: number }) => {
       const headers = { ...request.headers };
       const authorization = await auth.header(scopes);
       if (authorization) headers.authorization = authorization;
       const exchange = { method: request.method, url, headers, body: request.body, insecure: endpoint.skipVerify, deadline, download: request.download };
-      return this.http.request(exchange, retries === undefined ? {} : { retries });
+      return this.http.request(exchange, options);
     };
     const repeatable = request.body === undefined && !(request.path instanceof URL) && (request.method === 'GET' || request.method === 'HEAD');
-    let response = await this.#settleScheme(endpoint, deadline, repeatable ? (at) => send(urlAt(at), 0) : undefined);
+    let response = await this.#settleScheme(endpoint, deadline, repeatable ? (at) => send(urlAt(at), { retries: 0 }) : undefined);
     const url = urlAt(base(endpoint));
     for (let round = 0; ; round++) {
       response ??= await send(url);
