@@ -3,6 +3,8 @@
  * machine's noise falls on all of them alike; medians and ratios are what gets reported.
  */
 import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 export interface Case {
   name: string;
@@ -62,4 +64,14 @@ export function report(title: string, timings: readonly Timing[], baseline = tim
 
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+}
+
+/**
+ * `dir` gone (its parent there), and the disk synced, before a run that fills it: the pages an
+ * earlier run left dirty are not written back during this one, whichever tool made them.
+ */
+export function emptied(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.dirname(dir), { recursive: true });
+  spawnSync('sync');
 }

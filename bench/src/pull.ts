@@ -12,7 +12,7 @@ import { ociFrontDoor } from '@oci/test/harness/cli';
 import { startRegistry } from '@oci/test/harness/registry';
 import type { Benchmark } from './benchmark.js';
 import { pushDebian } from './fixtures/debian.js';
-import { type Case, command, formatMs, measure, report } from './measure.js';
+import { type Case, command, emptied, formatMs, measure, report } from './measure.js';
 
 export const pullBenchmark: Benchmark = {
   name: 'pull',
@@ -24,7 +24,7 @@ export const pullBenchmark: Benchmark = {
       const cliEnv = { ...process.env, OCI_REGISTRY_MIRRORS: '', NODE_EXTRA_CA_CERTS: '' };
       const options: PullOptions = { hosts: { mirrors: new Map(), insecure: new Set() } };
       const dir = (name: string) => path.join(work, name);
-      const empty = (name: string) => () => rmSync(dir(name), { recursive: true, force: true });
+      const empty = (name: string) => () => emptied(dir(name));
 
       const cold: Case[] = [
         {

@@ -25,7 +25,7 @@ import { type Podman, startPodman } from '@oci/test/harness/podman';
 import { type Registry, startRegistry } from '@oci/test/harness/registry';
 import type { Benchmark } from './benchmark.js';
 import { pushDebian } from './fixtures/debian.js';
-import { type Case, command, formatMs, measure, report } from './measure.js';
+import { type Case, command, emptied, formatMs, measure, report } from './measure.js';
 
 export const runImageBenchmark: Benchmark = {
   name: 'run-image',
@@ -248,13 +248,6 @@ async function pullAlone(setup: Setup, rounds: number): Promise<void> {
   console.log(`  oci pull / skopeo copy: ${(oci / skopeo).toFixed(2)}x (target: at most 0.5x)`);
   for (const [name, kb] of peaks) console.log(`  peak memory, ${name}: ${(Math.max(...kb) / 1024).toFixed(0)} MB`);
   console.log(`  (${formatMs(oci)} for ${mb(diskUsage(dir('oci')))})`);
-}
-
-/** `dir` gone (its parent there), and the disk synced, before a run that fills it. */
-function emptied(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(path.dirname(dir), { recursive: true });
-  spawnSync('sync');
 }
 
 /** Bytes on disk (du -s --block-size=1: allocated blocks, each inode once). */
