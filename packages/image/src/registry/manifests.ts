@@ -36,14 +36,12 @@ export async function fetchManifest(client: RegistryClient, repository: string, 
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_MANIFEST_SIZE) {
-      response.body.destroy();
-      tooLarge(what);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  // A chunk is lent only for the call: kept as a copy. Throwing stops the body.
+  await response.body.consume((chunk) => {
+    size += chunk.length;
+    if (size > MAX_MANIFEST_SIZE) tooLarge(what);
+    chunks.push(Buffer.from(chunk));
+  });
   const bytes = Buffer.concat(chunks);
 
   const digest = digestOf(bytes);
