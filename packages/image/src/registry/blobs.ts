@@ -28,13 +28,26 @@ export async function downloadBlob(
   /** Told where the bytes land before the first one does (to read them while they download). */
   onIngest?: (ingest: Ingest) => void,
 ): Promise<Ingest> {
-  const ingest = await ingester.ingest(descriptor);
-  onIngest?.(ingest);
   const deadline = client.http.deadline('data');
+  // The first request leaves while the bytes' temp file is made: one waits on the registry, the other on the disk.
+  const first = requestBlob(client, repository, descriptor, deadline, 0);
+  first.catch(() => undefined);
+  let ingest: Ingest;
+  try {
+    ingest = await ingester.ingest(descriptor);
+  } catch (error) {
+    void first.then(
+      (response) => response.body.dump(),
+      () => undefined,
+    );
+    throw error;
+  }
+  onIngest?.(ingest);
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await fetchInto(ingest, client, repository, descriptor, deadline, onProgress);
+        const answer = attempt === 0 ? first : requestBlob(client, repository, descriptor, deadline, ingest.written);
+        await fetchInto(ingest, answer, client, repository, descriptor, deadline, onProgress);
         break;
       } catch (error) {
         await ingest.settled();
@@ -52,9 +65,22 @@ export async function downloadBlob(
   }
 }
 
-/** One request: from the start, or from `ingest.written` with Range. */
+/** The blob's GET: from the start, or from `offset` with Range. */
+function requestBlob(client: RegistryClient, repository: string, descriptor: Descriptor, deadline: Deadline, offset: number) {
+  return client.request({
+    method: 'GET',
+    repository,
+    path: `blobs/${descriptor.digest}`,
+    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+    deadline,
+    download: true,
+  });
+}
+
+/** One request's answer (asked from `ingest.written`) into the ingest. */
 async function fetchInto(
   ingest: Ingest,
+  answer: ReturnType<typeof requestBlob>,
   client: RegistryClient,
   repository: string,
   descriptor: Descriptor,
@@ -63,14 +89,7 @@ async function fetchInto(
 ): Promise<void> {
   const offset = ingest.written;
   const what = `blob ${descriptor.digest}`;
-  const response = await client.request({
-    method: 'GET',
-    repository,
-    path: `blobs/${descriptor.digest}`,
-    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-    deadline,
-    download: true,
-  });
+  const response = await answer;
   if (response.status === 206 && offset > 0) {
     const start = /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1];
     if (Number(start) !== offset) {
