@@ -1,5 +1,5 @@
 /** Removing trees that an unpack, a snapshot or an overlay made, whatever modes they were left with. */
-import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -8,6 +8,14 @@ import path from 'node:path';
  * enter: give them back to their owner first.
  */
 export function removeTree(dir: string): void {
+  try {
+    // An empty directory (what a writer's lease leaves, usually) goes with one rmdir: rmSync's
+    // recursive walk costs a fresh process ~1.5 ms to load.
+    rmdirSync(dir);
+    return;
+  } catch {
+    // not empty, not there, or not ours: below
+  }
   try {
     rmSync(dir, { recursive: true, force: true });
   } catch (error) {

@@ -71,6 +71,15 @@ test('a blob lands even where its algorithm has no directory yet (sha512, or one
   }
 });
 
+test('names are written even where the layout has no ingest/ directory (one another tool made)', async (t) => {
+  const dir = tempStore(t);
+  const store = await Store.open(dir, { create: true });
+  rmSync(path.join(dir, 'ingest'), { recursive: true });
+  const descriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: digestOf('m'), size: 1 };
+  await store.setRef('example.com/a:1', descriptor);
+  t.deepEqual([...(await store.refs()).keys()], ['example.com/a:1']);
+});
+
 test('reading a blob whose bytes were changed on disk fails the digest check', async (t) => {
   const store = await Store.open(tempStore(t), { create: true });
   const descriptor = await store.writeJSON({ a: 1 }, MediaType.ociConfig);

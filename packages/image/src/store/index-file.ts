@@ -85,8 +85,13 @@ export class IndexFile {
     await withLock(this.lock, async () => {
       const index = this.read();
       index.manifests = change(index.manifests);
-      await fsp().mkdir(path.dirname(this.#temp), { recursive: true });
-      const file = await fsp().open(this.#temp, 'w');
+      const file = await fsp()
+        .open(this.#temp, 'w')
+        .catch(async (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          await fsp().mkdir(path.dirname(this.#temp), { recursive: true }); // a layout another tool made
+          return fsp().open(this.#temp, 'w');
+        });
       try {
         await file.writeFile(JSON.stringify(index));
         await file.sync();
