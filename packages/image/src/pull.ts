@@ -151,7 +151,10 @@ async function pullInto(store: Store, client: RegistryClient, ref: Reference, to
   return { name, descriptor, manifest, config };
 }
 
-/** The manifest's bytes in the store's ingest area, verified; none when the store has them (a re-pull rewrites only index.json). */
+/**
+ * The manifest's bytes in the store's ingest area, verified; none when the store has them (a
+ * re-pull rewrites only index.json).
+ */
 async function keepManifest(store: Store, bytes: Buffer, descriptor: Descriptor): Promise<Ingest | undefined> {
   if (await store.hasBlob(descriptor.digest, descriptor.size)) return undefined;
   const ingest = await store.ingest(descriptor);

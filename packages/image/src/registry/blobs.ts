@@ -29,7 +29,8 @@ export async function downloadBlob(
   onIngest?: (ingest: Ingest) => void,
 ): Promise<Ingest> {
   const deadline = client.http.deadline('data');
-  // The first request leaves while the bytes' temp file is made: one waits on the registry, the other on the disk.
+  // The first request leaves while the bytes' temp file is made: one waits on the registry, the
+  // other on the disk.
   const first = requestBlob(client, repository, descriptor, deadline, 0);
   first.catch(() => undefined);
   let ingest: Ingest;

@@ -230,7 +230,8 @@ export class RegistryClient {
       const plain = await this.#askInPlainHttp(base(endpoint).replace(/^https:/, 'http:'), deadline, ask);
       if (plain) {
         usePlainHttp(endpoint);
-        // An answer to try again (a 5xx, a 429) is tried again as the request's own: with its retries.
+        // An answer to try again (a 5xx, a 429) is tried again as the request's own, with its
+        // retries.
         if (ask && plain.status < 500 && plain.status !== 429) return plain;
         await plain.body.dump();
         return undefined;

@@ -305,10 +305,6 @@ export class Http {
 }
 
 /**
- * Ends an exchange through `end` once its deadline has passed (ETIMEOUT, in its headers or, once
- * `answered`, its body), or with the abort when the signal fires. Returns what stops watching.
- */
-/**
  * Which requests are read the download way (download.ts, a connection each): a blob's GET, and
  * every GET or HEAD without a body to a loopback registry over plain HTTP. A loopback connection
  * costs no round trip worth keeping it for, and a pull from such a registry then never loads
@@ -320,6 +316,10 @@ function readsStraight(request: HttpRequest): request is HttpRequest & { method:
   return (request.method === 'GET' || request.method === 'HEAD') && request.url.protocol === 'http:' && isLoopback(request.url.hostname);
 }
 
+/**
+ * Ends an exchange through `end` once its deadline has passed (ETIMEOUT, in its headers or, once
+ * `answered`, its body), or with the abort when the signal fires. Returns what stops watching.
+ */
 function watch(
   deadline: Deadline,
   signal: AbortSignal | undefined,

@@ -228,7 +228,10 @@ export class Ingest {
     return this.#verified;
   }
 
-  /** Moves a verified blob into place under blobs/ (its directory made only when missing: it is there but for a new algorithm). */
+  /**
+   * Moves a verified blob into place under blobs/; its directory is made only when missing (it
+   * is there but for a new algorithm).
+   */
   async publish(): Promise<{ digest: string; size: number }> {
     const verified = await this.verify();
     const destination = this.destination(verified.digest);
