@@ -13,8 +13,8 @@
  * alive), so one manifest GET from a fresh process took 132 ms against 58 ms with node:http
  * (`node -e 0`: 33 ms); a 93 MB download ran at the same speed with either (measured here).
  * node:http parses with llhttp compiled into Node and its modules come from Node's snapshot.
- * A blob's bytes come another way (`download`, download.ts): straight off the socket; so does
- * every answer of a loopback registry over plain HTTP (readsStraight, below).
+ * A blob's bytes come another way (`download`, download.ts): straight off the socket; so do a
+ * loopback registry's answers over plain HTTP to requests without a body (readsStraight, below).
  */
 import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
