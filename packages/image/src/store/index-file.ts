@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type Descriptor, type ImageIndex, MediaType, REF_NAME_ANNOTATION } from '@oci/specs';
 import { PULLED_ANNOTATION } from '../annotations.js';
 import { ImageError } from '../errors.js';
-import { fsp } from '../fs-promises.js';
+import { fsp, inItsDirectory } from '../fs-promises.js';
 import { parseReference } from '../reference.js';
 import { withLock } from './lock.js';
 import { describeFileError } from './small-files.js';
@@ -85,13 +85,7 @@ export class IndexFile {
     await withLock(this.lock, async () => {
       const index = this.read();
       index.manifests = change(index.manifests);
-      const file = await fsp()
-        .open(this.#temp, 'w')
-        .catch(async (error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-          await fsp().mkdir(path.dirname(this.#temp), { recursive: true }); // a layout another tool made
-          return fsp().open(this.#temp, 'w');
-        });
+      const file = await inItsDirectory(this.#temp, () => fsp().open(this.#temp, 'w'));
       try {
         await file.writeFile(JSON.stringify(index));
         await file.sync();

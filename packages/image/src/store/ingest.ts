@@ -5,12 +5,12 @@
  * Range request) or `restart` from zero.
  */
 import { write as writeCallback, writeSync, writev as writevCallback } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { finished, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type DigestAlgorithm, Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
+import { inItsDirectory } from '../fs-promises.js';
 
 const writev = promisify(writevCallback);
 const write = promisify(writeCallback);
@@ -228,20 +228,11 @@ export class Ingest {
     return this.#verified;
   }
 
-  /**
-   * Moves a verified blob into place under blobs/; its directory is made only when missing (it
-   * is there but for a new algorithm).
-   */
+  /** Moves a verified blob into place under blobs/. */
   async publish(): Promise<{ digest: string; size: number }> {
     const verified = await this.verify();
     const destination = this.destination(verified.digest);
-    try {
-      await rename(this.path, destination);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await mkdir(path.dirname(destination), { recursive: true });
-      await rename(this.path, destination);
-    }
+    await inItsDirectory(destination, () => rename(this.path, destination));
     return verified;
   }
 
