@@ -3,6 +3,7 @@
  * Errors become one line on stderr (`oci: pull busybox: …`) and a non-zero status;
  * stack traces only with --debug.
  */
+import { loadedAddon } from '@oci/native';
 import { parse, positionalIndex, UsageError } from './args.js';
 import { type Command, type Context, globalOptions, type ListedCommand } from './command.js';
 import { loadCommand } from './commands/index.js';
@@ -12,6 +13,7 @@ import { print } from './print.js';
 const USAGE_STATUS = 2;
 
 export async function main(argv: readonly string[]): Promise<number> {
+  process.on('beforeExit', endWithoutTeardown);
   // The log file first, before anything can fail: engines read it after every call, a usage
   // error's included (runc opens it before it parses its command line).
   const early = earlyLogOptions(argv);
@@ -60,6 +62,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return report(error, { name, subject, debug, log });
   }
+}
+
+/**
+ * At the end, once the event loop has drained: every 'exit' listener runs, then this one ends
+ * the process with _exit(2), skipping Node's teardown (joining its threads, freeing its heap),
+ * which cost every command ~4 ms here (an `oci pull` of a present image: 104 ms, then 100).
+ * Only where the addon is loaded already: loading it would cost as much. Added again at each
+ * 'beforeExit' so that it stays the last 'exit' listener.
+ */
+function endWithoutTeardown(): void {
+  process.removeListener('exit', exitNow);
+  process.on('exit', exitNow);
+}
+
+function exitNow(status: number): void {
+  loadedAddon()?.exitNow(status);
 }
 
 function parseCommandLine(command: ListedCommand, argv: readonly string[]) {

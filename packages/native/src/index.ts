@@ -69,6 +69,11 @@ export interface NativeAddon {
   eventfd(): number;
   /** The fd queued with SCM_RIGHTS on a unix socket; EAGAIN when none is queued. */
   receiveFd(socket: number): number;
+  /**
+   * _exit(2): ends the process at once with `status`, skipping Node's teardown (joining its
+   * threads, freeing its heap), for a process that has nothing left to do.
+   */
+  exitNow(status: number): never;
   /** An exclusive flock(2) without waiting: false when another process holds it. */
   tryLock(fd: number): boolean;
   /** Raw mode without output processing (cfmakeraw); returns the previous mode. */
@@ -198,21 +203,32 @@ export function helperPath(): string {
   return built('oci-helper');
 }
 
-let addon: NativeAddon | null | undefined;
+/**
+ * Where the loaded addon is kept: on the process, not in this module, which the oci command
+ * has a copy of in each of its bundled files (packages/cli/scripts/bundle.mjs). The addon loads
+ * once, whichever file asks first, and the others see it.
+ */
+const LOADED = Symbol.for('@oci/native addon');
+const slot = process as { [LOADED]?: NativeAddon | null };
 
 /** The addon, or null when it was not built (callers that can do without it degrade). */
 export function loadAddon(): NativeAddon | null {
-  if (addon === undefined) {
+  if (slot[LOADED] === undefined) {
     const file = built('oci_native.node');
     if (existsSync(file)) {
       const module = { exports: {} as NativeAddon };
       process.dlopen(module, file); // what require() does with a .node file, without node:module
-      addon = module.exports;
+      slot[LOADED] = module.exports;
     } else {
-      addon = null;
+      slot[LOADED] = null;
     }
   }
-  return addon;
+  return slot[LOADED];
+}
+
+/** The addon if something in this process loaded it already, else null: never loads it. */
+export function loadedAddon(): NativeAddon | null {
+  return slot[LOADED] ?? null;
 }
 
 /** The addon, or an error naming how to build it, for callers that cannot work without it. */

@@ -350,7 +350,13 @@ Napi::Value TryLock(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// exitNow(status): _exit(2), without Node's teardown.
+Napi::Value ExitNow(const Napi::CallbackInfo &info) {
+  _exit(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1);
+}
+
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
+  exports.Set("exitNow", Napi::Function::New(env, ExitNow, "exitNow"));
   exports.Set("sealedCopy", Napi::Function::New(env, SealedCopy, "sealedCopy"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
