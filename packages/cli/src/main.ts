@@ -77,7 +77,13 @@ function endWithoutTeardown(): void {
 }
 
 function exitNow(status: number): void {
-  loadedAddon()?.exitNow(status);
+  if (!writesAtTeardown()) loadedAddon()?.exitNow(status);
+}
+
+/** Coverage and profiles are written in Node's teardown: a process that asked for them keeps it. */
+function writesAtTeardown(): boolean {
+  const options = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return process.env.NODE_V8_COVERAGE !== undefined || options.some((option) => /^--(cpu|heap)-prof/.test(option));
 }
 
 function parseCommandLine(command: ListedCommand, argv: readonly string[]) {

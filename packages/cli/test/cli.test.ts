@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +170,24 @@ test('oci version says what podman version says of itself: the packages, Node, l
   t.is(info.OsArch, podman.stdout.trim());
   t.is(oci(['version', '--format', '{{.OsArch}} {{.Version}}']).stdout, `${info.OsArch} ${info.Version}\n`);
   t.regex(oci(['version']).stdout, /^Version: +\d+\.\d+\.\d+\nPackages: +@oci\/cli /);
+});
+
+test('a command that loaded the addon still leaves the coverage and profiles Node writes in its teardown, which it otherwise skips', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-teardown-'));
+  try {
+    // --version loads the addon (libseccomp's version), so it would end with _exit(2).
+    const covered = spawnSync(process.execPath, [bin, '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_V8_COVERAGE: path.join(dir, 'coverage') },
+    });
+    t.is(covered.status, 0, covered.stderr);
+    t.true(readdirSync(path.join(dir, 'coverage')).some((file) => file.endsWith('.json')));
+    const profiled = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'profile')}`, bin, '--version'], { encoding: 'utf8' });
+    t.is(profiled.status, 0, profiled.stderr);
+    t.true(readdirSync(path.join(dir, 'profile')).some((file) => file.endsWith('.cpuprofile')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("lines of the front door's commands that are not theirs to serve get Node's answer through it, unchanged", (t) => {
