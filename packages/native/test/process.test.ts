@@ -124,3 +124,19 @@ test('createHash hashes strings (as UTF-8) and the bytes views show, piece by pi
   t.throws(() => addon.createHash('md5' as 'sha256'), { instanceOf: TypeError, message: /sha256 or sha512/ });
   t.throws(() => addon.createHash('sha256').update(7 as unknown as string), { instanceOf: TypeError, message: /update\(data/ });
 });
+
+test("exitNow ends the process at once with its status: no 'exit' listener, no output after it", (t) => {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `
+    const { loadAddon, loadedAddon } = await import(${JSON.stringify(index)});
+    if (loadedAddon() !== null) throw new Error('loaded before anyone asked');
+    const addon = loadAddon();
+    if (loadedAddon() !== addon) throw new Error('loadedAddon is not the addon loadAddon gave');
+    process.on('exit', () => console.log('exit listener'));
+    addon.exitNow(7);
+    console.log('after exitNow');`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  t.is(result.stderr, '');
+  t.is(result.status, 7);
+  t.is(result.stdout, '');
+});

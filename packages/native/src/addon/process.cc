@@ -348,12 +348,12 @@ Napi::Value TryLock(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, r == 0);
 }
 
-}  // namespace
-
 // exitNow(status): _exit(2), without Node's teardown.
 Napi::Value ExitNow(const Napi::CallbackInfo &info) {
   _exit(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1);
 }
+
+}  // namespace
 
 void RegisterProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("exitNow", Napi::Function::New(env, ExitNow, "exitNow"));
