@@ -20,8 +20,8 @@ if (debug) process.setSourceMapsEnabled(true);
 // Help loads a command's file without running it: what it compiles would make a poor cache.
 const help = process.argv.some((arg) => arg === '--help' || arg === '-h' || arg === 'help');
 const load = debug ? (name) => require(`../dist/${name}`) : require('../scripts/code-cache.cjs').useCodeCache(`${__dirname}/../dist`, { write: !help });
-load('oci.cjs')
-  .main(process.argv.slice(2))
-  .then((status) => {
-    process.exitCode = status;
-  });
+const cli = load('oci.cjs');
+cli.endWithoutTeardown();
+cli.main(process.argv.slice(2)).then((status) => {
+  process.exitCode = status;
+});
