@@ -12,6 +12,8 @@ import path from 'node:path';
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
   mknod(path: string | Buffer, mode: number, major: number, minor: number): void;
+  /** sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing a file's dirty range to disk. */
+  startWriteback(fd: number, offset: number, length: number): void;
   /** umount2(2) with MNT_DETACH: the mount on top at path, and every mount under it. */
   detachMount(path: string): void;
   /** lsetxattr(2): sets an extended attribute without following a final symlink. */

@@ -1,5 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -37,6 +50,22 @@ test('addon errors carry the errno code like fs errors', (t) => {
   const error = t.throws(() => requireAddon().mknod('/nonexistent-dir/x', constants.S_IFIFO | 0o600, 0, 0));
   t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
   t.is((error as NodeJS.ErrnoException).syscall, 'mknod');
+});
+
+test('startWriteback takes a range of a file, and fails like fs on what is not one', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oci-native-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { startWriteback } = requireAddon();
+  const file = openSync(path.join(dir, 'blob'), 'w');
+  t.teardown(() => closeSync(file));
+  writeSync(file, Buffer.alloc(1 << 20, 1));
+  t.notThrows(() => startWriteback(file, 0, 1 << 20));
+  requireAddon().mknod(path.join(dir, 'fifo'), constants.S_IFIFO | 0o600, 0, 0);
+  const fifo = openSync(path.join(dir, 'fifo'), constants.O_RDWR); // O_RDWR: a fifo's open does not wait for a peer
+  t.teardown(() => closeSync(fifo));
+  const error = t.throws(() => startWriteback(fifo, 0, 1));
+  t.is((error as NodeJS.ErrnoException).code, 'ESPIPE');
+  t.is((error as NodeJS.ErrnoException).syscall, 'sync_file_range');
 });
 
 test('the addon sets, reads and lists extended attributes without following symlinks', (t) => {

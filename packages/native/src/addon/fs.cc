@@ -1,6 +1,7 @@
-// Filesystem syscalls Node lacks, for the layer applier: one syscall per function, errno
+// Filesystem syscalls Node lacks, for the layer applier and the blob store: one syscall per function, errno
 // reported the way Node's fs does. Policy (what to create, where) lives in TypeScript.
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -38,11 +39,27 @@ Napi::Value DetachMount(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// startWriteback(fd, offset, length): sync_file_range(SYNC_FILE_RANGE_WRITE): the disk starts
+// writing those dirty pages now, so that a later fdatasync waits only for what came after.
+Napi::Value StartWriteback(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "startWriteback(fd: number, offset: number, length: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  off64_t offset = info[1].As<Napi::Number>().Int64Value();
+  off64_t length = info[2].As<Napi::Number>().Int64Value();
+  if (sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) != 0) ErrnoError(env, errno, "sync_file_range").ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterFs(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("detachMount", Napi::Function::New(env, DetachMount, "detachMount"));
+  exports.Set("startWriteback", Napi::Function::New(env, StartWriteback, "startWriteback"));
 }
 
 }  // namespace oci
