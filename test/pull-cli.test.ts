@@ -4,13 +4,13 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
 import test from 'ava';
 import { busyboxImage, busyboxLayerDigest } from './harness/busybox.js';
-import { oci, ociAsync, ociBin } from './harness/cli.js';
+import { oci, ociAsync, ociBin, ociFrontDoor } from './harness/cli.js';
 import { type FaultProxy, startFaultProxy } from './harness/fault-proxy.js';
 import { type BuiltImage, buildImage, buildIndex, pushLayout, sha256, tarLayer, writeLayout } from './harness/images.js';
 import { type Registry, startRegistry } from './harness/registry.js';
@@ -313,6 +313,60 @@ test('a pull killed with SIGKILL mid-download leaves a store the next pull and g
   t.deepEqual(snapshotStore(store).ingest, [], 'gc removed what the killed pull left');
   const stored = await readImage(await Store.open(store), `${proxy.host}/library/busybox:latest`, { os: 'linux', architecture: 'amd64' });
   t.is(stored.descriptor.digest, image.manifest.digest);
+});
+
+test('each blob is on disk (fdatasync) before it is renamed into blobs/, and index.json is renamed after them all', (t) => {
+  const store = storeDir(t);
+  const log = path.join(store, '..', `${path.basename(store)}.strace`);
+  t.teardown(() => rmSync(log, { force: true }));
+  const traced = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-y',
+      '-e',
+      'trace=fsync,fdatasync,rename,renameat,renameat2',
+      '-o',
+      log,
+      ociFrontDoor,
+      '--store',
+      store,
+      'pull',
+      `${registry.host}/library/busybox`,
+    ],
+    { encoding: 'utf8', env: env() },
+  );
+  t.is(traced.status, 0, traced.stderr);
+
+  // strace -f splits a call that another thread's call interrupts: "fdatasync(5</path> <unfinished ...>"
+  // then "<... fdatasync resumed>) = 0". A file counts as synced once its call has returned 0.
+  const synced = new Set<string>();
+  const pending = new Map<string, string>(); // pid → the file its sync call is on
+  const renames: { from: string; to: string; syncedBefore: boolean }[] = [];
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const [pid] = line.split(' ', 1);
+    const sync = /^\d+ +f(?:data)?sync\(\d+<([^>]+)>\)?(.*)$/.exec(line);
+    if (sync) {
+      if (sync[2]!.includes('unfinished')) pending.set(pid!, sync[1]!);
+      else if (/= 0$/.test(sync[2]!)) synced.add(sync[1]!);
+      continue;
+    }
+    const resumed = /<\.\.\. f(?:data)?sync resumed>.*= 0$/.test(line);
+    if (resumed && pending.has(pid!)) synced.add(pending.get(pid!)!);
+    const rename = /rename(?:at2?)?\((?:AT_FDCWD(?:<[^>]*>)?, )?"([^"]+)", (?:AT_FDCWD(?:<[^>]*>)?, )?"([^"]+)"/.exec(line);
+    if (rename) renames.push({ from: rename[1]!, to: rename[2]!, syncedBefore: synced.has(rename[1]!) });
+  }
+  const intoBlobs = renames.filter(({ to }) => to.includes(`${path.sep}blobs${path.sep}`));
+  t.is(intoBlobs.length, image.blobs.size, 'the config, each layer and the manifest were renamed into blobs/');
+  t.deepEqual(
+    intoBlobs.filter(({ syncedBefore }) => !syncedBefore).map(({ to }) => to),
+    [],
+    'every blob was synced before its rename',
+  );
+  const index = renames.findIndex(({ to }) => to === path.join(store, 'index.json'));
+  t.true(index > renames.indexOf(intoBlobs.at(-1)!), 'index.json names the image only once its blobs are in place');
+  t.true(renames[index]!.syncedBefore, 'index.json was synced before its rename');
 });
 
 test('a full disk fails the pull with one line and leaves the store as it was', (t) => {

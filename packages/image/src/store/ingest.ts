@@ -3,6 +3,14 @@
  * directory and are hashed as they land; `commit` renames the file under `blobs/` only when
  * size and digest match (`verify`, then `publish`). A download that breaks off can go on from `written` bytes (an HTTP
  * Range request) or `restart` from zero.
+ *
+ * A blob is on disk before it is published (fdatasync in `verify`), as containerd's content
+ * store and skopeo's `oci:` layout make theirs: index.json, fsynced after the blobs it names,
+ * must not survive a power loss that its blobs did not (they would come back empty). So that
+ * the fdatasync waits only for the last bytes, the disk is told to start on each
+ * WRITEBACK_STEP as it lands (sync_file_range, through the addon). Measured with a 93 MB pull:
+ * the fdatasync alone made `oci pull` 16% slower; started every 1-2 MB, 1-5% (the writeback's
+ * own cost, which a pull without it leaves to the kernel's flusher after it exits).
  */
 import { write as writeCallback, writeSync, writev as writevCallback } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
@@ -11,9 +19,13 @@ import { promisify } from 'node:util';
 import { type DigestAlgorithm, Digester, parseDigest } from '../digest.js';
 import { ImageError } from '../errors.js';
 import { inItsDirectory } from '../fs-promises.js';
+import { loadedAddon } from '../native.js';
 
 const writev = promisify(writevCallback);
 const write = promisify(writeCallback);
+
+/** Written bytes the disk is told to start on at once (see above); 8 MB steps cost 7%. */
+const WRITEBACK_STEP = 2 << 20;
 
 /** Bytes that may wait for the disk before the source is paused. */
 const QUEUED_MAX = 4 << 20;
@@ -146,8 +158,7 @@ export class Ingest {
       position += n;
     }
     this.#digester.update(chunk);
-    this.#written = position;
-    this.#changed();
+    this.#landed(position);
   }
 
   async #append(chunks: Buffer[]): Promise<void> {
@@ -159,6 +170,18 @@ export class Ingest {
         rest.length === 1 ? await write(this.file.fd, rest[0]!, 0, rest[0]!.length, position) : await writev(this.file.fd, rest, position);
       position += n;
       rest = skip(rest, n);
+    }
+    this.#landed(position);
+  }
+
+  /** The file holds `position` bytes now: the disk starts on each whole step, readers wake. */
+  #landed(position: number): void {
+    const from = this.#written - (this.#written % WRITEBACK_STEP);
+    const to = position - (position % WRITEBACK_STEP);
+    try {
+      if (to > from) loadedAddon()?.startWriteback(this.file.fd, from, to - from);
+    } catch {
+      // Only a head start: the fdatasync in verify() reports what the disk could not do.
     }
     this.#written = position;
     this.#changed();
@@ -208,12 +231,13 @@ export class Ingest {
   }
 
   /**
-   * Checks size and digest and closes the file: the blob is whole but not yet in the store.
-   * A pull verifies every blob before it publishes any, so a failure stores nothing.
+   * Checks size and digest and closes the file, on disk: the blob is whole but not yet in the
+   * store. A pull verifies every blob before it publishes any, so a failure stores nothing.
    */
   async verify(): Promise<{ digest: string; size: number }> {
     if (this.#verified) return this.#verified;
     await this.settled();
+    await this.file.datasync();
     await this.file.close();
     let digest: string;
     try {
