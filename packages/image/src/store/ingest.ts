@@ -1,8 +1,8 @@
 /**
  * A blob being written into the store: bytes append to a temp file in the writer's lease
- * directory and are hashed as they land; `commit` renames the file under `blobs/` only when
- * size and digest match (`verify`, then `publish`). A download that breaks off can go on from `written` bytes (an HTTP
- * Range request) or `restart` from zero.
+ * directory and are hashed as they land; `publish` renames the file under `blobs/` only once
+ * `verify` found its size and digest right. A download that breaks off can go on from
+ * `written` bytes (an HTTP Range request) or `restart` from zero.
  *
  * A blob is on disk before it is published (fdatasync in `verify`), as containerd's content
  * store and skopeo's `oci:` layout make theirs: index.json, fsynced after the blobs it names,
