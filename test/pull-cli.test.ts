@@ -4,7 +4,7 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType, readImage, Store } from '@oci/image';
@@ -316,7 +316,8 @@ test('a pull killed with SIGKILL mid-download leaves a store the next pull and g
 });
 
 test('each blob is on disk (fdatasync) before it is renamed into blobs/, and index.json is renamed after them all', (t) => {
-  const store = storeDir(t);
+  // Resolved: strace -y names a synced file by its real path, a rename by the path it was given.
+  const store = realpathSync(storeDir(t));
   const log = path.join(store, '..', `${path.basename(store)}.strace`);
   t.teardown(() => rmSync(log, { force: true }));
   const traced = spawnSync(
