@@ -140,15 +140,19 @@ test('temp copies of an unpack killed with -9 are removed by the next unpack of 
   const bundle = path.join(dir, 'b');
   const temps = () => (existsSync(bundle) ? readdirSync(bundle).filter((name) => name.startsWith('.')) : []);
   let killedMidway = 0;
+  // How long after its temp copy appears a kill may land: halved after each kill that came once
+  // the unpack had finished, so that a fast machine gets kills midway too.
+  let window = 400;
   for (let round = 0; round < 6; round++) {
     const child = spawn(ociBin, ['--store', store, 'unpack', '--force', 'busybox:large', bundle], { env: env(), stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Once its temp copy is there, at a random point of the unpack.
     await eventually(() => temps().length > 0 || child.exitCode !== null, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 400));
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * window));
     child.kill('SIGKILL');
     await exited;
     if (temps().length > 0) killedMidway++;
+    else window /= 2;
   }
   t.true(killedMidway > 0, 'some kill landed while an unpack was under way');
   // A kill between writing config.json's temp and renaming it is rare by chance: made certain here.
