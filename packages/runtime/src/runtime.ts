@@ -14,7 +14,7 @@ import type { ContainerStats } from './cgroups/stats.js';
 import { checkpoint, restore } from './container/checkpoint.js';
 import { Children } from './container/children.js';
 import type { RuntimeContext } from './container/context.js';
-import { type Container, type CreateOptions, create } from './container/create.js';
+import { type Container, type CreateOptions, type CreateTrace, create } from './container/create.js';
 import { deleteContainer } from './container/delete.js';
 import { events, stats } from './container/events.js';
 import { type DetachedProcess, exec } from './container/exec.js';
@@ -29,7 +29,7 @@ import type { ExecOptions } from './exec.js';
 import type { ProcessExit } from './pidfd.js';
 import { StateStore } from './state/store.js';
 
-export type { Container, ContainerState, CreateOptions, DetachedProcess, RunOptions };
+export type { Container, ContainerState, CreateOptions, CreateTrace, DetachedProcess, RunOptions };
 
 export interface RuntimeOptions {
   /** The state root: a directory per container (runc's --root). */

@@ -7,10 +7,13 @@ import type { ProgressEvent } from '@oci/image';
 import type { Resources } from '@oci/specs';
 import { type OptionValues, type ParsedArgs, UsageError } from '../args.js';
 import type { Context } from '../command.js';
+import { readIndex } from '../overlay-recipe.js';
+import { stateRoot, storeDir } from '../paths.js';
 import { print } from '../print.js';
 import type { ProgressReporter } from '../progress.js';
 import { toRegistryOptions } from '../registry-options.js';
 import type { imageOptions } from '../run-options.js';
+import { captureRun, type RunCapture, writeRunRecipe } from '../run-recipe.js';
 import { openRuntime } from '../runtime.js';
 import { openStore } from '../store.js';
 import { parseBytes } from '../units.js';
@@ -29,6 +32,11 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
     import('@oci/runtime/image/run-image'),
     import('@oci/runtime/image/run-spec'),
   ]);
+  // The front door runs the next `oci run IMAGE [ARG…]` of this line from a recipe of this run (run-recipe.ts).
+  const recipe =
+    Object.keys(o).length === 0 && process.geteuid!() === 0
+      ? { index: readIndex(storeDir(context.globals)), run: undefined as RunCapture | undefined }
+      : undefined;
   const store = await openStore(context.globals);
   const runtime = await openRuntime(context);
   // Made at the first pull event: a run of an image the store has draws nothing, loads nothing.
@@ -69,11 +77,27 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
         if (event.type === 'rootfs' && event.rootfs === 'copy' && o.rootfs !== 'copy')
           context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
       },
+      onCreated: recipe && ((trace) => (recipe.run = bestEffort(context, () => captureRun(store.dir, trace)))),
     });
+    // Not after a pull: the index read before it is not the one the image is in now.
+    if (recipe?.index && recipe.run && !progress) {
+      const { index, run } = recipe;
+      bestEffort(context, () => writeRunRecipe(store.dir, stateRoot(context.globals), positionals[0]!, rest, index, run));
+    }
     if (o.detach) print(`${result.id}\n`);
     return result.status;
   } finally {
     await finishProgress();
+  }
+}
+
+/** A recipe is an optimisation: one that cannot be had is a debug line, never a failed run. */
+function bestEffort<T>(context: Context, write: () => T): T | undefined {
+  try {
+    return write();
+  } catch (error) {
+    context.log.debug(`no run recipe: ${(error as Error).message}`);
+    return undefined;
   }
 }
 

@@ -25,7 +25,7 @@ interface UserRecord {
 }
 
 /** The record's name: one per bundle directory, whatever made it. */
-const recordName = (bundle: string) => digestOf(bundle).slice('sha256:'.length, 'sha256:'.length + 32);
+export const recordName = (bundle: string) => digestOf(bundle).slice('sha256:'.length, 'sha256:'.length + 32);
 
 /**
  * Records `bundle` (an absolute path) as a user of the snapshots `chains`. Synchronous, as

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdnoreturn.h>
 
 struct json_object;
@@ -34,6 +35,8 @@ struct call {
   const char *signal; /* kill's second positional */
   bool force;         /* delete --force */
   bool json_format;   /* ps --format json */
+  /* Past what Node cannot do again (a program has run): a hand-off is a failure instead. */
+  bool begun;
 };
 
 /* What the runtime remembers about a container (state.json), as far as this program reads it. */
@@ -51,10 +54,12 @@ struct container {
 
 enum status { STATUS_CREATED, STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPED };
 
-/* Hands the call to Node (the CLI's JS entry beside this executable), unchanged. */
+/* Hands the call to Node (the CLI's JS entry beside this executable), unchanged; fails a call that has begun. */
 noreturn void hand_to_node(const struct call *call, const char *why);
 /* Prints the error as the CLI does (stderr line, --log line) and exits 1. */
 noreturn void fail(const struct call *call, const char *message);
+/* new Date().toISOString() */
+void iso_time(char out[32]);
 /* Creates the --log file, as the CLI does on every call. */
 void open_log(const struct call *call);
 
@@ -68,6 +73,13 @@ int lock_container(const struct call *call, const char *dir);
 /* Pids in the container's cgroup; *count set; NULL when none. */
 int *cgroup_pids(const struct call *call, const struct container *c, size_t *count);
 
+/* Connects to the container's start socket (in its state directory `dir`). */
+int connect_start_socket(const struct call *call, const char *dir);
+/* delete's steps: whatever runs in the container killed, its cgroups removed, its state directory removed. */
+void stop(const struct call *call, const struct container *c);
+void remove_cgroup(const struct call *call, const struct container *c);
+void remove_state(const struct call *call, const char *dir);
+
 int verb_state(const struct call *call);
 int verb_start(const struct call *call);
 int verb_kill(const struct call *call);
@@ -77,6 +89,49 @@ int verb_pause(const struct call *call);
 int verb_resume(const struct call *call);
 /* `oci unpack --overlay REF [BUNDLE]` from a recipe (unpack.c); `at`: the index of the command's first argument. */
 int verb_unpack(const struct call *call, int at);
+/* `oci run IMAGE [ARG…]` from a recipe (run.c). */
+int verb_run(const struct call *call, int at);
+
+/* Recipes (recipe.c): a JSON header line, then a body. */
+struct recipe_file {
+  struct json_object *header;
+  const char *body;
+  size_t body_length;
+};
+/* The snapshots an overlay bundle mounts, from a recipe's header (arrays of strings, checked). */
+struct overlay {
+  struct json_object *chains, *lower, *volumes;
+};
+/* config.json, in parts written one after the other. */
+struct config_text {
+  const char *parts[5];
+  size_t lengths[5];
+  int count;
+};
+/* What has been made of an overlay bundle, for undoing it. */
+struct made {
+  char record[4096];
+  char dirs[3][4096]; /* upper, work, rootfs */
+  int dir_count;
+};
+bool read_recipe(const char *path, struct recipe_file *r);
+/* The header's chains, lower and volumes, well formed and under this store's snapshots. */
+bool overlay_fields(struct json_object *header, const char *store, struct overlay *o);
+/* Whether index.json is still the header's `index`, and the commands' files (in cli/dist/commands) hash to its `code`. */
+bool recipe_current(struct json_object *header, const char *store, const char *const code[], int count);
+/* The header's string `key`, or "". */
+const char *header_string(struct json_object *header, const char *key);
+/* users.ts's addUser: the bundle recorded as a user of the snapshots `chains`. */
+bool add_user(const char *store, const char *bundle, struct json_object *chains, struct made *made);
+/* The writable layer, the volumes and config.json, once the snapshots are known to be there. */
+bool make_bundle(const char *bundle, const struct overlay *o, const struct config_text *config, struct made *made);
+void undo_bundle(struct made *made);
+/* A path that JSON and an overlay's options both carry as it is. */
+bool plain(const char *path);
+void sha256_hex(const void *data, size_t length, char out[65]);
+void base36(unsigned long long value, char *out);
+/* Written whole to a new or truncated file (flags: O_EXCL or O_TRUNC). */
+bool write_file(const char *path, int flags, mode_t mode, const char *const parts[], const size_t lengths[], int count);
 
 /* JSON.stringify of a UTF-8 string into out (which must hold 6 * length + 3 bytes). */
 size_t json_quote(char *out, const char *text, size_t length);

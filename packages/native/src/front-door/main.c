@@ -117,6 +117,7 @@ int main(int argc, char **argv) {
   if (at == argc) hand_to_node(&call, "no command");
   call.command = argv[at];
   if (!strcmp(call.command, "unpack")) return verb_unpack(&call, at + 1);
+  if (!strcmp(call.command, "run")) return verb_run(&call, at + 1);
   for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
     if (strcmp(verbs[v].name, call.command)) continue;
     parse_command(&call, at + 1, verbs[v].min, verbs[v].max);

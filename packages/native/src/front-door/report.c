@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 noreturn void hand_to_node(const struct call *call, const char *why) {
+  if (call->begun) fail(call, why);
   const char *native_only = getenv("OCI_NATIVE_ONLY");
   if (native_only && *native_only) {
     /* Tests ask for this to prove a case is served here. */
@@ -130,8 +131,7 @@ void open_log(const struct call *call) {
   close(fd);
 }
 
-/* new Date().toISOString() */
-static void iso_time(char out[32]) {
+void iso_time(char out[32]) {
   struct timespec now;
   struct tm utc;
   clock_gettime(CLOCK_REALTIME, &now);

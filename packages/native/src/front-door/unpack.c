@@ -26,45 +26,13 @@
 /* The recipe's header (its first line) and config.json less the bundle directory. */
 struct recipe {
   struct json_object *header;
-  struct json_object *chains, *lower, *volumes; /* arrays of strings, checked */
+  struct overlay overlay;
   const char *config;
   size_t config_length;
   size_t bundle_at[2];
 };
 
-/* What has been made, for undoing it. */
-struct made {
-  char record[4096];
-  char dirs[3][4096]; /* upper, work, rootfs */
-  int dir_count;
-};
-
 static bool is_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
-/* A path that JSON and an overlay's options both carry as it is (overlay.ts refuses ':' and ','). */
-static bool plain(const char *path) {
-  for (const unsigned char *c = (const unsigned char *)path; *c; c++)
-    if (*c < 0x20 || *c > 0x7e || strchr("\"\\:,", *c)) return false;
-  return true;
-}
-
-static void sha256_hex(const void *data, size_t length, char out[65]) {
-  struct sha256_ctx context;
-  uint8_t digest[SHA256_DIGEST_SIZE];
-  sha256_init(&context);
-  sha256_update(&context, length, data);
-  sha256_digest(&context, sizeof digest, digest);
-  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) sprintf(out + 2 * i, "%02x", digest[i]);
-}
-
-static bool file_digest(const char *path, char out[65]) {
-  size_t length;
-  char *data = read_small_file(path, &length);
-  if (!data) return false;
-  sha256_hex(data, length, out);
-  free(data);
-  return true;
-}
 
 /* overlay-recipe.ts's recipeFile: encodeURIComponent(ref), for printable ASCII not starting with '.', 200 bytes at most. */
 static bool recipe_name(const char *ref, char out[256]) {
@@ -80,59 +48,15 @@ static bool recipe_name(const char *ref, char out[256]) {
   return true;
 }
 
-static bool is_chain_id(const char *id) {
-  if (strncmp(id, "sha256:", 7) || strlen(id) != 7 + 64) return false;
-  for (const char *c = id + 7; *c; c++)
-    if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return false;
-  return true;
-}
-
-/* volumes/NAME, one component (create.ts's volumeDirs holds them to that). */
-static bool is_volume(const char *name) {
-  if (strncmp(name, "volumes/", strlen("volumes/"))) return false;
-  const char *leaf = name + strlen("volumes/");
-  return *leaf && !strchr(leaf, '/') && strcmp(leaf, ".") && strcmp(leaf, "..");
-}
-
-/* The header's array `key`, each of its strings passing `check` (no NUL inside: a C string ends there). */
-static struct json_object *strings(struct json_object *header, const char *key, bool (*check)(const char *)) {
-  struct json_object *array;
-  if (!json_object_object_get_ex(header, key, &array) || !json_object_is_type(array, json_type_array)) return NULL;
-  for (size_t i = 0; i < json_object_array_length(array); i++) {
-    struct json_object *item = json_object_array_get_idx(array, i);
-    if (!json_object_is_type(item, json_type_string)) return NULL;
-    const char *s = json_object_get_string(item);
-    if ((size_t)json_object_get_string_len(item) != strlen(s) || !check(s)) return NULL;
-  }
-  return array;
-}
-
-/* An absolute path with no "." or ".." in it: what layout.ts names a snapshot's fs/ (under the store, checked below). */
-static bool is_snapshot_dir(const char *path) {
-  char *normal = path[0] == '/' ? resolved(path) : NULL;
-  bool ok = normal && !strcmp(normal, path);
-  free(normal);
-  return ok;
-}
-
-static const char *header_string(struct json_object *header, const char *key) {
-  struct json_object *value;
-  return json_object_object_get_ex(header, key, &value) && json_object_is_type(value, json_type_string) ? json_object_get_string(value) : "";
-}
-
 /* The recipe, if it is there, well formed, and made from this index.json by this code. */
 static bool load_recipe(const char *store, const char *ref, struct recipe *r) {
   char name[256], path[4096];
   if (!recipe_name(ref, name) || snprintf(path, sizeof path, "%s/snapshots/recipes/%s", store, name) >= (int)sizeof path) return false;
-  size_t length;
-  char *text = read_small_file(path, &length);
-  char *newline = text ? memchr(text, '\n', length) : NULL;
-  if (!newline) return false;
-  *newline = '\0';
-  r->header = json_tokener_parse(text);
-  if (!json_object_is_type(r->header, json_type_object)) return false;
-  r->config = newline + 1;
-  r->config_length = length - (size_t)(r->config - text);
+  struct recipe_file file;
+  if (!read_recipe(path, &file)) return false;
+  r->header = file.header;
+  r->config = file.body;
+  r->config_length = file.body_length;
   struct json_object *at;
   if (!json_object_object_get_ex(r->header, "bundleAt", &at) || !json_object_is_type(at, json_type_array) || json_object_array_length(at) != 2) return false;
   for (size_t i = 0; i < 2; i++) {
@@ -141,33 +65,8 @@ static bool load_recipe(const char *store, const char *ref, struct recipe *r) {
     if (offset < (i ? (int64_t)r->bundle_at[0] : 0) || offset > (int64_t)r->config_length) return false;
     r->bundle_at[i] = (size_t)offset;
   }
-  r->chains = strings(r->header, "chains", is_chain_id);
-  r->lower = strings(r->header, "lower", is_snapshot_dir);
-  r->volumes = strings(r->header, "volumes", is_volume);
-  if (!r->chains || !r->lower || !r->volumes || json_object_array_length(r->lower) == 0) return false;
-  /* Snapshots named through this --store, as Node would name them now. */
-  int prefix = snprintf(path, sizeof path, "%s/snapshots/", store);
-  for (size_t i = 0; i < json_object_array_length(r->lower); i++)
-    if (strncmp(json_object_get_string(json_object_array_get_idx(r->lower, i)), path, (size_t)prefix)) return false;
-
-  char digest[65], self[4096];
-  if (snprintf(path, sizeof path, "%s/index.json", store) >= (int)sizeof path || !file_digest(path, digest) || strcmp(digest, header_string(r->header, "index")))
-    return false;
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 64);
-  if (n <= 0) return false;
-  self[n] = '\0';
-  /* This executable is packages/cli/bin/oci; the command's bundle, packages/cli/dist/commands/unpack.cjs. */
-  strcpy(strrchr(self, '/'), "/../dist/commands/unpack.cjs");
-  return file_digest(self, digest) && !strcmp(digest, header_string(r->header, "code"));
-}
-
-static void base36(unsigned long long value, char *out) {
-  char digits[32];
-  int n = 0;
-  do digits[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[value % 36];
-  while ((value /= 36));
-  while (n) *out++ = digits[--n];
-  *out = '\0';
+  static const char *const code[] = {"unpack.cjs"};
+  return overlay_fields(r->header, store, &r->overlay) && recipe_current(r->header, store, code, 1);
 }
 
 /* withBundleLock's lock (image/src/store/lock.ts: LockNames, the addon's bindAbstract); false while another holds it. */
@@ -184,6 +83,7 @@ static bool lock_bundle(const char *dir) {
   return fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
 }
 
+
 /* Whether the directory holds nothing of a bundle, nor a dead unpack's temps (Node removes those, or says it is taken). */
 static bool unused(const char *dir) {
   DIR *d = opendir(dir);
@@ -195,99 +95,6 @@ static bool unused(const char *dir) {
   }
   closedir(d);
   return clear;
-}
-
-static bool write_file(const char *path, int flags, mode_t mode, const char *parts[], const size_t lengths[], int count) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, mode);
-  if (fd < 0) return false;
-  bool ok = true;
-  for (int i = 0; i < count && ok; i++) ok = write_all(fd, parts[i], lengths[i]);
-  return close(fd) == 0 && ok;
-}
-
-/* users.ts's addUser: snapshots/users/ID, ID the first 32 hex digits of sha256(bundle). */
-static bool add_user(const char *store, const char *bundle, const struct recipe *r, struct made *made) {
-  char users[4000], digest[65], temp[4200];
-  snprintf(users, sizeof users, "%s/snapshots/users", store);
-  if (mkdir(users, 0777) && errno != EEXIST) return false;
-  sha256_hex(bundle, strlen(bundle), digest);
-  digest[32] = '\0';
-  snprintf(made->record, sizeof made->record, "%s/%s", users, digest);
-  snprintf(temp, sizeof temp, "%s.%d", made->record, (int)getpid());
-  const char *json = json_object_to_json_string_ext(r->chains, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-  const char *parts[] = {"{\"bundle\":\"", bundle, "\",\"chains\":", json, "}"};
-  size_t lengths[5];
-  for (int i = 0; i < 5; i++) lengths[i] = strlen(parts[i]);
-  if (write_file(temp, O_TRUNC, 0666, parts, lengths, 5) && rename(temp, made->record) == 0) return true;
-  unlink(temp);
-  return false;
-}
-
-static bool make_dir(struct made *made, const char *bundle, const char *name, mode_t mode) {
-  char *path = made->dirs[made->dir_count];
-  snprintf(path, sizeof made->dirs[0], "%s/%s", bundle, name);
-  if (mkdir(path, mode)) return false;
-  made->dir_count++;
-  return true;
-}
-
-static bool is_overlay_xattr(const char *name) { return !strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13); }
-
-/* root-attributes.ts's copyRootAttributes: owner, mode, xattrs (not the overlay's own) and times. */
-static bool copy_root_attributes(const char *from, const char *to) {
-  struct stat st;
-  if (lstat(from, &st) || lchown(to, st.st_uid, st.st_gid) || chmod(to, st.st_mode & 07777)) return false;
-  char names[65536], value[65536];
-  ssize_t length = llistxattr(from, names, sizeof names);
-  if (length < 0) return false;
-  for (const char *name = names; name < names + length; name += strlen(name) + 1) {
-    if (is_overlay_xattr(name)) continue;
-    ssize_t size = lgetxattr(from, name, value, sizeof value);
-    if (size < 0 || lsetxattr(to, name, value, (size_t)size, 0)) return false;
-  }
-  const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  return utimensat(AT_FDCWD, to, times, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* create.ts's makeVolumeDirs: BUNDLE/volumes and each volume's directory, kept when there from before. */
-static bool make_volume(const char *bundle, const char *name) {
-  char path[4200];
-  struct stat st;
-  snprintf(path, sizeof path, "%s/%s", bundle, name);
-  return mkdir(path, 0755) == 0 || (errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
-}
-
-static bool make_volumes(const char *bundle, struct json_object *volumes) {
-  size_t count = json_object_array_length(volumes);
-  if (count > 0 && !make_volume(bundle, "volumes")) return false;
-  for (size_t i = 0; i < count; i++)
-    if (!make_volume(bundle, json_object_get_string(json_object_array_get_idx(volumes, i)))) return false;
-  return true;
-}
-
-/* create.ts's writeConfig: a temp file of this pid renamed over config.json; the bundle directory put in at bundleAt. */
-static bool write_config(const char *bundle, const struct recipe *r) {
-  char temp[4200], file[4200];
-  snprintf(temp, sizeof temp, "%s/.config.json-%d", bundle, (int)getpid());
-  snprintf(file, sizeof file, "%s/config.json", bundle);
-  const size_t *at = r->bundle_at, n = strlen(bundle);
-  const char *parts[] = {r->config, bundle, r->config + at[0], bundle, r->config + at[1]};
-  const size_t lengths[] = {at[0], n, at[1] - at[0], n, r->config_length - at[1]};
-  if (unlink(temp) && errno != ENOENT) return false;
-  if (write_file(temp, O_EXCL, 0644, parts, lengths, 5) && rename(temp, file) == 0) return true;
-  unlink(temp);
-  return false;
-}
-
-/* The writable layer, the volumes and config.json, once the snapshots are known to be there. */
-static bool make_bundle(const char *bundle, const struct recipe *r, struct made *made) {
-  for (size_t i = 0; i < json_object_array_length(r->lower); i++) {
-    struct stat st;
-    if (stat(json_object_get_string(json_object_array_get_idx(r->lower, i)), &st) || !S_ISDIR(st.st_mode)) return false;
-  }
-  return make_dir(made, bundle, "upper", 0755) && make_dir(made, bundle, "work", 0700) && make_dir(made, bundle, "rootfs", 0755) &&
-         copy_root_attributes(json_object_get_string(json_object_array_get_idx(r->lower, 0)), made->dirs[0]) && make_volumes(bundle, r->volumes) &&
-         write_config(bundle, r);
 }
 
 /* The bundle directory: BUNDLE made absolute as path.resolve does, or the working directory. */
@@ -322,10 +129,16 @@ int verb_unpack(const struct call *call, int at) {
   if ((mkdir(bundle, 0700) && (errno != EEXIST || stat(bundle, &st) || !S_ISDIR(st.st_mode))) || !lock_bundle(bundle) || !unused(bundle))
     hand_to_node(call, "a bundle directory that is not new, or in use");
 
+  /* The bundle directory goes in where config.json names it, at bundleAt. */
+  const size_t *cut = recipe.bundle_at, n = strlen(bundle);
+  struct config_text config = {
+      .parts = {recipe.config, bundle, recipe.config + cut[0], bundle, recipe.config + cut[1]},
+      .lengths = {cut[0], n, cut[1] - cut[0], n, recipe.config_length - cut[1]},
+      .count = 5,
+  };
   struct made made = {.dir_count = 0};
-  if (add_user(store, bundle, &recipe, &made) && make_bundle(bundle, &recipe, &made)) return 0;
+  if (add_user(store, bundle, recipe.overlay.chains, &made) && make_bundle(bundle, &recipe.overlay, &config, &made)) return 0;
   /* Undone as makeOverlayBundle undoes a failure (the volumes stay), then Node's to do again. */
-  while (made.dir_count > 0) rmdir(made.dirs[--made.dir_count]);
-  if (*made.record) unlink(made.record);
+  undo_bundle(&made);
   hand_to_node(call, "a bundle that could not be made here");
 }

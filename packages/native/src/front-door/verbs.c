@@ -145,7 +145,7 @@ int verb_kill(const struct call *call) {
 }
 
 /* Connects to the start socket: through its directory's fd when the path is too long for an address. */
-static int connect_start_socket(const struct call *call, const char *dir) {
+int connect_start_socket(const struct call *call, const char *dir) {
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   int dir_fd = -1;
   if (strlen(dir) + sizeof "/start.sock" <= sizeof address.sun_path) {
@@ -208,7 +208,7 @@ static bool thaw(const struct container *c) {
 }
 
 /* #stop(): the first process killed and waited for, then whatever else is in the cgroup. */
-static void stop(const struct call *call, const struct container *c) {
+void stop(const struct call *call, const struct container *c) {
   int fd = open_if_alive(call, c);
   if (fd >= 0 && pidfd_send_signal(fd, SIGKILL_NUMBER) != 0 && errno != ESRCH) hand_to_node(call, "SIGKILL was not delivered");
   if (is_frozen(call, c) && !thaw(c)) hand_to_node(call, "the container cannot be thawed");
@@ -232,7 +232,7 @@ static void stop(const struct call *call, const struct container *c) {
 
 /* removeCgroup(): the container's directories (retried while their last process exits), then
    the parents made for it that nothing else uses. */
-static void remove_cgroup(const struct call *call, const struct container *c) {
+void remove_cgroup(const struct call *call, const struct container *c) {
   size_t dirs = json_object_array_length(c->cgroup_dirs);
   for (size_t i = 0; i < dirs; i++) {
     const char *dir = json_object_get_string(json_object_array_get_idx(c->cgroup_dirs, i));
@@ -250,7 +250,7 @@ static void remove_cgroup(const struct call *call, const struct container *c) {
 }
 
 /* StateStore.remove(): the container's directory holds files only. */
-static void remove_state(const struct call *call, const char *dir) {
+void remove_state(const struct call *call, const char *dir) {
   DIR *listing = opendir(dir);
   if (!listing) {
     if (errno == ENOENT) return;

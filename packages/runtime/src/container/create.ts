@@ -8,7 +8,7 @@
  */
 import { type Hooks, RUNTIME_SPEC_VERSION } from '@oci/specs';
 import { runtimeCaller } from '../caller.js';
-import { type CgroupRecord, planCgroup, removeCgroup } from '../cgroups/cgroup.js';
+import { type CgroupRecord, type PlannedCgroup, planCgroup, removeCgroup } from '../cgroups/cgroup.js';
 import { loadBundle } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import { homeOf } from '../home.js';
@@ -21,6 +21,7 @@ import { deviceRules } from '../plan/devices.js';
 import { type ContainerStateJson, hookState } from '../plan/hooks.js';
 import { CREATE_RUNTIME_SYNC, initPlan } from '../plan/init.js';
 import { hasNamespace } from '../plan/namespaces.js';
+import { encodePlan } from '../plan/ops.js';
 import { SIGKILL } from '../signals.js';
 import { readProcessStat } from '../state/status.js';
 import type { StoredState } from '../state/store.js';
@@ -61,6 +62,22 @@ export interface ForegroundOptions {
   receiveTerminal?: boolean;
   /** The program dies with this process. */
   foreground?: boolean;
+  /** Told, once the container is created, what its create did (see CreateTrace). */
+  onCreated?(trace: CreateTrace): void;
+}
+
+/**
+ * What a create did, for a caller that does it again without Node: the `oci` front door runs an
+ * image from a recipe of these (packages/cli/src/run-recipe.ts).
+ */
+export interface CreateTrace {
+  /** The cgroup as planned and made. */
+  cgroup: PlannedCgroup;
+  /** The plan as sent to the helper. */
+  plan: Buffer;
+  /** creating.json and state.json as written. */
+  creating: StoredState;
+  state: StoredState;
 }
 
 export async function create(context: RuntimeContext, id: string, options: CreateOptions & ForegroundOptions): Promise<Container & { terminal?: number }> {
@@ -127,7 +144,9 @@ export async function create(context: RuntimeContext, id: string, options: Creat
       const onReady = (ready: number) => {
         const stat = readProcessStat(ready);
         if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
-        store.write({ ...stored(made.record), pid: ready, startTime: stat.startTime, created: new Date().toISOString(), ...laterHooks(spec.hooks) });
+        const state = { ...stored(made.record), pid: ready, startTime: stat.startTime, created: new Date().toISOString(), ...laterHooks(spec.hooks) };
+        store.write(state);
+        options.onCreated?.({ cgroup: plannedCgroup, plan: encodePlan(ops), creating: stored(plannedCgroup.record), state });
       };
       return { ops, until: 'ready', callbacks: { onPid: (created: number) => (pid = created), onSync, onReady } };
     });

@@ -1,11 +1,11 @@
 /** run: create, start, wait and delete, the program in our foreground; or create and start, detached. */
 import { exitStatus, inForeground } from '../foreground.js';
 import type { RuntimeContext } from './context.js';
-import { type CreateOptions, create } from './create.js';
+import { type CreateOptions, create, type ForegroundOptions } from './create.js';
 import { deleteContainer } from './delete.js';
 import { start } from './start.js';
 
-export interface RunOptions extends CreateOptions {
+export interface RunOptions extends CreateOptions, Pick<ForegroundOptions, 'onCreated'> {
   /** Return once the program started, leaving the container running (`run -d`). */
   detach?: boolean;
   /** Leave the container, stopped, for `delete` once the program ended (`oci run --name`). */

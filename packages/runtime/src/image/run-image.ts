@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ProgressEvent, RegistryOptions, Store, UnpackProgress } from '@oci/image';
 import type { Platform, Spec } from '@oci/specs';
 import { generatedId, validateId } from '../id.js';
-import type { Runtime } from '../runtime.js';
+import type { RunOptions, Runtime } from '../runtime.js';
 import { abandonedRuns, type ContainerBundleOptions, containersDir, createContainerBundle, type RootfsKind, rootfsChoice } from './container-bundle.js';
 import { ensureImage, type PullPolicy } from './ensure-image.js';
 import { removeContainerBundle } from './run-record.js';
@@ -43,6 +43,8 @@ export interface RunImageOptions extends RunSpecOptions, Pick<ContainerBundleOpt
   /** Remove the container and its writable layer when it ends. Default: unless `id` or `detach` is given. */
   remove?: boolean;
   onProgress?(event: RunImageEvent): void;
+  /** Told, once the container is created, what its create did (Runtime.run's `onCreated`). */
+  onCreated?: RunOptions['onCreated'];
 }
 
 export type RunImageEvent =
@@ -88,7 +90,13 @@ export async function runImage(runtime: Runtime, options: RunImageOptions): Prom
   const output = options.detach ? openSync(path.join(bundle.dir, OUTPUT_LOG), 'a', 0o600) : undefined;
   let created = false;
   try {
-    const status = await runtime.run(id, { bundle: bundle.dir, detach: options.detach, keep: !remove, stdio: [stdin, output ?? 1, output ?? 2] });
+    const status = await runtime.run(id, {
+      bundle: bundle.dir,
+      detach: options.detach,
+      keep: !remove,
+      stdio: [stdin, output ?? 1, output ?? 2],
+      onCreated: options.onCreated,
+    });
     created = true;
     return { id, status, rootfs: bundle.rootfs };
   } finally {

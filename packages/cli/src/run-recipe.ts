@@ -1,0 +1,151 @@
+/**
+ * Run recipes: what the `oci` front door (packages/native/src/front-door/run.c) needs to run an
+ * image again without Node. A warm `oci run IMAGE` spends most of its time starting Node; what it
+ * does once the image's snapshots are there is a bundle, a state directory, cgroups and a plan for
+ * the helper, all decided by the same inputs every time. So a run of `oci run IMAGE [ARG…]` with no
+ * option leaves, once its container was created, the recipe of the next one in
+ * snapshots/recipes/@run/HEX (HEX: the sha256 of IMAGE and each ARG, each followed by a NUL):
+ *
+ *   {"index":HEX,"code":HEX,"ref":…,"args":[…],"store":…,"root":…,"helper":{…},"host":{…},
+ *    "chains":[…],"lower":[…],"volumes":[…],"cgroup":{"made":[…],"cpuset":[…],"writes":[…]},
+ *    "parts":[N,N,N,N]}\n
+ *   config.json, creating.json, state.json and the helper's plan (less its length), as written
+ *
+ * Every text holds the container's id as the byte 0x01, and state.json its pid, start time and
+ * creation time as 0x02, 0x03 and 0x04: the front door puts in its own. It follows a recipe only
+ * for root, while index.json is still the one IMAGE was resolved from (`index`), the code that
+ * wrote it is the code that would run (`code`: run.cjs and run-image.cjs), the helper is the same
+ * file, and the host facts the plan was made from (`host`: boot, cgroups, capabilities) read the
+ * same; anything else it hands to Node, before changing anything, and Node writes a recipe again.
+ * A recipe is derived, never authoritative: gc clears them all.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { digestOf } from '@oci/image/internal/digest';
+import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
+import { recordName } from '@oci/image/internal/snapshot/users';
+import { helperPath } from '@oci/native';
+import type { CreateTrace } from '@oci/runtime/runtime';
+
+const HOLE = { id: '\x01', pid: '\x02', startTime: '\x03', created: '\x04' } as const;
+const HOLES = /[\x01-\x04]/;
+
+/** What the run's container left to read while it exists: the bundle as made. */
+export interface RunCapture {
+  trace: CreateTrace;
+  config: Buffer;
+  chains: string[];
+  volumes: string[];
+}
+
+/** Reads what the recipe needs of the bundle while the container is created (it goes when the run ends). */
+export function captureRun(storeDir: string, trace: CreateTrace): RunCapture | undefined {
+  const { bundle } = trace.state;
+  const entries = readdirSync(bundle).sort();
+  // What createContainerBundle makes of an overlay, and nothing else (a copy has no upper).
+  const volumes = entries.includes('volumes') ? readdirSync(path.join(bundle, 'volumes')).map((name) => `volumes/${name}`) : [];
+  if (entries.filter((name) => name !== 'volumes').join(' ') !== 'config.json rootfs run.json upper work') return undefined;
+  const record = JSON.parse(readFileSync(path.join(new SnapshotLayout(storeDir).users, recordName(bundle)), 'utf8')) as { chains: string[] };
+  return { trace, config: readFileSync(path.join(bundle, 'config.json')), chains: record.chains, volumes };
+}
+
+/** Writes the recipe of the run captured (`root`: the state root), for `ref` and `args`, replacing the one there; throws why when it cannot have one. */
+export function writeRunRecipe(storeDir: string, root: string, ref: string, args: readonly string[], index: Buffer, run: RunCapture): void {
+  const layout = new SnapshotLayout(storeDir);
+  const code = codeDigest();
+  const { trace } = run;
+  const { cgroup, state } = trace;
+  const lowerdir = /"lowerdir=([^"]*)"/.exec(run.config.toString())?.[1];
+  const texts = [run.config.toString(), JSON.stringify(trace.creating), JSON.stringify(state), trace.plan.subarray(4).toString()];
+  const refused =
+    (!code && 'not the bundled CLI') ||
+    (layout.unprivileged && 'unprivileged') ||
+    ((state.hooks || state.hostMount) && 'hooks or a host mount') ||
+    // The front door makes v1 cgroups only: v2 limits need controllers enabled, v2 device rules a BPF program.
+    (cgroup.writes.some((w) => w.hierarchy.version !== 1) && 'cgroup v2 limits') ||
+    (cgroup.deviceRules.length > 0 && !cgroup.layout.hierarchies.some((h) => h.version === 1 && h.controllers.includes('devices')) && 'a v2 device filter') ||
+    (!lowerdir && 'no overlay') ||
+    (texts.some((text) => HOLES.test(text)) && 'control characters a recipe uses for its holes');
+  if (refused) throw new Error(refused);
+  const cpuset = cgroup.layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes('cpuset'));
+  const helper = statSync(helperPath(), { bigint: true });
+  const header = {
+    index: hex(index),
+    code: code!,
+    ref,
+    args,
+    store: storeDir,
+    root,
+    helper: { path: helperPath(), size: Number(helper.size), mtime: String(helper.mtimeNs) },
+    host: hostFacts(cgroup.layout.hierarchies.find((h) => h.version === 2)?.mountPoint),
+    chains: run.chains,
+    lower: lowerdir!.split(':'),
+    volumes: run.volumes,
+    cgroup: {
+      made: cgroup.record.created,
+      cpuset: cpuset ? cgroup.record.created.filter((dir) => dir.startsWith(`${cpuset.mountPoint}/`)) : [],
+      writes: cgroup.writes.map(({ hierarchy, write }) => [cgroup.dirs.get(hierarchy)!, write.file, write.value, write.otherwise ?? '']),
+    },
+  };
+  texts[2] = stateTemplate(state);
+  const holed = texts.map((text) => Buffer.from(text.replaceAll(state.id, HOLE.id)));
+  // An id is of [\w+.-]: as it is inside a JSON string, and so is the escape of its hole.
+  const headerText = JSON.stringify({ ...header, parts: holed.map((part) => part.length) }).replaceAll(state.id, '\\u0001');
+  mkdirSync(path.join(layout.recipes, '@run'), { recursive: true });
+  const file = runRecipeFile(layout, ref, args);
+  const temp = `${file}.${process.pid}`;
+  writeFileSync(temp, Buffer.concat([Buffer.from(`${headerText}\n`), ...holed]));
+  renameSync(temp, file);
+}
+
+function runRecipeFile(layout: SnapshotLayout, ref: string, args: readonly string[]): string {
+  return path.join(layout.recipes, '@run', hex(Buffer.from([ref, ...args].map((part) => `${part}\0`).join(''))));
+}
+
+/**
+ * state.json with holes for what only the run knows. JSON.stringify writes pid and startTime
+ * first after the id, and created before annotations: the first of each is the state's own.
+ */
+function stateTemplate(state: CreateTrace['state']): string {
+  const text = JSON.stringify(state);
+  const template = text
+    .replace(`"pid":${state.pid},"startTime":${JSON.stringify(state.startTime)},`, `"pid":${HOLE.pid},"startTime":"${HOLE.startTime}",`)
+    .replace(`"created":${JSON.stringify(state.created)},`, `"created":"${HOLE.created}",`);
+  const filled = template.replace(HOLE.pid, String(state.pid)).replace(HOLE.startTime, state.startTime).replace(HOLE.created, state.created);
+  if (filled !== text || !template.includes(HOLE.pid) || !template.includes(HOLE.created)) throw new Error('state.json is not in the shape a recipe holds');
+  return template;
+}
+
+/**
+ * What the plan and the cgroup's places were made from (runtime/src/host.ts and
+ * cgroups/layout.ts read these): files that must read the same, paths that must exist or not, and
+ * the cgroup mounts. A fact added there is added here.
+ */
+function hostFacts(v2MountPoint: string | undefined) {
+  const files = ['/proc/sys/kernel/random/boot_id', '/proc/self/cgroup', '/proc/sys/kernel/cap_last_cap'];
+  if (v2MountPoint) files.push(path.join(v2MountPoint, 'cgroup.controllers'));
+  return {
+    files: Object.fromEntries(files.map((file) => [file, readFileSync(file, 'utf8')])),
+    exist: Object.fromEntries(['/proc/kcore', '/dev/mqueue'].map((file) => [file, existsSync(file)])),
+    mounts: cgroupMounts(),
+  };
+}
+
+/** The lines of /proc/self/mountinfo that mount a cgroup hierarchy (run.c reads the same). */
+function cgroupMounts(): string {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(' - cgroup ') || line.includes(' - cgroup2 '))
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
+/** The sha256 of the files `oci run IMAGE` runs (run.cjs, then this one, run-image.cjs); undefined outside the bundled CLI. */
+function codeDigest(): string | undefined {
+  const self = fileURLToPath(import.meta.url);
+  if (path.basename(self) !== 'run-image.cjs') return undefined;
+  return hex(Buffer.concat([readFileSync(path.join(path.dirname(self), 'run.cjs')), readFileSync(self)]));
+}
+
+const hex = (data: Uint8Array) => digestOf(data).slice('sha256:'.length);
