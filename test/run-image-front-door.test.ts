@@ -7,7 +7,7 @@
  * 125); OCI_NODE_ONLY=1 makes one Node's.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -53,7 +53,7 @@ function workspace(t: ExecutionContext) {
   });
   const recipes = () =>
     readdirSync(path.join(store.dir, 'snapshots', 'recipes', '@run')).map((name) => path.join(store.dir, 'snapshots', 'recipes', '@run', name));
-  return { store: store.dir, cwd: cwd.dir, state, run, start, leftovers, recipes };
+  return { store: store.dir, cwd: cwd.dir, state, args, env, run, start, leftovers, recipes };
 }
 
 const listed = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
@@ -83,6 +83,7 @@ async function runningContainer(run: ReturnType<typeof workspace>['run']): Promi
 }
 
 const PROBE = [
+  'printf "[%s]\\n" "$0" "$@"',
   'id',
   'pwd',
   'hostname',
@@ -95,24 +96,39 @@ const PROBE = [
   'exit 3',
 ].join('; ');
 
-test('a line run before is run by the front door from its recipe: the program sees what it sees through Node, and nothing is left', (t) => {
+test('the front door runs an image run before, from its recipe, with any command line: the program sees what it sees through Node, and nothing is left', (t) => {
   const { run, leftovers, recipes } = workspace(t);
-  const line = ['run', 'busybox', 'sh', '-c', PROBE];
-  const byNode = run(line, 'Node');
-  t.is(byNode.status, 3, byNode.stderr);
-  t.is(recipes().length, 1, 'Node left the recipe of the line');
+  t.is(run(['run', 'busybox', 'true'], 'Node').status, 0);
+  t.is(recipes().length, 1, 'Node left the recipe of the image');
+  const line = ['run', 'busybox', 'sh', '-c', PROBE, 'zero', 'two words', 'a "quote"', 'ünïcödé', '-x', '--'];
   const byFrontDoor = run(line, 'front door');
   t.is(byFrontDoor.status, 3, byFrontDoor.stderr);
   t.is(byFrontDoor.stderr, 'to stderr\n');
+  t.true(byFrontDoor.stdout.startsWith('[zero]\n[two words]\n[a "quote"]\n[ünïcödé]\n[-x]\n[--]\n'), byFrontDoor.stdout);
+  t.deepEqual(leftovers(), NOTHING_LEFT);
+  const byNode = run(line, 'Node');
+  t.is(byNode.status, 3, byNode.stderr);
   t.is(withoutIds(byFrontDoor.stdout), withoutIds(byNode.stdout));
   t.regex(byFrontDoor.stdout, /upperdir=\S+\/containers\/oci-/, "the container's own writable layer");
   t.not(idIn(byFrontDoor.stdout), idIn(byNode.stdout), 'an id of its own');
+  t.deepEqual(leftovers(), NOTHING_LEFT);
+
+  const alone = run(['run', 'busybox'], 'front door');
+  t.is(alone.status, 0, `the image's cmd (sh, reading nothing): ${alone.stderr}`);
+  const missing = run(['run', 'busybox', 'no-such-program']);
+  t.is(missing.status, 1);
+  t.regex(
+    missing.stderr,
+    /^oci: run busybox: exec: "no-such-program": executable file not found in \$PATH\n$/,
+    'Node says why, once the front door undid its try',
+  );
   t.deepEqual(leftovers(), NOTHING_LEFT);
 });
 
 test("while it runs, the front door's container is one like Node's: the same state, config.json, run.json and record; oci kill ends it", async (t) => {
   const { store, state, run, start, leftovers } = workspace(t);
-  const line = ['run', 'busybox', 'sleep', '60'];
+  // Arguments JSON writes with escapes: config.json holds them as Node writes them.
+  const line = ['run', 'busybox', 'sh', '-c', 'sleep 60', 'a "quote"\ttab\\', 'ünï\u2028'];
   const files = async (only: Path) => {
     const child = start(line, only);
     const id = await runningContainer(run);
@@ -169,7 +185,7 @@ test('our signals are passed on to the program, as through Node', async (t) => {
 
 // Serial (ava runs these first): it changes the helper's mtime, which other tests' recipes record.
 test.serial('the front door hands a line to Node, before making anything, without a recipe of this index.json, code, helper and host', (t) => {
-  const { cwd, run, leftovers, recipes } = workspace(t);
+  const { cwd, args, env, run, leftovers, recipes } = workspace(t);
   const line = ['run', 'busybox', 'true'];
   const handedOff = (why: string) => {
     const result = run(line, 'front door');
@@ -181,11 +197,12 @@ test.serial('the front door hands a line to Node, before making anything, withou
   };
   handedOff('no recipe yet');
   for (const other of [
-    ['run', 'busybox', 'true', 'x'],
     ['run', '--rm', 'busybox', 'true'],
-    ['run', 'busybox'],
+    ['run', 'busybox:other', 'true'],
   ])
-    t.is(run(other, 'front door').status, 125, `${other.join(' ')}: another line, or options`);
+    t.is(run(other, 'front door').status, 125, `${other.join(' ')}: options, or another image`);
+  const notUtf8 = spawnSync('/bin/sh', ['-c', 'exec "$0" "$@" "$(printf "\\377")"', ociFrontDoor, ...args(line)], { env: env('front door'), encoding: 'utf8' });
+  t.is(notUtf8.status, 125, 'an argument that is not UTF-8 (Node would read it with U+FFFD)');
   const [recipe] = recipes() as [string];
   const edit = (change: (text: string) => string) => writeFileSync(recipe, change(readFileSync(recipe, 'latin1')), 'latin1');
 
@@ -226,12 +243,8 @@ test('a run the front door cannot finish before the program starts is undone and
 
 test('a front-door run killed with -9 takes its program with it; the next run sweeps what it left', async (t) => {
   const { run, start, leftovers } = workspace(t);
-  const line = ['run', 'busybox', 'sleep', '60'];
-  t.is(run(['run', 'busybox', 'sleep', '0']).status, 0, 'a recipe of the next run');
-  const byNode = start(line, 'Node');
-  t.is(run(['kill', await runningContainer(run), 'KILL']).status, 0);
-  t.is((await ended(byNode)).status, 137, 'a recipe of this line');
-  const child = start(line, 'front door');
+  t.is(run(['run', 'busybox', 'sleep', '0']).status, 0, 'a recipe');
+  const child = start(['run', 'busybox', 'sleep', '60'], 'front door');
   const id = await runningContainer(run);
   const pid = JSON.parse(run(['state', id]).stdout).pid as number;
   child.kill('SIGKILL');

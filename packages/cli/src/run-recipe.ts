@@ -2,39 +2,45 @@
  * Run recipes: what the `oci` front door (packages/native/src/front-door/run.c) needs to run an
  * image again without Node. A warm `oci run IMAGE` spends most of its time starting Node; what it
  * does once the image's snapshots are there is a bundle, a state directory, cgroups and a plan for
- * the helper, all decided by the same inputs every time. So a run of `oci run IMAGE [ARG…]` with no
- * option leaves, once its container was created, the recipe of the next one in
- * snapshots/recipes/@run/HEX (HEX: the sha256 of IMAGE and each ARG, each followed by a NUL):
+ * the helper, decided by the same inputs every time but the command line. So a run of
+ * `oci run IMAGE [ARG…]` with no option leaves, once its container was created, the recipe of the
+ * next run of IMAGE in snapshots/recipes/@run/HEX (HEX: the sha256 of IMAGE and a NUL):
  *
- *   {"index":HEX,"code":HEX,"ref":…,"args":[…],"store":…,"root":…,"helper":{…},"host":{…},
- *    "chains":[…],"lower":[…],"volumes":[…],"cgroup":{"made":[…],"cpuset":[…],"writes":[…]},
- *    "parts":[N,N,N,N]}\n
- *   config.json, creating.json, state.json and the helper's plan (less its length), as written
+ *   {"index":HEX,"code":HEX,"ref":…,"entrypoint":[…],"cmd":[…],"env":[…],"store":…,"root":…,
+ *    "helper":{…},"host":{…},"chains":[…],"lower":[…],"volumes":[…],
+ *    "cgroup":{"made":[…],"cpuset":[…],"writes":[…]},"parts":[N,N,N,N]}\n
+ *   config.json, creating.json, state.json and the helper's plan up to its last op (exec), as written
  *
- * Every text holds the container's id as the byte 0x01, and state.json its pid, start time and
- * creation time as 0x02, 0x03 and 0x04: the front door puts in its own. It follows a recipe only
- * for root, while index.json is still the one IMAGE was resolved from (`index`), the code that
- * wrote it is the code that would run (`code`: run.cjs and run-image.cjs), the helper is the same
- * file, and the host facts the plan was made from (`host`: boot, cgroups, capabilities) read the
- * same; anything else it hands to Node, before changing anything, and Node writes a recipe again.
- * A recipe is derived, never authoritative: gc clears them all.
+ * The texts have holes the front door fills: the container's id (the byte 0x01) everywhere;
+ * state.json's pid, start time and creation time (0x02-0x04); the program, ARGS[0], in the plan's
+ * find_program (0x05); config.json's process.args (0x06). ARGS are the image's entrypoint and the
+ * command line after IMAGE, or its cmd without one, as the image conversion makes them; the plan's
+ * exec (ARGS, then `env`) is the front door's to append. It follows a recipe only for root, while
+ * index.json is still the one IMAGE was resolved from (`index`), the code that wrote it is the
+ * code that would run (`code`: run.cjs and run-image.cjs), the helper is the same file, and the
+ * host facts the plan was made from (`host`: boot, cgroups, capabilities) read the same; anything
+ * else it hands to Node, before changing anything, and Node writes a recipe again. A recipe is
+ * derived, never authoritative: gc clears them all.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StoredImage } from '@oci/image';
 import { digestOf } from '@oci/image/internal/digest';
 import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 import { recordName } from '@oci/image/internal/snapshot/users';
 import { helperPath } from '@oci/native';
+import { encodePlan, type Op } from '@oci/runtime/plan/ops';
 import type { CreateTrace } from '@oci/runtime/runtime';
+import type { Spec } from '@oci/specs';
 
-const HOLE = { id: '\x01', pid: '\x02', startTime: '\x03', created: '\x04' } as const;
-const HOLES = /[\x01-\x04]/;
+const HOLE = { id: '\x01', pid: '\x02', startTime: '\x03', created: '\x04', program: '\x05', args: '\x06' } as const;
+const HOLES = /[\x01-\x06]/;
 
 /** What the run's container left to read while it exists: the bundle as made. */
 export interface RunCapture {
   trace: CreateTrace;
-  config: Buffer;
+  config: string;
   chains: string[];
   volumes: string[];
 }
@@ -47,17 +53,27 @@ export function captureRun(storeDir: string, trace: CreateTrace): RunCapture | u
   const volumes = entries.includes('volumes') ? readdirSync(path.join(bundle, 'volumes')).map((name) => `volumes/${name}`) : [];
   if (entries.filter((name) => name !== 'volumes').join(' ') !== 'config.json rootfs run.json upper work') return undefined;
   const record = JSON.parse(readFileSync(path.join(new SnapshotLayout(storeDir).users, recordName(bundle)), 'utf8')) as { chains: string[] };
-  return { trace, config: readFileSync(path.join(bundle, 'config.json')), chains: record.chains, volumes };
+  return { trace, config: readFileSync(path.join(bundle, 'config.json'), 'utf8'), chains: record.chains, volumes };
 }
 
-/** Writes the recipe of the run captured (`root`: the state root), for `ref` and `args`, replacing the one there; throws why when it cannot have one. */
-export function writeRunRecipe(storeDir: string, root: string, ref: string, args: readonly string[], index: Buffer, run: RunCapture): void {
+/**
+ * Writes the recipe of the run captured (`root`: the state root; `args`: the command line after
+ * `ref`; `image`: what `ref` named), replacing the one there; throws why when it cannot have one.
+ */
+export function writeRunRecipe(storeDir: string, root: string, ref: string, args: readonly string[], index: Buffer, image: StoredImage, run: RunCapture): void {
   const layout = new SnapshotLayout(storeDir);
   const code = codeDigest();
-  const { trace } = run;
-  const { cgroup, state } = trace;
-  const lowerdir = /"lowerdir=([^"]*)"/.exec(run.config.toString())?.[1];
-  const texts = [run.config.toString(), JSON.stringify(trace.creating), JSON.stringify(state), trace.plan.subarray(4).toString()];
+  const { trace, config } = run;
+  const { cgroup, state, ops } = trace;
+  const spec = JSON.parse(config) as Spec;
+  const entrypoint = image.config.config?.Entrypoint ?? [];
+  const cmd = image.config.config?.Cmd ?? [];
+  const processArgs = spec.process?.args ?? [];
+  const exec = ops.at(-1)!;
+  const env = exec.slice(2 + processArgs.length) as string[];
+  const lowerdir = /"lowerdir=([^"]*)"/.exec(config)?.[1];
+  const argsAt = config.split(argsJson(processArgs)).length - 1;
+  const original = [config, JSON.stringify(trace.creating), JSON.stringify(state), encodePlan(ops).subarray(4).toString()];
   const refused =
     (!code && 'not the bundled CLI') ||
     (layout.unprivileged && 'unprivileged') ||
@@ -66,15 +82,28 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
     (cgroup.writes.some((w) => w.hierarchy.version !== 1) && 'cgroup v2 limits') ||
     (cgroup.deviceRules.length > 0 && !cgroup.layout.hierarchies.some((h) => h.version === 1 && h.controllers.includes('devices')) && 'a v2 device filter') ||
     (!lowerdir && 'no overlay') ||
-    (texts.some((text) => HOLES.test(text)) && 'control characters a recipe uses for its holes');
+    (JSON.stringify([...entrypoint, ...(args.length > 0 ? args : cmd)]) !== JSON.stringify(processArgs) &&
+      'process.args not made of the entrypoint and the line') ||
+    ((exec[0] !== 'exec' || exec[1] !== processArgs.length || JSON.stringify(exec.slice(2, 2 + processArgs.length)) !== JSON.stringify(processArgs)) &&
+      'a plan that does not end in exec') ||
+    (argsAt !== 1 && 'process.args not found once in config.json') ||
+    (original.some((text) => HOLES.test(text)) && 'control characters a recipe uses for its holes');
   if (refused) throw new Error(refused);
+  const texts = [
+    config.replace(argsJson(processArgs), `"args": ${HOLE.args}`),
+    original[1]!,
+    stateTemplate(state),
+    encodePlan(ops.slice(0, -1).map(programHole)).subarray(4).toString(),
+  ];
   const cpuset = cgroup.layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes('cpuset'));
   const helper = statSync(helperPath(), { bigint: true });
   const header = {
     index: hex(index),
     code: code!,
     ref,
-    args,
+    entrypoint,
+    cmd,
+    env,
     store: storeDir,
     root,
     helper: { path: helperPath(), size: Number(helper.size), mtime: String(helper.mtimeNs) },
@@ -88,20 +117,21 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
       writes: cgroup.writes.map(({ hierarchy, write }) => [cgroup.dirs.get(hierarchy)!, write.file, write.value, write.otherwise ?? '']),
     },
   };
-  texts[2] = stateTemplate(state);
   const holed = texts.map((text) => Buffer.from(text.replaceAll(state.id, HOLE.id)));
   // An id is of [\w+.-]: as it is inside a JSON string, and so is the escape of its hole.
   const headerText = JSON.stringify({ ...header, parts: holed.map((part) => part.length) }).replaceAll(state.id, '\\u0001');
   mkdirSync(path.join(layout.recipes, '@run'), { recursive: true });
-  const file = runRecipeFile(layout, ref, args);
+  const file = path.join(layout.recipes, '@run', hex(Buffer.from(`${ref}\0`)));
   const temp = `${file}.${process.pid}`;
   writeFileSync(temp, Buffer.concat([Buffer.from(`${headerText}\n`), ...holed]));
   renameSync(temp, file);
 }
 
-function runRecipeFile(layout: SnapshotLayout, ref: string, args: readonly string[]): string {
-  return path.join(layout.recipes, '@run', hex(Buffer.from([ref, ...args].map((part) => `${part}\0`).join(''))));
-}
+/** process.args as config.json holds it (JSON.stringify(spec, null, '\t'), two levels down); run.c writes it so. */
+const argsJson = (args: readonly string[]) => `"args": ${JSON.stringify(args, null, '\t').replaceAll('\n', '\n\t\t')}`;
+
+/** find_program's program is the front door's to put in. */
+const programHole = (op: Op): Op => (op[0] === 'find_program' ? ['find_program', HOLE.program, op[2]] : op);
 
 /**
  * state.json with holes for what only the run knows. JSON.stringify writes pid and startTime

@@ -35,7 +35,7 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
   // The front door runs the next `oci run IMAGE [ARG…]` of this line from a recipe of this run (run-recipe.ts).
   const recipe =
     Object.keys(o).length === 0 && process.geteuid!() === 0
-      ? { index: readIndex(storeDir(context.globals)), run: undefined as RunCapture | undefined }
+      ? { index: readIndex(storeDir(context.globals)), run: undefined as Promise<RunCapture | undefined> | undefined }
       : undefined;
   const store = await openStore(context.globals);
   const runtime = await openRuntime(context);
@@ -77,12 +77,17 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
         if (event.type === 'rootfs' && event.rootfs === 'copy' && o.rootfs !== 'copy')
           context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
       },
-      onCreated: recipe && ((trace) => (recipe.run = bestEffort(context, () => captureRun(store.dir, trace)))),
+      // Read while the container exists: its bundle goes with it.
+      onCreated: recipe && ((trace) => void (recipe.run = bestEffort(context, () => captureRun(store.dir, trace)))),
     });
     // Not after a pull: the index read before it is not the one the image is in now.
     if (recipe?.index && recipe.run && !progress) {
       const { index, run } = recipe;
-      bestEffort(context, () => writeRunRecipe(store.dir, stateRoot(context.globals), positionals[0]!, rest, index, run));
+      await bestEffort(context, async () => {
+        const { readImage } = await import('@oci/image/store/image');
+        const [image, captured] = await Promise.all([readImage(store, positionals[0]!), run]);
+        if (captured) writeRunRecipe(store.dir, stateRoot(context.globals), positionals[0]!, rest, index, image, captured);
+      });
     }
     if (o.detach) print(`${result.id}\n`);
     return result.status;
@@ -92,9 +97,9 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
 }
 
 /** A recipe is an optimisation: one that cannot be had is a debug line, never a failed run. */
-function bestEffort<T>(context: Context, write: () => T): T | undefined {
+async function bestEffort<T>(context: Context, step: () => T | Promise<T>): Promise<T | undefined> {
   try {
-    return write();
+    return await step();
   } catch (error) {
     context.log.debug(`no run recipe: ${(error as Error).message}`);
     return undefined;

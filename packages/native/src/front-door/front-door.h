@@ -133,6 +133,8 @@ void base36(unsigned long long value, char *out);
 /* Written whole to a new or truncated file (flags: O_EXCL or O_TRUNC). */
 bool write_file(const char *path, int flags, mode_t mode, const char *const parts[], const size_t lengths[], int count);
 
+/* Whether text is well-formed UTF-8 (Node reads anything else with U+FFFD in it). */
+bool is_utf8(const char *text, size_t length);
 /* JSON.stringify of a UTF-8 string into out (which must hold 6 * length + 3 bytes). */
 size_t json_quote(char *out, const char *text, size_t length);
 /* Writes all of it to fd (waiting out EAGAIN); false on another error. */

@@ -68,6 +68,14 @@ static unsigned next_code_point(const unsigned char *s, size_t length, size_t *a
   return point;
 }
 
+bool is_utf8(const char *text, size_t length) {
+  for (size_t at = 0; at < length;) {
+    size_t from = at;
+    if (next_code_point((const unsigned char *)text, length, &at) == 0xFFFD && (at - from != 3 || memcmp(text + from, "\xEF\xBF\xBD", 3))) return false;
+  }
+  return true;
+}
+
 static size_t put_utf8(char *out, unsigned point) {
   if (point < 0x80) return out[0] = (char)point, 1;
   if (point < 0x800) return out[0] = (char)(0xC0 | point >> 6), out[1] = (char)(0x80 | (point & 0x3F)), 2;

@@ -37,13 +37,14 @@
 #define MFD_EXEC 0x0010U /* linux 6.3 */
 #endif
 
-/* The texts after the header, in this order; each holds the id as HOLE_ID. */
+/* The texts after the header, in this order, and the holes in them (run-recipe.ts's HOLE). */
 enum { CONFIG, CREATING, STATE, PLAN, TEXTS };
-enum { HOLE_ID = 1, HOLE_PID, HOLE_START_TIME, HOLE_CREATED };
+enum { HOLE_ID = 1, HOLE_PID, HOLE_START_TIME, HOLE_CREATED, HOLE_PROGRAM, HOLE_ARGS, HOLES = HOLE_ARGS };
 
 struct run_recipe {
   struct json_object *header;
   struct overlay overlay;
+  struct json_object *entrypoint, *cmd, *env;
   struct json_object *made, *cpuset, *writes; /* the cgroup's */
   const char *texts[TEXTS];
   size_t lengths[TEXTS];
@@ -53,6 +54,10 @@ struct run_recipe {
 struct run {
   struct call *call;
   const struct run_recipe *recipe;
+  /* The program's command line: the image's entrypoint, then the line after IMAGE or its cmd. */
+  const char **args;
+  size_t argc;
+  char *args_json; /* as config.json holds them */
   char id[32];
   char bundle[2200], state_dir[2200]; /* store and root are at most 2048 bytes */
   struct made made;
@@ -63,19 +68,15 @@ struct run {
 };
 
 /* Each hole in text[0..length) replaced by values[hole - 1]; NUL-terminated. */
-static char *filled(const char *text, size_t length, const char *const values[], size_t *out_length) {
+static char *filled(const char *text, size_t length, const char *const values[HOLES], size_t *out_length) {
   size_t size = length + 1;
   for (size_t i = 0; i < length; i++)
-    if (text[i] >= HOLE_ID && text[i] <= HOLE_CREATED) size += strlen(values[text[i] - 1]);
+    if (text[i] >= HOLE_ID && text[i] <= HOLES) size += strlen(values[text[i] - 1]);
   char *out = malloc(size), *at = out;
   if (!out) exit(1);
   for (size_t i = 0; i < length; i++) {
-    if (text[i] >= HOLE_ID && text[i] <= HOLE_CREATED) {
-      const char *value = values[text[i] - 1];
-      at = stpcpy(at, value);
-    } else {
-      *at++ = text[i];
-    }
+    if (text[i] >= HOLE_ID && text[i] <= HOLES) at = stpcpy(at, values[text[i] - 1]);
+    else *at++ = text[i];
   }
   *at = '\0';
   if (out_length) *out_length = (size_t)(at - out);
@@ -83,8 +84,14 @@ static char *filled(const char *text, size_t length, const char *const values[],
 }
 
 static char *with_id(const struct run *r, const char *text) {
-  const char *values[] = {r->id, "", "", ""};
+  const char *values[HOLES] = {r->id, "", "", "", "", ""};
   return filled(text, strlen(text), values, NULL);
+}
+
+/* A text of the recipe with the id's and the program's holes filled. */
+static char *recipe_text(const struct run *r, int part, size_t *length) {
+  const char *values[HOLES] = {r->id, "", "", "", r->args[0], r->args_json};
+  return filled(r->recipe->texts[part], r->recipe->lengths[part], values, length);
 }
 
 static struct json_object *array_of(struct json_object *object, const char *key, size_t width) {
@@ -102,26 +109,40 @@ static struct json_object *array_of(struct json_object *object, const char *key,
 
 static const char *at(struct json_object *array, size_t i) { return json_object_get_string(json_object_array_get_idx(array, i)); }
 
-/* run-recipe.ts's runRecipeFile: the sha256 of IMAGE and each ARG, each followed by a NUL. */
-static void recipe_path(const char *store, char **line, int count, char out[4200]) {
-  size_t size = 0;
-  for (int i = 0; i < count; i++) size += strlen(line[i]) + 1;
-  char *key = malloc(size ? size : 1), *p = key, digest[65];
-  if (!key) exit(1);
-  for (int i = 0; i < count; i++) p = stpcpy(p, line[i]) + 1;
-  sha256_hex(key, size, digest);
-  free(key);
+/* run-recipe.ts's recipe file: the sha256 of IMAGE and a NUL. */
+static void recipe_path(const char *store, const char *image, char out[4200]) {
+  char digest[65];
+  sha256_hex(image, strlen(image) + 1, digest);
   snprintf(out, 4200, "%s/snapshots/recipes/@run/%s", store, digest);
 }
 
-/* The recipe's own line, store and root are this call's. */
-static bool same_call(struct json_object *header, const char *store, const char *root, char **line, int count) {
-  struct json_object *args;
-  if (strcmp(header_string(header, "ref"), line[0]) || strcmp(header_string(header, "store"), store) || strcmp(header_string(header, "root"), root))
-    return false;
-  if (!(args = array_of(header, "args", 0)) || json_object_array_length(args) != (size_t)count - 1) return false;
-  for (int i = 1; i < count; i++)
-    if (strcmp(at(args, (size_t)i - 1), line[i])) return false;
+/* The recipe's image, store and root are this call's. */
+static bool same_call(struct json_object *header, const char *image, const char *store, const char *root) {
+  return !strcmp(header_string(header, "ref"), image) && !strcmp(header_string(header, "store"), store) && !strcmp(header_string(header, "root"), root);
+}
+
+/* from-image.ts: args = the entrypoint, then the line after IMAGE or else the cmd; false when Node would read it otherwise. */
+static bool command_line(struct run *r, char **line, int count) {
+  struct json_object *entrypoint = r->recipe->entrypoint, *rest = r->recipe->cmd;
+  size_t first = json_object_array_length(entrypoint), more = count > 1 ? (size_t)count - 1 : json_object_array_length(rest);
+  r->argc = first + more;
+  r->args = calloc(r->argc + 1, sizeof *r->args);
+  if (!r->args || r->argc == 0) return false;
+  size_t size = 16;
+  for (size_t i = 0; i < r->argc; i++) {
+    r->args[i] = i < first ? at(entrypoint, i) : count > 1 ? line[i - first + 1] : at(rest, i - first);
+    if (!is_utf8(r->args[i], strlen(r->args[i]))) return false;
+    size += 6 * strlen(r->args[i]) + 8;
+  }
+  /* JSON.stringify(args, null, '\t') two levels down. */
+  char *out = r->args_json = malloc(size);
+  if (!out) exit(1);
+  out = stpcpy(out, "[");
+  for (size_t i = 0; i < r->argc; i++) {
+    out = stpcpy(out, i ? ",\n\t\t\t" : "\n\t\t\t");
+    out += json_quote(out, r->args[i], strlen(r->args[i]));
+  }
+  strcpy(out, "\n\t\t]");
   return true;
 }
 
@@ -180,7 +201,8 @@ static bool load_run_recipe(const char *path, struct run_recipe *r) {
   if (!read_recipe(path, &file)) return false;
   r->header = file.header;
   if (!json_object_object_get_ex(r->header, "cgroup", &cgroup) || !(r->made = array_of(cgroup, "made", 0)) || !(r->cpuset = array_of(cgroup, "cpuset", 0)) ||
-      !(r->writes = array_of(cgroup, "writes", 4)))
+      !(r->writes = array_of(cgroup, "writes", 4)) || !(r->entrypoint = array_of(r->header, "entrypoint", 0)) || !(r->cmd = array_of(r->header, "cmd", 0)) ||
+      !(r->env = array_of(r->header, "env", 0)))
     return false;
   if (!json_object_object_get_ex(r->header, "parts", &parts) || !json_object_is_type(parts, json_type_array) || json_object_array_length(parts) != TEXTS) return false;
   size_t offset = 0;
@@ -304,8 +326,7 @@ static void make_container_bundle(struct run *r, const char *store) {
   snprintf(path, sizeof path, "%s/run.json", r->bundle);
   if (!write_text(path, O_TRUNC, 0666, record, (size_t)n)) undo(r, "run.json cannot be written");
   size_t length;
-  const char *values[] = {r->id, "", "", ""};
-  struct config_text config = {.parts = {filled(r->recipe->texts[CONFIG], r->recipe->lengths[CONFIG], values, &length)}, .count = 1};
+  struct config_text config = {.parts = {recipe_text(r, CONFIG, &length)}, .count = 1};
   config.lengths[0] = length;
   if (!add_user(store, r->bundle, r->recipe->overlay.chains, &r->made) ||
       !make_bundle(r->bundle, &r->recipe->overlay, &config, &r->made))
@@ -404,7 +425,7 @@ static void write_state(struct run *r) {
   snprintf(pid, sizeof pid, "%d", (int)r->pid);
   if (!start_time(r->pid, started)) undo(r, "the container process exited during create");
   iso_time(created);
-  const char *values[] = {r->id, pid, started, created};
+  const char *values[HOLES] = {r->id, pid, started, created, "", ""};
   size_t length;
   char *state = filled(r->recipe->texts[STATE], r->recipe->lengths[STATE], values, &length);
   char creating[4200];
@@ -415,8 +436,19 @@ static void write_state(struct run *r) {
 /* helper.ts's run(): the plan sent, the helper's messages answered until it and the process are done with the socket. */
 static void run_plan(struct run *r) {
   size_t length;
-  const char *values[] = {r->id, "", "", ""};
-  char *plan = filled(r->recipe->texts[PLAN], r->recipe->lengths[PLAN], values, &length);
+  char *plan = recipe_text(r, PLAN, &length);
+  /* Its last op, `exec ARGC ARGS… ENV…`, made here: COUNT is how many arguments the op has. */
+  struct json_object *env = r->recipe->env;
+  size_t envc = json_object_array_length(env), size = length + 64;
+  for (size_t i = 0; i < r->argc; i++) size += strlen(r->args[i]) + 1;
+  for (size_t i = 0; i < envc; i++) size += strlen(at(env, i)) + 1;
+  plan = realloc(plan, size);
+  if (!plan) exit(1);
+  char *end = plan + length;
+  end += sprintf(end, "exec%c%zu%c%zu", 0, 1 + r->argc + envc, 0, r->argc) + 1;
+  for (size_t i = 0; i < r->argc; i++) end = stpcpy(end, r->args[i]) + 1;
+  for (size_t i = 0; i < envc; i++) end = stpcpy(end, at(env, i)) + 1;
+  length = (size_t)(end - plan);
   unsigned char header[4] = {length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, (length >> 24) & 0xff};
   if (!write_all(r->sync_fd, (const char *)header, 4) || !write_all(r->sync_fd, plan, length)) undo(r, "the plan cannot be sent");
   char buffer[8192];
@@ -518,11 +550,12 @@ int verb_run(const struct call *given, int first) {
   char path[4200];
   struct run_recipe recipe;
   static const char *const code[] = {"run.cjs", "run-image.cjs"};
-  recipe_path(store, line, count, path);
-  if (!load_run_recipe(path, &recipe) || !same_call(recipe.header, store, call->root, line, count) || !overlay_fields(recipe.header, store, &recipe.overlay) ||
+  recipe_path(store, line[0], path);
+  if (!load_run_recipe(path, &recipe) || !same_call(recipe.header, line[0], store, call->root) || !overlay_fields(recipe.header, store, &recipe.overlay) ||
       !recipe_current(recipe.header, store, code, 2) || !same_host(recipe.header))
-    hand_to_node(call, "no recipe for this line, or not this index's, code's and host's");
+    hand_to_node(call, "no recipe for this image, or not this index's, code's and host's");
   struct run r = {.call = call, .recipe = &recipe, .lock = -1, .sync_fd = -1};
+  if (!command_line(&r, line, count)) hand_to_node(call, "a command line Node reads otherwise");
   if ((r.helper_fd = open_helper(recipe.header)) < 0) hand_to_node(call, "another helper than the recipe's");
   if (abandoned_runs(store)) hand_to_node(call, "an abandoned run to sweep first");
 
@@ -531,8 +564,7 @@ int verb_run(const struct call *given, int first) {
   reserve(&r);
   spawn_helper(&r);
   size_t length;
-  const char *values[] = {r.id, "", "", ""};
-  char *text = filled(recipe.texts[CREATING], recipe.lengths[CREATING], values, &length);
+  char *text = recipe_text(&r, CREATING, &length);
   if (!write_state_file(&r, "creating.json", text, length)) undo(&r, "creating.json cannot be written");
   make_cgroup(&r);
   run_plan(&r);

@@ -21,7 +21,7 @@ import { deviceRules } from '../plan/devices.js';
 import { type ContainerStateJson, hookState } from '../plan/hooks.js';
 import { CREATE_RUNTIME_SYNC, initPlan } from '../plan/init.js';
 import { hasNamespace } from '../plan/namespaces.js';
-import { encodePlan } from '../plan/ops.js';
+import type { Op } from '../plan/ops.js';
 import { SIGKILL } from '../signals.js';
 import { readProcessStat } from '../state/status.js';
 import type { StoredState } from '../state/store.js';
@@ -73,8 +73,8 @@ export interface ForegroundOptions {
 export interface CreateTrace {
   /** The cgroup as planned and made. */
   cgroup: PlannedCgroup;
-  /** The plan as sent to the helper. */
-  plan: Buffer;
+  /** The plan the helper ran. */
+  ops: readonly Op[];
   /** creating.json and state.json as written. */
   creating: StoredState;
   state: StoredState;
@@ -146,7 +146,7 @@ export async function create(context: RuntimeContext, id: string, options: Creat
         if (!stat) throw new RuntimeError('ECREATE', 'the container process exited during create');
         const state = { ...stored(made.record), pid: ready, startTime: stat.startTime, created: new Date().toISOString(), ...laterHooks(spec.hooks) };
         store.write(state);
-        options.onCreated?.({ cgroup: plannedCgroup, plan: encodePlan(ops), creating: stored(plannedCgroup.record), state });
+        options.onCreated?.({ cgroup: plannedCgroup, ops, creating: stored(plannedCgroup.record), state });
       };
       return { ops, until: 'ready', callbacks: { onPid: (created: number) => (pid = created), onSync, onReady } };
     });
