@@ -7,6 +7,8 @@
  *   snapshots/users/ID            a bundle that mounts snapshots (users.ts)
  *   snapshots/recipes/REF         how the CLI made an overlay bundle of REF, for its front door
  *                                 to make the next (packages/cli/src/overlay-recipe.ts)
+ *   snapshots/recipes/@run/HEX    how the CLI ran an image, for its front door to run the next
+ *                                 (packages/cli/src/run-recipe.ts)
  *   snapshots/empty/              the lowerdir under the bottom layer (an overlay needs one)
  *   snapshots/trash/              snapshots gc is removing (renamed here first: never half there)
  *

@@ -3,10 +3,11 @@
  * per operation, and Node's own start-up alone costs more than runc's whole `state`. The calls
  * on their hot path that need no plan (state, start, kill, delete, ps --format json, pause,
  * resume) are served here from the state files the TypeScript runtime writes
- * (packages/runtime/src/state/store.ts defines them), and so is a second `unpack --overlay REF`,
- * from the recipe the CLI left with the first (unpack.c); everything else, and every case this
- * program does not fully handle (a hook to run, an error to report, an option it does not know),
- * is handed to Node with the same argv and environment, before anything has changed. So the
+ * (packages/runtime/src/state/store.ts defines them), and so are a second `unpack --overlay REF`
+ * and a second `run IMAGE [ARG…]`, from the recipe the CLI left with the first (unpack.c, run.c,
+ * recipe.c); everything else, and every case this program does not fully handle (a hook to run,
+ * an error to report, an option it does not know), is handed to Node with the same argv and
+ * environment, before anything has changed (or once what it began is undone). So the
  * TypeScript runtime stays the one place where behaviour is decided: this program takes only
  * the paths it can take exactly as Node would, and the same tests run through both.
  * OCI_NODE_ONLY=1 hands every call to Node; OCI_NATIVE_ONLY=1 (for tests) makes a hand-off an
