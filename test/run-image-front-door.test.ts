@@ -224,17 +224,32 @@ test.serial('the front door hands a line to Node, before making anything, withou
   t.is(run(['run', 'busybox'], 'front door').status, 125, 'IMAGE alone beside a config.json is a bundle');
 });
 
-test('a run the front door cannot finish before the program starts is undone and run by Node', (t) => {
+test('a run the front door cannot finish before the program starts is undone, its cgroups too, and run by Node', (t) => {
   const { run, leftovers, recipes } = workspace(t);
   const line = ['run', 'busybox', 'echo', 'ran'];
   t.is(run(line).status, 0);
+  // The recipe's cgroups under names the test knows (a prefix to the id), and a device rule the
+  // kernel refuses: the front door has made every cgroup directory when the write fails.
   const [recipe] = recipes() as [string];
-  writeFileSync(recipe, readFileSync(recipe, 'latin1').replace('"c 1:3 rwm"', '"not a device rule"'), 'latin1');
+  const text = readFileSync(recipe, 'latin1');
+  const newline = text.indexOf('\n');
+  const header = JSON.parse(text.slice(0, newline));
+  const prefix = `oci-undone-${process.pid}-`;
+  const named = (dir: string) => dir.replace('\x01', `${prefix}\x01`);
+  header.cgroup.made = header.cgroup.made.map(named);
+  header.cgroup.cpuset = header.cgroup.cpuset.map(named);
+  header.cgroup.writes = header.cgroup.writes.map(([dir, ...rest]: string[]) => [named(dir!), ...rest]);
+  header.cgroup.writes.at(-1)[2] = 'not a device rule';
+  writeFileSync(recipe, JSON.stringify(header) + text.slice(newline), 'latin1');
+  t.true(header.cgroup.made.length > 0);
+
   const failed = run(line, 'front door');
   t.is(failed.status, 125);
   t.regex(failed.stderr, /a cgroup limit cannot be written here/);
   t.is(failed.stdout, '', 'the program did not run');
   t.deepEqual(leftovers(), NOTHING_LEFT, 'what it made is undone');
+  const made = header.cgroup.made.flatMap((dir: string) => listed(path.dirname(dir)).filter((entry) => entry.startsWith(prefix)));
+  t.deepEqual(made, [], 'its cgroups are removed');
   const byNode = run(line);
   t.is(byNode.status, 0, byNode.stderr);
   t.is(byNode.stdout, 'ran\n');

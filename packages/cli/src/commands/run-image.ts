@@ -32,7 +32,7 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
     import('@oci/runtime/image/run-image'),
     import('@oci/runtime/image/run-spec'),
   ]);
-  // The front door runs the next `oci run IMAGE [ARG…]` of this line from a recipe of this run (run-recipe.ts).
+  // The front door runs the next `oci run IMAGE [ARG…]` of this image from a recipe of this run (run-recipe.ts).
   const recipe =
     Object.keys(o).length === 0 && process.geteuid!() === 0
       ? { index: readIndex(storeDir(context.globals)), run: undefined as Promise<RunCapture | undefined> | undefined }
@@ -78,7 +78,11 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
           context.log.warn(`run ${positionals[0]}: the rootfs is a full copy (an overlay cannot be had: ${event.reason})`);
       },
       // Read while the container exists: its bundle goes with it.
-      onCreated: recipe && ((trace) => void (recipe.run = bestEffort(context, () => captureRun(store.dir, trace)))),
+      onCreated:
+        recipe &&
+        ((trace) => {
+          recipe.run = bestEffort(context, () => captureRun(store.dir, trace));
+        }),
     });
     // Not after a pull: the index read before it is not the one the image is in now.
     if (recipe?.index && recipe.run && !progress) {

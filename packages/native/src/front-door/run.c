@@ -273,9 +273,12 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
   return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* A directory and everything in it, on its own filesystem only. */
+static bool remove_tree(const char *dir) { return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 || errno == ENOENT; }
+
 /* removeContainerBundle(): the bundle and everything in it (the container's writes in upper), and its user record. */
 static bool remove_bundle(struct run *r) {
-  bool ok = nftw(r->bundle, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 || errno == ENOENT;
+  bool ok = remove_tree(r->bundle);
   if (*r->made.record && unlink(r->made.record) && errno != ENOENT) ok = false;
   return ok;
 }
@@ -284,14 +287,11 @@ static bool remove_bundle(struct run *r) {
 static noreturn void undo(struct run *r, const char *why) {
   if (r->pid > 0) kill(r->pid, SIGKILL), waitpid(r->pid, NULL, 0);
   if (r->helper > 0) kill(r->helper, SIGKILL), waitpid(r->helper, NULL, 0);
-  for (size_t i = r->cgroups_made; i-- > 0;)
-    for (int attempt = 0; rmdir(at(r->recipe->made, i)) && errno == EBUSY && attempt < 200; attempt++) nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
-  if (r->state_made) {
-    static const char *const files[] = {"creating.json", "creating.json.tmp", "state.json", "state.json.tmp", "start.sock"};
-    char path[4200];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) snprintf(path, sizeof path, "%s/%s", r->state_dir, files[i]), unlink(path);
-    rmdir(r->state_dir);
+  for (size_t i = r->cgroups_made; i-- > 0;) {
+    char *dir = with_id(r, at(r->recipe->made, i));
+    for (int attempt = 0; rmdir(dir) && errno == EBUSY && attempt < 200; attempt++) nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
   }
+  if (r->state_made) remove_tree(r->state_dir);
   if (r->bundle_made) remove_bundle(r);
   hand_to_node(r->call, why);
 }
@@ -314,9 +314,8 @@ static void make_container_bundle(struct run *r, const char *store) {
   char containers[2100], path[4200], owner[32], *quoted = malloc(6 * strlen(store) + 3);
   snprintf(containers, sizeof containers, "%s/containers", store);
   if (!quoted || (mkdir(containers, 0700) && errno != EEXIST)) undo(r, "the containers directory cannot be made");
-  for (int tries = 0; snprintf(r->bundle, sizeof r->bundle, "%s/%s", containers, r->id), mkdir(r->bundle, 0700); tries++)
-    if (errno != EEXIST || tries > 8) undo(r, "a container's bundle cannot be made");
-    else new_id(r->id);
+  snprintf(r->bundle, sizeof r->bundle, "%s/%s", containers, r->id);
+  if (mkdir(r->bundle, 0700)) undo(r, "the container's bundle cannot be made");
   r->bundle_made = true;
   json_quote(quoted, store, strlen(store));
   if (!start_time(getpid(), owner)) undo(r, "this process's start time cannot be read");

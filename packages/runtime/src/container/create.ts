@@ -62,7 +62,7 @@ export interface ForegroundOptions {
   receiveTerminal?: boolean;
   /** The program dies with this process. */
   foreground?: boolean;
-  /** Told, once the container is created, what its create did (see CreateTrace). */
+  /** Told, once the container is created, what its create did (see CreateTrace); a throw fails the create. */
   onCreated?(trace: CreateTrace): void;
 }
 
