@@ -14,9 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -48,7 +46,6 @@ static bool file_digest(const char *path, char out[65]) {
   free(data);
   return true;
 }
-
 
 static bool is_chain_id(const char *id) {
   if (strncmp(id, "sha256:", 7) || strlen(id) != 7 + 64) return false;
@@ -89,7 +86,6 @@ const char *header_string(struct json_object *header, const char *key) {
   struct json_object *value;
   return json_object_object_get_ex(header, key, &value) && json_object_is_type(value, json_type_string) ? json_object_get_string(value) : "";
 }
-
 
 bool read_recipe(const char *path, struct recipe_file *r) {
   size_t length;

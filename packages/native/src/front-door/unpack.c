@@ -13,14 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 /* The recipe's header (its first line) and config.json less the bundle directory. */
@@ -82,7 +80,6 @@ static bool lock_bundle(const char *dir) {
   /* Held until exit; closed by exec when the call goes to Node after all. */
   return fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
 }
-
 
 /* Whether the directory holds nothing of a bundle, nor a dead unpack's temps (Node removes those, or says it is taken). */
 static bool unused(const char *dir) {
