@@ -125,6 +125,21 @@ test('the front door runs an image run before, from its recipe, with any command
   t.deepEqual(leftovers(), NOTHING_LEFT);
 });
 
+test("--rm and -i are the front door's too: the program reads our stdin only with -i", (t) => {
+  const { cwd, args, env, run } = workspace(t);
+  t.is(run(['run', '--rm', '-i', 'busybox', 'true']).status, 0, 'Node leaves a recipe with these options too');
+  const withInput = (line: string[]) => oci(args(line), { env: env('front door'), cwd, input: 'from stdin\n' });
+  const interactive = withInput(['run', '-i', '--rm', 'busybox', 'cat']);
+  t.is(interactive.status, 0, interactive.stderr);
+  t.is(interactive.stdout, 'from stdin\n');
+  const closed = withInput(['run', '--rm', 'busybox', 'cat']);
+  t.is(closed.status, 0, closed.stderr);
+  t.is(closed.stdout, '', 'without -i, /dev/null');
+  writeFileSync(path.join(cwd, 'config.json'), '{}');
+  t.is(withInput(['run', '--rm', 'busybox']).status, 0, 'an image option makes IMAGE alone an image, config.json or not');
+  t.is(withInput(['run', '--interactive', '--rm', '-t', 'busybox', 'true']).status, 125, "-t is Node's");
+});
+
 test("while it runs, the front door's container is one like Node's: the same state, config.json, run.json and record; oci kill ends it", async (t) => {
   const { store, state, run, start, leftovers } = workspace(t);
   // Arguments JSON writes with escapes: config.json holds them as Node writes them.
@@ -197,7 +212,7 @@ test.serial('the front door hands a line to Node, before making anything, withou
   };
   handedOff('no recipe yet');
   for (const other of [
-    ['run', '--rm', 'busybox', 'true'],
+    ['run', '-e', 'A=1', 'busybox', 'true'],
     ['run', 'busybox:other', 'true'],
   ])
     t.is(run(other, 'front door').status, 125, `${other.join(' ')}: options, or another image`);

@@ -3,8 +3,9 @@
  * image again without Node. A warm `oci run IMAGE` spends most of its time starting Node; what it
  * does once the image's snapshots are there is a bundle, a state directory, cgroups and a plan for
  * the helper, decided by the same inputs every time but the command line. So a run of
- * `oci run IMAGE [ARG…]` with no option leaves, once its container was created, the recipe of the
- * next run of IMAGE in snapshots/recipes/@run/HEX (HEX: the sha256 of IMAGE and a NUL):
+ * `oci run IMAGE [ARG…]` with no option (but --rm and -i, which change none of these) leaves, once
+ * its container was created, the recipe of the next run of IMAGE in snapshots/recipes/@run/HEX
+ * (HEX: the sha256 of IMAGE and a NUL):
  *
  *   {"index":HEX,"code":HEX,"ref":…,"entrypoint":[…],"cmd":[…],"env":[…],"store":…,"root":…,
  *    "helper":{…},"host":{…},"chains":[…],"lower":[…],"volumes":[…],

@@ -32,9 +32,10 @@ export async function runImageCommand({ options, positionals, rest }: ParsedArgs
     import('@oci/runtime/image/run-image'),
     import('@oci/runtime/image/run-spec'),
   ]);
-  // The front door runs the next `oci run IMAGE [ARG…]` of this image from a recipe of this run (run-recipe.ts).
+  // The front door runs the next `oci run [--rm] [-i] IMAGE [ARG…]` of this image from a recipe of
+  // this run (run-recipe.ts): --rm is what a run without --name does anyway, -i changes only stdin.
   const recipe =
-    Object.keys(o).length === 0 && process.geteuid!() === 0
+    Object.keys(o).every((name) => name === 'rm' || name === 'interactive') && process.geteuid!() === 0
       ? { index: readIndex(storeDir(context.globals)), run: undefined as Promise<RunCapture | undefined> | undefined }
       : undefined;
   const store = await openStore(context.globals);

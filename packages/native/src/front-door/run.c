@@ -58,6 +58,7 @@ struct run {
   const char **args;
   size_t argc;
   char *args_json; /* as config.json holds them */
+  bool interactive; /* -i: the program reads our stdin, else /dev/null */
   char id[32];
   char bundle[2200], state_dir[2200]; /* store and root are at most 2048 bytes */
   struct made made;
@@ -341,11 +342,11 @@ static void spawn_helper(struct run *r) {
   for (off_t done = 0; done < st.st_size;)
     if (sendfile(memfd, r->helper_fd, &done, (size_t)(st.st_size - done)) <= 0) undo(r, "the helper cannot be copied");
   if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)) undo(r, "the helper cannot be sealed");
-  int pair[2], null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)) undo(r, "the helper's socket cannot be made");
+  int pair[2], input = r->interactive ? 0 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (input < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)) undo(r, "the helper's socket cannot be made");
   r->sync_fd = pair[0];
   /* Each source moved above the target range first, so that no dup2 overwrites another's source. */
-  int sources[4] = {fcntl(null, F_DUPFD_CLOEXEC, 4), fcntl(1, F_DUPFD_CLOEXEC, 4), fcntl(2, F_DUPFD_CLOEXEC, 4), fcntl(pair[1], F_DUPFD_CLOEXEC, 4)};
+  int sources[4] = {fcntl(input, F_DUPFD_CLOEXEC, 4), fcntl(1, F_DUPFD_CLOEXEC, 4), fcntl(2, F_DUPFD_CLOEXEC, 4), fcntl(pair[1], F_DUPFD_CLOEXEC, 4)};
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
   sigset_t all, none;
@@ -362,7 +363,8 @@ static void spawn_helper(struct run *r) {
   snprintf(file, sizeof file, "/proc/%d/fd/%d", (int)getpid(), memfd);
   int error = posix_spawn(&r->helper, file, &actions, &attributes, argv, envp);
   for (int i = 0; i < 4; i++) close(sources[i]);
-  close(null), close(pair[1]), close(memfd);
+  if (input != 0) close(input);
+  close(pair[1]), close(memfd);
   if (error) r->helper = 0, undo(r, "the helper cannot be spawned");
 }
 
@@ -531,12 +533,19 @@ int verb_run(const struct call *given, int first) {
   struct call *call = malloc(sizeof *call);
   if (!call) exit(1);
   *call = *given;
-  /* IMAGE first, then its command line as it is (options before IMAGE are Node's). */
-  if (first == call->argc || (call->argv[first][0] == '-' && call->argv[first][1])) hand_to_node(call, "run options served by Node");
+  /* Options before IMAGE: --rm (what a run without --name does anyway) and -i; any other is Node's. */
+  bool image_option = false, interactive = false;
+  for (; first < call->argc && call->argv[first][0] == '-' && call->argv[first][1]; first++, image_option = true) {
+    const char *option = call->argv[first];
+    if (!strcmp(option, "-i") || !strcmp(option, "--interactive")) interactive = true;
+    else if (strcmp(option, "--rm")) hand_to_node(call, "run options served by Node");
+  }
+  if (first == call->argc) hand_to_node(call, "a run without IMAGE");
+  /* IMAGE, then its command line as it is. */
   char **line = call->argv + first;
   int count = call->argc - first;
-  /* The reading rule (run.ts's readingOf): IMAGE alone, beside a config.json, is a container's id. */
-  if (count == 1 && access("config.json", F_OK) == 0) hand_to_node(call, "a bundle's run");
+  /* The reading rule (run.ts's readingOf): IMAGE alone and no image option, beside a config.json, is a container's id. */
+  if (count == 1 && !image_option && access("config.json", F_OK) == 0) hand_to_node(call, "a bundle's run");
   if (getuid() != 0 || geteuid() != 0) hand_to_node(call, "an unprivileged run");
   call->id = line[0];
   const char *env = getenv("OCI_STORE");
@@ -553,7 +562,7 @@ int verb_run(const struct call *given, int first) {
   if (!load_run_recipe(path, &recipe) || !same_call(recipe.header, line[0], store, call->root) || !overlay_fields(recipe.header, store, &recipe.overlay) ||
       !recipe_current(recipe.header, store, code, 2) || !same_host(recipe.header))
     hand_to_node(call, "no recipe for this image, or not this index's, code's and host's");
-  struct run r = {.call = call, .recipe = &recipe, .lock = -1, .sync_fd = -1};
+  struct run r = {.call = call, .recipe = &recipe, .interactive = interactive, .lock = -1, .sync_fd = -1};
   if (!command_line(&r, line, count)) hand_to_node(call, "a command line Node reads otherwise");
   if ((r.helper_fd = open_helper(recipe.header)) < 0) hand_to_node(call, "another helper than the recipe's");
   if (abandoned_runs(store)) hand_to_node(call, "an abandoned run to sweep first");
