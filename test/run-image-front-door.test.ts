@@ -181,6 +181,18 @@ test("while it runs, the front door's container is one like Node's: the same sta
   t.deepEqual(await files('front door'), byNode);
 });
 
+test('a run whose container oci delete --force removed meanwhile ends as through Node: killed, nothing left, nothing said', async (t) => {
+  const { run, start, leftovers } = workspace(t);
+  const line = ['run', 'busybox', 'sleep', '60'];
+  for (const only of ['Node', 'front door'] as const) {
+    const child = start(line, only);
+    t.is(run(['delete', '--force', await runningContainer(run)]).status, 0);
+    const end = await ended(child);
+    t.deepEqual([end.status, end.stdout, end.stderr], [137, '', ''], only);
+    t.deepEqual(leftovers(), NOTHING_LEFT, only);
+  }
+});
+
 test('our signals are passed on to the program, as through Node', async (t) => {
   const { run, start } = workspace(t);
   const line = ['run', 'busybox', 'sh', '-c', 'trap "exit 9" TERM; trap "exit 8" INT; while :; do sleep 0.05; done'];

@@ -522,10 +522,14 @@ static void remove_container(struct run *r) {
   struct call call = *r->call;
   call.id = r->id;
   struct container c;
-  if (lock_container(&call, r->state_dir) < 0 || load_container(&call, &c) < 0) fail(&call, "the container's state is gone");
-  stop(&call, &c);
-  remove_cgroup(&call, &c);
-  remove_state(&call, r->state_dir);
+  int lock = lock_container(&call, r->state_dir);
+  if (lock < 0 && lock != -ENOENT) fail(&call, "the container's state directory cannot be opened");
+  /* Gone already when `oci delete --force ID` took it meanwhile: as for Node's delete --force, nothing to do. */
+  if (lock >= 0 && load_container(&call, &c) == 0) {
+    stop(&call, &c);
+    remove_cgroup(&call, &c);
+    remove_state(&call, r->state_dir);
+  }
   if (!remove_bundle(r)) fail(&call, "its bundle cannot be removed");
 }
 
