@@ -74,8 +74,8 @@ int lock_container(const struct call *call, const char *dir);
 /* Pids in the container's cgroup; *count set; NULL when none. */
 int *cgroup_pids(const struct call *call, const struct container *c, size_t *count);
 
-/* Connects to the container's start socket (in its state directory `dir`). */
-int connect_start_socket(const struct call *call, const char *dir);
+/* A connection to the container's start socket (in its state directory `dir`), or -1. */
+int connect_start_socket(const char *dir);
 /* delete's steps: whatever runs in the container killed, its cgroups removed, its state directory removed. */
 void stop(const struct call *call, const struct container *c);
 void remove_cgroup(const struct call *call, const struct container *c);

@@ -445,11 +445,11 @@ static void run_plan(struct run *r) {
   for (size_t i = 0; i < envc; i++) size += strlen(at(env, i)) + 1;
   plan = realloc(plan, size);
   if (!plan) exit(1);
-  char *end = plan + length;
-  end += sprintf(end, "exec%c%zu%c%zu", 0, 1 + r->argc + envc, 0, r->argc) + 1;
-  for (size_t i = 0; i < r->argc; i++) end = stpcpy(end, r->args[i]) + 1;
-  for (size_t i = 0; i < envc; i++) end = stpcpy(end, at(env, i)) + 1;
-  length = (size_t)(end - plan);
+  char *tail = plan + length;
+  tail += sprintf(tail, "exec%c%zu%c%zu", 0, 1 + r->argc + envc, 0, r->argc) + 1;
+  for (size_t i = 0; i < r->argc; i++) tail = stpcpy(tail, r->args[i]) + 1;
+  for (size_t i = 0; i < envc; i++) tail = stpcpy(tail, at(env, i)) + 1;
+  length = (size_t)(tail - plan);
   unsigned char header[4] = {length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, (length >> 24) & 0xff};
   if (!write_all(r->sync_fd, (const char *)header, 4) || !write_all(r->sync_fd, plan, length)) undo(r, "the plan cannot be sent");
   char buffer[8192];
@@ -483,7 +483,8 @@ static void run_plan(struct run *r) {
 
 /* start(): the container's process execs the program, or answers why it could not. */
 static void start(struct run *r) {
-  int fd = connect_start_socket(r->call, r->state_dir);
+  int fd = connect_start_socket(r->state_dir);
+  if (fd < 0) undo(r, "the start socket does not answer");
   char answer[4096];
   size_t length = 0;
   for (ssize_t n; (n = read(fd, answer + length, sizeof answer - 1 - length)) != 0;)

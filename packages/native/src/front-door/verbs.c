@@ -145,18 +145,18 @@ int verb_kill(const struct call *call) {
 }
 
 /* Connects to the start socket: through its directory's fd when the path is too long for an address. */
-int connect_start_socket(const struct call *call, const char *dir) {
+int connect_start_socket(const char *dir) {
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   int dir_fd = -1;
   if (strlen(dir) + sizeof "/start.sock" <= sizeof address.sun_path) {
     snprintf(address.sun_path, sizeof address.sun_path, "%s/start.sock", dir);
   } else {
     dir_fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (dir_fd < 0) hand_to_node(call, "the state directory cannot be opened");
+    if (dir_fd < 0) return -1;
     snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d/start.sock", dir_fd);
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) hand_to_node(call, "the start socket does not answer");
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) != 0) close(fd), fd = -1;
   if (dir_fd >= 0) close(dir_fd);
   return fd;
 }
@@ -168,7 +168,8 @@ int verb_start(const struct call *call) {
   struct container c = loaded(call);
   if (status_of(call, &c) != STATUS_CREATED) hand_to_node(call, "a container that is not created");
   if (has_hooks(&c, "poststart")) hand_to_node(call, "poststart hooks");
-  int fd = connect_start_socket(call, dir);
+  int fd = connect_start_socket(dir);
+  if (fd < 0) hand_to_node(call, "the start socket does not answer");
   /* The container's process execs the program, or answers "error …" and exits. */
   struct text answer = {0};
   append(&answer, "", 0);
