@@ -49,7 +49,7 @@
       # loader at each start, json-c and nettle (sha256, for unpack.c) linked in.
       "target_name": "oci-front-door",
       "type": "executable",
-      "sources": ["src/front-door/main.c", "src/front-door/container.c", "src/front-door/verbs.c", "src/front-door/report.c", "src/front-door/recipe.c", "src/front-door/unpack.c", "src/front-door/run.c"],
+      "sources": ["src/front-door/main.c", "src/front-door/container.c", "src/front-door/verbs.c", "src/front-door/report.c", "src/front-door/recipe.c", "src/front-door/unpack.c", "src/front-door/run-recipe.c", "src/front-door/run.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffunction-sections", "-fdata-sections"],
       "ldflags": ["-static", "-s", "-Wl,--gc-sections"],
       "libraries": ["-l:libjson-c.a", "-l:libnettle.a"]

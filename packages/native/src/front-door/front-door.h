@@ -134,6 +134,34 @@ void base36(unsigned long long value, char *out);
 /* Written whole to a new or truncated file (flags: O_EXCL or O_TRUNC). */
 bool write_file(const char *path, int flags, mode_t mode, const char *const parts[], const size_t lengths[], int count);
 
+/* A run recipe (run-recipe.c): the texts after its header, in this order, and the holes in them (run-recipe.ts's HOLE). */
+enum { CONFIG, CREATING, STATE, PLAN, TEXTS };
+enum { HOLE_ID = 1, HOLE_PID, HOLE_START_TIME, HOLE_CREATED, HOLE_PROGRAM, HOLE_ARGS, HOLES = HOLE_ARGS };
+struct run_recipe {
+  struct json_object *header;
+  struct overlay overlay;
+  struct json_object *entrypoint, *cmd, *env;
+  struct json_object *made, *cpuset, *writes; /* the cgroup's */
+  const char *texts[TEXTS];
+  size_t lengths[TEXTS];
+};
+/* The program's command line: the image's entrypoint, then the line after IMAGE or its cmd. */
+struct command {
+  const char **args;
+  size_t argc;
+  char *json; /* as config.json holds them */
+};
+/* The recipe of IMAGE in this store, for this root, if it is there and may be followed (its index, code and host the same). */
+bool load_run_recipe(const char *store, const char *root, const char *image, struct run_recipe *r);
+/* The helper the plan was written for, opened: the same file (size, mtime) as when recorded; -1 if not. */
+int open_helper(struct json_object *header);
+/* from-image.ts's args for `line` (IMAGE and what follows it); false when Node would read them otherwise. */
+bool command_line(const struct run_recipe *recipe, char **line, int count, struct command *out);
+/* Each hole in text[0..length) replaced by values[hole - 1]; NUL-terminated. */
+char *fill_holes(const char *text, size_t length, const char *const values[HOLES], size_t *out_length);
+/* The recipe array's string i. */
+const char *recipe_string(struct json_object *array, size_t i);
+
 /* Whether text is well-formed UTF-8 (Node reads anything else with U+FFFD in it). */
 bool is_utf8(const char *text, size_t length);
 /* JSON.stringify of a UTF-8 string into out (which must hold 6 * length + 3 bytes). */

@@ -1,7 +1,7 @@
 /*
- * `oci run IMAGE [ARG…]` of a command line run before: from the recipe the CLI left (packages/cli/
- * src/run-recipe.ts says what it holds and when it may be followed), what runImage (packages/
- * runtime/src/image/run-image.ts) and the runtime's run do, in their order: the bundle in
+ * `oci run [--rm] [-i] IMAGE [ARG…]` of an image run before: from the recipe the CLI left (packages/
+ * cli/src/run-recipe.ts says what it holds and when it may be followed; run-recipe.c reads it), what
+ * runImage (packages/runtime/src/image/run-image.ts) and the runtime's run do, in their order: the bundle in
  * STORE/containers/ID (run.json, an overlay of the snapshots), the state directory, the helper,
  * creating.json, the cgroups, the plan, state.json at the helper's "ready", start, the program
  * waited for with our signals passed on, then delete's steps and the bundle removed.
@@ -37,27 +37,11 @@
 #define MFD_EXEC 0x0010U /* linux 6.3 */
 #endif
 
-/* The texts after the header, in this order, and the holes in them (run-recipe.ts's HOLE). */
-enum { CONFIG, CREATING, STATE, PLAN, TEXTS };
-enum { HOLE_ID = 1, HOLE_PID, HOLE_START_TIME, HOLE_CREATED, HOLE_PROGRAM, HOLE_ARGS, HOLES = HOLE_ARGS };
-
-struct run_recipe {
-  struct json_object *header;
-  struct overlay overlay;
-  struct json_object *entrypoint, *cmd, *env;
-  struct json_object *made, *cpuset, *writes; /* the cgroup's */
-  const char *texts[TEXTS];
-  size_t lengths[TEXTS];
-};
-
 /* The run as far as it got: what to undo if it goes no further. */
 struct run {
   struct call *call;
   const struct run_recipe *recipe;
-  /* The program's command line: the image's entrypoint, then the line after IMAGE or its cmd. */
-  const char **args;
-  size_t argc;
-  char *args_json; /* as config.json holds them */
+  struct command command;
   bool interactive; /* -i: the program reads our stdin, else /dev/null */
   char id[32];
   char bundle[2200], state_dir[2200]; /* store and root are at most 2048 bytes */
@@ -68,154 +52,15 @@ struct run {
   pid_t helper, pid;
 };
 
-/* Each hole in text[0..length) replaced by values[hole - 1]; NUL-terminated. */
-static char *filled(const char *text, size_t length, const char *const values[HOLES], size_t *out_length) {
-  size_t size = length + 1;
-  for (size_t i = 0; i < length; i++)
-    if (text[i] >= HOLE_ID && text[i] <= HOLES) size += strlen(values[text[i] - 1]);
-  char *out = malloc(size), *at = out;
-  if (!out) exit(1);
-  for (size_t i = 0; i < length; i++) {
-    if (text[i] >= HOLE_ID && text[i] <= HOLES) at = stpcpy(at, values[text[i] - 1]);
-    else *at++ = text[i];
-  }
-  *at = '\0';
-  if (out_length) *out_length = (size_t)(at - out);
-  return out;
-}
-
 static char *with_id(const struct run *r, const char *text) {
   const char *values[HOLES] = {r->id, "", "", "", "", ""};
-  return filled(text, strlen(text), values, NULL);
+  return fill_holes(text, strlen(text), values, NULL);
 }
 
 /* A text of the recipe with the id's and the program's holes filled. */
 static char *recipe_text(const struct run *r, int part, size_t *length) {
-  const char *values[HOLES] = {r->id, "", "", "", r->args[0], r->args_json};
-  return filled(r->recipe->texts[part], r->recipe->lengths[part], values, length);
-}
-
-static struct json_object *array_of(struct json_object *object, const char *key, size_t width) {
-  struct json_object *array;
-  if (!json_object_object_get_ex(object, key, &array) || !json_object_is_type(array, json_type_array)) return NULL;
-  for (size_t i = 0; i < json_object_array_length(array); i++) {
-    struct json_object *item = json_object_array_get_idx(array, i);
-    if (width == 0 ? !json_object_is_type(item, json_type_string) : !json_object_is_type(item, json_type_array) || json_object_array_length(item) != width)
-      return NULL;
-    for (size_t j = 0; j < width; j++)
-      if (!json_object_is_type(json_object_array_get_idx(item, j), json_type_string)) return NULL;
-  }
-  return array;
-}
-
-static const char *at(struct json_object *array, size_t i) { return json_object_get_string(json_object_array_get_idx(array, i)); }
-
-/* run-recipe.ts's recipe file: the sha256 of IMAGE and a NUL. */
-static void recipe_path(const char *store, const char *image, char out[4200]) {
-  char digest[65];
-  sha256_hex(image, strlen(image) + 1, digest);
-  snprintf(out, 4200, "%s/snapshots/recipes/@run/%s", store, digest);
-}
-
-/* The recipe's image, store and root are this call's. */
-static bool same_call(struct json_object *header, const char *image, const char *store, const char *root) {
-  return !strcmp(header_string(header, "ref"), image) && !strcmp(header_string(header, "store"), store) && !strcmp(header_string(header, "root"), root);
-}
-
-/* from-image.ts: args = the entrypoint, then the line after IMAGE or else the cmd; false when Node would read it otherwise. */
-static bool command_line(struct run *r, char **line, int count) {
-  struct json_object *entrypoint = r->recipe->entrypoint, *rest = r->recipe->cmd;
-  size_t first = json_object_array_length(entrypoint), more = count > 1 ? (size_t)count - 1 : json_object_array_length(rest);
-  r->argc = first + more;
-  r->args = calloc(r->argc + 1, sizeof *r->args);
-  if (!r->args || r->argc == 0) return false;
-  size_t size = 16;
-  for (size_t i = 0; i < r->argc; i++) {
-    r->args[i] = i < first ? at(entrypoint, i) : count > 1 ? line[i - first + 1] : at(rest, i - first);
-    if (!is_utf8(r->args[i], strlen(r->args[i]))) return false;
-    size += 6 * strlen(r->args[i]) + 8;
-  }
-  /* JSON.stringify(args, null, '\t') two levels down. */
-  char *out = r->args_json = malloc(size);
-  if (!out) exit(1);
-  out = stpcpy(out, "[");
-  for (size_t i = 0; i < r->argc; i++) {
-    out = stpcpy(out, i ? ",\n\t\t\t" : "\n\t\t\t");
-    out += json_quote(out, r->args[i], strlen(r->args[i]));
-  }
-  strcpy(out, "\n\t\t]");
-  return true;
-}
-
-/* The cgroup mounts of /proc/self/mountinfo, line by line (run-recipe.ts's cgroupMounts). */
-static bool same_mounts(const char *recorded) {
-  char *mounts = read_small_file("/proc/self/mountinfo", NULL);
-  if (!mounts) return false;
-  size_t n = strlen(recorded), matched = 0;
-  bool same = true;
-  for (char *line = strtok(mounts, "\n"); same && line; line = strtok(NULL, "\n")) {
-    if (!strstr(line, " - cgroup ") && !strstr(line, " - cgroup2 ")) continue;
-    size_t length = strlen(line);
-    same = matched + length < n && !strncmp(recorded + matched, line, length) && recorded[matched + length] == '\n';
-    matched += length + 1;
-  }
-  free(mounts);
-  return same && matched == n;
-}
-
-/* The host facts the plan was made from read the same (run-recipe.ts's hostFacts). */
-static bool same_host(struct json_object *header) {
-  struct json_object *host, *files, *exist, *mounts;
-  if (!json_object_object_get_ex(header, "host", &host) || !json_object_object_get_ex(host, "files", &files) ||
-      !json_object_object_get_ex(host, "exist", &exist) || !json_object_object_get_ex(host, "mounts", &mounts) ||
-      !json_object_is_type(files, json_type_object) || !json_object_is_type(exist, json_type_object) || !json_object_is_type(mounts, json_type_string))
-    return false;
-  json_object_object_foreach(files, file, content) {
-    size_t length;
-    char *now = read_small_file(file, &length);
-    bool same = now && json_object_is_type(content, json_type_string) && length == (size_t)json_object_get_string_len(content) &&
-                !memcmp(now, json_object_get_string(content), length);
-    free(now);
-    if (!same) return false;
-  }
-  json_object_object_foreach(exist, path, expected) {
-    if (!json_object_is_type(expected, json_type_boolean) || (access(path, F_OK) == 0) != json_object_get_boolean(expected)) return false;
-  }
-  return same_mounts(json_object_get_string(mounts));
-}
-
-/* The helper the plan was written for, opened: the same file (size, mtime) as when recorded; -1 if not. */
-static int open_helper(struct json_object *header) {
-  struct json_object *helper, *size;
-  if (!json_object_object_get_ex(header, "helper", &helper) || !json_object_object_get_ex(helper, "size", &size)) return -1;
-  int fd = open(header_string(helper, "path"), O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  char mtime[32] = "";
-  if (fd >= 0 && fstat(fd, &st) == 0) snprintf(mtime, sizeof mtime, "%lld", (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
-  if (fd >= 0 && (!*mtime || st.st_size != json_object_get_int64(size) || strcmp(mtime, header_string(helper, "mtime")))) close(fd), fd = -1;
-  return fd;
-}
-
-static bool load_run_recipe(const char *path, struct run_recipe *r) {
-  struct recipe_file file;
-  struct json_object *cgroup, *parts;
-  if (!read_recipe(path, &file)) return false;
-  r->header = file.header;
-  if (!json_object_object_get_ex(r->header, "cgroup", &cgroup) || !(r->made = array_of(cgroup, "made", 0)) || !(r->cpuset = array_of(cgroup, "cpuset", 0)) ||
-      !(r->writes = array_of(cgroup, "writes", 4)) || !(r->entrypoint = array_of(r->header, "entrypoint", 0)) || !(r->cmd = array_of(r->header, "cmd", 0)) ||
-      !(r->env = array_of(r->header, "env", 0)))
-    return false;
-  if (!json_object_object_get_ex(r->header, "parts", &parts) || !json_object_is_type(parts, json_type_array) || json_object_array_length(parts) != TEXTS) return false;
-  size_t offset = 0;
-  for (size_t i = 0; i < TEXTS; i++) {
-    struct json_object *length = json_object_array_get_idx(parts, i);
-    int64_t n = json_object_is_type(length, json_type_int) ? json_object_get_int64(length) : -1;
-    if (n < 0 || (size_t)n > file.body_length - offset) return false;
-    r->texts[i] = file.body + offset;
-    r->lengths[i] = (size_t)n;
-    offset += (size_t)n;
-  }
-  return offset == file.body_length;
+  const char *values[HOLES] = {r->id, "", "", "", r->command.args[0], r->command.json};
+  return fill_holes(r->recipe->texts[part], r->recipe->lengths[part], values, length);
 }
 
 /* /proc/PID/stat's field 22, the process's start time. */
@@ -289,7 +134,7 @@ static noreturn void undo(struct run *r, const char *why) {
   if (r->pid > 0) kill(r->pid, SIGKILL), waitpid(r->pid, NULL, 0);
   if (r->helper > 0) kill(r->helper, SIGKILL), waitpid(r->helper, NULL, 0);
   for (size_t i = r->cgroups_made; i-- > 0;) {
-    char *dir = with_id(r, at(r->recipe->made, i));
+    char *dir = with_id(r, recipe_string(r->recipe->made, i));
     for (int attempt = 0; rmdir(dir) && errno == EBUSY && attempt < 200; attempt++) nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
   }
   if (r->state_made) remove_tree(r->state_dir);
@@ -389,9 +234,9 @@ static char *trimmed(char *text) {
 static void make_cgroup(struct run *r) {
   const struct run_recipe *recipe = r->recipe;
   for (; r->cgroups_made < json_object_array_length(recipe->made); r->cgroups_made++)
-    if (mkdir(with_id(r, at(recipe->made, r->cgroups_made)), 0777)) undo(r, "a cgroup cannot be made here");
+    if (mkdir(with_id(r, recipe_string(recipe->made, r->cgroups_made)), 0777)) undo(r, "a cgroup cannot be made here");
   for (size_t i = 0; i < json_object_array_length(recipe->cpuset); i++) {
-    char *dir = with_id(r, at(recipe->cpuset, i)), path[4200];
+    char *dir = with_id(r, recipe_string(recipe->cpuset, i)), path[4200];
     for (int f = 0; f < 2; f++) {
       const char *file = f ? "cpuset.mems" : "cpuset.cpus";
       snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -407,14 +252,14 @@ static void make_cgroup(struct run *r) {
   int fd = -1;
   for (size_t i = 0; i < json_object_array_length(recipe->writes); i++) {
     struct json_object *w = json_object_array_get_idx(recipe->writes, i), *previous = i ? json_object_array_get_idx(recipe->writes, i - 1) : NULL;
-    char *dir = with_id(r, at(w, 0)), path[4200];
-    if (!previous || strcmp(at(w, 0), at(previous, 0)) || strcmp(at(w, 1), at(previous, 1))) {
+    char *dir = with_id(r, recipe_string(w, 0)), path[4200];
+    if (!previous || strcmp(recipe_string(w, 0), recipe_string(previous, 0)) || strcmp(recipe_string(w, 1), recipe_string(previous, 1))) {
       if (fd >= 0) close(fd);
-      snprintf(path, sizeof path, "%s/%s", dir, at(w, 1));
+      snprintf(path, sizeof path, "%s/%s", dir, recipe_string(w, 1));
       fd = open(path, O_RDWR | O_CLOEXEC);
-      if (fd < 0 && errno == ENOENT && *at(w, 3)) snprintf(path, sizeof path, "%s/%s", dir, at(w, 3)), fd = open(path, O_RDWR | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && *recipe_string(w, 3)) snprintf(path, sizeof path, "%s/%s", dir, recipe_string(w, 3)), fd = open(path, O_RDWR | O_CLOEXEC);
     }
-    const char *value = at(w, 2);
+    const char *value = recipe_string(w, 2);
     if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value)) undo(r, "a cgroup limit cannot be written here");
   }
   if (fd >= 0) close(fd);
@@ -428,7 +273,7 @@ static void write_state(struct run *r) {
   iso_time(created);
   const char *values[HOLES] = {r->id, pid, started, created, "", ""};
   size_t length;
-  char *state = filled(r->recipe->texts[STATE], r->recipe->lengths[STATE], values, &length);
+  char *state = fill_holes(r->recipe->texts[STATE], r->recipe->lengths[STATE], values, &length);
   char creating[4200];
   snprintf(creating, sizeof creating, "%s/creating.json", r->state_dir);
   if (!write_state_file(r, "state.json", state, length) || unlink(creating)) undo(r, "state.json cannot be written");
@@ -441,14 +286,14 @@ static void run_plan(struct run *r) {
   /* Its last op, `exec ARGC ARGS… ENV…`, made here: COUNT is how many arguments the op has. */
   struct json_object *env = r->recipe->env;
   size_t envc = json_object_array_length(env), size = length + 64;
-  for (size_t i = 0; i < r->argc; i++) size += strlen(r->args[i]) + 1;
-  for (size_t i = 0; i < envc; i++) size += strlen(at(env, i)) + 1;
+  for (size_t i = 0; i < r->command.argc; i++) size += strlen(r->command.args[i]) + 1;
+  for (size_t i = 0; i < envc; i++) size += strlen(recipe_string(env, i)) + 1;
   plan = realloc(plan, size);
   if (!plan) exit(1);
   char *tail = plan + length;
-  tail += sprintf(tail, "exec%c%zu%c%zu", 0, 1 + r->argc + envc, 0, r->argc) + 1;
-  for (size_t i = 0; i < r->argc; i++) tail = stpcpy(tail, r->args[i]) + 1;
-  for (size_t i = 0; i < envc; i++) tail = stpcpy(tail, at(env, i)) + 1;
+  tail += sprintf(tail, "exec%c%zu%c%zu", 0, 1 + r->command.argc + envc, 0, r->command.argc) + 1;
+  for (size_t i = 0; i < r->command.argc; i++) tail = stpcpy(tail, r->command.args[i]) + 1;
+  for (size_t i = 0; i < envc; i++) tail = stpcpy(tail, recipe_string(env, i)) + 1;
   length = (size_t)(tail - plan);
   unsigned char header[4] = {length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, (length >> 24) & 0xff};
   if (!write_all(r->sync_fd, (const char *)header, 4) || !write_all(r->sync_fd, plan, length)) undo(r, "the plan cannot be sent");
@@ -560,15 +405,10 @@ int verb_run(const struct call *given, int first) {
   /* A helper that dies early closes its end of the socket: a write then fails with EPIPE, as in Node. */
   signal(SIGPIPE, SIG_IGN);
 
-  char path[4200];
   struct run_recipe recipe;
-  static const char *const code[] = {"run.cjs", "run-image.cjs"};
-  recipe_path(store, line[0], path);
-  if (!load_run_recipe(path, &recipe) || !same_call(recipe.header, line[0], store, call->root) || !overlay_fields(recipe.header, store, &recipe.overlay) ||
-      !recipe_current(recipe.header, store, code, 2) || !same_host(recipe.header))
-    hand_to_node(call, "no recipe for this image, or not this index's, code's and host's");
+  if (!load_run_recipe(store, call->root, line[0], &recipe)) hand_to_node(call, "no recipe for this image, or not this index's, code's and host's");
   struct run r = {.call = call, .recipe = &recipe, .interactive = interactive, .lock = -1, .sync_fd = -1};
-  if (!command_line(&r, line, count)) hand_to_node(call, "a command line Node reads otherwise");
+  if (!command_line(&recipe, line, count, &r.command)) hand_to_node(call, "a command line Node reads otherwise");
   if ((r.helper_fd = open_helper(recipe.header)) < 0) hand_to_node(call, "another helper than the recipe's");
   if (abandoned_runs(store)) hand_to_node(call, "an abandoned run to sweep first");
 

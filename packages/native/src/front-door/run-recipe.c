@@ -1,0 +1,162 @@
+/*
+ * A run recipe (packages/cli/src/run-recipe.ts says what it holds and when it may be followed):
+ * read, checked against this call, store, code and host, and its texts filled in for a run, with
+ * the command line made as the image conversion makes it. run.c follows it.
+ */
+#include "front-door.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Each hole in text[0..length) replaced by values[hole - 1]; NUL-terminated. */
+char *fill_holes(const char *text, size_t length, const char *const values[HOLES], size_t *out_length) {
+  size_t size = length + 1;
+  for (size_t i = 0; i < length; i++)
+    if (text[i] >= HOLE_ID && text[i] <= HOLES) size += strlen(values[text[i] - 1]);
+  char *out = malloc(size), *at = out;
+  if (!out) exit(1);
+  for (size_t i = 0; i < length; i++) {
+    if (text[i] >= HOLE_ID && text[i] <= HOLES) at = stpcpy(at, values[text[i] - 1]);
+    else *at++ = text[i];
+  }
+  *at = '\0';
+  if (out_length) *out_length = (size_t)(at - out);
+  return out;
+}
+
+static struct json_object *array_of(struct json_object *object, const char *key, size_t width) {
+  struct json_object *array;
+  if (!json_object_object_get_ex(object, key, &array) || !json_object_is_type(array, json_type_array)) return NULL;
+  for (size_t i = 0; i < json_object_array_length(array); i++) {
+    struct json_object *item = json_object_array_get_idx(array, i);
+    if (width == 0 ? !json_object_is_type(item, json_type_string) : !json_object_is_type(item, json_type_array) || json_object_array_length(item) != width)
+      return NULL;
+    for (size_t j = 0; j < width; j++)
+      if (!json_object_is_type(json_object_array_get_idx(item, j), json_type_string)) return NULL;
+  }
+  return array;
+}
+
+const char *recipe_string(struct json_object *array, size_t i) { return json_object_get_string(json_object_array_get_idx(array, i)); }
+
+/* run-recipe.ts's recipe file: the sha256 of IMAGE and a NUL. */
+static void recipe_path(const char *store, const char *image, char out[4200]) {
+  char digest[65];
+  sha256_hex(image, strlen(image) + 1, digest);
+  snprintf(out, 4200, "%s/snapshots/recipes/@run/%s", store, digest);
+}
+
+/* The recipe's image, store and root are this call's. */
+static bool same_call(struct json_object *header, const char *image, const char *store, const char *root) {
+  return !strcmp(header_string(header, "ref"), image) && !strcmp(header_string(header, "store"), store) && !strcmp(header_string(header, "root"), root);
+}
+
+/* from-image.ts: args = the entrypoint, then the line after IMAGE or else the cmd; false when Node would read it otherwise. */
+bool command_line(const struct run_recipe *recipe, char **line, int count, struct command *r) {
+  struct json_object *entrypoint = recipe->entrypoint, *rest = recipe->cmd;
+  size_t first = json_object_array_length(entrypoint), more = count > 1 ? (size_t)count - 1 : json_object_array_length(rest);
+  r->argc = first + more;
+  r->args = calloc(r->argc + 1, sizeof *r->args);
+  if (!r->args || r->argc == 0) return false;
+  size_t size = 16;
+  for (size_t i = 0; i < r->argc; i++) {
+    r->args[i] = i < first ? recipe_string(entrypoint, i) : count > 1 ? line[i - first + 1] : recipe_string(rest, i - first);
+    if (!is_utf8(r->args[i], strlen(r->args[i]))) return false;
+    size += 6 * strlen(r->args[i]) + 8;
+  }
+  /* JSON.stringify(args, null, '\t') two levels down. */
+  char *out = r->json = malloc(size);
+  if (!out) exit(1);
+  out = stpcpy(out, "[");
+  for (size_t i = 0; i < r->argc; i++) {
+    out = stpcpy(out, i ? ",\n\t\t\t" : "\n\t\t\t");
+    out += json_quote(out, r->args[i], strlen(r->args[i]));
+  }
+  strcpy(out, "\n\t\t]");
+  return true;
+}
+
+/* The cgroup mounts of /proc/self/mountinfo, line by line (run-recipe.ts's cgroupMounts). */
+static bool same_mounts(const char *recorded) {
+  char *mounts = read_small_file("/proc/self/mountinfo", NULL);
+  if (!mounts) return false;
+  size_t n = strlen(recorded), matched = 0;
+  bool same = true;
+  for (char *line = strtok(mounts, "\n"); same && line; line = strtok(NULL, "\n")) {
+    if (!strstr(line, " - cgroup ") && !strstr(line, " - cgroup2 ")) continue;
+    size_t length = strlen(line);
+    same = matched + length < n && !strncmp(recorded + matched, line, length) && recorded[matched + length] == '\n';
+    matched += length + 1;
+  }
+  free(mounts);
+  return same && matched == n;
+}
+
+/* The host facts the plan was made from read the same (run-recipe.ts's hostFacts). */
+static bool same_host(struct json_object *header) {
+  struct json_object *host, *files, *exist, *mounts;
+  if (!json_object_object_get_ex(header, "host", &host) || !json_object_object_get_ex(host, "files", &files) ||
+      !json_object_object_get_ex(host, "exist", &exist) || !json_object_object_get_ex(host, "mounts", &mounts) ||
+      !json_object_is_type(files, json_type_object) || !json_object_is_type(exist, json_type_object) || !json_object_is_type(mounts, json_type_string))
+    return false;
+  json_object_object_foreach(files, file, content) {
+    size_t length;
+    char *now = read_small_file(file, &length);
+    bool same = now && json_object_is_type(content, json_type_string) && length == (size_t)json_object_get_string_len(content) &&
+                !memcmp(now, json_object_get_string(content), length);
+    free(now);
+    if (!same) return false;
+  }
+  json_object_object_foreach(exist, path, expected) {
+    if (!json_object_is_type(expected, json_type_boolean) || (access(path, F_OK) == 0) != json_object_get_boolean(expected)) return false;
+  }
+  return same_mounts(json_object_get_string(mounts));
+}
+
+/* The helper the plan was written for, opened: the same file (size, mtime) as when recorded; -1 if not. */
+int open_helper(struct json_object *header) {
+  struct json_object *helper, *size;
+  if (!json_object_object_get_ex(header, "helper", &helper) || !json_object_object_get_ex(helper, "size", &size)) return -1;
+  int fd = open(header_string(helper, "path"), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  char mtime[32] = "";
+  if (fd >= 0 && fstat(fd, &st) == 0) snprintf(mtime, sizeof mtime, "%lld", (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+  if (fd >= 0 && (!*mtime || st.st_size != json_object_get_int64(size) || strcmp(mtime, header_string(helper, "mtime")))) close(fd), fd = -1;
+  return fd;
+}
+
+static bool read_run_recipe(const char *path, struct run_recipe *r) {
+  struct recipe_file file;
+  struct json_object *cgroup, *parts;
+  if (!read_recipe(path, &file)) return false;
+  r->header = file.header;
+  if (!json_object_object_get_ex(r->header, "cgroup", &cgroup) || !(r->made = array_of(cgroup, "made", 0)) || !(r->cpuset = array_of(cgroup, "cpuset", 0)) ||
+      !(r->writes = array_of(cgroup, "writes", 4)) || !(r->entrypoint = array_of(r->header, "entrypoint", 0)) || !(r->cmd = array_of(r->header, "cmd", 0)) ||
+      !(r->env = array_of(r->header, "env", 0)))
+    return false;
+  if (!json_object_object_get_ex(r->header, "parts", &parts) || !json_object_is_type(parts, json_type_array) || json_object_array_length(parts) != TEXTS) return false;
+  size_t offset = 0;
+  for (size_t i = 0; i < TEXTS; i++) {
+    struct json_object *length = json_object_array_get_idx(parts, i);
+    int64_t n = json_object_is_type(length, json_type_int) ? json_object_get_int64(length) : -1;
+    if (n < 0 || (size_t)n > file.body_length - offset) return false;
+    r->texts[i] = file.body + offset;
+    r->lengths[i] = (size_t)n;
+    offset += (size_t)n;
+  }
+  return offset == file.body_length;
+}
+
+bool load_run_recipe(const char *store, const char *root, const char *image, struct run_recipe *r) {
+  char path[4200];
+  static const char *const code[] = {"run.cjs", "run-image.cjs"};
+  recipe_path(store, image, path);
+  return read_run_recipe(path, r) && same_call(r->header, image, store, root) && overlay_fields(r->header, store, &r->overlay) &&
+         recipe_current(r->header, store, code, 2) && same_host(r->header);
+}
