@@ -193,6 +193,50 @@ test('a run whose container oci delete --force removed meanwhile ends as through
   }
 });
 
+/**
+ * A cgroup v2 host, as far as the runtime can tell: a mount namespace where the only cgroup mount
+ * is cgroup2 at /sys/fs/cgroup. Device rules then need the eBPF filter (no v1 devices controller).
+ * The script runs both paths in it (a recipe's host facts are that namespace's), and prints for
+ * each the programs attached to its container's cgroup and a digest of their instructions, as
+ * bpftool reads them.
+ */
+const CGROUP_V2_HOST = `
+set -e
+mount --make-rprivate /
+umount -l /sys/fs/cgroup
+mount -t cgroup2 none /sys/fs/cgroup
+oci() { "$OCI_BIN" --store "$STORE" --root "$ROOT" "$@"; }
+(export OCI_NODE_ONLY=1; oci run busybox true)
+for only in OCI_NODE_ONLY OCI_NATIVE_ONLY; do
+  (export "$only=1"; oci run busybox sleep 30) &
+  id=
+  for i in $(seq 200); do id=$(oci list --quiet); [ -n "$id" ] && break; sleep 0.05; done
+  [ -n "$id" ] || { echo "$only: no container"; exit 1; }
+  attached=$(bpftool -j cgroup show "/sys/fs/cgroup/$id")
+  program=$(echo "$attached" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+  types=$(echo "$attached" | python3 -c 'import json, sys; print(",".join(a["attach_type"] for a in json.load(sys.stdin)))')
+  echo "$only $types $(bpftool prog dump xlated id "$program" | sha256sum | cut -c1-64)"
+  oci kill "$id" KILL
+  wait || true
+done
+`;
+
+test('on a cgroup v2 host the front door attaches the eBPF device filter Node attaches', (t) => {
+  const { store, state, cwd, leftovers } = workspace(t);
+  const result = spawnSync('unshare', ['-m', 'sh', '-c', CGROUP_V2_HOST], {
+    env: { ...process.env, OCI_BIN: ociFrontDoor, STORE: store, ROOT: state.root },
+    cwd,
+    encoding: 'utf8',
+  });
+  t.is(result.status, 0, result.stdout + result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  t.is(lines.length, 2, result.stdout);
+  const [byNode, byFrontDoor] = lines.map((line) => line.split(' ').slice(1).join(' ')) as [string, string];
+  t.regex(byNode, /^cgroup_device [0-9a-f]{64}$/);
+  t.is(byFrontDoor, byNode, 'the same program, attached the same way');
+  t.deepEqual(leftovers(), NOTHING_LEFT);
+});
+
 test('our signals are passed on to the program, as through Node', async (t) => {
   const { run, start } = workspace(t);
   const line = ['run', 'busybox', 'sh', '-c', 'trap "exit 9" TERM; trap "exit 8" INT; while :; do sleep 0.05; done'];

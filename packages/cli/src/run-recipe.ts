@@ -9,7 +9,7 @@
  *
  *   {"index":HEX,"code":HEX,"ref":…,"entrypoint":[…],"cmd":[…],"env":[…],"store":…,"root":…,
  *    "helper":{…},"host":{…},"chains":[…],"lower":[…],"volumes":[…],
- *    "cgroup":{"made":[…],"cpuset":[…],"writes":[…]},"parts":[N,N,N,N]}\n
+ *    "cgroup":{"made":[…],"cpuset":[…],"writes":[…],"deviceFilter"?:{…}},"parts":[N,N,N,N]}\n
  *   config.json, creating.json, state.json and the helper's plan up to its last op (exec), as written
  *
  * The texts have holes the front door fills: the container's id (the byte 0x01) everywhere;
@@ -31,6 +31,8 @@ import { digestOf } from '@oci/image/internal/digest';
 import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 import { recordName } from '@oci/image/internal/snapshot/users';
 import { helperPath } from '@oci/native';
+import { deviceFilterProgram } from '@oci/runtime/cgroups/device-filter';
+import { hierarchyOf } from '@oci/runtime/cgroups/layout';
 import { encodePlan, type Op } from '@oci/runtime/plan/ops';
 import type { CreateTrace } from '@oci/runtime/runtime';
 import type { Spec } from '@oci/specs';
@@ -79,9 +81,8 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
     (!code && 'not the bundled CLI') ||
     (layout.unprivileged && 'unprivileged') ||
     ((state.hooks || state.hostMount) && 'hooks or a host mount') ||
-    // The front door makes v1 cgroups only: v2 limits need controllers enabled, v2 device rules a BPF program.
+    // v2 limits would need controllers enabled in the ancestors first: Node's to do.
     (cgroup.writes.some((w) => w.hierarchy.version !== 1) && 'cgroup v2 limits') ||
-    (cgroup.deviceRules.length > 0 && !cgroup.layout.hierarchies.some((h) => h.version === 1 && h.controllers.includes('devices')) && 'a v2 device filter') ||
     (!lowerdir && 'no overlay') ||
     (JSON.stringify([...entrypoint, ...(args.length > 0 ? args : cmd)]) !== JSON.stringify(processArgs) &&
       'process.args not made of the entrypoint and the line') ||
@@ -97,6 +98,7 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
     encodePlan(ops.slice(0, -1).map(programHole)).subarray(4).toString(),
   ];
   const cpuset = cgroup.layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes('cpuset'));
+  const v2 = cgroup.layout.hierarchies.find((h) => h.version === 2);
   const helper = statSync(helperPath(), { bigint: true });
   const header = {
     index: hex(index),
@@ -108,7 +110,7 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
     store: storeDir,
     root,
     helper: { path: helperPath(), size: Number(helper.size), mtime: String(helper.mtimeNs) },
-    host: hostFacts(cgroup.layout.hierarchies.find((h) => h.version === 2)?.mountPoint),
+    host: hostFacts(v2?.mountPoint),
     chains: run.chains,
     lower: lowerdir!.split(':'),
     volumes: run.volumes,
@@ -116,6 +118,12 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
       made: cgroup.record.created,
       cpuset: cpuset ? cgroup.record.created.filter((dir) => dir.startsWith(`${cpuset.mountPoint}/`)) : [],
       writes: cgroup.writes.map(({ hierarchy, write }) => [cgroup.dirs.get(hierarchy)!, write.file, write.value, write.otherwise ?? '']),
+      // Device rules without a v1 devices controller: the eBPF program makeCgroup attaches to the v2 directory.
+      ...(v2 &&
+        cgroup.deviceRules.length > 0 &&
+        !hierarchyOf(cgroup.layout, 'devices') && {
+          deviceFilter: { dir: cgroup.dirs.get(v2)!, program: deviceFilterProgram(cgroup.deviceRules).toString('hex') },
+        }),
     },
   };
   const holed = texts.map((text) => Buffer.from(text.replaceAll(state.id, HOLE.id)));

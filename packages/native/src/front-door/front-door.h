@@ -142,6 +142,9 @@ struct run_recipe {
   struct overlay overlay;
   struct json_object *entrypoint, *cmd, *env;
   struct json_object *made, *cpuset, *writes; /* the cgroup's */
+  const char *filter_dir;                     /* its eBPF device filter's v2 directory, or NULL */
+  unsigned char *filter;                      /* and the filter's instructions */
+  size_t filter_length;
   const char *texts[TEXTS];
   size_t lengths[TEXTS];
 };

@@ -5,6 +5,7 @@
  */
 #include "front-door.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -131,6 +132,29 @@ int open_helper(struct json_object *header) {
   return fd;
 }
 
+/* The cgroup's eBPF device filter, if it has one: its v2 directory, and its instructions from hex. */
+static bool device_filter(struct json_object *cgroup, struct run_recipe *r) {
+  struct json_object *filter, *dir, *program;
+  r->filter_dir = NULL;
+  if (!json_object_object_get_ex(cgroup, "deviceFilter", &filter)) return true;
+  if (!json_object_object_get_ex(filter, "dir", &dir) || !json_object_object_get_ex(filter, "program", &program) ||
+      !json_object_is_type(dir, json_type_string) || !json_object_is_type(program, json_type_string))
+    return false;
+  const char *hex = json_object_get_string(program);
+  size_t length = strlen(hex);
+  if (length == 0 || length % 16) return false; /* whole 8-byte instructions */
+  r->filter = malloc(length / 2);
+  if (!r->filter) exit(1);
+  for (size_t i = 0; i < length / 2; i++) {
+    unsigned byte;
+    if (sscanf(hex + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1])) return false;
+    r->filter[i] = (unsigned char)byte;
+  }
+  r->filter_length = length / 2;
+  r->filter_dir = json_object_get_string(dir);
+  return true;
+}
+
 static bool read_run_recipe(const char *path, struct run_recipe *r) {
   struct recipe_file file;
   struct json_object *cgroup, *parts;
@@ -140,6 +164,7 @@ static bool read_run_recipe(const char *path, struct run_recipe *r) {
       !(r->writes = array_of(cgroup, "writes", 4)) || !(r->entrypoint = array_of(r->header, "entrypoint", 0)) || !(r->cmd = array_of(r->header, "cmd", 0)) ||
       !(r->env = array_of(r->header, "env", 0)))
     return false;
+  if (!device_filter(cgroup, r)) return false;
   if (!json_object_object_get_ex(r->header, "parts", &parts) || !json_object_is_type(parts, json_type_array) || json_object_array_length(parts) != TEXTS) return false;
   size_t offset = 0;
   for (size_t i = 0; i < TEXTS; i++) {

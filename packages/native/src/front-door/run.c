@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <json-c/json.h>
+#include <linux/bpf.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -230,7 +232,31 @@ static char *trimmed(char *text) {
   return text + strspn(text, " \t\n");
 }
 
-/* makeCgroup: the directories, each new v1 cpuset given its parent's cpus and mems, then the limits in order. */
+static int bpf(int command, union bpf_attr *attributes) { return (int)syscall(SYS_bpf, command, attributes, sizeof *attributes); }
+
+/* The addon's attachDeviceFilter (bpf.cc): the program loaded and attached beside any others (ancestors' filters still apply). */
+static bool attach_device_filter(const char *dir, const unsigned char *instructions, size_t length) {
+  static const char license[] = "Apache-2.0";
+  /* Zeroed whole: the kernel refuses attributes with bytes set past the command's own. */
+  union bpf_attr load, attach;
+  memset(&load, 0, sizeof load);
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = (uint64_t)(uintptr_t)instructions;
+  load.insn_cnt = (uint32_t)(length / sizeof(struct bpf_insn));
+  load.license = (uint64_t)(uintptr_t)license;
+  int program = bpf(BPF_PROG_LOAD, &load), cgroup = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  memset(&attach, 0, sizeof attach);
+  attach.target_fd = (uint32_t)cgroup;
+  attach.attach_bpf_fd = (uint32_t)program;
+  attach.attach_type = BPF_CGROUP_DEVICE;
+  attach.attach_flags = BPF_F_ALLOW_MULTI;
+  bool attached = program >= 0 && cgroup >= 0 && bpf(BPF_PROG_ATTACH, &attach) == 0;
+  if (program >= 0) close(program);
+  if (cgroup >= 0) close(cgroup);
+  return attached;
+}
+
+/* makeCgroup: the directories, each new v1 cpuset given its parent's cpus and mems, the limits in order, the device filter. */
 static void make_cgroup(struct run *r) {
   const struct run_recipe *recipe = r->recipe;
   for (; r->cgroups_made < json_object_array_length(recipe->made); r->cgroups_made++)
@@ -263,6 +289,8 @@ static void make_cgroup(struct run *r) {
     if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value)) undo(r, "a cgroup limit cannot be written here");
   }
   if (fd >= 0) close(fd);
+  if (recipe->filter_dir && !attach_device_filter(with_id(r, recipe->filter_dir), recipe->filter, recipe->filter_length))
+    undo(r, "the device filter cannot be attached here");
 }
 
 /* state.json once the container's process is ready: its pid, start time and creation time put in. */
