@@ -160,7 +160,8 @@ test("while it runs, the front door's container is one like Node's: the same sta
       ps: run(['ps', '--format', 'json', id]).stdout,
     };
     t.is(seen.run.owner.pid, child.pid, 'the run that made the bundle owns it');
-    t.is(run(['kill', id, 'KILL']).status, 0);
+    const killed = run(['kill', id, 'KILL']);
+    t.is(killed.status, 0, killed.stderr);
     const end = await ended(child);
     t.is(end.status, 137, end.stderr);
     t.deepEqual(leftovers(), NOTHING_LEFT);
