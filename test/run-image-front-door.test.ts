@@ -140,6 +140,21 @@ test("--rm and -i are the front door's too: the program reads our stdin only wit
   t.is(withInput(['run', '--interactive', '--rm', '-t', 'busybox', 'true']).status, 125, "-t is Node's");
 });
 
+test('a later mount of a cgroup hierarchy (a container without a mount namespace of its own adds some) leaves the recipe good, as it leaves the layout', (t) => {
+  const { run } = workspace(t);
+  t.is(run(['run', 'busybox', 'true']).status, 0);
+  const again = tempDir('cgroup');
+  const mounted = spawnSync('mount', ['-t', 'cgroup', '-o', 'cpu', 'cgroup', again.dir], { encoding: 'utf8' });
+  t.teardown(() => {
+    spawnSync('umount', [again.dir]);
+    again.remove();
+  });
+  t.is(mounted.status, 0, mounted.stderr);
+  const result = run(['run', 'busybox', 'echo', 'served'], 'front door');
+  t.is(result.status, 0, result.stderr);
+  t.is(result.stdout, 'served\n');
+});
+
 test("while it runs, the front door's container is one like Node's: the same state, config.json, run.json and record; oci kill ends it", async (t) => {
   const { store, state, run, start, leftovers } = workspace(t);
   // Arguments JSON writes with escapes: config.json holds them as Node writes them.

@@ -19,7 +19,7 @@
  * exec (ARGS, then `env`) is the front door's to append. It follows a recipe only for root, while
  * index.json is still the one IMAGE was resolved from (`index`), the code that wrote it is the
  * code that would run (`code`: run.cjs and run-image.cjs), the helper is the same file, and the
- * host facts the plan was made from (`host`: boot, cgroups, capabilities) read the same; anything
+ * host facts the plan was made from (`host`: boot, cgroups and their layout, capabilities) read the same; anything
  * else it hands to Node, before changing anything, and Node writes a recipe again. A recipe is
  * derived, never authoritative: gc clears them all.
  */
@@ -32,7 +32,7 @@ import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 import { recordName } from '@oci/image/internal/snapshot/users';
 import { helperPath } from '@oci/native';
 import { deviceFilterProgram } from '@oci/runtime/cgroups/device-filter';
-import { hierarchyOf } from '@oci/runtime/cgroups/layout';
+import { hierarchyOf, type Layout } from '@oci/runtime/cgroups/layout';
 import { encodePlan, type Op } from '@oci/runtime/plan/ops';
 import type { CreateTrace } from '@oci/runtime/runtime';
 import type { Spec } from '@oci/specs';
@@ -110,7 +110,7 @@ export function writeRunRecipe(storeDir: string, root: string, ref: string, args
     store: storeDir,
     root,
     helper: { path: helperPath(), size: Number(helper.size), mtime: String(helper.mtimeNs) },
-    host: hostFacts(v2?.mountPoint),
+    host: hostFacts(cgroup.layout),
     chains: run.chains,
     lower: lowerdir!.split(':'),
     volumes: run.volumes,
@@ -159,25 +159,19 @@ function stateTemplate(state: CreateTrace['state']): string {
 /**
  * What the plan and the cgroup's places were made from (runtime/src/host.ts and
  * cgroups/layout.ts read these): files that must read the same, paths that must exist or not, and
- * the cgroup mounts. A fact added there is added here.
+ * the cgroup layout as readLayout found it ("VERSION KEY MOUNTPOINT ROOT" a hierarchy, in
+ * mountinfo's order; run.c reads /proc/self/mountinfo by the same rules). A fact added there is
+ * added here.
  */
-function hostFacts(v2MountPoint: string | undefined) {
+function hostFacts(layout: Layout) {
+  const v2 = layout.hierarchies.find((h) => h.version === 2);
   const files = ['/proc/sys/kernel/random/boot_id', '/proc/self/cgroup', '/proc/sys/kernel/cap_last_cap'];
-  if (v2MountPoint) files.push(path.join(v2MountPoint, 'cgroup.controllers'));
+  if (v2) files.push(path.join(v2.mountPoint, 'cgroup.controllers'));
   return {
     files: Object.fromEntries(files.map((file) => [file, readFileSync(file, 'utf8')])),
     exist: Object.fromEntries(['/proc/kcore', '/dev/mqueue'].map((file) => [file, existsSync(file)])),
-    mounts: cgroupMounts(),
+    layout: layout.hierarchies.map((h) => `${h.version} ${h.key} ${h.mountPoint} ${h.mountRoot}\n`).join(''),
   };
-}
-
-/** The lines of /proc/self/mountinfo that mount a cgroup hierarchy (run.c reads the same). */
-function cgroupMounts(): string {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(' - cgroup ') || line.includes(' - cgroup2 '))
-    .map((line) => `${line}\n`)
-    .join('');
 }
 
 /** The sha256 of the files `oci run IMAGE` runs (run.cjs, then this one, run-image.cjs); undefined outside the bundled CLI. */

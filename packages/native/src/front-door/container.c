@@ -68,26 +68,25 @@ int load_container(const struct call *call, struct container *c) {
   return 0;
 }
 
+bool process_stat(int pid, char *state, char start_time[32]) {
+  char path[32];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  char *stat = read_small_file(path, NULL);
+  /* The command name is in parentheses and may hold spaces and parentheses itself. */
+  char *field = stat ? strrchr(stat, ')') : NULL;
+  if (field && field[1] == ' ' && field[2] && state) *state = field[2];
+  for (int i = 0; field && i < 20; i++) field = strchr(field + 1, ' ');
+  size_t n = field ? strcspn(field + 1, " \n") : 0;
+  bool ok = field && n > 0 && n < 32;
+  if (ok) snprintf(start_time, 32, "%.*s", (int)n, field + 1);
+  free(stat);
+  return ok;
+}
+
 /* isAlive(): the pid is still the container's first process (same start time), not a zombie. */
 bool is_alive(const struct call *call, const struct container *c) {
-  if (c->pid <= 0) return false;
-  char path[32];
-  snprintf(path, sizeof path, "/proc/%d/stat", c->pid);
-  char *stat = read_small_file(path, NULL);
-  if (!stat) return false;
-  /* The command name is in parentheses and may hold spaces and parentheses itself. */
-  char *fields = strrchr(stat, ')');
-  bool alive = false;
-  if (fields && fields[1] == ' ' && fields[2]) {
-    char state = fields[2], *field = fields + 2;
-    for (int i = 0; i < 19 && field; i++) field = strchr(field + 1, ' ');
-    if (field) {
-      size_t n = strcspn(++field, " ");
-      alive = n == strlen(c->start_time) && !strncmp(field, c->start_time, n) && state != 'Z' && state != 'X';
-    }
-  }
-  free(stat);
-  return alive;
+  char state = 'X', start_time[32]; /* unread: not alive */
+  return c->pid > 0 && process_stat(c->pid, &state, start_time) && !strcmp(start_time, c->start_time) && state != 'Z' && state != 'X';
 }
 
 /* isFrozen(): the cgroup was asked to freeze, by pause (freezer.self_freezing or cgroup.freeze). */

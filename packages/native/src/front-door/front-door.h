@@ -66,6 +66,8 @@ void open_log(const struct call *call);
 
 /* 0, or -errno (ENOENT: no state.json); hands to Node on a file this program cannot read exactly. */
 int load_container(const struct call *call, struct container *c);
+/* /proc/PID/stat's state (field 3, when `state` is given) and start time (field 22); false when it cannot be read. */
+bool process_stat(int pid, char *state, char start_time[32]);
 bool is_alive(const struct call *call, const struct container *c);
 bool is_frozen(const struct call *call, const struct container *c);
 enum status status_of(const struct call *call, const struct container *c);

@@ -83,28 +83,81 @@ bool command_line(const struct run_recipe *recipe, char **line, int count, struc
   return true;
 }
 
-/* The cgroup mounts of /proc/self/mountinfo, line by line (run-recipe.ts's cgroupMounts). */
-static bool same_mounts(const char *recorded) {
+/* The v1 controllers cgroups/layout.ts knows (V1_CONTROLLERS): a v1 mount's key is those among its super options, and name=…. */
+static const char *const v1_controllers[] = {"cpu",     "cpuacct", "cpuset",     "memory",  "devices", "freezer", "net_cls",
+                                             "net_prio", "blkio",   "perf_event", "hugetlb", "pids",    "rdma",    "misc"};
+
+static bool is_v1_controller(const char *option) {
+  if (!strncmp(option, "name=", 5)) return true;
+  for (size_t i = 0; i < sizeof v1_controllers / sizeof v1_controllers[0]; i++)
+    if (!strcmp(option, v1_controllers[i])) return true;
+  return false;
+}
+
+/* mountinfo's octal escapes (space, tab, newline, backslash) undone, in place. */
+static char *unescaped(char *field) {
+  char *out = field;
+  for (const char *in = field; *in; out++) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+      *out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 4;
+    } else {
+      *out = *in++;
+    }
+  }
+  *out = '\0';
+  return field;
+}
+
+/*
+ * cgroups/layout.ts's readLayout, a line "VERSION KEY MOUNTPOINT ROOT" a hierarchy: each one's
+ * first mount in /proc/self/mountinfo. Later mounts of a hierarchy (those a container without a
+ * mount namespace of its own adds) change nothing, here as there.
+ */
+static bool same_layout(const char *recorded) {
   char *mounts = read_small_file("/proc/self/mountinfo", NULL);
   if (!mounts) return false;
-  size_t n = strlen(recorded), matched = 0;
+  enum { MAX_HIERARCHIES = 32, MAX_KEY = 512 };
+  char keys[MAX_HIERARCHIES][MAX_KEY], *line_at, *field_at, *option_at;
+  size_t hierarchies = 0, matched = 0, recorded_length = strlen(recorded);
   bool same = true;
-  for (char *line = strtok(mounts, "\n"); same && line; line = strtok(NULL, "\n")) {
-    if (!strstr(line, " - cgroup ") && !strstr(line, " - cgroup2 ")) continue;
-    size_t length = strlen(line);
-    same = matched + length < n && !strncmp(recorded + matched, line, length) && recorded[matched + length] == '\n';
-    matched += length + 1;
+  for (char *line = strtok_r(mounts, "\n", &line_at); same && line; line = strtok_r(NULL, "\n", &line_at)) {
+    char *fields[64];
+    int count = 0, dash = -1;
+    for (char *field = strtok_r(line, " ", &field_at); field && count < 64; field = strtok_r(NULL, " ", &field_at)) {
+      if (count >= 6 && dash < 0 && !strcmp(field, "-")) dash = count;
+      fields[count++] = field;
+    }
+    if (dash < 0 || dash + 1 >= count) continue;
+    int version = !strcmp(fields[dash + 1], "cgroup") ? 1 : !strcmp(fields[dash + 1], "cgroup2") ? 2 : 0;
+    char key[MAX_KEY] = "";
+    if (version == 1 && dash + 3 < count)
+      for (char *option = strtok_r(fields[dash + 3], ",", &option_at); option; option = strtok_r(NULL, ",", &option_at))
+        if (is_v1_controller(option) && strlen(key) + strlen(option) + 2 < sizeof key) strcat(strcat(key, *key ? "," : ""), option);
+    if (!version || (version == 1 && !*key)) continue;
+    bool seen = false;
+    for (size_t h = 0; h < hierarchies && !seen; h++) seen = !strcmp(keys[h], key);
+    if (seen) continue;
+    if (hierarchies == MAX_HIERARCHIES) {
+      same = false;
+      break;
+    }
+    strcpy(keys[hierarchies++], key);
+    char entry[9000];
+    int n = snprintf(entry, sizeof entry, "%d %s %s %s\n", version, key, unescaped(fields[4]), unescaped(fields[3]));
+    same = n > 0 && (size_t)n < sizeof entry && matched + (size_t)n <= recorded_length && !strncmp(recorded + matched, entry, (size_t)n);
+    matched += (size_t)n;
   }
   free(mounts);
-  return same && matched == n;
+  return same && matched == recorded_length;
 }
 
 /* The host facts the plan was made from read the same (run-recipe.ts's hostFacts). */
 static bool same_host(struct json_object *header) {
-  struct json_object *host, *files, *exist, *mounts;
+  struct json_object *host, *files, *exist, *layout;
   if (!json_object_object_get_ex(header, "host", &host) || !json_object_object_get_ex(host, "files", &files) ||
-      !json_object_object_get_ex(host, "exist", &exist) || !json_object_object_get_ex(host, "mounts", &mounts) ||
-      !json_object_is_type(files, json_type_object) || !json_object_is_type(exist, json_type_object) || !json_object_is_type(mounts, json_type_string))
+      !json_object_object_get_ex(host, "exist", &exist) || !json_object_object_get_ex(host, "layout", &layout) ||
+      !json_object_is_type(files, json_type_object) || !json_object_is_type(exist, json_type_object) || !json_object_is_type(layout, json_type_string))
     return false;
   json_object_object_foreach(files, file, content) {
     size_t length;
@@ -117,7 +170,7 @@ static bool same_host(struct json_object *header) {
   json_object_object_foreach(exist, path, expected) {
     if (!json_object_is_type(expected, json_type_boolean) || (access(path, F_OK) == 0) != json_object_get_boolean(expected)) return false;
   }
-  return same_mounts(json_object_get_string(mounts));
+  return same_layout(json_object_get_string(layout));
 }
 
 /* The helper the plan was written for, opened: the same file (size, mtime) as when recorded; -1 if not. */

@@ -65,18 +65,6 @@ static char *recipe_text(const struct run *r, int part, size_t *length) {
   return fill_holes(r->recipe->texts[part], r->recipe->lengths[part], values, length);
 }
 
-/* /proc/PID/stat's field 22, the process's start time. */
-static bool start_time(int pid, char out[32]) {
-  char path[32];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  char *stat = read_small_file(path, NULL), *field = stat ? strrchr(stat, ')') : NULL;
-  for (int i = 0; field && i < 20; i++) field = strchr(field + 1, ' ');
-  bool ok = field && strcspn(field + 1, " ") < 32;
-  if (ok) snprintf(out, 32, "%.*s", (int)strcspn(field + 1, " "), field + 1);
-  free(stat);
-  return ok;
-}
-
 /* run-record.ts's abandoned(): a run.json meant to go whose owner has ended. */
 static bool abandoned(const char *dir) {
   char path[4600], now[32];
@@ -86,7 +74,7 @@ static bool abandoned(const char *dir) {
   free(text);
   if (!json_object_object_get_ex(record, "remove", &remove) || !json_object_get_boolean(remove)) return false;
   if (!json_object_object_get_ex(record, "owner", &owner) || !json_object_object_get_ex(owner, "pid", &pid)) return true;
-  return !start_time(json_object_get_int(pid), now) || strcmp(now, header_string(owner, "startTime"));
+  return !process_stat(json_object_get_int(pid), NULL, now) || strcmp(now, header_string(owner, "startTime"));
 }
 
 /* Whether a foreground run killed before its end left a bundle (runImage sweeps those first: Node's to do). */
@@ -166,7 +154,7 @@ static void make_container_bundle(struct run *r, const char *store) {
   if (mkdir(r->bundle, 0700)) undo(r, "the container's bundle cannot be made");
   r->bundle_made = true;
   json_quote(quoted, store, strlen(store));
-  if (!start_time(getpid(), owner)) undo(r, "this process's start time cannot be read");
+  if (!process_stat(getpid(), NULL, owner)) undo(r, "this process's start time cannot be read");
   char *record = malloc(strlen(quoted) + 128);
   if (!record) exit(1);
   int n = sprintf(record, "{\"store\":%s,\"remove\":true,\"owner\":{\"pid\":%d,\"startTime\":\"%s\"}}", quoted, (int)getpid(), owner);
@@ -297,7 +285,7 @@ static void make_cgroup(struct run *r) {
 static void write_state(struct run *r) {
   char pid[16], started[32], created[32];
   snprintf(pid, sizeof pid, "%d", (int)r->pid);
-  if (!start_time(r->pid, started)) undo(r, "the container process exited during create");
+  if (!process_stat(r->pid, NULL, started)) undo(r, "the container process exited during create");
   iso_time(created);
   const char *values[HOLES] = {r->id, pid, started, created, "", ""};
   size_t length;
