@@ -96,7 +96,8 @@ bool is_frozen(const struct call *call, const struct container *c) {
   snprintf(path, sizeof path, "%s/%s", c->freezer_dir, c->freezer_version == 1 ? "freezer.self_freezing" : "cgroup.freeze");
   char *text = read_small_file(path, NULL);
   if (!text) {
-    if (errno == ENOENT) return false; /* gone with its container */
+    /* Gone with its container: ENODEV when it went between the open and the read (freezer.ts's goneCgroup). */
+    if (errno == ENOENT || errno == ENODEV) return false;
     hand_to_node(call, "a freezer that cannot be read");
   }
   size_t start = strspn(text, " \t\n\r\f\v"), end = strlen(text);
@@ -140,7 +141,7 @@ int *cgroup_pids(const struct call *call, const struct container *c, size_t *cou
   snprintf(path, sizeof path, "%s/cgroup.procs", json_object_get_string(json_object_array_get_idx(c->cgroup_dirs, 0)));
   char *text = read_small_file(path, NULL);
   if (!text) {
-    if (errno == ENOENT) return NULL;
+    if (errno == ENOENT || errno == ENODEV) return NULL; /* gone, as is_frozen says */
     hand_to_node(call, "cgroup.procs cannot be read");
   }
   size_t lines = 1;

@@ -12,7 +12,7 @@ import { requireAddon } from '@oci/native';
 import type { DeviceRule, Resources } from '@oci/specs';
 import { invalid, RuntimeError } from '../errors.js';
 import { deviceFilterProgram } from './device-filter.js';
-import { type FreezerRecord, freezerFor } from './freezer.js';
+import { type FreezerRecord, freezerFor, goneCgroup } from './freezer.js';
 import { type Hierarchy, hierarchyOf, type Layout } from './layout.js';
 import { network, v1Writes } from './v1.js';
 import { v2Writes } from './v2.js';
@@ -243,7 +243,7 @@ export function cgroupPids(record: CgroupRecord): number[] {
   try {
     return readFileSync(path.join(record.dirs[0]!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (goneCgroup(error)) return [];
     throw error;
   }
 }

@@ -34,7 +34,7 @@ export function isFrozen(freezer: FreezerRecord | undefined): boolean {
     return readFileSync(path.join(freezer.dir, file), 'utf8').trim() === '1';
   } catch (error) {
     // The cgroup is gone with its container: nothing is frozen.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (goneCgroup(error)) return false;
     throw error;
   }
 }
@@ -96,4 +96,14 @@ function writeControl(dir: string, file: string, value: string): void {
   } catch (error) {
     throw new RuntimeError('ESTATE', `cgroup: write ${value} to ${path.join(dir, file)}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
   }
+}
+
+/**
+ * Whether a cgroup file could not be read because its cgroup is gone: ENOENT, or ENODEV when it
+ * went between the file's open and its read (kernfs refuses a removed node's files). A `kill`
+ * or `delete` racing the container's own teardown (`oci run` removes it as soon as it ends) sees either.
+ */
+export function goneCgroup(error: unknown): boolean {
+  const { code } = error as NodeJS.ErrnoException;
+  return code === 'ENOENT' || code === 'ENODEV';
 }
