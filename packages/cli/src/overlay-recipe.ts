@@ -82,4 +82,5 @@ export function writeRecipe(storeDir: string, ref: string, index: Buffer, dir: s
   renameSync(temp, file);
 }
 
-const hex = (data: Uint8Array) => digestOf(data).slice('sha256:'.length);
+/** The sha256 of `data` in hex, as recipes name what they were made from (and run.c and unpack.c check). */
+export const hex = (data: Uint8Array) => digestOf(data).slice('sha256:'.length);

@@ -27,7 +27,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoredImage } from '@oci/image';
-import { digestOf } from '@oci/image/internal/digest';
 import { SnapshotLayout } from '@oci/image/internal/snapshot/layout';
 import { recordName } from '@oci/image/internal/snapshot/users';
 import { helperPath } from '@oci/native';
@@ -36,6 +35,7 @@ import { hierarchyOf, type Layout } from '@oci/runtime/cgroups/layout';
 import { encodePlan, type Op } from '@oci/runtime/plan/ops';
 import type { CreateTrace } from '@oci/runtime/runtime';
 import type { Spec } from '@oci/specs';
+import { hex } from './overlay-recipe.js';
 
 const HOLE = { id: '\x01', pid: '\x02', startTime: '\x03', created: '\x04', program: '\x05', args: '\x06' } as const;
 const HOLES = /[\x01-\x06]/;
@@ -180,5 +180,3 @@ function codeDigest(): string | undefined {
   if (path.basename(self) !== 'run-image.cjs') return undefined;
   return hex(Buffer.concat([readFileSync(path.join(path.dirname(self), 'run.cjs')), readFileSync(self)]));
 }
-
-const hex = (data: Uint8Array) => digestOf(data).slice('sha256:'.length);
